@@ -1,0 +1,145 @@
+import { z } from "zod";
+import { clusterName, dnsLabel } from "./primitives";
+
+/**
+ * Configuration of the `pki` stack: the offline root ceremony. It runs on an offline workstation with a local
+ * backend and a passphrase secrets provider; nothing here is ever deployed to a cluster.
+ */
+
+/** Keys that hold private key material: the gate refuses them unless they were set with `--secret`. */
+export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set(["intermediates"]);
+
+const HOURS_PER_YEAR = 8760;
+
+const rootKey = z.discriminatedUnion("algorithm", [
+    z.strictObject({ algorithm: z.literal("ECDSA"), ecdsaCurve: z.enum(["P384", "P521"], "root ECDSA curve must be P384 or P521") }),
+    z.strictObject({
+        algorithm: z.literal("RSA"),
+        rsaBits: z.number().int().min(4096, "root RSA keys must be at least 4096 bits").max(16384).multipleOf(8, "must be a multiple of 8"),
+    }),
+], { error: (iss) => (iss.code === "invalid_union" ? "algorithm must be \"ECDSA\" or \"RSA\"" : undefined) });
+
+const intermediateKey = z.discriminatedUnion("algorithm", [
+    z.strictObject({ algorithm: z.literal("ECDSA"), ecdsaCurve: z.enum(["P256", "P384"], "intermediate ECDSA curve must be P256 or P384") }),
+    z.strictObject({
+        algorithm: z.literal("RSA"),
+        rsaBits: z.number().int().min(3072, "intermediate RSA keys must be at least 3072 bits").max(8192).multipleOf(8, "must be a multiple of 8"),
+    }),
+], { error: (iss) => (iss.code === "invalid_union" ? "algorithm must be \"ECDSA\" or \"RSA\"" : undefined) });
+
+export type KeySpec = z.output<typeof rootKey> | z.output<typeof intermediateKey>;
+
+const rootId = dnsLabel;
+const certificatePem = z.string().regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, "must be one PEM certificate");
+
+const environmentSchema = z.strictObject({
+    /** Every cluster of the environment gets its own intermediate under the issuing root. */
+    clusters: z.array(clusterName).min(1, "must list at least one cluster"),
+    /**
+     * The roots the environment's clusters trust, in bundle order. Root rotation is a change of this list:
+     * phase 1 `[old, new]` with `issuingRoot: old`; phase 2 `issuingRoot: new`; phase 3 `[new]`.
+     * @default - one root, `<environment>-root-1`
+     */
+    roots: z.array(rootId).min(1, "must list at least one root").optional(),
+    /** @default - the first of `roots` */
+    issuingRoot: rootId.optional(),
+    /** Bump to re-issue every intermediate of the environment under the same root (new keys, new certificates). */
+    intermediateEpoch: z.number().int().min(1, "must be ≥ 1").default(1),
+});
+
+export const pkiConfigSchema = z
+    .strictObject({
+        role: z.literal("pki"),
+        /** Subject organisation (O) of every CA certificate. */
+        organization: z.string().min(1, "must not be empty").max(64, "must be at most 64 characters (X.520 ub-organization-name)"),
+        /** `generate`: roots live in this stack. `external`: an enterprise CA signs the intermediates; no root key exists here. */
+        mode: z.enum(["generate", "external"], "must be \"generate\" or \"external\"").default("generate"),
+        /** @default ECDSA P384 */
+        rootKey: rootKey.default({ algorithm: "ECDSA", ecdsaCurve: "P384" }),
+        /** @default 87600 (10 years, the longest allowed) */
+        rootValidityHours: z.number().int().min(HOURS_PER_YEAR, "must be at least a year").max(10 * HOURS_PER_YEAR, "must be at most 87600 (10 years)").default(10 * HOURS_PER_YEAR),
+        /** @default ECDSA P256 */
+        intermediateKey: intermediateKey.default({ algorithm: "ECDSA", ecdsaCurve: "P256" }),
+        /** @default 8760 (1 year) */
+        intermediateValidityHours: z.number().int().min(720, "must be at least 720 (30 days)").max(3 * HOURS_PER_YEAR, "must be at most 26280 (3 years)").default(HOURS_PER_YEAR),
+        /** How long before expiry `pulumi up` re-issues an intermediate. @default 720 (30 days) */
+        intermediateEarlyRenewalHours: z.number().int().min(24, "must be at least 24").default(720),
+        environments: z.record(dnsLabel, environmentSchema).refine((e) => Object.keys(e).length > 0, "must list at least one environment"),
+        /** External mode: the enterprise root certificates, by root id (public material, plain config). */
+        externalRoots: z.record(rootId, certificatePem).default({}),
+        /** External mode: the intermediate certificates the enterprise CA signed from this stack's CSRs, by cluster. */
+        externalIntermediates: z.record(clusterName, certificatePem).default({}),
+    })
+    .superRefine(pkiCrossFieldRules, { when: () => true });
+
+type PkiInput = Partial<Record<keyof z.input<typeof pkiConfigSchema>, unknown>>;
+
+function pkiCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
+    const cfg = (raw ?? {}) as PkiInput;
+    const envs = isRecord(cfg.environments) ? cfg.environments : {};
+    const owner = new Map<string, string>();
+    const usedRoots = new Set<string>();
+    for (const [env, spec] of Object.entries(envs)) {
+        if (!isRecord(spec)) continue;
+        for (const [i, cluster] of (Array.isArray(spec.clusters) ? spec.clusters : []).entries()) {
+            if (typeof cluster !== "string") continue;
+            if (owner.has(cluster)) {
+                ctx.addIssue({ code: "custom", path: ["environments", env, "clusters", i], input: cluster,
+                    message: `cluster names are unique across environments; ${owner.get(cluster)} already has it` });
+            } else {
+                owner.set(cluster, env);
+            }
+        }
+        const roots = Array.isArray(spec.roots) ? spec.roots.map(String) : [defaultRootId(env)];
+        roots.forEach((r) => usedRoots.add(r));
+        if (spec.issuingRoot !== undefined && !roots.includes(String(spec.issuingRoot))) {
+            ctx.addIssue({ code: "custom", path: ["environments", env, "issuingRoot"], input: spec.issuingRoot,
+                message: `must be one of the environment's roots (${roots.join(", ")})` });
+        }
+    }
+    const validity = Number(cfg.intermediateValidityHours ?? 8760);
+    if (typeof cfg.intermediateEarlyRenewalHours === "number" && cfg.intermediateEarlyRenewalHours >= validity / 2) {
+        ctx.addIssue({ code: "custom", path: ["intermediateEarlyRenewalHours"], input: cfg.intermediateEarlyRenewalHours,
+            message: `must be less than half of intermediateValidityHours (${validity})` });
+    }
+    if (typeof cfg.rootValidityHours === "number" && validity >= cfg.rootValidityHours) {
+        ctx.addIssue({ code: "custom", path: ["intermediateValidityHours"], input: validity,
+            message: `must be shorter than rootValidityHours (${cfg.rootValidityHours})` });
+    }
+    const external = cfg.mode === "external";
+    const extRoots = isRecord(cfg.externalRoots) ? cfg.externalRoots : {};
+    const extInts = isRecord(cfg.externalIntermediates) ? cfg.externalIntermediates : {};
+    if (external) {
+        for (const root of usedRoots) {
+            if (!(root in extRoots)) {
+                ctx.addIssue({ code: "custom", path: ["externalRoots", root], input: undefined,
+                    message: "external mode needs the enterprise root certificate of every root an environment trusts" });
+            }
+        }
+    } else {
+        for (const [key, value] of [["externalRoots", extRoots], ["externalIntermediates", extInts]] as const) {
+            if (Object.keys(value).length > 0) {
+                ctx.addIssue({ code: "custom", path: [key], input: Object.keys(value),
+                    message: "is only read in external mode (mode: external)" });
+            }
+        }
+    }
+    for (const cluster of Object.keys(extInts)) {
+        if (!owner.has(cluster)) {
+            ctx.addIssue({ code: "custom", path: ["externalIntermediates", cluster], input: cluster,
+                message: "names no cluster of any environment" });
+        }
+    }
+}
+
+function isRecord(v: unknown): v is Record<string, any> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The root an environment uses when its config names none. */
+export function defaultRootId(environment: string): string {
+    return `${environment}-root-1`;
+}
+
+export type PkiConfig = z.output<typeof pkiConfigSchema>;
+export type PkiEnvironmentConfig = PkiConfig["environments"][string];

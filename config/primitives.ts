@@ -1,0 +1,53 @@
+import { z } from "zod";
+
+/** Value types shared by the mesh and pki schemas. */
+
+// Cluster names end up in GKE cluster names (≤ 40 characters, starting with a letter), AWS resource names and
+// Kubernetes labels, so they are the strictest of the three.
+export const clusterName = z
+    .string()
+    .max(40, "must be at most 40 characters (GKE's limit)")
+    .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label starting with a letter (a-z, 0-9, '-')");
+
+export const dnsLabel = z
+    .string()
+    .max(63, "must be at most 63 characters")
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label (a-z, 0-9, '-')");
+
+// SPIFFE trust domain names: lowercase letters, digits, '.', '-', '_' (SPIFFE-ID spec §2.1), and no scheme or path.
+export const trustDomain = z
+    .string()
+    .max(255, "must be at most 255 characters")
+    .regex(/^[a-z0-9._-]+$/, "must be a SPIFFE trust domain name (lowercase a-z, 0-9, '.', '-', '_'; no scheme, no path)")
+    .refine((s) => !/^\.|\.$|\.\./.test(s), "must not start or end with '.' or contain empty labels");
+
+export const ipv4Cidr = z.string().superRefine((s, ctx) => {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
+    const octets = m ? m.slice(1, 5).map(Number) : [];
+    const prefix = m ? Number(m[5]) : -1;
+    if (!m || octets.some((o) => o > 255) || prefix > 32) {
+        ctx.addIssue({ code: "custom", message: "must be an IPv4 CIDR such as 203.0.113.0/24" });
+        return;
+    }
+    const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+    const hostBits = 2 ** (32 - prefix);
+    if (address % hostBits !== 0) {
+        ctx.addIssue({ code: "custom", message: `has host bits set; did you mean ${networkOf(octets, prefix)}?` });
+    }
+    if (prefix === 0) {
+        ctx.addIssue({ code: "custom", message: "must not be 0.0.0.0/0: operator access is an allow-list" });
+    }
+});
+
+function networkOf(octets: number[], prefix: number): string {
+    const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+    const hostBits = 2 ** (32 - prefix);
+    const network = address - (address % hostBits);
+    return `${[24, 16, 8, 0].map((s) => Math.floor(network / 2 ** s) % 256).join(".")}/${prefix}`;
+}
+
+// `<org>/<project>/<stack>`: a fully qualified name, so a mesh stack never resolves another organisation's stack.
+export const stackName = z
+    .string()
+    .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*$/, "must be a fully qualified stack name <org>/<project>/<stack>");
+

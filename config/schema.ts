@@ -1,0 +1,193 @@
+import { z } from "zod";
+import { capabilitiesFor, clusterCountRange, Stage, STAGES } from "./stages";
+import { DEFAULT_CHART_VERSIONS } from "./versions";
+import { clusterName, dnsLabel, ipv4Cidr, stackName, trustDomain } from "./primitives";
+
+/**
+ * The one schema of a stack's configuration. Every key a stack file may set under `istio-production:` is declared
+ * here, with its default; anything else is refused. Cross-field rules run even when some fields are wrong, so a
+ * stack file with several mistakes gets all of them in one error.
+ */
+
+const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as eu-west-1");
+const gcpRegion = z.string().regex(/^[a-z]+-[a-z]+\d+$/, "must be a GCP region such as europe-west4");
+const gcpProject = z
+    .string()
+    .regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "must be a GCP project ID (6-30 characters, a-z, 0-9, '-')");
+
+const count = (what: string) => z.number().int(`${what} must be a whole number`).min(0, `${what} must be ≥ 0`);
+
+const awsNodes = z
+    .strictObject({
+        /** EC2 instance type of the managed node group. */
+        instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "must be an EC2 instance type such as m6i.large"),
+        minSize: count("minSize"),
+        maxSize: count("maxSize").min(1, "maxSize must be ≥ 1"),
+        desiredSize: count("desiredSize"),
+    })
+    .superRefine((n, ctx) => {
+        if (!(n.minSize <= n.desiredSize && n.desiredSize <= n.maxSize)) {
+            ctx.addIssue({ code: "custom", message: "must satisfy minSize ≤ desiredSize ≤ maxSize" });
+        }
+    });
+
+const gcpNodes = z
+    .strictObject({
+        /** Compute Engine machine type of the node pool. */
+        machineType: z.string().regex(/^[a-z][a-z0-9]*-[a-z0-9-]+$/, "must be a machine type such as e2-standard-4"),
+        /** Per zone, as GKE counts regional node pools. */
+        minNodeCount: count("minNodeCount"),
+        maxNodeCount: count("maxNodeCount").min(1, "maxNodeCount must be ≥ 1"),
+    })
+    .superRefine((n, ctx) => {
+        if (n.minNodeCount > n.maxNodeCount) {
+            ctx.addIssue({ code: "custom", message: "must satisfy minNodeCount ≤ maxNodeCount" });
+        }
+    });
+
+const clusterCommon = {
+    name: clusterName,
+    /** The Istio network name of the cluster (`topology.istio.io/network`); one per cluster. */
+    network: dnsLabel,
+    /** SPIFFE trust domain of the cluster's workload identities. */
+    trustDomain,
+};
+
+export const awsClusterSchema = z.strictObject({
+    ...clusterCommon,
+    cloud: z.literal("aws"),
+    region: awsRegion,
+    /** Guards against deploying into the wrong account: the AWS provider refuses any other account. */
+    accountId: z.string().regex(/^\d{12}$/, "must be a 12-digit AWS account ID").optional(),
+    nodes: awsNodes,
+});
+
+export const gcpClusterSchema = z.strictObject({
+    ...clusterCommon,
+    cloud: z.literal("gcp"),
+    region: gcpRegion,
+    project: gcpProject,
+    nodes: gcpNodes,
+});
+
+const clusterSchema = z.discriminatedUnion("cloud", [awsClusterSchema, gcpClusterSchema], {
+    error: (iss) => (iss.code === "invalid_union" ? "cloud must be \"aws\" or \"gcp\"" : undefined),
+});
+
+const exactVersion = (prefix: "v" | "") =>
+    z
+        .string()
+        .regex(
+            prefix ? /^v\d+\.\d+\.\d+$/ : /^\d+\.\d+\.\d+$/,
+            prefix ? "must be an exact version with a 'v' prefix, such as v1.21.1" : "must be an exact version without a 'v' prefix, such as 1.30.3",
+        );
+
+const chartsSchema = z
+    .strictObject({
+        istio: exactVersion("").default(DEFAULT_CHART_VERSIONS.istio),
+        certManager: exactVersion("v").default(DEFAULT_CHART_VERSIONS.certManager),
+        istioCsr: exactVersion("v").default(DEFAULT_CHART_VERSIONS.istioCsr),
+        approverPolicy: exactVersion("v").default(DEFAULT_CHART_VERSIONS.approverPolicy),
+    })
+    .default({ ...DEFAULT_CHART_VERSIONS });
+
+/** Where a mesh stack gets its root bundle and its clusters' intermediates. */
+const pkiSourceSchema = z.discriminatedUnion(
+    "source",
+    [
+        /** Read from the pki stack's outputs with a StackReference (shared backend). */
+        z.strictObject({ source: z.literal("stack"), stack: stackName }),
+        /** Air gap: the pki stack's export command printed `pulumi config set --secret` lines for this stack. */
+        z.strictObject({ source: z.literal("config") }),
+    ],
+    { error: (iss) => (iss.code === "invalid_union" ? "source must be \"stack\" or \"config\"" : undefined) },
+);
+
+export const meshConfigSchema = z
+    .strictObject({
+        role: z.literal("mesh").default("mesh"),
+        /** The environment this stack deploys (dev, staging, prod, ...). */
+        environment: dnsLabel,
+        stage: z.number().int().refine((n): n is Stage => (STAGES as readonly number[]).includes(n), "must be 1, 2, 3, 4 or 5"),
+        /** Istio mesh ID, the same on every cluster of the mesh. */
+        meshId: dnsLabel,
+        clusters: z.array(clusterSchema).min(1, "must list at least one cluster"),
+        charts: chartsSchema,
+        pki: pkiSourceSchema.optional(),
+        /** CIDRs allowed to reach cluster API servers and operator endpoints. */
+        operatorCidrs: z.array(ipv4Cidr).min(1, "must list at least one CIDR"),
+        /** Replicas, PodDisruptionBudgets and zone spread for every control-plane component. */
+        highAvailability: z.boolean().default(false),
+        /** `protect` on clusters, KMS keys and CA material. */
+        protectResources: z.boolean().default(false),
+    })
+    .superRefine(meshCrossFieldRules, { when: () => true });
+
+type MeshInput = Partial<Record<keyof z.input<typeof meshConfigSchema>, unknown>>;
+
+/** Rules between fields. They read the raw input defensively: they run even when other fields failed. */
+function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
+    const cfg = (raw ?? {}) as MeshInput;
+    const clusters = Array.isArray(cfg.clusters) ? (cfg.clusters as Array<Record<string, unknown>>) : [];
+    const stage = (STAGES as readonly unknown[]).includes(cfg.stage) ? (cfg.stage as Stage) : undefined;
+
+    for (const field of ["name", "network"] as const) {
+        const seen = new Map<unknown, number>();
+        clusters.forEach((c, i) => {
+            const v = c?.[field];
+            if (typeof v !== "string") return;
+            if (seen.has(v)) {
+                ctx.addIssue({ code: "custom", path: ["clusters", i, field], input: v,
+                    message: `must be unique; clusters[${seen.get(v)}] already uses it` });
+            } else {
+                seen.set(v, i);
+            }
+        });
+    }
+
+    if (stage === undefined) return;
+    const caps = capabilitiesFor(stage);
+    const { min, max } = clusterCountRange(stage);
+    if (Array.isArray(cfg.clusters) && (clusters.length < min || clusters.length > max)) {
+        const want = max === Infinity ? `at least ${min}` : `exactly ${min}`;
+        ctx.addIssue({ code: "custom", path: ["clusters"], input: `${clusters.length} clusters`,
+            message: `stage ${stage} runs ${want} cluster${min === 1 && max === 1 ? "" : "s"} (multi-cluster starts at stage 4)` });
+    }
+    const clouds = new Set(clusters.map((c) => c?.cloud).filter((c) => c === "aws" || c === "gcp"));
+    if (caps.multiCloud && clusters.length > 0 && clouds.size < 2) {
+        ctx.addIssue({ code: "custom", path: ["clusters"], input: [...clouds].join(","),
+            message: "stage 5 needs clusters on both clouds (aws and gcp)" });
+    }
+    if (!caps.multiCloud && clouds.size > 1) {
+        ctx.addIssue({ code: "custom", path: ["clusters"], input: [...clouds].join(","),
+            message: `stage ${stage} runs on one cloud; clusters on both clouds need stage 5` });
+    }
+    checkTrustDomains(clusters, caps.trustDomainPerCloud, ctx);
+    if (caps.enterpriseMeshCa && cfg.pki === undefined) {
+        ctx.addIssue({ code: "custom", path: ["pki"], input: undefined,
+            message: `stage ${stage} anchors identities in the offline root: set where the PKI comes from ({source: stack, stack: <org>/istio-production/pki} or {source: config})` });
+    }
+}
+
+/** One trust domain per cloud at stage 5, one for the whole mesh before that: identities never differ by cluster. */
+function checkTrustDomains(clusters: Array<Record<string, unknown>>, perCloud: boolean, ctx: z.RefinementCtx): void {
+    const first = new Map<string, { td: unknown; index: number }>();
+    clusters.forEach((c, i) => {
+        if (typeof c?.trustDomain !== "string") return;
+        const scope = perCloud ? String(c.cloud) : "mesh";
+        const seen = first.get(scope);
+        if (!seen) {
+            first.set(scope, { td: c.trustDomain, index: i });
+        } else if (seen.td !== c.trustDomain) {
+            ctx.addIssue({ code: "custom", path: ["clusters", i, "trustDomain"], input: c.trustDomain,
+                message: perCloud
+                    ? `clusters on ${scope} share one trust domain; clusters[${seen.index}] uses "${seen.td}"`
+                    : `all clusters share one trust domain before stage 5; clusters[${seen.index}] uses "${seen.td}"` });
+        }
+    });
+}
+
+export type MeshConfig = z.output<typeof meshConfigSchema>;
+export type ClusterConfig = MeshConfig["clusters"][number];
+export type AwsClusterConfig = Extract<ClusterConfig, { cloud: "aws" }>;
+export type GcpClusterConfig = Extract<ClusterConfig, { cloud: "gcp" }>;

@@ -1,0 +1,91 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { mandatoryViolations, planStack, PROJECT_ROOT } from "./plan";
+import { PackConfig, PolicyConfigError } from "./policy";
+import { StackInputError } from "./project";
+import { ProgramError } from "./runtime";
+import { summarize, writePlan } from "./report";
+
+/** Exit codes of `npm run plan`. */
+export const EXIT = { ok: 0, mandatoryViolation: 1, badInput: 2, programFailed: 3 } as const;
+
+const USAGE = `usage: npm run plan -- <stack> [--program <dir>] [--policy-dir <dir>] [--policy-pack-config <pack>=<file.json>]... [--out <dir>]
+
+Runs the Pulumi program for <stack> offline (no CLI, no cloud), evaluates every policy pack, and writes
+<out>/<stack>/plan.json, manifests/ and pki/. Exit codes: 0 ok, 1 mandatory policy violation, 2 bad input
+(stack config, policy config, arguments), 3 the program failed.`;
+
+export async function main(argv: string[]): Promise<number> {
+    let args;
+    try {
+        args = parseArgs({
+            args: argv, allowPositionals: true,
+            options: {
+                program: { type: "string" }, "policy-dir": { type: "string" }, out: { type: "string" },
+                "policy-pack-config": { type: "string", multiple: true }, help: { type: "boolean", short: "h" },
+            },
+        });
+    } catch (e) {
+        console.error(`${(e as Error).message}\n\n${USAGE}`);
+        return EXIT.badInput;
+    }
+    if (args.values.help) {
+        console.log(USAGE);
+        return EXIT.ok;
+    }
+    if (args.positionals.length !== 1) {
+        console.error(`expected exactly one stack name, got ${args.positionals.length}\n\n${USAGE}`);
+        return EXIT.badInput;
+    }
+    const stack = args.positionals[0];
+    const programDir = path.resolve(args.values.program ?? PROJECT_ROOT);
+    const out = path.resolve(args.values.out ?? path.join(PROJECT_ROOT, "out", "plan"));
+    try {
+        const policyConfig = readPolicyConfigs(args.values["policy-pack-config"] ?? []);
+        const plan = await planStack({ programDir, stack, policyDir: args.values["policy-dir"], policyConfig });
+        const dir = writePlan(plan, out);
+        console.log(summarize(plan));
+        console.log(`\nWrote ${path.relative(process.cwd(), path.join(dir, "plan.json")) || dir}`);
+        const mandatory = mandatoryViolations(plan);
+        if (mandatory.length > 0) {
+            console.error(`\n${mandatory.length} mandatory policy violation(s): this stack would be refused by \`pulumi preview --policy-pack\`.`);
+            return EXIT.mandatoryViolation;
+        }
+        return EXIT.ok;
+    } catch (e) {
+        const err = e as Error;
+        if (err.name === "ConfigError" || err instanceof StackInputError || err instanceof PolicyConfigError) {
+            console.error(err.message);
+            return EXIT.badInput;
+        }
+        // A config error thrown inside the program surfaces wrapped when registrations also failed.
+        if (err instanceof ProgramError && err.causes.some((c) => c.name === "ConfigError")) {
+            console.error(err.causes.find((c) => c.name === "ConfigError")!.message);
+            return EXIT.badInput;
+        }
+        console.error(`the program failed:\n${err.stack ?? err.message}`);
+        return EXIT.programFailed;
+    }
+}
+
+function readPolicyConfigs(specs: string[]): Record<string, PackConfig> {
+    const out: Record<string, PackConfig> = {};
+    for (const spec of specs) {
+        const [pack, file] = spec.split("=", 2);
+        if (!pack || !file) throw new PolicyConfigError(`--policy-pack-config ${spec}: expected <pack>=<file.json>`);
+        try {
+            out[pack] = JSON.parse(fs.readFileSync(file, "utf8"));
+        } catch (e) {
+            throw new PolicyConfigError(`--policy-pack-config ${spec}: ${(e as Error).message}`);
+        }
+    }
+    return out;
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
+        console.error(e);
+        process.exit(EXIT.programFailed);
+    });
+}

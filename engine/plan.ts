@@ -1,0 +1,101 @@
+import * as path from "node:path";
+import { Emulators } from "./emulation";
+import { CapturedResource, ProgramGraph } from "./graph";
+import { discoverPacks, evaluatePacks, LoadedPack, PackConfig, Violation } from "./policy";
+import { ProjectInfo, readProject, readStack, StackInputError, StackSettings } from "./project";
+import { MissingStackError, runProgram, StackOutputs } from "./runtime";
+import { containsSecret, plain } from "./values";
+
+export interface PlanOptions {
+    /** The Pulumi project directory. @default - this project */
+    readonly programDir?: string;
+    readonly stack: string;
+    /** Folder whose subfolders with a `PulumiPolicy.yaml` are the packs to run. @default - this project's `policy/` */
+    readonly policyDir?: string;
+    /** Per pack name, the JSON `--policy-pack-config` would pass. */
+    readonly policyConfig?: Readonly<Record<string, PackConfig>>;
+    /** Replace the stack file's config (tests drive the real program with variants of real stack files). */
+    readonly config?: Readonly<Record<string, string>>;
+    readonly secretKeys?: readonly string[];
+    readonly emulators?: Emulators;
+    /** Sees every registration of the planned stack, also when the plan then fails. */
+    readonly onRegister?: (res: CapturedResource) => void;
+}
+
+export interface Plan {
+    readonly project: ProjectInfo;
+    readonly settings: StackSettings;
+    readonly graph: ProgramGraph;
+    readonly packs: readonly LoadedPack[];
+    readonly violations: readonly Violation[];
+    /** Stacks planned first because a StackReference read them. */
+    readonly referenced: readonly string[];
+}
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+/**
+ * The offline plan: run the program for a stack under the emulated engine, then evaluate every policy pack over
+ * what it registered. Stacks the program reads through a StackReference are planned first, in the same process.
+ */
+export async function planStack(opts: PlanOptions): Promise<Plan> {
+    const project = readProject(opts.programDir ?? PROJECT_ROOT);
+    const emulators = opts.emulators ?? new Emulators();
+    const outputsOf = new Map<string, StackOutputs>();
+    const referenced: string[] = [];
+
+    const run = async (stack: string, settings: StackSettings, chain: string[]): Promise<ProgramGraph> => {
+        const onRegister = stack === opts.stack ? opts.onRegister : undefined;
+        for (;;) {
+            try {
+                return await runProgram({
+                    programDir: project.dir, entry: project.entry, project: project.name, stack,
+                    config: settings.config, secretKeys: settings.secretKeys, emulators, onRegister,
+                    resolveStack: (name) => {
+                        const found = outputsOf.get(stackOf(name, project));
+                        if (!found) throw new MissingStackError(name);
+                        return found;
+                    },
+                });
+            } catch (e) {
+                if (!(e instanceof MissingStackError)) throw e;
+                const other = stackOf(e.stackName, project);
+                if (chain.includes(other) || outputsOf.has(other)) throw new StackInputError(`stack ${stack} references ${e.stackName}, which cannot be resolved (${[...chain, other].join(" → ")})`);
+                const graph = await run(other, readStack(project, other), [...chain, other]);
+                outputsOf.set(other, stackOutputs(graph));
+                referenced.push(other);
+            }
+        }
+    };
+
+    const fileSettings = readStack(project, opts.stack);
+    const settings: StackSettings = opts.config
+        ? { ...fileSettings, config: { ...opts.config }, secretKeys: [...(opts.secretKeys ?? [])] }
+        : fileSettings;
+    const graph = await run(opts.stack, settings, [opts.stack]);
+    const packs = discoverPacks(opts.policyDir ?? path.join(PROJECT_ROOT, "policy"));
+    const violations = await evaluatePacks(graph, packs.map((pack) => ({ pack, config: opts.policyConfig?.[pack.name] })));
+    return { project, settings, graph, packs, violations, referenced };
+}
+
+/** `org/project/stack` → the stack's name when it belongs to this project; other projects cannot be planned here. */
+function stackOf(name: string, project: ProjectInfo): string {
+    const parts = name.split("/");
+    const [proj, stack] = parts.length === 3 ? [parts[1], parts[2]] : parts.length === 1 ? [project.name, parts[0]] : [undefined, undefined];
+    if (proj !== project.name || !stack) throw new StackInputError(`StackReference ${name}: only stacks of project ${project.name} can be planned offline`);
+    return stack;
+}
+
+/** A stack's outputs as a StackReference reads them: plain values, with the names of secret ones. */
+export function stackOutputs(graph: ProgramGraph): StackOutputs {
+    const root = graph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
+    const wire = root?.outputs ?? {};
+    return {
+        outputs: Object.fromEntries(Object.entries(wire).map(([k, v]) => [k, plain(v)])),
+        secretOutputNames: Object.entries(wire).filter(([, v]) => containsSecret(v)).map(([k]) => k),
+    };
+}
+
+export function mandatoryViolations(plan: Plan): Violation[] {
+    return plan.violations.filter((v) => v.enforcementLevel === "mandatory");
+}

@@ -1,0 +1,82 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+
+/** A Pulumi project on disk: what the CLI reads from `Pulumi.yaml` before running the program. */
+export interface ProjectInfo {
+    readonly dir: string;
+    readonly name: string;
+    /** Absolute path of the module the Node.js runtime loads. */
+    readonly entry: string;
+    readonly stackConfigDir: string;
+}
+
+/** A stack's settings file, as the program will receive it. */
+export interface StackSettings {
+    readonly stack: string;
+    readonly file: string;
+    /** `project:key` → value as text (structured values as JSON), the form the runtime hands the program. */
+    readonly config: Record<string, string>;
+    /** Keys set with `--secret`: none in a file the offline plan can read, but tests and callers may add them. */
+    readonly secretKeys: string[];
+}
+
+/** The stack file asks for something the offline plan cannot give (bad YAML, an unknown stack, undecryptable secrets). */
+export class StackInputError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "StackInputError";
+    }
+}
+
+export function readProject(dir: string): ProjectInfo {
+    const file = path.join(dir, "Pulumi.yaml");
+    if (!fs.existsSync(file)) throw new StackInputError(`${dir} has no Pulumi.yaml: not a Pulumi project`);
+    const doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+    const runtime = typeof doc.runtime === "string" ? doc.runtime : doc.runtime?.name;
+    if (runtime !== "nodejs") throw new StackInputError(`${file}: runtime is ${JSON.stringify(runtime)}; the offline plan runs nodejs programs`);
+    const pkgFile = path.join(dir, "package.json");
+    const pkgMain = fs.existsSync(pkgFile) ? JSON.parse(fs.readFileSync(pkgFile, "utf8")).main : undefined;
+    const main = doc.main ?? pkgMain ?? "index.ts";
+    const entry = path.resolve(dir, main);
+    return { dir: path.resolve(dir), name: String(doc.name), entry, stackConfigDir: path.resolve(dir, doc.stackConfigDir ?? ".") };
+}
+
+export function readStack(project: ProjectInfo, stack: string): StackSettings {
+    const file = path.join(project.stackConfigDir, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) {
+        const known = listStacks(project);
+        throw new StackInputError(`no stack "${stack}" in ${project.name}: ${file} does not exist (stacks: ${known.join(", ") || "none"})`);
+    }
+    let doc: any;
+    try {
+        doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+    } catch (e) {
+        throw new StackInputError(`${file}: not valid YAML: ${(e as Error).message}`);
+    }
+    const config: Record<string, string> = {};
+    for (const [rawKey, value] of Object.entries<any>(doc.config ?? {})) {
+        // The CLI files keys without a namespace under the project's own.
+        const key = rawKey.includes(":") ? rawKey : `${project.name}:${rawKey}`;
+        if (containsSecure(value)) {
+            throw new StackInputError(`${file}: ${key} is encrypted with the stack's secrets provider, which the offline plan cannot decrypt; ` +
+                "plan a stack whose secrets come from a StackReference or keep secrets out of offline plans");
+        }
+        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return { stack, file, config, secretKeys: [] };
+}
+
+function containsSecure(v: unknown): boolean {
+    if (Array.isArray(v)) return v.some(containsSecure);
+    if (v && typeof v === "object") return "secure" in v || Object.values(v).some(containsSecure);
+    return false;
+}
+
+export function listStacks(project: ProjectInfo): string[] {
+    if (!fs.existsSync(project.stackConfigDir)) return [];
+    return fs.readdirSync(project.stackConfigDir)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}

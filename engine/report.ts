@@ -1,0 +1,135 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { CapturedResource } from "./graph";
+import { Plan } from "./plan";
+import { plain, redact } from "./values";
+
+const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+
+/** `plan.json`: the whole plan, every secret replaced by the marker. */
+export function planDocument(plan: Plan) {
+    const root = plan.graph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
+    return {
+        project: plan.project.name,
+        stack: plan.settings.stack,
+        referencedStacks: plan.referenced,
+        outputs: redact(root?.outputs ?? {}),
+        resources: plan.graph.resources.map((r) => ({
+            urn: r.urn,
+            type: r.type,
+            name: r.name,
+            parent: r.parent,
+            dependencies: r.dependencies,
+            propertyDependencies: r.propertyDependencies,
+            provider: r.provider || "default",
+            custom: r.custom,
+            read: r.read,
+            protect: r.protect,
+            retainOnDelete: r.retainOnDelete,
+            ignoreChanges: r.ignoreChanges,
+            additionalSecretOutputs: r.additionalSecretOutputs,
+            id: r.id,
+            inputs: redact(r.inputs),
+            outputs: redact(r.outputs),
+        })),
+        policy: {
+            packs: plan.packs.map((p) => ({ name: p.name, version: p.version, policies: p.policies.map((x) => x.name) })),
+            violations: plan.violations,
+        },
+    };
+}
+
+/** Write `plan.json`, the Kubernetes manifests and Helm releases per cluster, and the public PKI material. */
+export function writePlan(plan: Plan, outRoot: string): string {
+    const dir = path.join(outRoot, plan.settings.stack);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "plan.json"), JSON.stringify(planDocument(plan), null, 2) + "\n");
+    const byUrn = new Map(plan.graph.resources.map((r) => [r.urn, r]));
+    for (const r of plan.graph.resources) {
+        if (!r.custom || r.read || !r.type.startsWith("kubernetes:")) continue;
+        const cluster = byUrn.get(r.provider)?.name ?? "default-provider";
+        const folder = path.join(dir, "manifests", cluster);
+        fs.mkdirSync(folder, { recursive: true });
+        const [file, doc] = r.type === HELM_RELEASE ? [`helm-${r.name}.yaml`, helmDocument(r)] : [`${kindOf(r)}-${r.name}.yaml`, redact(r.inputs)];
+        fs.writeFileSync(path.join(folder, file), YAML.stringify(doc));
+    }
+    for (const [file, pem] of publicPki(plan.graph.resources)) {
+        fs.mkdirSync(path.join(dir, "pki"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "pki", file), pem);
+    }
+    return dir;
+}
+
+function kindOf(r: CapturedResource): string {
+    return String(r.type.split(":")[2] ?? "object").toLowerCase();
+}
+
+function helmDocument(r: CapturedResource) {
+    const i = redact(r.inputs);
+    return { chart: i.chart, version: i.version, repository: i.repositoryOpts?.repo, namespace: i.namespace, name: i.name, values: i.values ?? {} };
+}
+
+/** Certificates and CSRs are public: written as PEM so they can be inspected and verified with openssl. */
+export function publicPki(resources: readonly CapturedResource[]): Array<[string, string]> {
+    const files: Array<[string, string]> = [];
+    for (const r of resources) {
+        const out = plain(r.outputs);
+        if (typeof out.certPem === "string") files.push([`${r.name}.crt.pem`, out.certPem]);
+        if (typeof out.certRequestPem === "string") files.push([`${r.name}.csr.pem`, out.certRequestPem]);
+    }
+    return files;
+}
+
+/** The readable summary `npm run plan` prints. */
+export function summarize(plan: Plan): string {
+    const resources = plan.graph.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+    const custom = resources.filter((r) => r.custom && !r.read && !r.type.startsWith("pulumi:providers:"));
+    const lines = [`Plan of ${plan.project.name}/${plan.settings.stack}: ${custom.length} resources, ${resources.filter((r) => !r.custom).length} components, ${resources.filter((r) => r.type.startsWith("pulumi:providers:")).length} providers`];
+    if (plan.referenced.length) lines.push(`  (planned first, read by StackReference: ${plan.referenced.join(", ")})`);
+
+    const root = plan.graph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
+    const outputs = redact(root?.outputs ?? {});
+    if (Object.keys(outputs).length) {
+        lines.push("", "Stack outputs:");
+        for (const [k, v] of Object.entries(outputs)) {
+            const list = Array.isArray(v) && v.every((x) => typeof x === "string");
+            lines.push(list ? `  ${k}:${v.map((x: string) => `\n    - ${x}`).join("")}` : `  ${k}: ${oneLine(v)}`);
+        }
+    }
+
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const topComponent = (r: CapturedResource): CapturedResource | undefined => {
+        let cur: CapturedResource | undefined = r;
+        let top: CapturedResource | undefined;
+        while (cur) {
+            if (!cur.custom) top = cur;
+            cur = byUrn.get(cur.parent);
+        }
+        return top;
+    };
+    const perComponent = countBy(custom, (r) => { const c = topComponent(r); return c ? `${c.type} "${c.name}"` : "(top level)"; });
+    lines.push("", "Resources per component:", ...[...perComponent].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
+    const perProvider = countBy(custom.filter((r) => r.provider), (r) => byUrn.get(r.provider)?.name ?? r.provider);
+    if (perProvider.size) lines.push("", "Resources per explicit provider (cluster or cloud account):", ...[...perProvider].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
+    const perType = countBy(custom, (r) => r.type);
+    lines.push("", "Resources per type:", ...[...perType].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
+
+    const policies = plan.packs.reduce((n, p) => n + p.policies.length, 0);
+    lines.push("", `Policy: ${plan.packs.length} pack(s), ${policies} polic${policies === 1 ? "y" : "ies"}: ${plan.packs.map((p) => `${p.name}@${p.version}`).join(", ") || "none found"}`);
+    if (plan.violations.length === 0) lines.push("  no violations");
+    for (const v of plan.violations) lines.push(`  ${v.enforcementLevel.toUpperCase()} ${v.pack}/${v.policy}: ${v.message}${v.urn ? `\n      at ${v.urn}` : ""}`);
+    return lines.join("\n");
+}
+
+function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const i of items) m.set(key(i), (m.get(key(i)) ?? 0) + 1);
+    return new Map([...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+}
+
+function oneLine(v: unknown): string {
+    const text = typeof v === "string" ? v : JSON.stringify(v);
+    return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+}

@@ -1,0 +1,310 @@
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as structproto from "google-protobuf/google/protobuf/struct_pb";
+import * as resproto from "@pulumi/pulumi/proto/resource_pb";
+import * as provproto from "@pulumi/pulumi/proto/provider_pb";
+import { CapturedResource, ProgramGraph, providerUrn } from "./graph";
+import { Emulators } from "./emulation";
+import { plain, secret, isSecretValue, Wire } from "./values";
+
+/** The outputs of another stack, as a `StackReference` reads them. */
+export interface StackOutputs {
+    readonly outputs: Record<string, unknown>;
+    readonly secretOutputNames: readonly string[];
+}
+
+export interface RunOptions {
+    /** Directory holding the program's `Pulumi.yaml`. */
+    readonly programDir: string;
+    /** Module to load (the runtime's `main`), absolute. */
+    readonly entry: string;
+    readonly project: string;
+    readonly stack: string;
+    readonly organization?: string;
+    /** `project:key` → value as the CLI would hand it to the program (structured values as JSON text). */
+    readonly config: Readonly<Record<string, string>>;
+    readonly secretKeys: readonly string[];
+    readonly emulators: Emulators;
+    /** Receives every resource as it is registered, also when the run later fails (tests prove "nothing registered"). */
+    readonly onRegister?: (res: CapturedResource) => void;
+    /** Resolves a `StackReference` by fully qualified name; throws `MissingStackError` when it cannot. */
+    readonly resolveStack: (name: string) => StackOutputs;
+}
+
+/** A `StackReference` named a stack the engine has no outputs for yet. */
+export class MissingStackError extends Error {
+    constructor(readonly stackName: string) {
+        super(`no outputs known for stack ${stackName}`);
+        this.name = "MissingStackError";
+    }
+}
+
+/** The program failed: a thrown error, a rejected registration, or a provider refusing inputs. */
+export class ProgramError extends Error {
+    constructor(readonly causes: readonly Error[]) {
+        super(causes.map((c) => c.message).join("\n"));
+        this.name = "ProgramError";
+    }
+}
+
+const ROOT_TYPE = "pulumi:pulumi:Stack";
+
+interface EmulationRequest {
+    readonly type: string;
+    readonly name: string;
+    readonly urn: string;
+    readonly inputs: Record<string, Wire>;
+    readonly custom: boolean;
+    readonly id?: string;
+    /** The SDK's provider reference, `<urn>::<id>`, or "" for the default provider. */
+    readonly provider: string;
+}
+
+/**
+ * The resource monitor of the offline engine. It stands where the Pulumi engine's monitor stands: it receives the
+ * SDK's real registration requests (parent, dependencies, options and all), assigns URNs the way the engine does,
+ * asks a provider emulator for outputs, applies secret marking as the engine would, and records everything.
+ */
+class EngineMonitor {
+    readonly resources: CapturedResource[] = [];
+    readonly errors: Error[] = [];
+    private readonly byUrn = new Map<string, CapturedResource>();
+
+    constructor(private readonly opts: RunOptions) {}
+
+    async registerResource(req: resproto.RegisterResourceRequest, callback: (err: any, resp?: any) => void) {
+        try {
+            const type = req.getType();
+            const name = req.getName();
+            const urn = this.urnFor(req.getParent(), type, name);
+            const inputs = structToWire(req.getObject());
+            const custom = req.getCustom();
+            const additionalSecretOutputs = req.getAdditionalsecretoutputsList();
+            const { id, state } = custom
+                ? await this.emulate({ type, name, urn, inputs, custom, id: req.getImportid() || undefined, provider: req.getProvider() }, additionalSecretOutputs)
+                : { id: undefined, state: {} };
+            const propertyDependencies: Record<string, string[]> = {};
+            req.getPropertydependenciesMap().forEach((v, k) => (propertyDependencies[k] = v.getUrnsList()));
+            this.record({
+                urn, type, name, custom, id, inputs, outputs: state, propertyDependencies, additionalSecretOutputs,
+                parent: req.getParent(),
+                remote: req.getRemote(),
+                read: false,
+                dependencies: req.getDependenciesList(),
+                provider: custom ? this.providerFor(type, req.getProvider()) : "",
+                protect: req.getProtect() ?? false,
+                retainOnDelete: req.getRetainondelete() ?? false,
+                ignoreChanges: req.getIgnorechangesList(),
+                aliases: req.getAliasesList().map((a) => a.toObject()),
+            });
+            const resp = new resproto.RegisterResourceResponse();
+            resp.setUrn(urn);
+            resp.setId(id ?? "");
+            resp.setObject(structproto.Struct.fromJavaScript(state as any));
+            callback(null, resp);
+        } catch (err) {
+            this.fail(err, callback);
+        }
+    }
+
+    async readResource(req: resproto.ReadResourceRequest, callback: (err: any, resp?: any) => void) {
+        try {
+            const type = req.getType();
+            const name = req.getName();
+            const urn = this.urnFor(req.getParent(), type, name);
+            const inputs = structToWire(req.getProperties());
+            const id = req.getId();
+            const state = type === "pulumi:pulumi:StackReference" ? this.readStack(id) : (await this.emulate({ type, name, urn, inputs, custom: true, id, provider: req.getProvider() }, [])).state;
+            this.record({
+                urn, type, name, id, inputs, outputs: state,
+                parent: req.getParent(), custom: true, remote: false, read: true,
+                dependencies: req.getDependenciesList(), propertyDependencies: {},
+                provider: providerUrn(req.getProvider()), protect: false, retainOnDelete: false,
+                ignoreChanges: [], additionalSecretOutputs: req.getAdditionalsecretoutputsList(), aliases: [],
+            });
+            const resp = new resproto.ReadResourceResponse();
+            resp.setUrn(urn);
+            resp.setProperties(structproto.Struct.fromJavaScript(state as any));
+            callback(null, resp);
+        } catch (err) {
+            this.fail(err, callback);
+        }
+    }
+
+    registerResourceOutputs(req: resproto.RegisterResourceOutputsRequest, callback: (err: any, resp?: any) => void) {
+        const res = this.byUrn.get(req.getUrn());
+        if (res) res.outputs = structToWire(req.getOutputs());
+        callback(null, {});
+    }
+
+    async invoke(req: any, callback: (err: any, resp?: any) => void) {
+        try {
+            const token: string = req.getTok();
+            const args = plain(structToWire(req.getArgs()));
+            const result = token === "pulumi:pulumi:getResource" ? this.getResource(args.urn) : await this.opts.emulators.invoke(token, args);
+            const resp = new provproto.InvokeResponse();
+            resp.setReturn(structproto.Struct.fromJavaScript(result as any));
+            callback(null, resp);
+        } catch (err) {
+            this.fail(err, callback);
+        }
+    }
+
+    supportsFeature(req: any, callback: (err: any, resp?: any) => void) {
+        // Transforms run in the engine through a callback server, which the offline engine does not have; saying so
+        // makes the SDK refuse them loudly instead of silently skipping them.
+        const unsupported = new Set(["outputValues", "transforms", "invokeTransforms"]);
+        callback(null, { getHassupport: () => !unsupported.has(req.getId()) });
+    }
+
+    registerPackage(_req: any, callback: (err: any, resp?: any) => void) {
+        const resp = new resproto.RegisterPackageResponse();
+        resp.setRef("offline-package");
+        callback(null, resp);
+    }
+
+    private async emulate(req: EmulationRequest, additionalSecretOutputs: readonly string[]) {
+        const provider = this.byUrn.get(providerUrn(req.provider));
+        const emulated = await this.opts.emulators.create({
+            type: req.type, name: req.name, urn: req.urn, custom: req.custom, id: req.id,
+            inputs: plain(req.inputs), provider: provider && plain(provider.inputs),
+            project: this.opts.project, stack: this.opts.stack,
+        });
+        // As the engine does: outputs that echo a secret input stay secret, and both the provider's secret
+        // properties and the program's additionalSecretOutputs are marked secret.
+        const secretNames = new Set([...(emulated.secretOutputs ?? []), ...additionalSecretOutputs]);
+        const state: Record<string, Wire> = { ...req.inputs };
+        for (const [k, v] of Object.entries(emulated.outputs)) state[k] = isSecretValue(req.inputs[k]) ? secret(v) : v;
+        for (const k of secretNames) if (k in state) state[k] = secret(state[k]);
+        return { id: emulated.id, state };
+    }
+
+    /**
+     * Resources that name no provider get the package's default provider, which the engine registers on first use
+     * (`pulumi:providers:<pkg>::default`); policies and the plan see it as the real engine shows it.
+     */
+    private providerFor(type: string, reference: string): string {
+        if (reference || type.startsWith("pulumi:providers:")) return providerUrn(reference);
+        const pkg = type.split(":")[0];
+        const urn = `urn:pulumi:${this.opts.stack}::${this.opts.project}::pulumi:providers:${pkg}::default`;
+        if (!this.byUrn.has(urn)) {
+            this.record({
+                urn, type: `pulumi:providers:${pkg}`, name: "default", parent: "", custom: true, remote: false, read: false,
+                dependencies: [], propertyDependencies: {}, provider: "", protect: false, retainOnDelete: false,
+                ignoreChanges: [], additionalSecretOutputs: [], aliases: [], inputs: {}, outputs: {}, id: "default",
+            });
+        }
+        return urn;
+    }
+
+    private readStack(name: string): Record<string, Wire> {
+        const found = this.opts.resolveStack(name);
+        const secretNames = new Set(found.secretOutputNames);
+        const outputs = Object.fromEntries(Object.entries(found.outputs).map(([k, v]) => [k, secretNames.has(k) ? secret(v) : v]));
+        return { name, outputs, secretOutputNames: [...found.secretOutputNames] };
+    }
+
+    private getResource(urn: string) {
+        const res = this.byUrn.get(urn);
+        if (!res) throw new Error(`unknown resource ${urn}`);
+        return { urn, id: res.id ?? null, state: res.outputs };
+    }
+
+    /** URNs as the engine builds them: the parent's qualified type chain (without the root stack), then the type. */
+    private urnFor(parent: string, type: string, name: string): string {
+        const parentRes = parent ? this.byUrn.get(parent) : undefined;
+        const qualified = parentRes && parentRes.type !== ROOT_TYPE ? `${qualifiedType(parentRes.urn)}$${type}` : type;
+        return `urn:pulumi:${this.opts.stack}::${this.opts.project}::${qualified}::${name}`;
+    }
+
+    private record(res: CapturedResource) {
+        if (this.byUrn.has(res.urn)) throw new Error(`duplicate resource URN ${res.urn}: two resources share a type, name and parent`);
+        this.byUrn.set(res.urn, res);
+        this.resources.push(res);
+        this.opts.onRegister?.(res);
+    }
+
+    private fail(err: unknown, callback: (err: any) => void) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.errors.push(error);
+        callback(error);
+    }
+}
+
+function qualifiedType(urn: string): string {
+    return urn.split("::")[2];
+}
+
+function structToWire(struct: structproto.Struct | undefined): Record<string, Wire> {
+    return (struct?.toJavaScript() ?? {}) as Record<string, Wire>;
+}
+
+const MONITOR_METHODS = ["registerResource", "readResource", "registerResourceOutputs", "invoke", "supportsFeature", "registerPackage"] as const;
+
+let running = false;
+
+/**
+ * Run a Pulumi TypeScript program in this process against the offline engine and return what it registered.
+ * The program is loaded the way the Node.js language host loads it: inside the root `pulumi:pulumi:Stack`, with its
+ * exports (or the result of an exported function) as the stack outputs.
+ */
+export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
+    if (running) throw new Error("the offline engine runs one program at a time");
+    running = true;
+    const monitor = new EngineMonitor(opts);
+    const uncaught: Error[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e instanceof Error ? e : new Error(String(e)));
+    process.on("unhandledRejection", onUncaught);
+    process.on("uncaughtException", onUncaught);
+    try {
+        // setMocks negotiates the SDK's feature flags; the engine's monitor then takes the mock monitor's place
+        // (setMockOptions would reset those flags). Not a preview: every output is known, so every apply runs.
+        await pulumi.runtime.setMocks({} as pulumi.runtime.Mocks, opts.project, opts.stack, false, opts.organization);
+        const installed = pulumi.runtime.getMonitor() as unknown as Record<string, unknown>;
+        for (const method of MONITOR_METHODS) installed[method] = monitor[method].bind(monitor);
+        pulumi.runtime.setAllConfig({ ...opts.config }, [...opts.secretKeys]);
+        forgetProgramModules([opts.programDir, path.dirname(opts.entry)]);
+        let thrown: Error | undefined;
+        try {
+            await pulumi.runtime.runInPulumiStack(async () => {
+                const exported = require(opts.entry);
+                const main = exported?.__esModule && typeof exported.default === "function" ? exported.default : exported;
+                return typeof main === "function" ? await main() : exported;
+            });
+        } catch (e) {
+            thrown = e instanceof Error ? e : new Error(String(e));
+        }
+        await waitForRegistrations();
+        const missing = [thrown, ...monitor.errors, ...uncaught].find((e): e is MissingStackError => e instanceof MissingStackError);
+        if (missing) throw missing;
+        if (thrown && monitor.errors.length === 0 && uncaught.length === 0) throw thrown;
+        const causes = dedupe([...(thrown ? [thrown] : []), ...monitor.errors, ...uncaught]);
+        if (causes.length > 0) throw new ProgramError(causes);
+        return { project: opts.project, stack: opts.stack, resources: monitor.resources };
+    } finally {
+        process.off("unhandledRejection", onUncaught);
+        process.off("uncaughtException", onUncaught);
+        running = false;
+    }
+}
+
+async function waitForRegistrations() {
+    // The SDK chains every outstanding RPC onto one promise; the language host waits on it the same way.
+    const runtime = pulumi.runtime as typeof pulumi.runtime & { waitForRPCs(): Promise<void> };
+    await runtime.waitForRPCs().catch(() => undefined);
+}
+
+/** Programs are modules: a second run in the same process must execute them afresh. Dependencies stay cached. */
+function forgetProgramModules(dirs: readonly string[]) {
+    const roots = dirs.map((d) => path.resolve(d) + path.sep);
+    const engine = path.resolve(__dirname) + path.sep;
+    for (const id of Object.keys(require.cache)) {
+        const inProgram = roots.some((r) => id.startsWith(r));
+        if (inProgram && !id.startsWith(engine) && !id.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[id];
+    }
+}
+
+function dedupe(errors: Error[]): Error[] {
+    const seen = new Set<string>();
+    return errors.filter((e) => !seen.has(e.message) && seen.add(e.message) !== undefined);
+}

@@ -1,0 +1,6 @@
+import { PkiConfig } from "../config";
+
+/** The offline root CA stack. */
+export function pkiProgram(config: PkiConfig) {
+    return { organization: config.organization, mode: config.mode, environments: Object.keys(config.environments) };
+}

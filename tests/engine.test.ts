@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { planStack, Plan } from "../engine/plan";
+import { planDocument } from "../engine/report";
+import { SECRET_MARKER } from "../engine/values";
+import { find, FIXTURE_POLICY, FIXTURE_PROGRAM, runCli, tempDir } from "./support/plan";
+
+describe("offline engine", () => {
+    let plan: Plan;
+    before(async () => {
+        plan = await planStack({ programDir: FIXTURE_PROGRAM, stack: "test", policyDir: FIXTURE_POLICY });
+    });
+
+    it("roots every resource in the stack and builds URNs from the parent's type chain", () => {
+        const root = find(plan, "pulumi:pulumi:Stack");
+        assert.equal(root.urn, "urn:pulumi:test::fixture::pulumi:pulumi:Stack::fixture-test");
+        const tenant = find(plan, "fixture:index:Tenant");
+        const ns = find(plan, "kubernetes:core/v1:Namespace");
+        const secret = find(plan, "kubernetes:core/v1:Secret");
+        assert.equal(tenant.parent, root.urn);
+        assert.equal(ns.parent, tenant.urn);
+        assert.equal(secret.parent, ns.urn);
+        assert.equal(secret.urn, "urn:pulumi:test::fixture::fixture:index:Tenant$kubernetes:core/v1:Namespace$kubernetes:core/v1:Secret::tenant-token");
+    });
+
+    it("captures explicit and output-inferred dependencies, expanding components to their children", () => {
+        const ns = find(plan, "kubernetes:core/v1:Namespace");
+        const secret = find(plan, "kubernetes:core/v1:Secret");
+        const marker = find(plan, "kubernetes:core/v1:ConfigMap", "marker");
+        assert.ok(secret.dependencies.includes(ns.urn), "the secret reads the namespace's name");
+        assert.deepEqual(secret.propertyDependencies.metadata, [ns.urn]);
+        // dependsOn: [tenant] becomes the tenant's custom children, as the SDK sends it (a custom child stands for
+        // its own subtree).
+        assert.ok(marker.dependencies.includes(ns.urn));
+        assert.ok(!marker.dependencies.includes(find(plan, "fixture:index:Tenant").urn));
+    });
+
+    it("records providers, the default provider and resource options", () => {
+        const provider = find(plan, "pulumi:providers:kubernetes", "cluster-a");
+        const ns = find(plan, "kubernetes:core/v1:Namespace");
+        assert.equal(ns.provider, provider.urn);
+        assert.equal(ns.protect, true);
+        assert.deepEqual(find(plan, "kubernetes:core/v1:Secret").ignoreChanges, ["metadata.labels"]);
+        assert.deepEqual(find(plan, "kubernetes:core/v1:ConfigMap", "marker").additionalSecretOutputs, ["data"]);
+        const unpinned = find(plan, "kubernetes:core/v1:ConfigMap", "default-provider");
+        assert.equal(unpinned.provider, "urn:pulumi:test::fixture::pulumi:providers:kubernetes::default");
+    });
+
+    it("emulates provider outputs deterministically", async () => {
+        const again = await planStack({ programDir: FIXTURE_PROGRAM, stack: "test", policyDir: FIXTURE_POLICY });
+        const names = (p: Plan) => p.graph.resources.map((r) => [r.urn, r.id]);
+        assert.deepEqual(names(again), names(plan));
+        assert.match(String(find(plan, "kubernetes:core/v1:ConfigMap", "marker").id), /^marker-[0-9a-f]{8}$/);
+    });
+
+    it("keeps secrets secret: Secret data, secret config, additionalSecretOutputs; none in plan.json", () => {
+        const doc = JSON.stringify(planDocument(plan));
+        assert.ok(!doc.includes("not-really-a-token"), "the secret config value leaked into plan.json");
+        const secret = planDocument(plan).resources.find((r) => r.type === "kubernetes:core/v1:Secret")!;
+        assert.equal(secret.inputs.stringData, SECRET_MARKER, "the Kubernetes SDK marks Secret data secret at the source");
+        assert.equal(secret.outputs.stringData, SECRET_MARKER);
+        const marker = planDocument(plan).resources.find((r) => r.name === "marker")!;
+        assert.equal(marker.outputs.data, SECRET_MARKER, "additionalSecretOutputs must mark data secret");
+        assert.equal(marker.inputs.data.ns, "apps", "inputs that are not secret stay readable");
+        assert.equal(planDocument(plan).outputs.token, SECRET_MARKER);
+        assert.equal(planDocument(plan).outputs.namespace, "apps");
+    });
+
+    it("evaluates resource and stack policies with enforcement levels and schema defaults", () => {
+        const byPolicy = (name: string) => plan.violations.filter((v) => v.policy === name);
+        assert.deepEqual(byPolicy("configmap-max-keys").map((v) => [v.enforcementLevel, v.urn.split("::").pop()]).sort(),
+            [["mandatory", "default-provider"], ["mandatory", "marker"]]);
+        assert.deepEqual(byPolicy("explicit-providers").map((v) => [v.enforcementLevel, v.message]),
+            [["advisory", "default-provider uses the default provider"]]);
+    });
+
+    it("applies pack config as --policy-pack-config does (values and levels, `all` included)", async () => {
+        const relaxed = await planStack({ programDir: FIXTURE_PROGRAM, stack: "test", policyDir: FIXTURE_POLICY,
+            policyConfig: { "fixture-pack": { "configmap-max-keys": { maxKeys: 1 }, all: "mandatory" } } });
+        assert.deepEqual(relaxed.violations.map((v) => [v.policy, v.enforcementLevel]), [["explicit-providers", "mandatory"]]);
+        await assert.rejects(planStack({ programDir: FIXTURE_PROGRAM, stack: "test", policyDir: FIXTURE_POLICY,
+            policyConfig: { "fixture-pack": { "configmap-max-keys": { maxKeys: -1 } } } }), /maxKeys.*must be >= 0/);
+    });
+
+    it("plans another program with --program and exits 1 on a mandatory violation, writing plan.json and manifests", async () => {
+        const out = tempDir("plan");
+        const { code, stdout, stderr } = await runCli(["test", "--program", FIXTURE_PROGRAM, "--policy-dir", FIXTURE_POLICY, "--out", out]);
+        assert.equal(code, 1, stderr);
+        assert.match(stdout, /MANDATORY fixture-pack\/configmap-max-keys/);
+        const written = JSON.parse(fs.readFileSync(path.join(out, "test", "plan.json"), "utf8"));
+        assert.equal(written.project, "fixture");
+        assert.equal(written.policy.violations.length, 3);
+        const manifest = fs.readFileSync(path.join(out, "test", "manifests", "cluster-a", "secret-tenant-token.yaml"), "utf8");
+        assert.match(manifest, /stringData: "\[secret\]"/);
+        assert.ok(!fs.readdirSync(path.join(out, "test"), { recursive: true }).some((f) =>
+            fs.statSync(path.join(out, "test", String(f))).isFile() && fs.readFileSync(path.join(out, "test", String(f)), "utf8").includes("not-really-a-token")));
+    });
+
+    it("exits 2 on bad input: unknown stack, bad arguments", async () => {
+        assert.equal((await runCli(["nope", "--program", FIXTURE_PROGRAM])).code, 2);
+        assert.equal((await runCli([])).code, 2);
+        assert.equal((await runCli(["test", "--bogus"])).code, 2);
+    });
+});

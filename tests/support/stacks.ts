@@ -1,0 +1,24 @@
+import { PROJECT_ROOT } from "../../engine/plan";
+import { readProject, readStack } from "../../engine/project";
+
+const NS = "istio-production";
+
+/** A shipped stack's config as the runtime receives it, with structured values parsed, ready to mutate. */
+export function stackConfig(stack: string): Record<string, any> {
+    const raw = readStack(readProject(PROJECT_ROOT), stack).config;
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace(`${NS}:`, ""), parse(v)]));
+}
+
+/** Back to the runtime's form: `istio-production:<key>` → text. */
+export function toRuntime(config: Record<string, any>): Record<string, string> {
+    return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [`${NS}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+function parse(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
