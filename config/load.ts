@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { meshConfigSchema, MeshConfig } from "./schema";
-import { pkiConfigSchema, PkiConfig, SECRET_CONFIG_KEYS } from "./pkiSchema";
+import { meshConfigSchema, MeshConfig, SECRET_CONFIG_KEYS } from "./schema";
+import { pkiConfigSchema, PkiConfig } from "./pkiSchema";
 
 /** The project's config namespace: keys in stack files read `istio-production:<key>`. */
 export const CONFIG_NAMESPACE = "istio-production";

@@ -1,13 +1,10 @@
 import { z } from "zod";
-import { clusterName, dnsLabel } from "./primitives";
+import { certificatePem, clusterName, dnsLabel } from "./primitives";
 
 /**
  * Configuration of the `pki` stack: the offline root ceremony. It runs on an offline workstation with a local
  * backend and a passphrase secrets provider; nothing here is ever deployed to a cluster.
  */
-
-/** Keys that hold private key material: the gate refuses them unless they were set with `--secret`. */
-export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set(["intermediates"]);
 
 const HOURS_PER_YEAR = 8760;
 
@@ -30,7 +27,6 @@ const intermediateKey = z.discriminatedUnion("algorithm", [
 export type KeySpec = z.output<typeof rootKey> | z.output<typeof intermediateKey>;
 
 const rootId = dnsLabel;
-const certificatePem = z.string().regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, "must be one PEM certificate");
 
 const environmentSchema = z.strictObject({
     /** Every cluster of the environment gets its own intermediate under the issuing root. */

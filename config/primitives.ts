@@ -51,3 +51,7 @@ export const stackName = z
     .string()
     .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*$/, "must be a fully qualified stack name <org>/<project>/<stack>");
 
+
+export const certificatePem = z.string().regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, "must be one PEM certificate");
+
+export const privateKeyPem = z.string().regex(/^-----BEGIN ([A-Z]+ )?PRIVATE KEY-----[\s\S]+-----END ([A-Z]+ )?PRIVATE KEY-----\s*$/, "must be one PEM private key");

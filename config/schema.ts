@@ -1,7 +1,10 @@
 import { z } from "zod";
 import { capabilitiesFor, clusterCountRange, Stage, STAGES } from "./stages";
 import { DEFAULT_CHART_VERSIONS } from "./versions";
-import { clusterName, dnsLabel, ipv4Cidr, stackName, trustDomain } from "./primitives";
+import { certificatePem, clusterName, dnsLabel, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
+
+/** Keys that hold private key material: the gate refuses them unless they were set with `--secret`. */
+export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set(["intermediates"]);
 
 /**
  * The one schema of a stack's configuration. Every key a stack file may set under `istio-production:` is declared
@@ -114,6 +117,10 @@ export const meshConfigSchema = z
         clusters: z.array(clusterSchema).min(1, "must list at least one cluster"),
         charts: chartsSchema,
         pki: pkiSourceSchema.optional(),
+        /** `pki.source: config` only: the environment's root certificates, in bundle order (printed by `npm run pki:export`). */
+        trustBundle: z.array(certificatePem).min(1, "must list at least one root certificate").optional(),
+        /** `pki.source: config` only, set with `--secret`: per cluster, its intermediate certificate and key. */
+        intermediates: z.record(clusterName, z.strictObject({ certPem: certificatePem, keyPem: privateKeyPem })).optional(),
         /** CIDRs allowed to reach cluster API servers and operator endpoints. */
         operatorCidrs: z.array(ipv4Cidr).min(1, "must list at least one CIDR"),
         /** Replicas, PodDisruptionBudgets and zone spread for every control-plane component. */
@@ -163,9 +170,31 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
             message: `stage ${stage} runs on one cloud; clusters on both clouds need stage 5` });
     }
     checkTrustDomains(clusters, caps.trustDomainPerCloud, ctx);
+    checkPkiSource(cfg, clusters, ctx);
     if (caps.enterpriseMeshCa && cfg.pki === undefined) {
         ctx.addIssue({ code: "custom", path: ["pki"], input: undefined,
             message: `stage ${stage} anchors identities in the offline root: set where the PKI comes from ({source: stack, stack: <org>/istio-production/pki} or {source: config})` });
+    }
+}
+
+/** Handed-off PKI material comes from exactly one place: the pki stack's outputs or this stack's config. */
+function checkPkiSource(cfg: MeshInput, clusters: Array<Record<string, unknown>>, ctx: z.RefinementCtx): void {
+    const source = (cfg.pki as { source?: unknown } | undefined)?.source;
+    if (source === "config") {
+        if (cfg.trustBundle === undefined) {
+            ctx.addIssue({ code: "custom", path: ["trustBundle"], input: undefined, message: "pki.source is config: set the root certificates (npm run pki:export prints the command)" });
+        }
+        const given = typeof cfg.intermediates === "object" && cfg.intermediates !== null ? Object.keys(cfg.intermediates) : [];
+        for (const [i, c] of clusters.entries()) {
+            if (typeof c?.name === "string" && !given.includes(c.name)) {
+                ctx.addIssue({ code: "custom", path: ["intermediates", c.name], input: undefined,
+                    message: `pki.source is config: clusters[${i}] needs its intermediate (npm run pki:export prints the command)` });
+            }
+        }
+    } else {
+        for (const key of ["trustBundle", "intermediates"] as const) {
+            if (cfg[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], input: "(set)", message: "is only read when pki.source is config" });
+        }
     }
 }
 

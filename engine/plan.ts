@@ -30,6 +30,7 @@ export interface Plan {
     readonly violations: readonly Violation[];
     /** Stacks planned first because a StackReference read them. */
     readonly referenced: readonly string[];
+    readonly referencedGraphs: ReadonlyMap<string, ProgramGraph>;
 }
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -43,6 +44,7 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
     const emulators = opts.emulators ?? new Emulators();
     const outputsOf = new Map<string, StackOutputs>();
     const referenced: string[] = [];
+    const referencedGraphs = new Map<string, ProgramGraph>();
 
     const run = async (stack: string, settings: StackSettings, chain: string[]): Promise<ProgramGraph> => {
         const onRegister = stack === opts.stack ? opts.onRegister : undefined;
@@ -64,6 +66,7 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
                 const graph = await run(other, readStack(project, other), [...chain, other]);
                 outputsOf.set(other, stackOutputs(graph));
                 referenced.push(other);
+                referencedGraphs.set(other, graph);
             }
         }
     };
@@ -75,7 +78,7 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
     const graph = await run(opts.stack, settings, [opts.stack]);
     const packs = discoverPacks(opts.policyDir ?? path.join(PROJECT_ROOT, "policy"));
     const violations = await evaluatePacks(graph, packs.map((pack) => ({ pack, config: opts.policyConfig?.[pack.name] })));
-    return { project, settings, graph, packs, violations, referenced };
+    return { project, settings, graph, packs, violations, referenced, referencedGraphs };
 }
 
 /** `org/project/stack` → the stack's name when it belongs to this project; other projects cannot be planned here. */

@@ -74,10 +74,14 @@ function helmDocument(r: CapturedResource) {
 /** Certificates and CSRs are public: written as PEM so they can be inspected and verified with openssl. */
 export function publicPki(resources: readonly CapturedResource[]): Array<[string, string]> {
     const files: Array<[string, string]> = [];
+    const publicOutput: Record<string, string> = {
+        "tls:index/selfSignedCert:SelfSignedCert": "certPem",
+        "tls:index/locallySignedCert:LocallySignedCert": "certPem",
+        "tls:index/certRequest:CertRequest": "certRequestPem",
+    };
     for (const r of resources) {
-        const out = plain(r.outputs);
-        if (typeof out.certPem === "string") files.push([`${r.name}.crt.pem`, out.certPem]);
-        if (typeof out.certRequestPem === "string") files.push([`${r.name}.csr.pem`, out.certRequestPem]);
+        const pem = publicOutput[r.type] && plain(r.outputs)[publicOutput[r.type]];
+        if (r.custom && typeof pem === "string") files.push([`${r.name}.pem`, pem]);
     }
     return files;
 }
@@ -111,7 +115,8 @@ export function summarize(plan: Plan): string {
     };
     const perComponent = countBy(custom, (r) => { const c = topComponent(r); return c ? `${c.type} "${c.name}"` : "(top level)"; });
     lines.push("", "Resources per component:", ...[...perComponent].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
-    const perProvider = countBy(custom.filter((r) => r.provider), (r) => byUrn.get(r.provider)?.name ?? r.provider);
+    const explicit = custom.filter((r) => r.provider && byUrn.get(r.provider)?.name !== "default");
+    const perProvider = countBy(explicit, (r) => byUrn.get(r.provider)?.name ?? r.provider);
     if (perProvider.size) lines.push("", "Resources per explicit provider (cluster or cloud account):", ...[...perProvider].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
     const perType = countBy(custom, (r) => r.type);
     lines.push("", "Resources per type:", ...[...perType].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));

@@ -1,4 +1,7 @@
+import * as pulumi from "@pulumi/pulumi";
 import { capabilitiesFor, describeStage, MeshConfig } from "../config";
+import { clusterPki } from "../components/pki/handoff";
+import { describeCertificate } from "../components/pki/inventory";
 
 /**
  * The mesh stacks (one per environment): the seed's five stages as one composition. Each stage's parts are
@@ -6,6 +9,7 @@ import { capabilitiesFor, describeStage, MeshConfig } from "../config";
  */
 export function meshProgram(config: MeshConfig) {
     const capabilities = capabilitiesFor(config.stage);
+    const pki = capabilities.enterpriseMeshCa ? clusterPki(config) : undefined;
     return {
         environment: config.environment,
         stage: config.stage,
@@ -14,5 +18,11 @@ export function meshProgram(config: MeshConfig) {
         capabilities,
         clusters: config.clusters.map((c) => ({ name: c.name, cloud: c.cloud, region: c.region, network: c.network, trustDomain: c.trustDomain })),
         chartVersions: config.charts,
+        /** The CA material this stack hands its clusters, for audit: public certificates only. */
+        pkiInventory: pki && pulumi.all([...pki].map(([cluster, m]) => pulumi.all([m.intermediateCertPem, m.roots]).apply(([intermediate, roots]) => ({
+            cluster,
+            intermediate: describeCertificate(`${cluster} intermediate`, "intermediate", intermediate, [cluster]),
+            roots: roots.map((pem, i) => describeCertificate(`${config.environment} root ${i + 1}`, "root", pem, [config.environment])),
+        })))),
     };
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { EmulatedState, ProviderEmulator, ResourceRequest } from "./types";
 import { kubernetesEmulator } from "./kubernetes";
-
+import { tlsEmulator } from "./tls";
 import { awsEmulator } from "./aws";
 import { gcpEmulator } from "./gcp";
 
@@ -36,4 +36,4 @@ export function stableId(seed: string, length = 16): string {
     return createHash("sha256").update(seed).digest("hex").slice(0, length);
 }
 
-export const DEFAULT_EMULATORS: readonly ProviderEmulator[] = [kubernetesEmulator, awsEmulator, gcpEmulator];
+export const DEFAULT_EMULATORS: readonly ProviderEmulator[] = [kubernetesEmulator, tlsEmulator, awsEmulator, gcpEmulator];

@@ -1,0 +1,13 @@
+import * as tls from "@pulumi/tls";
+import { KeySpec } from "../../config";
+
+/** `tls.PrivateKey` args for a key spec; the curve is always explicit, never the provider's P224 default. */
+export function privateKeyArgs(spec: KeySpec): tls.PrivateKeyArgs {
+    return spec.algorithm === "ECDSA" ? { algorithm: "ECDSA", ecdsaCurve: spec.ecdsaCurve } : { algorithm: "RSA", rsaBits: spec.rsaBits };
+}
+
+/**
+ * Key usages of a CA certificate, in the provider's snake_case spelling (camelCase is refused by the real provider).
+ * `digital_signature` lets the CA sign OCSP responses and is what Go and OpenSSL expect of an ECDSA CA.
+ */
+export const CA_KEY_USAGES = ["cert_signing", "crl_signing", "digital_signature"];
