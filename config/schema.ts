@@ -62,6 +62,14 @@ export const awsClusterSchema = z.strictObject({
     region: awsRegion,
     /** Guards against deploying into the wrong account: the AWS provider refuses any other account. */
     accountId: z.string().regex(/^\d{12}$/, "must be a 12-digit AWS account ID").optional(),
+    /** EKS Kubernetes version, pinned. @default "1.34" */
+    kubernetesVersion: z.string().regex(/^1\.\d{2}$/, "must be an EKS version such as 1.34").default("1.34"),
+    /** @default "10.0.0.0/16" */
+    vpcCidr: ipv4Cidr.default("10.0.0.0/16"),
+    /** Availability zones for subnets and nodes. @default - 3 with highAvailability, else 2 */
+    availabilityZones: z.number().int().min(2, "must be at least 2 (EKS needs subnets in two zones)").max(6).optional(),
+    /** `public`: the API endpoint is public but limited to operatorCidrs and the peers' egress addresses. @default "public" */
+    endpointAccess: z.enum(["public", "private"], "must be \"public\" or \"private\"").default("public"),
     nodes: awsNodes,
 });
 
@@ -70,6 +78,18 @@ export const gcpClusterSchema = z.strictObject({
     cloud: z.literal("gcp"),
     region: gcpRegion,
     project: gcpProject,
+    /** @default "REGULAR" */
+    releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"], "must be RAPID, REGULAR or STABLE").default("REGULAR"),
+    /** Node subnet. @default "10.10.0.0/20" */
+    subnetCidr: ipv4Cidr.default("10.10.0.0/20"),
+    /** Secondary range for pods. @default "10.20.0.0/14" */
+    podsCidr: ipv4Cidr.default("10.20.0.0/14"),
+    /** Secondary range for services. @default "10.24.0.0/20" */
+    servicesCidr: ipv4Cidr.default("10.24.0.0/20"),
+    /** The control plane's private range; GKE requires a /28. @default "172.16.0.0/28" */
+    masterCidr: ipv4Cidr.refine((c) => c.endsWith("/28"), "must be a /28 (GKE's requirement)").default("172.16.0.0/28"),
+    /** Reserved Cloud NAT egress addresses. @default - 2 with highAvailability, else 1 */
+    natAddresses: z.number().int().min(1).max(8).optional(),
     nodes: gcpNodes,
 });
 
@@ -91,6 +111,7 @@ const chartsSchema = z
         certManager: exactVersion("v").default(DEFAULT_CHART_VERSIONS.certManager),
         istioCsr: exactVersion("v").default(DEFAULT_CHART_VERSIONS.istioCsr),
         approverPolicy: exactVersion("v").default(DEFAULT_CHART_VERSIONS.approverPolicy),
+        awsLoadBalancerController: exactVersion("").default(DEFAULT_CHART_VERSIONS.awsLoadBalancerController),
     })
     .default({ ...DEFAULT_CHART_VERSIONS });
 
@@ -170,6 +191,14 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
             message: `stage ${stage} runs on one cloud; clusters on both clouds need stage 5` });
     }
     checkTrustDomains(clusters, caps.trustDomainPerCloud, ctx);
+    if (cfg.highAvailability === true) {
+        clusters.forEach((c, i) => {
+            if (c?.cloud === "aws" && typeof c.availabilityZones === "number" && c.availabilityZones < 3) {
+                ctx.addIssue({ code: "custom", path: ["clusters", i, "availabilityZones"], input: c.availabilityZones,
+                    message: "highAvailability needs at least 3 availability zones" });
+            }
+        });
+    }
     checkPkiSource(cfg, clusters, ctx);
     if (caps.enterpriseMeshCa && cfg.pki === undefined) {
         ctx.addIssue({ code: "custom", path: ["pki"], input: undefined,

@@ -11,6 +11,8 @@ export const DEFAULT_CHART_VERSIONS = {
     istioCsr: "v0.17.0",
     /** cert-manager approver-policy, OCI chart `oci://quay.io/jetstack/charts/cert-manager-approver-policy`. */
     approverPolicy: "v0.27.0",
+    /** AWS Load Balancer Controller (app v2.14.0), Helm repo `https://aws.github.io/eks-charts`. No `v` prefix. */
+    awsLoadBalancerController: "1.14.0",
 } as const;
 
 export type ChartVersions = { -readonly [K in keyof typeof DEFAULT_CHART_VERSIONS]: string };

@@ -17,6 +17,8 @@ export interface PlanOptions {
     /** Replace the stack file's config (tests drive the real program with variants of real stack files). */
     readonly config?: Readonly<Record<string, string>>;
     readonly secretKeys?: readonly string[];
+    /** Replace the config of stacks planned because a StackReference reads them, by stack name. */
+    readonly referencedConfig?: Readonly<Record<string, Readonly<Record<string, string>>>>;
     readonly emulators?: Emulators;
     /** Sees every registration of the planned stack, also when the plan then fails. */
     readonly onRegister?: (res: CapturedResource) => void;
@@ -63,7 +65,9 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
                 if (!(e instanceof MissingStackError)) throw e;
                 const other = stackOf(e.stackName, project);
                 if (chain.includes(other) || outputsOf.has(other)) throw new StackInputError(`stack ${stack} references ${e.stackName}, which cannot be resolved (${[...chain, other].join(" → ")})`);
-                const graph = await run(other, readStack(project, other), [...chain, other]);
+                const otherSettings = readStack(project, other);
+                const override = opts.referencedConfig?.[other];
+                const graph = await run(other, override ? { ...otherSettings, config: { ...override } } : otherSettings, [...chain, other]);
                 outputsOf.set(other, stackOutputs(graph));
                 referenced.push(other);
                 referencedGraphs.set(other, graph);

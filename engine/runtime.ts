@@ -141,7 +141,8 @@ class EngineMonitor {
         try {
             const token: string = req.getTok();
             const args = plain(structToWire(req.getArgs()));
-            const result = token === "pulumi:pulumi:getResource" ? this.getResource(args.urn) : await this.opts.emulators.invoke(token, args);
+            const provider = this.byUrn.get(providerUrn(req.getProvider()));
+            const result = token === "pulumi:pulumi:getResource" ? this.getResource(args.urn) : await this.opts.emulators.invoke(token, args, provider && providerConfig(provider.inputs));
             const resp = new provproto.InvokeResponse();
             resp.setReturn(structproto.Struct.fromJavaScript(result as any));
             callback(null, resp);
@@ -167,7 +168,7 @@ class EngineMonitor {
         const provider = this.byUrn.get(providerUrn(req.provider));
         const emulated = await this.opts.emulators.create({
             type: req.type, name: req.name, urn: req.urn, custom: req.custom, id: req.id,
-            inputs: plain(req.inputs), provider: provider && plain(provider.inputs),
+            inputs: plain(req.inputs), provider: provider && providerConfig(provider.inputs),
             project: this.opts.project, stack: this.opts.stack,
         });
         // As the engine does: outputs that echo a secret input stay secret, and both the provider's secret
@@ -231,6 +232,21 @@ class EngineMonitor {
     }
 }
 
+/**
+ * A provider's inputs as the provider reads its configuration: the SDK sends every non-string setting as JSON text
+ * (`allowedAccountIds: '["1234"]'`), which the provider decodes.
+ */
+function providerConfig(inputs: Record<string, Wire>): Record<string, any> {
+    return Object.fromEntries(Object.entries(plain(inputs)).map(([k, v]) => {
+        if (typeof v !== "string" || !/^[[{]/.test(v)) return [k, v];
+        try {
+            return [k, JSON.parse(v)];
+        } catch {
+            return [k, v];
+        }
+    }));
+}
+
 function qualifiedType(urn: string): string {
     return urn.split("::")[2];
 }
@@ -242,6 +258,23 @@ function structToWire(struct: structproto.Struct | undefined): Record<string, Wi
 const MONITOR_METHODS = ["registerResource", "readResource", "registerResourceOutputs", "invoke", "supportsFeature", "registerPackage"] as const;
 
 let running = false;
+let collectUncaught: ((e: unknown) => void) | undefined;
+let routerInstalled = false;
+
+/**
+ * Errors thrown outside the program's promise chain belong to the run in progress. A run that was abandoned (to plan
+ * a stack it references first) leaves rejected registrations behind; they surface later and were already reported,
+ * so between runs they are dropped instead of crashing the process.
+ */
+function installUncaughtRouter() {
+    if (routerInstalled) return;
+    routerInstalled = true;
+    process.on("unhandledRejection", (e) => collectUncaught?.(e));
+    process.on("uncaughtException", (e) => {
+        if (!collectUncaught) throw e;
+        collectUncaught(e);
+    });
+}
 
 /**
  * Run a Pulumi TypeScript program in this process against the offline engine and return what it registered.
@@ -253,9 +286,8 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
     running = true;
     const monitor = new EngineMonitor(opts);
     const uncaught: Error[] = [];
-    const onUncaught = (e: unknown) => uncaught.push(e instanceof Error ? e : new Error(String(e)));
-    process.on("unhandledRejection", onUncaught);
-    process.on("uncaughtException", onUncaught);
+    collectUncaught = (e: unknown) => uncaught.push(e instanceof Error ? e : new Error(String(e)));
+    installUncaughtRouter();
     try {
         // setMocks negotiates the SDK's feature flags; the engine's monitor then takes the mock monitor's place
         // (setMockOptions would reset those flags). Not a preview: every output is known, so every apply runs.
@@ -265,16 +297,17 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
         pulumi.runtime.setAllConfig({ ...opts.config }, [...opts.secretKeys]);
         forgetProgramModules([opts.programDir, path.dirname(opts.entry)]);
         let thrown: Error | undefined;
+        const stalled = () => new ProgramError(monitor.errors.length ? [...monitor.errors] : [new Error("the program stopped before registering all its resources (an output never resolved)")]);
         try {
-            await pulumi.runtime.runInPulumiStack(async () => {
+            await untilDrained(pulumi.runtime.runInPulumiStack(async () => {
                 const exported = require(opts.entry);
                 const main = exported?.__esModule && typeof exported.default === "function" ? exported.default : exported;
                 return typeof main === "function" ? await main() : exported;
-            });
+            }), stalled);
         } catch (e) {
             thrown = e instanceof Error ? e : new Error(String(e));
         }
-        await waitForRegistrations();
+        await untilDrained(waitForRegistrations(), stalled).catch(() => undefined);
         const missing = [thrown, ...monitor.errors, ...uncaught].find((e): e is MissingStackError => e instanceof MissingStackError);
         if (missing) throw missing;
         if (thrown && monitor.errors.length === 0 && uncaught.length === 0) throw thrown;
@@ -282,10 +315,23 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
         if (causes.length > 0) throw new ProgramError(causes);
         return { project: opts.project, stack: opts.stack, resources: monitor.resources };
     } finally {
-        process.off("unhandledRejection", onUncaught);
-        process.off("uncaughtException", onUncaught);
+        collectUncaught = undefined;
         running = false;
     }
+}
+
+/**
+ * A registration that fails leaves the outputs that depend on it unresolved for ever. When nothing else is left to
+ * run, Node is about to exit: that is the moment to give up on `work` and report what failed, instead of exiting
+ * silently.
+ */
+function untilDrained<T>(work: Promise<T>, reason: () => Error): Promise<T> {
+    let onDrained: () => void = () => undefined;
+    const drained = new Promise<never>((_, reject) => {
+        onDrained = () => reject(reason());
+        process.once("beforeExit", onDrained);
+    });
+    return Promise.race([work, drained]).finally(() => process.off("beforeExit", onDrained));
 }
 
 async function waitForRegistrations() {

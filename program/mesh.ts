@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { capabilitiesFor, describeStage, MeshConfig } from "../config";
+import { buildClusters } from "../components/cloud/clusters";
 import { clusterPki } from "../components/pki/handoff";
 import { describeCertificate } from "../components/pki/inventory";
 
@@ -10,13 +11,17 @@ import { describeCertificate } from "../components/pki/inventory";
 export function meshProgram(config: MeshConfig) {
     const capabilities = capabilitiesFor(config.stage);
     const pki = capabilities.enterpriseMeshCa ? clusterPki(config) : undefined;
+    const clusters = buildClusters(config);
     return {
         environment: config.environment,
         stage: config.stage,
         meshId: config.meshId,
         enabled: describeStage(config.stage),
         capabilities,
-        clusters: config.clusters.map((c) => ({ name: c.name, cloud: c.cloud, region: c.region, network: c.network, trustDomain: c.trustDomain })),
+        clusters: clusters.map((c) => ({
+            name: c.name, cloud: c.cloud, region: c.region, network: c.network, trustDomain: c.trustDomain,
+            endpoint: c.endpoint, egressIps: c.egressIps,
+        })),
         chartVersions: config.charts,
         /** The CA material this stack hands its clusters, for audit: public certificates only. */
         pkiInventory: pki && pulumi.all([...pki].map(([cluster, m]) => pulumi.all([m.intermediateCertPem, m.roots]).apply(([intermediate, roots]) => ({

@@ -1,29 +1,75 @@
-import { EmulatedState, ProviderEmulator, ResourceRequest } from "./types";
+import { EmulatedState, ProviderEmulator, ProviderInputError, ResourceRequest } from "./types";
 import { stableId } from "./index";
+import { clusterCaData, publicIp } from "./addresses";
 
 /** The account the offline engine pretends to be in when a stack pins none. */
 export const OFFLINE_AWS_ACCOUNT = "123456789012";
 
-/** Generic AWS resources: a deterministic id and an ARN in the provider's region and account. */
+type Outputs = (req: ResourceRequest, ctx: { region: string; account: string }) => Record<string, any> | Promise<Record<string, any>>;
+
+/**
+ * Outputs the AWS provider computes, for the resources this program creates; everything else gets an id and an ARN.
+ * Shapes follow the provider's schema; values are deterministic per URN so plans are stable.
+ */
+const computed: Record<string, Outputs> = {
+    "aws:ec2/vpc:Vpc": (r, c) => ({ id: `vpc-${stableId(r.urn, 17)}`, defaultSecurityGroupId: `sg-${stableId(`${r.urn}/default`, 17)}`, mainRouteTableId: `rtb-${stableId(`${r.urn}/main`, 17)}`, ownerId: c.account }),
+    "aws:ec2/subnet:Subnet": (r) => ({ id: `subnet-${stableId(r.urn, 17)}` }),
+    "aws:ec2/internetGateway:InternetGateway": (r) => ({ id: `igw-${stableId(r.urn, 17)}` }),
+    "aws:ec2/routeTable:RouteTable": (r) => ({ id: `rtb-${stableId(r.urn, 17)}` }),
+    "aws:ec2/eip:Eip": (r) => ({ id: `eipalloc-${stableId(r.urn, 17)}`, allocationId: `eipalloc-${stableId(r.urn, 17)}`, publicIp: publicIp("3", r.urn), publicDns: `ec2-${publicIp("3", r.urn).replace(/\./g, "-")}.compute-1.amazonaws.com` }),
+    "aws:ec2/natGateway:NatGateway": (r) => ({ id: `nat-${stableId(r.urn, 17)}` }),
+    "aws:ec2/securityGroup:SecurityGroup": (r) => ({ id: `sg-${stableId(r.urn, 17)}` }),
+    "aws:ec2/launchTemplate:LaunchTemplate": (r) => ({ id: `lt-${stableId(r.urn, 17)}`, latestVersion: 1, defaultVersion: 1 }),
+    "aws:kms/key:Key": (r) => ({ id: uuid(r.urn), keyId: uuid(r.urn) }),
+    "aws:iam/role:Role": (r) => ({ id: r.inputs.name ?? `${r.name}-${stableId(r.urn, 7)}`, name: r.inputs.name ?? `${r.name}-${stableId(r.urn, 7)}`, uniqueId: `AROA${stableId(r.urn, 17).toUpperCase()}` }),
+    "aws:eks/cluster:Cluster": async (r, c) => ({
+        id: r.inputs.name ?? r.name,
+        endpoint: `https://${stableId(r.urn, 32).toUpperCase()}.gr7.${c.region}.eks.amazonaws.com`,
+        certificateAuthority: { data: await clusterCaData(r.urn) },
+        vpcConfig: { ...r.inputs.vpcConfig, clusterSecurityGroupId: `sg-${stableId(`${r.urn}/cluster`, 17)}`, vpcId: `vpc-${stableId(`${r.urn}/vpc`, 17)}` },
+        identities: [{ oidcs: [{ issuer: `https://oidc.eks.${c.region}.amazonaws.com/id/${stableId(r.urn, 32).toUpperCase()}` }] }],
+        platformVersion: "eks.1",
+        status: "ACTIVE",
+    }),
+    "aws:eks/nodeGroup:NodeGroup": () => ({ status: "ACTIVE" }),
+};
+
 export const awsEmulator: ProviderEmulator = {
     pkg: "aws",
-    create(req: ResourceRequest): EmulatedState {
+    async create(req: ResourceRequest): Promise<EmulatedState> {
         const region = req.provider?.region ?? "us-east-1";
         const account = req.provider?.allowedAccountIds?.[0] ?? OFFLINE_AWS_ACCOUNT;
+        if (req.provider?.region === undefined && req.type !== "aws:index/provider:Provider") {
+            // The real provider would use the operator's ambient region: refuse, as this project never wants that.
+            throw new ProviderInputError(req.type, req.name, "uses the default AWS provider; pass an explicit aws.Provider with a region");
+        }
         const [, module, resource] = /^aws:([^/]+)\/([^:]+):/.exec(req.type) ?? [];
-        const id = `${resource ?? "res"}-${stableId(req.urn, 17)}`;
-        return { id, outputs: { arn: `arn:aws:${module}:${region}:${account}:${resource}/${id}`, region } };
+        const baseId = `${resource ?? "res"}-${stableId(req.urn, 17)}`;
+        const arn = `arn:aws:${module}:${region}:${account}:${resource}/${baseId}`;
+        const extra = (await computed[req.type]?.(req, { region, account })) ?? {};
+        const id = extra.id ?? baseId;
+        return { id, outputs: { arn: arn.replace(baseId, id), tagsAll: { ...(req.provider?.defaultTags?.tags ?? {}), ...(req.inputs.tags ?? {}) }, ...extra } };
     },
-    invoke(token: string, inputs: Record<string, any>) {
+    invoke(token: string, _inputs: Record<string, any>, provider?: Record<string, any>) {
+        const region = provider?.region ?? "us-east-1";
         switch (token) {
             case "aws:index/getCallerIdentity:getCallerIdentity":
                 return { accountId: OFFLINE_AWS_ACCOUNT, arn: `arn:aws:iam::${OFFLINE_AWS_ACCOUNT}:role/offline-plan`, userId: "AROAOFFLINEPLAN", id: OFFLINE_AWS_ACCOUNT };
             case "aws:index/getPartition:getPartition":
-                return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+                return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
             case "aws:index/getRegion:getRegion":
-                return { name: inputs.name ?? "us-east-1", region: inputs.region ?? "us-east-1", id: inputs.name ?? "us-east-1" };
+                return { name: region, region, id: region };
+            case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+                const names = ["a", "b", "c", "d"].map((z) => `${region}${z}`);
+                return { id: region, names, zoneIds: names.map((_, i) => `${region.replace(/-/g, "").slice(0, 4)}-az${i + 1}`), groupNames: [region], region };
+            }
             default:
                 throw new Error(`the offline engine does not emulate the provider function ${token}`);
         }
     },
 };
+
+function uuid(seed: string): string {
+    const h = stableId(seed, 32);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}

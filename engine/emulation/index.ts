@@ -23,11 +23,11 @@ export class Emulators {
         return emulator.create(req);
     }
 
-    invoke(token: string, inputs: Record<string, any>): Record<string, any> | Promise<Record<string, any>> {
+    invoke(token: string, inputs: Record<string, any>, provider?: Record<string, any>): Record<string, any> | Promise<Record<string, any>> {
         const emulator = this.byPkg.get(token.split(":")[0]);
         // As in the awsx tests: an invoke nobody emulates is a new dependency someone must look at, never a silent {}.
         if (!emulator?.invoke) throw new Error(`the offline engine does not emulate the provider function ${token}`);
-        return emulator.invoke(token, inputs);
+        return emulator.invoke(token, inputs, provider);
     }
 }
 

@@ -47,5 +47,6 @@ export interface ProviderEmulator {
     readonly pkg: string;
     create(req: ResourceRequest): EmulatedState | Promise<EmulatedState>;
     /** Provider functions (`aws:index/getRegion:getRegion`, ...). */
-    invoke?(token: string, inputs: Record<string, any>): Record<string, any> | Promise<Record<string, any>>;
+    /** `provider` holds the inputs of the explicit provider the invoke was given, if any. */
+    invoke?(token: string, inputs: Record<string, any>, provider?: Record<string, any>): Record<string, any> | Promise<Record<string, any>>;
 }

@@ -1,0 +1,29 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * What the mesh layer knows of a cluster, identical for both clouds. The mesh never branches on `cloud` except where
+ * the clouds really differ (load balancer annotations).
+ */
+export interface MeshCluster {
+    readonly name: string;
+    readonly cloud: "aws" | "gcp";
+    readonly region: string;
+    /** Istio network name (`topology.istio.io/network`). */
+    readonly network: string;
+    readonly trustDomain: string;
+    /** Kubernetes provider built from an exec kubeconfig; every Kubernetes resource of this cluster uses it. */
+    readonly provider: k8s.Provider;
+    /** API server URL (`https://...`). */
+    readonly endpoint: pulumi.Output<string>;
+    /** API server CA, base64-encoded PEM as kubeconfigs carry it. */
+    readonly caData: pulumi.Output<string>;
+    /** Public addresses the cluster's traffic leaves from (NAT), for the peers' allow-lists. */
+    readonly egressIps: pulumi.Output<string[]>;
+}
+
+/** A cluster's network, created before any cluster so that every cluster can allow-list every peer's egress. */
+export interface ClusterNetwork {
+    readonly clusterName: string;
+    readonly egressIps: pulumi.Output<string[]>;
+}

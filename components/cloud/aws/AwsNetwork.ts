@@ -1,0 +1,100 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterNetwork } from "../MeshCluster";
+
+export interface AwsNetworkArgs {
+    readonly clusterName: string;
+    /** The provider pinned to the cluster's region (and account). */
+    readonly provider: aws.Provider;
+    readonly vpcCidr: string;
+    readonly availabilityZoneCount: number;
+    /** One NAT gateway per zone (a zone outage keeps egress) or one for all. */
+    readonly natPerZone: boolean;
+    readonly tags?: Record<string, string>;
+}
+
+/**
+ * The VPC of one EKS cluster: public subnets (load balancers, NAT) and private subnets (nodes) over several zones,
+ * NAT gateways with Elastic IPs whose addresses are the cluster's stable egress, known before the cluster exists.
+ */
+export class AwsNetwork extends pulumi.ComponentResource implements ClusterNetwork {
+    readonly clusterName: string;
+    readonly vpcId: pulumi.Output<string>;
+    readonly publicSubnetIds: pulumi.Output<string[]>;
+    readonly privateSubnetIds: pulumi.Output<string[]>;
+    readonly egressIps: pulumi.Output<string[]>;
+
+    constructor(name: string, args: AwsNetworkArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:aws:AwsNetwork", name, {}, opts);
+        this.clusterName = args.clusterName;
+        const child = { parent: this, provider: args.provider };
+        const tags = { ...args.tags, "istio-production/cluster": args.clusterName };
+        const clusterTag = `kubernetes.io/cluster/${args.clusterName}`;
+
+        const zones = aws.getAvailabilityZonesOutput({ state: "available" }, child).names.apply((names) => {
+            if (names.length < args.availabilityZoneCount) throw new Error(`cluster ${args.clusterName}: the region has ${names.length} availability zones, ${args.availabilityZoneCount} requested`);
+            return names.slice(0, args.availabilityZoneCount);
+        });
+        const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: name } }, child);
+        const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags }, { ...child, parent: vpc });
+        const publicRt = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags }, { ...child, parent: vpc });
+
+        const subnets = subnetCidrs(args.vpcCidr, args.availabilityZoneCount);
+        const publicSubnets: aws.ec2.Subnet[] = [];
+        const privateSubnets: aws.ec2.Subnet[] = [];
+        const eips: aws.ec2.Eip[] = [];
+        // Names carry the zone index, not the zone name: the zone list comes from an invoke and names must be stable.
+        for (let i = 0; i < args.availabilityZoneCount; i++) {
+            const az = zones.apply((z) => z[i]);
+            const pub = new aws.ec2.Subnet(`${name}-public-${i}`, {
+                vpcId: vpc.id, cidrBlock: subnets.public[i], availabilityZone: az, mapPublicIpOnLaunch: false,
+                tags: { ...tags, [clusterTag]: "shared", "kubernetes.io/role/elb": "1" },
+            }, { ...child, parent: vpc });
+            new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: pub.id, routeTableId: publicRt.id }, { ...child, parent: pub });
+            publicSubnets.push(pub);
+            if (args.natPerZone || i === 0) {
+                eips.push(new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags }, { ...child, parent: pub }));
+            }
+            const priv = new aws.ec2.Subnet(`${name}-private-${i}`, {
+                vpcId: vpc.id, cidrBlock: subnets.private[i], availabilityZone: az,
+                tags: { ...tags, [clusterTag]: "shared", "kubernetes.io/role/internal-elb": "1" },
+            }, { ...child, parent: vpc });
+            privateSubnets.push(priv);
+        }
+        const nats = eips.map((eip, i) => new aws.ec2.NatGateway(`${name}-nat-${i}`, {
+            allocationId: eip.allocationId, subnetId: publicSubnets[i].id, connectivityType: "public", tags,
+        }, { ...child, parent: publicSubnets[i], dependsOn: [igw] }));
+        privateSubnets.forEach((priv, i) => {
+            const nat = nats[args.natPerZone ? i : 0];
+            const rt = new aws.ec2.RouteTable(`${name}-private-${i}`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags }, { ...child, parent: priv });
+            new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, { ...child, parent: priv });
+        });
+
+        this.vpcId = vpc.id;
+        this.publicSubnetIds = pulumi.all(publicSubnets.map((s) => s.id));
+        this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
+        this.egressIps = pulumi.all(eips.map((e) => e.publicIp));
+        this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds, egressIps: this.egressIps });
+    }
+}
+
+/**
+ * Split the VPC CIDR: the lower half into private subnets (nodes and pods: the VPC CNI gives pods VPC addresses, so
+ * they get the room), the upper half into small public subnets, one of each per zone.
+ */
+export function subnetCidrs(vpcCidr: string, zones: number): { private: string[]; public: string[] } {
+    const [base, bits] = vpcCidr.split("/");
+    const prefix = Number(bits);
+    const start = base.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+    const size = 2 ** (32 - prefix);
+    const slots = 2 ** Math.ceil(Math.log2(zones));
+    const privateSize = size / 2 / slots;
+    const publicSize = size / 2 / slots / 4;
+    if (publicSize < 16) throw new Error(`vpcCidr ${vpcCidr} is too small for ${zones} zones`);
+    const cidr = (addr: number, blockSize: number) =>
+        `${[24, 16, 8, 0].map((s) => Math.floor(addr / 2 ** s) % 256).join(".")}/${32 - Math.log2(blockSize)}`;
+    return {
+        private: Array.from({ length: zones }, (_, i) => cidr(start + i * privateSize, privateSize)),
+        public: Array.from({ length: zones }, (_, i) => cidr(start + size / 2 + i * publicSize, publicSize)),
+    };
+}

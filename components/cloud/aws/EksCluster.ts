@@ -1,0 +1,172 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { eksKubeconfig } from "../kubeconfig";
+import { MeshCluster } from "../MeshCluster";
+import { WEBHOOK_PORTS } from "../webhooks";
+import { AwsNetwork } from "./AwsNetwork";
+import { loadBalancerControllerPolicy } from "./lbcPolicy";
+
+export interface EksClusterArgs {
+    readonly region: string;
+    readonly network: AwsNetwork;
+    readonly provider: aws.Provider;
+    /** Istio network name. */
+    readonly meshNetwork: string;
+    readonly trustDomain: string;
+    /** EKS version, e.g. "1.34". */
+    readonly kubernetesVersion: string;
+    /** Public endpoint limited to `publicAccessCidrs`, or private only. */
+    readonly endpointAccess: "public" | "private";
+    /** Operators plus the peers' egress addresses. Ignored when the endpoint is private. */
+    readonly publicAccessCidrs: pulumi.Input<string[]>;
+    readonly nodes: { instanceType: string; minSize: number; maxSize: number; desiredSize: number };
+    /** Two replicas and a PodDisruptionBudget for the load balancer controller. */
+    readonly highAvailability: boolean;
+    /** `protect` on the cluster and its KMS key. */
+    readonly protect: boolean;
+    /** Chart version of the AWS Load Balancer Controller (Helm repo https://aws.github.io/eks-charts). */
+    readonly loadBalancerControllerVersion: string;
+    readonly tags?: Record<string, string>;
+}
+
+const assumeBy = (service: string, actions: string[] = ["sts:AssumeRole"]) =>
+    JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: actions }] });
+
+/**
+ * A hardened EKS cluster: secrets envelope-encrypted with a rotating KMS key, control-plane audit logs, API
+ * authentication mode, endpoint limited to an allow-list, managed nodes in private subnets with IMDSv2 only, node
+ * security group that admits the control plane on the mesh's webhook ports, EKS Pod Identity, and the AWS Load
+ * Balancer Controller (static, internet-facing NLBs for east-west gateways need it).
+ */
+export class EksCluster extends pulumi.ComponentResource implements MeshCluster {
+    readonly name: string;
+    readonly cloud = "aws" as const;
+    readonly region: string;
+    readonly network: string;
+    readonly trustDomain: string;
+    readonly provider: k8s.Provider;
+    readonly endpoint: pulumi.Output<string>;
+    readonly caData: pulumi.Output<string>;
+    readonly egressIps: pulumi.Output<string[]>;
+    readonly clusterSecurityGroupId: pulumi.Output<string>;
+
+    constructor(name: string, args: EksClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:aws:EksCluster", name, {}, opts);
+        this.name = name;
+        this.region = args.region;
+        this.network = args.meshNetwork;
+        this.trustDomain = args.trustDomain;
+        const child = { parent: this, provider: args.provider };
+        const tags = { ...args.tags, "istio-production/cluster": name };
+        const partition = aws.getPartitionOutput({}, child).partition;
+
+        const key = new aws.kms.Key(`${name}-secrets`, {
+            description: `EKS secrets envelope encryption for ${name}`,
+            enableKeyRotation: true,
+            deletionWindowInDays: 30,
+            tags,
+        }, { ...child, protect: args.protect });
+        new aws.kms.Alias(`${name}-secrets`, { name: `alias/eks/${name}/secrets`, targetKeyId: key.keyId }, { ...child, parent: key });
+
+        const managed = (policy: string) => pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`;
+        const clusterRole = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: assumeBy("eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]), tags }, child);
+        const clusterPolicy = new aws.iam.RolePolicyAttachment(`${name}-cluster`, { role: clusterRole.name, policyArn: managed("AmazonEKSClusterPolicy") }, { ...child, parent: clusterRole });
+
+        const cluster = new aws.eks.Cluster(name, {
+            name,
+            version: args.kubernetesVersion,
+            roleArn: clusterRole.arn,
+            vpcConfig: {
+                subnetIds: pulumi.all([args.network.privateSubnetIds, args.network.publicSubnetIds]).apply(([a, b]) => [...a, ...b]),
+                endpointPrivateAccess: true,
+                endpointPublicAccess: args.endpointAccess === "public",
+                publicAccessCidrs: args.endpointAccess === "public" ? args.publicAccessCidrs : undefined,
+            },
+            encryptionConfig: { provider: { keyArn: key.arn }, resources: ["secrets"] },
+            enabledClusterLogTypes: ["api", "audit", "authenticator"],
+            // API mode: access only through EKS access entries, never the aws-auth ConfigMap. The identity running
+            // `pulumi up` gets cluster-admin through the bootstrap entry; grant others with aws.eks.AccessEntry.
+            accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
+            tags,
+        }, { ...child, dependsOn: [clusterPolicy], protect: args.protect });
+        const clusterSg = cluster.vpcConfig.clusterSecurityGroupId;
+
+        const nodeSg = new aws.ec2.SecurityGroup(`${name}-nodes`, {
+            vpcId: args.network.vpcId, description: `${name} managed nodes`, tags: { ...tags, Name: `${name}-nodes` },
+        }, { ...child, parent: cluster });
+        const sgChild = { ...child, parent: nodeSg };
+        new aws.vpc.SecurityGroupEgressRule(`${name}-nodes-egress`, { securityGroupId: nodeSg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "nodes reach registries, AWS APIs and peers through NAT" }, sgChild);
+        new aws.vpc.SecurityGroupIngressRule(`${name}-nodes-self`, { securityGroupId: nodeSg.id, ipProtocol: "-1", referencedSecurityGroupId: nodeSg.id, description: "node to node, pod to pod" }, sgChild);
+        for (const { port, why } of WEBHOOK_PORTS) {
+            new aws.vpc.SecurityGroupIngressRule(`${name}-webhook-${port}`, {
+                securityGroupId: nodeSg.id, ipProtocol: "tcp", fromPort: port, toPort: port, referencedSecurityGroupId: clusterSg, description: `control plane to ${why}`,
+            }, sgChild);
+        }
+        new aws.vpc.SecurityGroupIngressRule(`${name}-api-from-nodes`, {
+            securityGroupId: clusterSg, ipProtocol: "tcp", fromPort: 443, toPort: 443, referencedSecurityGroupId: nodeSg.id, description: "nodes to the API server",
+        }, sgChild);
+
+        const nodeRole = new aws.iam.Role(`${name}-nodes`, { assumeRolePolicy: assumeBy("ec2.amazonaws.com"), tags }, child);
+        const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map((p) =>
+            new aws.iam.RolePolicyAttachment(`${name}-nodes-${p}`, { role: nodeRole.name, policyArn: managed(p) }, { ...child, parent: nodeRole }));
+        const template = new aws.ec2.LaunchTemplate(`${name}-nodes`, {
+            // IMDSv2 only, and a hop limit of 1 so pods cannot borrow the node's role; add-ons use Pod Identity.
+            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+            vpcSecurityGroupIds: [nodeSg.id],
+            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 50, volumeType: "gp3", encrypted: "true" } }],
+            tagSpecifications: [{ resourceType: "instance", tags }],
+            tags,
+        }, { ...child, parent: cluster });
+        const nodeGroup = new aws.eks.NodeGroup(`${name}-nodes`, {
+            clusterName: cluster.name,
+            nodeRoleArn: nodeRole.arn,
+            subnetIds: args.network.privateSubnetIds,
+            instanceTypes: [args.nodes.instanceType],
+            amiType: "AL2023_x86_64_STANDARD",
+            scalingConfig: { minSize: args.nodes.minSize, maxSize: args.nodes.maxSize, desiredSize: args.nodes.desiredSize },
+            updateConfig: { maxUnavailable: 1 },
+            launchTemplate: { id: template.id, version: pulumi.interpolate`${template.latestVersion}` },
+            tags,
+        }, { ...child, parent: cluster, dependsOn: nodePolicies, ignoreChanges: ["scalingConfig.desiredSize"] });
+
+        const podIdentity = new aws.eks.Addon(`${name}-pod-identity`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent", tags }, { ...child, parent: cluster, dependsOn: [nodeGroup] });
+        const lbcRole = new aws.iam.Role(`${name}-lbc`, { assumeRolePolicy: assumeBy("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]), tags }, child);
+        const lbcPolicy = new aws.iam.RolePolicy(`${name}-lbc`, { role: lbcRole.id, policy: partition.apply(loadBalancerControllerPolicy) }, { ...child, parent: lbcRole });
+        const lbcServiceAccount = "aws-load-balancer-controller";
+        const lbcIdentity = new aws.eks.PodIdentityAssociation(`${name}-lbc`, {
+            clusterName: cluster.name, namespace: "kube-system", serviceAccount: lbcServiceAccount, roleArn: lbcRole.arn, tags,
+        }, { ...child, parent: lbcRole, dependsOn: [podIdentity] });
+
+        this.endpoint = cluster.endpoint;
+        this.caData = cluster.certificateAuthority.data;
+        this.egressIps = args.network.egressIps;
+        this.clusterSecurityGroupId = clusterSg;
+        // Kubernetes resources wait for nodes: the provider depends on the node group.
+        this.provider = new k8s.Provider(name, {
+            kubeconfig: pulumi.all([cluster.endpoint, cluster.certificateAuthority.data]).apply(([server, ca]) => eksKubeconfig(name, args.region, server, ca)),
+            enableServerSideApply: true,
+        }, { parent: this, dependsOn: [nodeGroup] });
+
+        new k8s.helm.v3.Release(`${name}-aws-load-balancer-controller`, {
+            name: "aws-load-balancer-controller",
+            chart: "aws-load-balancer-controller",
+            version: args.loadBalancerControllerVersion,
+            repositoryOpts: { repo: "https://aws.github.io/eks-charts" },
+            namespace: "kube-system",
+            values: {
+                clusterName: name,
+                region: args.region,
+                // Explicit, because IMDS is closed to pods (hop limit 1).
+                vpcId: args.network.vpcId,
+                serviceAccount: { create: true, name: lbcServiceAccount },
+                replicaCount: args.highAvailability ? 2 : 1,
+                podDisruptionBudget: args.highAvailability ? { maxUnavailable: 1 } : {},
+                // Services that ask for no class get the controller's NLBs rather than the legacy in-tree CLB.
+                enableServiceMutatorWebhook: true,
+            },
+        }, { parent: this, provider: this.provider, dependsOn: [lbcIdentity, lbcPolicy] });
+
+        this.registerOutputs({ endpoint: this.endpoint, caData: this.caData, egressIps: this.egressIps, clusterSecurityGroupId: clusterSg });
+    }
+}

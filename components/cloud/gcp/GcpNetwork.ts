@@ -1,0 +1,58 @@
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterNetwork } from "../MeshCluster";
+
+export interface GcpNetworkArgs {
+    readonly clusterName: string;
+    readonly provider: gcp.Provider;
+    readonly region: string;
+    readonly subnetCidr: string;
+    readonly podsCidr: string;
+    readonly servicesCidr: string;
+    /** Reserved static addresses for Cloud NAT: the cluster's egress, stable and known before the cluster exists. */
+    readonly natAddressCount: number;
+}
+
+/** The VPC of one GKE cluster: a subnet with secondary ranges for pods and services, and Cloud NAT on static addresses. */
+export class GcpNetwork extends pulumi.ComponentResource implements ClusterNetwork {
+    readonly clusterName: string;
+    readonly networkId: pulumi.Output<string>;
+    readonly subnetworkId: pulumi.Output<string>;
+    readonly egressIps: pulumi.Output<string[]>;
+    static readonly PODS_RANGE = "pods";
+    static readonly SERVICES_RANGE = "services";
+
+    constructor(name: string, args: GcpNetworkArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:gcp:GcpNetwork", name, {}, opts);
+        this.clusterName = args.clusterName;
+        const child = { parent: this, provider: args.provider };
+        const network = new gcp.compute.Network(`${name}-vpc`, { name: `${name}-vpc`, autoCreateSubnetworks: false, routingMode: "REGIONAL" }, child);
+        const subnet = new gcp.compute.Subnetwork(`${name}-nodes`, {
+            name: `${name}-nodes`,
+            network: network.id,
+            region: args.region,
+            ipCidrRange: args.subnetCidr,
+            privateIpGoogleAccess: true,
+            secondaryIpRanges: [
+                { rangeName: GcpNetwork.PODS_RANGE, ipCidrRange: args.podsCidr },
+                { rangeName: GcpNetwork.SERVICES_RANGE, ipCidrRange: args.servicesCidr },
+            ],
+        }, { ...child, parent: network });
+        const router = new gcp.compute.Router(`${name}-router`, { name: `${name}-router`, network: network.id, region: args.region }, { ...child, parent: network });
+        const addresses = Array.from({ length: args.natAddressCount }, (_, i) =>
+            new gcp.compute.Address(`${name}-nat-${i}`, { name: `${name}-nat-${i}`, region: args.region, addressType: "EXTERNAL", networkTier: "PREMIUM" }, { ...child, parent: router }));
+        new gcp.compute.RouterNat(`${name}-nat`, {
+            name: `${name}-nat`,
+            router: router.name,
+            region: args.region,
+            natIpAllocateOption: "MANUAL_ONLY",
+            natIps: addresses.map((a) => a.selfLink),
+            sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES",
+            logConfig: { enable: true, filter: "ERRORS_ONLY" },
+        }, { ...child, parent: router });
+        this.networkId = network.id;
+        this.subnetworkId = subnet.id;
+        this.egressIps = pulumi.all(addresses.map((a) => a.address));
+        this.registerOutputs({ networkId: this.networkId, subnetworkId: this.subnetworkId, egressIps: this.egressIps });
+    }
+}

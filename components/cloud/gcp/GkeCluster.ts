@@ -1,0 +1,138 @@
+import * as gcp from "@pulumi/gcp";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { gkeKubeconfig } from "../kubeconfig";
+import { MeshCluster } from "../MeshCluster";
+import { WEBHOOK_PORTS } from "../webhooks";
+import { GcpNetwork } from "./GcpNetwork";
+
+export interface GkeClusterArgs {
+    readonly project: string;
+    readonly region: string;
+    readonly network: GcpNetwork;
+    readonly provider: gcp.Provider;
+    readonly meshNetwork: string;
+    readonly trustDomain: string;
+    readonly releaseChannel: "RAPID" | "REGULAR" | "STABLE";
+    /** The control plane's private /28. */
+    readonly masterCidr: string;
+    /** Master authorized networks: operators plus the peers' egress addresses. */
+    readonly authorizedCidrs: pulumi.Input<string[]>;
+    /** Per zone of the regional node pool. */
+    readonly nodes: { machineType: string; minNodeCount: number; maxNodeCount: number };
+    /** `protect` and deletion protection on the cluster, `protect` on its KMS key. */
+    readonly protect: boolean;
+}
+
+const NODE_ROLES = ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer", "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader"];
+
+/**
+ * A hardened regional GKE cluster: private nodes, master authorized networks, Workload Identity, shielded nodes with
+ * secure boot, Dataplane V2, application-layer secrets encryption with Cloud KMS, no legacy ABAC, no client
+ * certificate; a COS node pool with its own least-privilege service account; and the firewall rule that lets the
+ * control plane reach the mesh's webhooks (GKE opens only 443 and 10250 to private nodes).
+ */
+export class GkeCluster extends pulumi.ComponentResource implements MeshCluster {
+    readonly name: string;
+    readonly cloud = "gcp" as const;
+    readonly region: string;
+    readonly network: string;
+    readonly trustDomain: string;
+    readonly provider: k8s.Provider;
+    readonly endpoint: pulumi.Output<string>;
+    readonly caData: pulumi.Output<string>;
+    readonly egressIps: pulumi.Output<string[]>;
+
+    constructor(name: string, args: GkeClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:gcp:GkeCluster", name, {}, opts);
+        this.name = name;
+        this.region = args.region;
+        this.network = args.meshNetwork;
+        this.trustDomain = args.trustDomain;
+        const child = { parent: this, provider: args.provider };
+
+        const projectNumber = gcp.organizations.getProjectOutput({ projectId: args.project }, child).number;
+        const keyRing = new gcp.kms.KeyRing(`${name}-secrets`, { name: `${name}-secrets`, location: args.region }, child);
+        const key = new gcp.kms.CryptoKey(`${name}-secrets`, {
+            name: `${name}-secrets`, keyRing: keyRing.id, purpose: "ENCRYPT_DECRYPT", rotationPeriod: "7776000s",
+        }, { ...child, parent: keyRing, protect: args.protect });
+        const keyGrant = new gcp.kms.CryptoKeyIAMMember(`${name}-secrets-gke`, {
+            cryptoKeyId: key.id, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+            member: pulumi.interpolate`serviceAccount:service-${projectNumber}@container-engine-robot.iam.gserviceaccount.com`,
+        }, { ...child, parent: key });
+
+        // Service account ids are 6-30 characters; cluster names may be 40.
+        const nodeSa = new gcp.serviceaccount.Account(`${name}-nodes`, {
+            accountId: `${name.slice(0, 24).replace(/-$/, "")}-nodes`, displayName: `GKE nodes of ${name}`,
+        }, child);
+        const grants = NODE_ROLES.map((role) => new gcp.projects.IAMMember(`${name}-nodes-${role.split("/")[1]}`, {
+            project: args.project, role, member: pulumi.interpolate`serviceAccount:${nodeSa.email}`,
+        }, { ...child, parent: nodeSa }));
+
+        const nodeTag = `${name}-node`;
+        const cluster = new gcp.container.Cluster(name, {
+            name,
+            location: args.region,
+            network: args.network.networkId,
+            subnetwork: args.network.subnetworkId,
+            removeDefaultNodePool: true,
+            initialNodeCount: 1,
+            ipAllocationPolicy: { clusterSecondaryRangeName: GcpNetwork.PODS_RANGE, servicesSecondaryRangeName: GcpNetwork.SERVICES_RANGE },
+            privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: false, masterIpv4CidrBlock: args.masterCidr },
+            masterAuthorizedNetworksConfig: {
+                cidrBlocks: pulumi.output(args.authorizedCidrs).apply((cidrs) => cidrs.map((cidrBlock) => ({ cidrBlock, displayName: cidrBlock }))),
+            },
+            releaseChannel: { channel: args.releaseChannel },
+            workloadIdentityConfig: { workloadPool: `${args.project}.svc.id.goog` },
+            databaseEncryption: { state: "ENCRYPTED", keyName: key.id },
+            datapathProvider: "ADVANCED_DATAPATH",
+            enableShieldedNodes: true,
+            enableLegacyAbac: false,
+            masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
+            deletionProtection: args.protect,
+            // The default pool is removed at once, but it is created first: it gets the same hardening.
+            nodeConfig: {
+                serviceAccount: nodeSa.email,
+                shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+                workloadMetadataConfig: { mode: "GKE_METADATA" },
+            },
+        }, { ...child, dependsOn: [keyGrant], protect: args.protect });
+
+        const pool = new gcp.container.NodePool(`${name}-nodes`, {
+            cluster: cluster.id,
+            location: args.region,
+            autoscaling: { minNodeCount: args.nodes.minNodeCount, maxNodeCount: args.nodes.maxNodeCount },
+            management: { autoRepair: true, autoUpgrade: true },
+            upgradeSettings: { maxSurge: 1, maxUnavailable: 0 },
+            nodeConfig: {
+                machineType: args.nodes.machineType,
+                imageType: "COS_CONTAINERD",
+                serviceAccount: nodeSa.email,
+                oauthScopes: ["https://www.googleapis.com/auth/cloud-platform"],
+                shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+                workloadMetadataConfig: { mode: "GKE_METADATA" },
+                metadata: { "disable-legacy-endpoints": "true" },
+                tags: [nodeTag],
+            },
+        }, { ...child, parent: cluster, dependsOn: grants });
+
+        new gcp.compute.Firewall(`${name}-webhooks`, {
+            name: `${name}-webhooks`,
+            network: args.network.networkId,
+            direction: "INGRESS",
+            sourceRanges: [args.masterCidr],
+            targetTags: [nodeTag],
+            allows: [{ protocol: "tcp", ports: WEBHOOK_PORTS.map((w) => String(w.port)) }],
+            description: `control plane to webhooks: ${WEBHOOK_PORTS.map((w) => `${w.port} ${w.why}`).join("; ")}`,
+        }, { ...child, parent: cluster });
+
+        this.endpoint = pulumi.interpolate`https://${cluster.endpoint}`;
+        this.caData = cluster.masterAuth.clusterCaCertificate.apply((ca) => ca ?? "");
+        this.egressIps = args.network.egressIps;
+        this.provider = new k8s.Provider(name, {
+            kubeconfig: pulumi.all([cluster.endpoint, this.caData]).apply(([endpoint, ca]) => gkeKubeconfig(name, endpoint, ca)),
+            enableServerSideApply: true,
+        }, { parent: this, dependsOn: [pool] });
+        this.registerOutputs({ endpoint: this.endpoint, caData: this.caData, egressIps: this.egressIps });
+    }
+}
