@@ -127,6 +127,31 @@ const pkiSourceSchema = z.discriminatedUnion(
     { error: (iss) => (iss.code === "invalid_union" ? "source must be \"stack\" or \"config\"" : undefined) },
 );
 
+const dnsName = z.string().max(253).regex(/^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase DNS name such as shop.example.com");
+
+/** The ingress gateway's TLS: names it serves and who issues the certificate. */
+const ingressSchema = z.strictObject({
+    hosts: z.array(dnsName).min(1, "must list at least one host"),
+    /** `acme`: public names from an ACME CA (HTTP-01 through the ingress gateway). `private`: the cluster's intermediate. @default "acme" */
+    issuer: z.enum(["acme", "private"], "must be \"acme\" or \"private\"").default("acme"),
+    /** ACME account e-mail (expiry notices). Required with `issuer: acme`. */
+    acmeEmail: z.email("must be an e-mail address").optional(),
+    /** @default "https://acme-v02.api.letsencrypt.org/directory" */
+    acmeServer: z.url({ protocol: /^https$/, error: "must be an https URL" }).default("https://acme-v02.api.letsencrypt.org/directory"),
+});
+
+/** Workload identities and images. */
+const meshSettingsSchema = z.strictObject({
+    /** Longest workload certificate istio-csr issues (and approver-policy allows). @default 60 */
+    workloadCertificateTtlMinutes: z.number().int().min(10, "must be at least 10").max(60, "must be at most 60 (one hour)").default(60),
+    /** Key algorithm of proxies, istiod and istio-csr serving certificates. @default "ECDSA" (P-256) */
+    keyAlgorithm: z.enum(["ECDSA", "RSA"], "must be \"ECDSA\" or \"RSA\"").default("ECDSA"),
+    /** Image registry of Istio, e.g. a vendor's FIPS builds. @default "docker.io/istio" */
+    istioHub: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, "must be an image registry path such as docker.io/istio").default("docker.io/istio"),
+    /** Istio image tag. @default - the Istio chart version */
+    istioTag: z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag").optional(),
+}).default({ workloadCertificateTtlMinutes: 60, keyAlgorithm: "ECDSA", istioHub: "docker.io/istio" });
+
 export const meshConfigSchema = z
     .strictObject({
         role: z.literal("mesh").default("mesh"),
@@ -144,6 +169,9 @@ export const meshConfigSchema = z
         intermediates: z.record(clusterName, z.strictObject({ certPem: certificatePem, keyPem: privateKeyPem })).optional(),
         /** CIDRs allowed to reach cluster API servers and operator endpoints. */
         operatorCidrs: z.array(ipv4Cidr).min(1, "must list at least one CIDR"),
+        /** TLS for the ingress gateway; without it the gateway serves no host. */
+        ingress: ingressSchema.optional(),
+        mesh: meshSettingsSchema,
         /** Replicas, PodDisruptionBudgets and zone spread for every control-plane component. */
         highAvailability: z.boolean().default(false),
         /** `protect` on clusters, KMS keys and CA material. */
@@ -200,6 +228,13 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
         });
     }
     checkPkiSource(cfg, clusters, ctx);
+    const ingress = cfg.ingress as { issuer?: unknown; acmeEmail?: unknown } | undefined;
+    if (ingress && (ingress.issuer ?? "acme") === "acme" && ingress.acmeEmail === undefined) {
+        ctx.addIssue({ code: "custom", path: ["ingress", "acmeEmail"], input: undefined, message: "is required with issuer: acme (the ACME account's contact)" });
+    }
+    if (ingress?.issuer === "private" && !caps.enterpriseMeshCa) {
+        ctx.addIssue({ code: "custom", path: ["ingress", "issuer"], input: "private", message: `the private CA (the cluster's intermediate) exists from stage 2; stage ${stage} can only use acme` });
+    }
     if (caps.enterpriseMeshCa && cfg.pki === undefined) {
         ctx.addIssue({ code: "custom", path: ["pki"], input: undefined,
             message: `stage ${stage} anchors identities in the offline root: set where the PKI comes from ({source: stack, stack: <org>/istio-production/pki} or {source: config})` });

@@ -68,9 +68,15 @@ interface EmulationRequest {
 class EngineMonitor {
     readonly resources: CapturedResource[] = [];
     readonly errors: Error[] = [];
+    /** Rejects at the first failed registration: outputs that depend on it would never resolve. */
+    readonly failed: Promise<never>;
+    private rejectFailed: (e: Error) => void = () => undefined;
     private readonly byUrn = new Map<string, CapturedResource>();
 
-    constructor(private readonly opts: RunOptions) {}
+    constructor(private readonly opts: RunOptions) {
+        this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
+        this.failed.catch(() => undefined);
+    }
 
     async registerResource(req: resproto.RegisterResourceRequest, callback: (err: any, resp?: any) => void) {
         try {
@@ -228,6 +234,7 @@ class EngineMonitor {
     private fail(err: unknown, callback: (err: any) => void) {
         const error = err instanceof Error ? err : new Error(String(err));
         this.errors.push(error);
+        this.rejectFailed(error);
         callback(error);
     }
 }
@@ -299,15 +306,15 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
         let thrown: Error | undefined;
         const stalled = () => new ProgramError(monitor.errors.length ? [...monitor.errors] : [new Error("the program stopped before registering all its resources (an output never resolved)")]);
         try {
-            await untilDrained(pulumi.runtime.runInPulumiStack(async () => {
+            await untilDrained(Promise.race([monitor.failed, pulumi.runtime.runInPulumiStack(async () => {
                 const exported = require(opts.entry);
                 const main = exported?.__esModule && typeof exported.default === "function" ? exported.default : exported;
                 return typeof main === "function" ? await main() : exported;
-            }), stalled);
+            })]), stalled);
         } catch (e) {
             thrown = e instanceof Error ? e : new Error(String(e));
         }
-        await untilDrained(waitForRegistrations(), stalled).catch(() => undefined);
+        if (monitor.errors.length === 0) await untilDrained(Promise.race([monitor.failed, waitForRegistrations()]), stalled).catch(() => undefined);
         const missing = [thrown, ...monitor.errors, ...uncaught].find((e): e is MissingStackError => e instanceof MissingStackError);
         if (missing) throw missing;
         if (thrown && monitor.errors.length === 0 && uncaught.length === 0) throw thrown;

@@ -3,6 +3,7 @@ import { capabilitiesFor, describeStage, MeshConfig } from "../config";
 import { buildClusters } from "../components/cloud/clusters";
 import { clusterPki } from "../components/pki/handoff";
 import { describeCertificate } from "../components/pki/inventory";
+import { ClusterMesh } from "../components/mesh/ClusterMesh";
 
 /**
  * The mesh stacks (one per environment): the seed's five stages as one composition. Each stage's parts are
@@ -12,6 +13,20 @@ export function meshProgram(config: MeshConfig) {
     const capabilities = capabilitiesFor(config.stage);
     const pki = capabilities.enterpriseMeshCa ? clusterPki(config) : undefined;
     const clusters = buildClusters(config);
+    for (const cluster of clusters) {
+        new ClusterMesh(`${cluster.name}-mesh`, {
+            cluster,
+            meshId: config.meshId,
+            charts: config.charts,
+            highAvailability: config.highAvailability,
+            enterpriseCa: pki?.get(cluster.name),
+            workloadCertificateTtlMinutes: config.mesh.workloadCertificateTtlMinutes,
+            keyAlgorithm: config.mesh.keyAlgorithm,
+            istioHub: config.mesh.istioHub,
+            istioTag: config.mesh.istioTag ?? config.charts.istio,
+            ingressTls: config.ingress,
+        });
+    }
     return {
         environment: config.environment,
         stage: config.stage,

@@ -1,0 +1,62 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ChartVersions } from "../../config";
+import { MeshCluster } from "../cloud/MeshCluster";
+import { ClusterPki } from "../pki/handoff";
+import { CertManager } from "./CertManager";
+import { IngressGateway, IngressGatewayArgs } from "./IngressGateway";
+import { IstioControlPlane } from "./IstioControlPlane";
+import { MeshCa } from "./MeshCa";
+import { ISTIO_NAMESPACE, KeyAlgorithm } from "./values";
+
+export interface ClusterMeshArgs {
+    readonly cluster: MeshCluster;
+    readonly meshId: string;
+    readonly charts: ChartVersions;
+    readonly highAvailability: boolean;
+    /** Stage 2: the cluster's intermediate under the offline root, served by istio-csr. Absent: istiod is the CA. */
+    readonly enterpriseCa?: ClusterPki;
+    readonly workloadCertificateTtlMinutes: number;
+    readonly keyAlgorithm: KeyAlgorithm;
+    readonly istioHub: string;
+    readonly istioTag: string;
+    readonly ingressTls?: Omit<NonNullable<IngressGatewayArgs["tls"]>, "approverPolicy" | "meshIssuer">;
+}
+
+/**
+ * The mesh on one cluster, in the order real installs need: namespaces (the network label before istiod starts),
+ * cert-manager, then (stage 2) the mesh CA and istio-csr, then Istio base and istiod, then the ingress gateway.
+ */
+export class ClusterMesh extends pulumi.ComponentResource {
+    readonly istiod: k8s.helm.v3.Release;
+
+    constructor(name: string, args: ClusterMeshArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:mesh:ClusterMesh", name, {}, opts);
+        const { cluster } = args;
+        const child = { parent: this };
+        const istioNamespace = new k8s.core.v1.Namespace(`${name}-istio-system`, {
+            metadata: { name: ISTIO_NAMESPACE, labels: { "topology.istio.io/network": cluster.network } },
+        }, { ...child, provider: cluster.provider });
+        const certManager = new CertManager(`${name}-cert-manager`, {
+            provider: cluster.provider, version: args.charts.certManager, highAvailability: args.highAvailability, approverPolicy: !!args.enterpriseCa,
+        }, child);
+        const ca = args.enterpriseCa && new MeshCa(`${name}-mesh-ca`, {
+            provider: cluster.provider, certManager: certManager.release, istioNamespace, pki: args.enterpriseCa,
+            clusterName: cluster.name, trustDomain: cluster.trustDomain, highAvailability: args.highAvailability,
+            workloadCertificateTtlMinutes: args.workloadCertificateTtlMinutes, keyAlgorithm: args.keyAlgorithm,
+            istioCsrVersion: args.charts.istioCsr, approverPolicyVersion: args.charts.approverPolicy,
+        }, child);
+        const controlPlane = new IstioControlPlane(`${name}-istio`, {
+            provider: cluster.provider, istioNamespace, version: args.charts.istio, caReady: ca ? [ca.istioCsr] : [],
+            meshId: args.meshId, clusterName: cluster.name, network: cluster.network, trustDomain: cluster.trustDomain,
+            highAvailability: args.highAvailability, enterpriseCa: !!ca, keyAlgorithm: args.keyAlgorithm, hub: args.istioHub, tag: args.istioTag,
+        }, child);
+        this.istiod = controlPlane.istiod;
+        new IngressGateway(`${name}-ingress`, {
+            provider: cluster.provider, cloud: cluster.cloud, version: args.charts.istio, highAvailability: args.highAvailability,
+            istiod: controlPlane.istiod, certManager: certManager.release,
+            tls: args.ingressTls && { ...args.ingressTls, approverPolicy: ca?.approverPolicy, meshIssuer: ca?.issuer },
+        }, child);
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,105 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { approvalPolicy, NON_CA_USAGES } from "./approval";
+import { customResource, WAIT_READY } from "./resources";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, ingressGatewayValues, ISTIO_NAMESPACE, MESH_ISSUER, publicLoadBalancerAnnotations } from "./values";
+
+export interface IngressGatewayArgs {
+    readonly provider: k8s.Provider;
+    readonly cloud: "aws" | "gcp";
+    readonly version: string;
+    readonly highAvailability: boolean;
+    /** Gateway pods are injected by istiod. */
+    readonly istiod: pulumi.Resource;
+    readonly certManager: pulumi.Resource;
+    /** TLS for these names; without it the gateway is deployed but serves no host. */
+    readonly tls?: {
+        readonly hosts: readonly string[];
+        readonly issuer: "acme" | "private";
+        readonly acmeEmail?: string;
+        readonly acmeServer: string;
+        /** When approver-policy decides approvals, the ingress certificate needs a policy of its own. */
+        readonly approverPolicy?: pulumi.Resource;
+        /** The mesh CA Issuer, for `issuer: private`. */
+        readonly meshIssuer?: pulumi.Resource;
+    };
+}
+
+const ACME_ISSUER = "acme";
+const CREDENTIAL = "ingress-tls";
+
+/**
+ * The ingress gateway from Istio's `gateway` chart, its certificate issued and renewed by cert-manager (ACME for
+ * public names, the cluster's intermediate for internal names), and the Gateway that serves it by `credentialName`.
+ * It runs in istio-system, beside the namespaced mesh Issuer, so internal certificates need no second copy of the key.
+ */
+export class IngressGateway extends pulumi.ComponentResource {
+    readonly release: k8s.helm.v3.Release;
+
+    constructor(name: string, args: IngressGatewayArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:mesh:IngressGateway", name, {}, opts);
+        const child = { parent: this, provider: args.provider };
+        this.release = new k8s.helm.v3.Release(`${name}-gateway`, {
+            name: INGRESS_GATEWAY,
+            chart: "gateway",
+            version: args.version,
+            repositoryOpts: { repo: "https://istio-release.storage.googleapis.com/charts" },
+            namespace: ISTIO_NAMESPACE,
+            values: ingressGatewayValues({ highAvailability: args.highAvailability, serviceAnnotations: publicLoadBalancerAnnotations(args.cloud) }),
+            atomic: true,
+        }, { ...child, dependsOn: [args.istiod] });
+        if (args.tls) this.serveTls(name, args, args.tls, child);
+        this.registerOutputs({ release: this.release.status });
+    }
+
+    private serveTls(name: string, args: IngressGatewayArgs, tls: NonNullable<IngressGatewayArgs["tls"]>, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
+        const waits: pulumi.Resource[] = [args.certManager];
+        const issuerRef = tls.issuer === "acme"
+            ? { name: ACME_ISSUER, kind: "ClusterIssuer" as const, group: "cert-manager.io" as const }
+            : { name: MESH_ISSUER, kind: "Issuer" as const, group: "cert-manager.io" as const };
+        if (tls.issuer === "acme") {
+            waits.push(customResource(`${name}-acme`, "cert-manager.io/v1", "ClusterIssuer", { name: ACME_ISSUER, annotations: WAIT_READY }, {
+                spec: {
+                    acme: {
+                        email: tls.acmeEmail,
+                        server: tls.acmeServer,
+                        privateKeySecretRef: { name: `${ACME_ISSUER}-account-key` },
+                        // HTTP-01 through Istio's own Ingress support on the ingress gateway.
+                        solvers: [{ http01: { ingress: { ingressClassName: "istio" } } }],
+                    },
+                },
+            }, { ...child, dependsOn: [args.certManager] }));
+        } else if (tls.meshIssuer) {
+            waits.push(tls.meshIssuer);
+        }
+        if (tls.approverPolicy) {
+            waits.push(...approvalPolicy(name, {
+                policyName: "ingress-certificates", issuerRef, approverPolicy: tls.approverPolicy,
+                requester: { namespace: CERT_MANAGER_NAMESPACE, name: CERT_MANAGER_SERVICE_ACCOUNT },
+                allowed: { dnsNames: { values: [...tls.hosts], required: true }, usages: NON_CA_USAGES, isCA: false },
+                constraints: { maxDuration: "2160h", privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 384 } },
+            }, child));
+        }
+        const certificate = customResource(`${name}-certificate`, "cert-manager.io/v1", "Certificate", { name: CREDENTIAL, namespace: ISTIO_NAMESPACE }, {
+            spec: {
+                secretName: CREDENTIAL,
+                dnsNames: [...tls.hosts],
+                issuerRef,
+                duration: "2160h",
+                renewBefore: "720h",
+                privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+                usages: ["digital signature", "server auth"],
+            },
+        }, { ...child, dependsOn: [...waits, this.release] });
+        customResource(`${name}-gateway-https`, "networking.istio.io/v1", "Gateway", { name: "ingress", namespace: ISTIO_NAMESPACE }, {
+            spec: {
+                selector: { istio: "ingressgateway" },
+                servers: [{
+                    port: { number: 443, name: "https", protocol: "HTTPS" },
+                    hosts: [...tls.hosts],
+                    tls: { mode: "SIMPLE", credentialName: CREDENTIAL, minProtocolVersion: "TLSV1_2" },
+                }],
+            },
+        }, { ...child, dependsOn: [this.release, certificate] });
+    }
+}

@@ -1,0 +1,35 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { customResource } from "./resources";
+import { ISTIO_NAMESPACE, istioBaseValues, istiodValues, IstiodValuesArgs } from "./values";
+
+const ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts";
+
+export interface IstioControlPlaneArgs extends IstiodValuesArgs {
+    readonly provider: k8s.Provider;
+    readonly istioNamespace: k8s.core.v1.Namespace;
+    /** One version for base, istiod and the gateways. */
+    readonly version: string;
+    /** What istiod must wait for: istio-csr when it is the CA (istiod picks its certificate once, at startup). */
+    readonly caReady: readonly pulumi.Resource[];
+}
+
+/** Istio `base` and `istiod` from the official charts, and the mesh-wide STRICT PeerAuthentication. */
+export class IstioControlPlane extends pulumi.ComponentResource {
+    readonly istiod: k8s.helm.v3.Release;
+
+    constructor(name: string, args: IstioControlPlaneArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:mesh:IstioControlPlane", name, {}, opts);
+        const child = { parent: this, provider: args.provider };
+        const chart = (chartName: string) => ({ chart: chartName, version: args.version, repositoryOpts: { repo: ISTIO_REPO }, namespace: ISTIO_NAMESPACE, atomic: true });
+        const base = new k8s.helm.v3.Release(`${name}-base`, { name: "istio-base", ...chart("base"), values: istioBaseValues() },
+            { ...child, dependsOn: [args.istioNamespace] });
+        const { provider: _p, istioNamespace: _n, version: _v, caReady: _c, ...values } = args;
+        this.istiod = new k8s.helm.v3.Release(`${name}-istiod`, { name: "istiod", ...chart("istiod"), values: istiodValues(values) },
+            { ...child, dependsOn: [base, ...args.caReady] });
+        // After istiod: its validating webhook (failurePolicy Fail) must be serving before Istio resources are created.
+        customResource(`${name}-mesh-mtls`, "security.istio.io/v1", "PeerAuthentication", { name: "default", namespace: ISTIO_NAMESPACE },
+            { spec: { mtls: { mode: "STRICT" } } }, { ...child, dependsOn: [this.istiod] });
+        this.registerOutputs({ istiod: this.istiod.status });
+    }
+}

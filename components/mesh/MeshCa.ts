@@ -1,0 +1,110 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterPki } from "../pki/handoff";
+import { issuerChain } from "../pki/chain";
+import { approvalPolicy, NON_CA_USAGES } from "./approval";
+import { customResource, WAIT_READY } from "./resources";
+import {
+    approverPolicyValues, CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, ISTIO_CSR_ADDRESS, ISTIO_CSR_SERVICE_ACCOUNT, ISTIO_NAMESPACE,
+    istioCsrValues, KeyAlgorithm, MESH_ISSUER, ROOT_BUNDLE_SECRET,
+} from "./values";
+
+export interface MeshCaArgs {
+    readonly provider: k8s.Provider;
+    /** cert-manager's release: its CRDs and webhook must exist before any Issuer or policy. */
+    readonly certManager: pulumi.Resource;
+    /** The istio-system namespace (istio-csr creates the istiod Certificate there). */
+    readonly istioNamespace: k8s.core.v1.Namespace;
+    readonly pki: ClusterPki;
+    readonly clusterName: string;
+    readonly trustDomain: string;
+    readonly highAvailability: boolean;
+    readonly workloadCertificateTtlMinutes: number;
+    readonly keyAlgorithm: KeyAlgorithm;
+    readonly istioCsrVersion: string;
+    readonly approverPolicyVersion: string;
+}
+
+/**
+ * The enterprise mesh CA of one cluster (stage 2): the cluster's intermediate as a CA Issuer, the pinned root bundle,
+ * approver-policy restricting what the Issuer signs, and istio-csr serving the mesh's CSRs. istiod must start after
+ * `istioCsr` is ready: it picks its serving certificate once, at startup.
+ */
+export class MeshCa extends pulumi.ComponentResource {
+    readonly istioCsr: k8s.helm.v3.Release;
+    readonly issuer: k8s.apiextensions.CustomResource;
+    /** approver-policy's release, for other components' CertificateRequestPolicies. */
+    readonly approverPolicy: k8s.helm.v3.Release;
+
+    constructor(name: string, args: MeshCaArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:mesh:MeshCa", name, {}, opts);
+        const child = { parent: this, provider: args.provider };
+        const chain = pulumi.all([args.pki.intermediateCertPem, args.pki.roots]).apply(([int, roots]) => issuerChain(int, roots));
+
+        const caSecret = new k8s.core.v1.Secret(`${name}-intermediate`, {
+            metadata: { name: "istio-ca", namespace: ISTIO_NAMESPACE },
+            type: "kubernetes.io/tls",
+            stringData: {
+                "tls.crt": chain.chainPem,
+                "tls.key": args.pki.intermediateKeyPem,
+                "ca.crt": chain.signerPem,
+            },
+        }, { ...child, dependsOn: [args.istioNamespace] });
+        // The Issuer must be Ready before istio-csr: istio-csr is not Ready until the Issuer signed its serving cert.
+        this.issuer = customResource(`${name}-issuer`, "cert-manager.io/v1", "Issuer",
+            { name: MESH_ISSUER, namespace: ISTIO_NAMESPACE, annotations: WAIT_READY },
+            { spec: { ca: { secretName: caSecret.metadata.name } } },
+            { ...child, dependsOn: [args.certManager, caSecret] });
+        // istio-csr reads the root bundle file at startup and exits without it.
+        const rootBundle = new k8s.core.v1.Secret(`${name}-root-bundle`, {
+            metadata: { name: ROOT_BUNDLE_SECRET, namespace: CERT_MANAGER_NAMESPACE },
+            stringData: { "ca.pem": args.pki.roots.apply((roots) => roots.map((r) => r.trim()).join("\n") + "\n") },
+        }, { ...child, dependsOn: [args.certManager] });
+
+        const approver = this.approverPolicy = new k8s.helm.v3.Release(`${name}-approver-policy`, {
+            name: "cert-manager-approver-policy",
+            chart: "oci://quay.io/jetstack/charts/cert-manager-approver-policy",
+            version: args.approverPolicyVersion,
+            namespace: CERT_MANAGER_NAMESPACE,
+            values: approverPolicyValues(args),
+            atomic: true,
+        }, { ...child, dependsOn: [args.certManager] });
+
+        const issuerRef = { name: MESH_ISSUER, kind: "Issuer", group: "cert-manager.io" } as const;
+        const keyConstraint = args.keyAlgorithm === "ECDSA" ? { algorithm: "ECDSA", minSize: 256, maxSize: 384 } : { algorithm: "RSA", minSize: 3072, maxSize: 4096 };
+        const istioCsrAccount = { namespace: CERT_MANAGER_NAMESPACE, name: ISTIO_CSR_SERVICE_ACCOUNT };
+        const common = { issuerRef, approverPolicy: approver };
+        const policies = [
+            // Workload identities: only SPIFFE URIs of this cluster's trust domain, only leaf usages, only short-lived.
+            ...approvalPolicy(name, { ...common, policyName: "istio-mesh-workloads", requester: istioCsrAccount,
+                allowed: { uris: { values: [`spiffe://${args.trustDomain}/ns/*/sa/*`], required: true }, usages: NON_CA_USAGES, isCA: false },
+                constraints: { maxDuration: `${args.workloadCertificateTtlMinutes}m`, privateKey: keyConstraint } }, child),
+            ...approvalPolicy(name, { ...common, policyName: "istio-csr-serving", requester: istioCsrAccount,
+                allowed: { dnsNames: { values: [ISTIO_CSR_ADDRESS.split(":")[0]], required: true }, usages: NON_CA_USAGES, isCA: false },
+                constraints: { maxDuration: "1h", privateKey: keyConstraint } }, child),
+            // istiod's serving certificate is a cert-manager Certificate, so cert-manager itself requests it.
+            ...approvalPolicy(name, { ...common, policyName: "istiod-serving", requester: { namespace: CERT_MANAGER_NAMESPACE, name: CERT_MANAGER_SERVICE_ACCOUNT },
+                allowed: {
+                    commonName: { value: `istiod.${ISTIO_NAMESPACE}.svc` },
+                    dnsNames: { values: [`istiod.${ISTIO_NAMESPACE}.svc`, `istiod-default.${ISTIO_NAMESPACE}.svc`], required: true },
+                    uris: { values: [`spiffe://${args.trustDomain}/ns/${ISTIO_NAMESPACE}/sa/istiod-service-account`] },
+                    usages: NON_CA_USAGES,
+                    isCA: false,
+                },
+                constraints: { maxDuration: "1h", privateKey: keyConstraint } }, child),
+        ];
+
+        this.istioCsr = new k8s.helm.v3.Release(`${name}-istio-csr`, {
+            name: "cert-manager-istio-csr",
+            chart: "oci://quay.io/jetstack/charts/cert-manager-istio-csr",
+            version: args.istioCsrVersion,
+            namespace: CERT_MANAGER_NAMESPACE,
+            values: istioCsrValues({
+                clusterName: args.clusterName, trustDomain: args.trustDomain, highAvailability: args.highAvailability,
+                maxCertificateMinutes: args.workloadCertificateTtlMinutes, keyAlgorithm: args.keyAlgorithm,
+            }),
+            atomic: true,
+        }, { ...child, dependsOn: [this.issuer, rootBundle, ...policies] });
+        this.registerOutputs({ istioCsr: this.istioCsr.status });
+    }
+}

@@ -1,0 +1,170 @@
+/**
+ * Chart values, built by pure functions from typed inputs: the keys real installs trip on are tested here without
+ * any engine. Key names follow the pinned charts (cert-manager v1.21.1, approver-policy v0.27.0, istio-csr v0.17.0,
+ * Istio 1.30.3).
+ */
+
+export const ISTIO_NAMESPACE = "istio-system";
+export const CERT_MANAGER_NAMESPACE = "cert-manager";
+/** The istio-csr Service: chart name in the cert-manager namespace, port 443 (→ 6443). */
+export const ISTIO_CSR_ADDRESS = "cert-manager-istio-csr.cert-manager.svc:443";
+export const ISTIO_CSR_SERVICE_ACCOUNT = "cert-manager-istio-csr";
+export const CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager";
+/** The mesh CA Issuer istio-csr signs with (namespaced, as the istio-csr docs recommend). */
+export const MESH_ISSUER = "istio-ca";
+export const ROOT_BUNDLE_SECRET = "istio-root-ca";
+export const ROOT_BUNDLE_MOUNT = "/var/run/secrets/istio-csr";
+export const INGRESS_GATEWAY = "istio-ingressgateway";
+
+export type KeyAlgorithm = "ECDSA" | "RSA";
+
+/** Spread replicas over zones: a zone outage leaves the control plane running. */
+function zoneSpread(labels: Record<string, string>) {
+    return [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } }];
+}
+
+export function certManagerValues(a: { highAvailability: boolean; approverPolicy: boolean }) {
+    const replicas = a.highAvailability ? 2 : 1;
+    const ha = (component: string) => a.highAvailability
+        ? { replicaCount: replicas, podDisruptionBudget: { enabled: true, minAvailable: 1 }, topologySpreadConstraints: zoneSpread({ "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": component }) }
+        : { replicaCount: replicas };
+    return {
+        crds: { enabled: true, keep: true },
+        ...ha("controller"),
+        webhook: { ...ha("webhook"), securePort: 10250 },
+        cainjector: ha("cainjector"),
+        // With approver-policy, only its policies approve; the built-in approver would approve everything.
+        disableAutoApproval: a.approverPolicy,
+        prometheus: { enabled: true },
+        enableCertificateOwnerRef: true,
+    };
+}
+
+export function approverPolicyValues(a: { highAvailability: boolean }) {
+    return {
+        replicaCount: a.highAvailability ? 2 : 1,
+        podDisruptionBudget: { enabled: a.highAvailability, ...(a.highAvailability ? { minAvailable: 1 } : {}) },
+        topologySpreadConstraints: a.highAvailability ? zoneSpread({ "app.kubernetes.io/name": "cert-manager-approver-policy" }) : [],
+        app: { approveSignerNames: ["issuers.cert-manager.io/*", "clusterissuers.cert-manager.io/*"] },
+    };
+}
+
+export interface IstioCsrValuesArgs {
+    /** Must equal istiod's `global.multiCluster.clusterName`: istio-csr refuses CSRs from any other cluster ID. */
+    readonly clusterName: string;
+    /** Must equal istiod's `meshConfig.trustDomain`. */
+    readonly trustDomain: string;
+    readonly highAvailability: boolean;
+    readonly maxCertificateMinutes: number;
+    readonly keyAlgorithm: KeyAlgorithm;
+}
+
+export function istioCsrValues(a: IstioCsrValuesArgs) {
+    const ecdsa = a.keyAlgorithm === "ECDSA";
+    return {
+        replicaCount: a.highAvailability ? 2 : 1,
+        podDisruptionBudget: { enabled: a.highAvailability, ...(a.highAvailability ? { minAvailable: 1 } : {}) },
+        topologySpreadConstraints: a.highAvailability ? zoneSpread({ app: "cert-manager-istio-csr" }) : [],
+        app: {
+            logFormat: "json",
+            certmanager: {
+                namespace: ISTIO_NAMESPACE,
+                // true would keep every workload's CertificateRequest: etcd and the API server balloon.
+                preserveCertificateRequests: false,
+                issuer: { enabled: true, name: MESH_ISSUER, kind: "Issuer", group: "cert-manager.io" },
+            },
+            tls: {
+                trustDomain: a.trustDomain,
+                // Pinned, not discovered from the issuer: rotation stays safe and a hijacked issuer cannot swap roots.
+                rootCAFile: `${ROOT_BUNDLE_MOUNT}/ca.pem`,
+                certificateDNSNames: [ISTIO_CSR_ADDRESS.split(":")[0]],
+                certificateDuration: "1h",
+                istiodCertificateEnable: true,
+                istiodCertificateDuration: "1h",
+                istiodCertificateRenewBefore: "30m",
+                istiodPrivateKeyAlgorithm: a.keyAlgorithm,
+                istiodPrivateKeySize: ecdsa ? 256 : 3072,
+            },
+            server: {
+                clusterID: a.clusterName,
+                maxCertificateDuration: `${a.maxCertificateMinutes}m`,
+                serving: { signatureAlgorithm: a.keyAlgorithm, certificateKeySize: ecdsa ? 256 : 3072 },
+            },
+            istio: { revisions: ["default"], namespace: ISTIO_NAMESPACE },
+        },
+        volumes: [{ name: "root-ca", secret: { secretName: ROOT_BUNDLE_SECRET } }],
+        volumeMounts: [{ name: "root-ca", mountPath: ROOT_BUNDLE_MOUNT, readOnly: true }],
+    };
+}
+
+export function istioBaseValues() {
+    return {
+        defaultRevision: "default",
+        // Fail from the start: Pulumi re-applies the chart, and the Ignore→Fail flip istiod performs would drift.
+        base: { validationFailurePolicy: "Fail" },
+    };
+}
+
+export interface IstiodValuesArgs {
+    readonly meshId: string;
+    readonly clusterName: string;
+    readonly network: string;
+    readonly trustDomain: string;
+    readonly highAvailability: boolean;
+    /** istio-csr is the CA: istiod's own CA server is off and proxies send CSRs to istio-csr. */
+    readonly enterpriseCa: boolean;
+    readonly keyAlgorithm: KeyAlgorithm;
+    readonly hub: string;
+    readonly tag: string;
+}
+
+export function istiodValues(a: IstiodValuesArgs) {
+    const proxyMetadata = a.keyAlgorithm === "ECDSA" ? { ECC_SIGNATURE_ALGORITHM: "ECDSA", ECC_CURVE: "P256" } : {};
+    return {
+        global: {
+            hub: a.hub,
+            tag: a.tag,
+            meshID: a.meshId,
+            multiCluster: { clusterName: a.clusterName },
+            network: a.network,
+            ...(a.enterpriseCa ? { caAddress: ISTIO_CSR_ADDRESS } : {}),
+        },
+        // Top-level `env`: the Helm chart renders .Values.env; `pilot.env` is IstioOperator syntax and is ignored here.
+        env: a.enterpriseCa ? { ENABLE_CA_SERVER: "false" } : {},
+        meshConfig: {
+            trustDomain: a.trustDomain,
+            defaultConfig: { proxyMetadata },
+            outboundTrafficPolicy: { mode: "REGISTRY_ONLY" },
+        },
+        base: { validationFailurePolicy: "Fail" },
+        autoscaleEnabled: a.highAvailability,
+        autoscaleMin: a.highAvailability ? 2 : 1,
+        replicaCount: a.highAvailability ? 2 : 1,
+        pdb: { minAvailable: 1 },
+        topologySpreadConstraints: a.highAvailability ? zoneSpread({ app: "istiod" }) : [],
+    };
+}
+
+export function ingressGatewayValues(a: { highAvailability: boolean; serviceAnnotations: Record<string, string> }) {
+    return {
+        name: INGRESS_GATEWAY,
+        labels: { istio: "ingressgateway" },
+        autoscaling: { enabled: a.highAvailability, minReplicas: a.highAvailability ? 2 : 1, maxReplicas: a.highAvailability ? 6 : 1 },
+        replicaCount: a.highAvailability ? 2 : 1,
+        podDisruptionBudget: a.highAvailability ? { minAvailable: 1 } : {},
+        topologySpreadConstraints: a.highAvailability ? zoneSpread({ istio: "ingressgateway" }) : [],
+        service: { type: "LoadBalancer", annotations: a.serviceAnnotations },
+    };
+}
+
+/** The one place the mesh differs by cloud: how a LoadBalancer Service gets a public, static-friendly load balancer. */
+export function publicLoadBalancerAnnotations(cloud: "aws" | "gcp"): Record<string, string> {
+    return cloud === "aws"
+        ? {
+            // The AWS Load Balancer Controller's NLB; it creates internal NLBs unless told otherwise.
+            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+        }
+        : { "cloud.google.com/l4-rbs": "enabled" };
+}
