@@ -152,6 +152,16 @@ const meshSettingsSchema = z.strictObject({
     istioTag: z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag").optional(),
 }).default({ workloadCertificateTtlMinutes: 60, keyAlgorithm: "ECDSA", istioHub: "docker.io/istio" });
 
+/** Stage 4+: how clusters join one mesh. */
+const multiClusterSchema = z.strictObject({
+    /** Bump to rotate every remote-secret token: new tokens are created, remote secrets repointed, old tokens deleted. @default 1 */
+    remoteSecretEpoch: z.number().int().min(1, "must be ≥ 1").default(1),
+    /** Also expose istiod (15012) and its webhook (15017) on the east-west gateway, for primary-remote setups. @default false */
+    exposeIstiod: z.boolean().default(false),
+    /** Deploy an echo service per cluster and a Job that calls every other cluster through the mesh; `pulumi up` fails if mTLS or discovery is broken. @default false */
+    verification: z.boolean().default(false),
+}).default({ remoteSecretEpoch: 1, exposeIstiod: false, verification: false });
+
 export const meshConfigSchema = z
     .strictObject({
         role: z.literal("mesh").default("mesh"),
@@ -172,6 +182,7 @@ export const meshConfigSchema = z
         /** TLS for the ingress gateway; without it the gateway serves no host. */
         ingress: ingressSchema.optional(),
         mesh: meshSettingsSchema,
+        multiCluster: multiClusterSchema,
         /** Replicas, PodDisruptionBudgets and zone spread for every control-plane component. */
         highAvailability: z.boolean().default(false),
         /** `protect` on clusters, KMS keys and CA material. */

@@ -37,6 +37,8 @@ export interface Plan {
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
+const referencedPlans = new Map<string, ProgramGraph>();
+
 /**
  * The offline plan: run the program for a stack under the emulated engine, then evaluate every policy pack over
  * what it registered. Stacks the program reads through a StackReference are planned first, in the same process.
@@ -67,7 +69,11 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
                 if (chain.includes(other) || outputsOf.has(other)) throw new StackInputError(`stack ${stack} references ${e.stackName}, which cannot be resolved (${[...chain, other].join(" → ")})`);
                 const otherSettings = readStack(project, other);
                 const override = opts.referencedConfig?.[other];
-                const graph = await run(other, override ? { ...otherSettings, config: { ...override } } : otherSettings, [...chain, other]);
+                const settings = override ? { ...otherSettings, config: { ...override } } : otherSettings;
+                // Plans of the same stack with the same config are interchangeable: reuse one within the process.
+                const key = JSON.stringify([project.dir, other, settings.config]);
+                const graph = referencedPlans.get(key) ?? await run(other, settings, [...chain, other]);
+                referencedPlans.set(key, graph);
                 outputsOf.set(other, stackOutputs(graph));
                 referenced.push(other);
                 referencedGraphs.set(other, graph);

@@ -58,6 +58,7 @@ interface EmulationRequest {
     readonly id?: string;
     /** The SDK's provider reference, `<urn>::<id>`, or "" for the default provider. */
     readonly provider: string;
+    readonly existing?: Record<string, any>;
 }
 
 /**
@@ -120,7 +121,12 @@ class EngineMonitor {
             const urn = this.urnFor(req.getParent(), type, name);
             const inputs = structToWire(req.getProperties());
             const id = req.getId();
-            const state = type === "pulumi:pulumi:StackReference" ? this.readStack(id) : (await this.emulate({ type, name, urn, inputs, custom: true, id, provider: req.getProvider() }, [])).state;
+            const provider = providerUrn(req.getProvider());
+            // Reading back an object the program created returns what the API server now holds for it.
+            const created = this.resources.find((r) => !r.read && r.type === type && r.id === id && r.provider === provider);
+            const state = type === "pulumi:pulumi:StackReference"
+                ? this.readStack(id)
+                : (await this.emulate({ type, name, urn, inputs, custom: true, id, provider: req.getProvider(), existing: created && plain(created.outputs) }, [])).state;
             this.record({
                 urn, type, name, id, inputs, outputs: state,
                 parent: req.getParent(), custom: true, remote: false, read: true,
@@ -173,7 +179,7 @@ class EngineMonitor {
     private async emulate(req: EmulationRequest, additionalSecretOutputs: readonly string[]) {
         const provider = this.byUrn.get(providerUrn(req.provider));
         const emulated = await this.opts.emulators.create({
-            type: req.type, name: req.name, urn: req.urn, custom: req.custom, id: req.id,
+            type: req.type, name: req.name, urn: req.urn, custom: req.custom, id: req.id, existing: req.existing,
             inputs: plain(req.inputs), provider: provider && providerConfig(provider.inputs),
             project: this.opts.project, stack: this.opts.stack,
         });

@@ -4,6 +4,9 @@ import { buildClusters } from "../components/cloud/clusters";
 import { clusterPki } from "../components/pki/handoff";
 import { describeCertificate } from "../components/pki/inventory";
 import { ClusterMesh } from "../components/mesh/ClusterMesh";
+import { MeshPeering } from "../components/mesh/MeshPeering";
+import { MeshVerification } from "../components/mesh/MeshVerification";
+import { peerAllowList } from "../components/cloud/allowList";
 
 /**
  * The mesh stacks (one per environment): the seed's five stages as one composition. Each stage's parts are
@@ -12,9 +15,8 @@ import { ClusterMesh } from "../components/mesh/ClusterMesh";
 export function meshProgram(config: MeshConfig) {
     const capabilities = capabilitiesFor(config.stage);
     const pki = capabilities.enterpriseMeshCa ? clusterPki(config) : undefined;
-    const clusters = buildClusters(config);
-    for (const cluster of clusters) {
-        new ClusterMesh(`${cluster.name}-mesh`, {
+    const clusters = buildClusters(config, capabilities.multiCluster);
+    const meshes = clusters.map((cluster) => new ClusterMesh(`${cluster.name}-mesh`, {
             cluster,
             meshId: config.meshId,
             charts: config.charts,
@@ -25,7 +27,15 @@ export function meshProgram(config: MeshConfig) {
             istioHub: config.mesh.istioHub,
             istioTag: config.mesh.istioTag ?? config.charts.istio,
             ingressTls: config.ingress,
-        });
+            eastWest: capabilities.multiCluster ? {
+                sourceRanges: peerAllowList(cluster.name, clusters.map((c) => ({ clusterName: c.name, egressIps: c.egressIps })), []),
+                exposeIstiod: config.multiCluster.exposeIstiod,
+            } : undefined,
+        }));
+    if (capabilities.multiCluster) {
+        const peers = clusters.map((cluster, i) => ({ cluster, istiod: meshes[i].istiod }));
+        const peering = new MeshPeering("peering", { clusters: peers, epoch: config.multiCluster.remoteSecretEpoch });
+        if (config.multiCluster.verification) new MeshVerification("verify", { clusters: peers, peering: [peering, ...meshes] });
     }
     return {
         environment: config.environment,
@@ -35,7 +45,7 @@ export function meshProgram(config: MeshConfig) {
         capabilities,
         clusters: clusters.map((c) => ({
             name: c.name, cloud: c.cloud, region: c.region, network: c.network, trustDomain: c.trustDomain,
-            endpoint: c.endpoint, egressIps: c.egressIps,
+            endpoint: c.endpoint, egressIps: c.egressIps, eastWestIps: c.eastWest?.ips,
         })),
         chartVersions: config.charts,
         /** The CA material this stack hands its clusters, for audit: public certificates only. */

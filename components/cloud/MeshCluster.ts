@@ -20,6 +20,17 @@ export interface MeshCluster {
     readonly caData: pulumi.Output<string>;
     /** Public addresses the cluster's traffic leaves from (NAT), for the peers' allow-lists. */
     readonly egressIps: pulumi.Output<string[]>;
+    /** Static public addresses for the east-west gateway (multi-cluster only). */
+    readonly eastWest?: EastWestAddress;
+}
+
+/** How the east-west gateway's LoadBalancer Service gets static, reachable addresses on this cloud. */
+export interface EastWestAddress {
+    /** Service annotations that bind the load balancer to the pre-allocated addresses. */
+    readonly serviceAnnotations: pulumi.Output<Record<string, string>>;
+    /** `spec.loadBalancerIP`, where the cloud takes the address that way. */
+    readonly loadBalancerIP?: pulumi.Output<string>;
+    readonly ips: pulumi.Output<string[]>;
 }
 
 /** A cluster's network, created before any cluster so that every cluster can allow-list every peer's egress. */

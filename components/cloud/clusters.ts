@@ -17,7 +17,7 @@ type CloudSetup =
  * allow-list can name every peer's egress addresses without a cycle; then the clusters. The one place that
  * branches on the cloud.
  */
-export function buildClusters(config: MeshConfig): MeshCluster[] {
+export function buildClusters(config: MeshConfig, multiCluster: boolean): MeshCluster[] {
     const ha = config.highAvailability;
     const setups: CloudSetup[] = config.clusters.map((c) => {
         if (c.cloud === "aws") {
@@ -31,6 +31,7 @@ export function buildClusters(config: MeshConfig): MeshCluster[] {
                 clusterName: c.name, provider, vpcCidr: c.vpcCidr,
                 availabilityZoneCount: c.availabilityZones ?? (ha ? 3 : 2),
                 natPerZone: ha,
+                eastWestAddresses: multiCluster,
             });
             return { config: c, provider, network };
         }
@@ -40,7 +41,7 @@ export function buildClusters(config: MeshConfig): MeshCluster[] {
         });
         const network = new GcpNetwork(`${c.name}-network`, {
             clusterName: c.name, provider, region: c.region, subnetCidr: c.subnetCidr, podsCidr: c.podsCidr,
-            servicesCidr: c.servicesCidr, natAddressCount: c.natAddresses ?? (ha ? 2 : 1),
+            servicesCidr: c.servicesCidr, natAddressCount: c.natAddresses ?? (ha ? 2 : 1), eastWestAddress: multiCluster,
         });
         return { config: c, provider, network };
     });

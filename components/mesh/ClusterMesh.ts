@@ -4,6 +4,7 @@ import { ChartVersions } from "../../config";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { ClusterPki } from "../pki/handoff";
 import { CertManager } from "./CertManager";
+import { EastWestGateway } from "./EastWestGateway";
 import { IngressGateway, IngressGatewayArgs } from "./IngressGateway";
 import { IstioControlPlane } from "./IstioControlPlane";
 import { MeshCa } from "./MeshCa";
@@ -21,6 +22,8 @@ export interface ClusterMeshArgs {
     readonly istioHub: string;
     readonly istioTag: string;
     readonly ingressTls?: Omit<NonNullable<IngressGatewayArgs["tls"]>, "approverPolicy" | "meshIssuer">;
+    /** Stage 4: the east-west gateway, reachable only from these source ranges (the peers' egress). */
+    readonly eastWest?: { readonly sourceRanges: pulumi.Input<string[]>; readonly exposeIstiod: boolean };
 }
 
 /**
@@ -57,6 +60,11 @@ export class ClusterMesh extends pulumi.ComponentResource {
             istiod: controlPlane.istiod, certManager: certManager.release,
             tls: args.ingressTls && { ...args.ingressTls, approverPolicy: ca?.approverPolicy, meshIssuer: ca?.issuer },
         }, child);
+        if (args.eastWest) {
+            new EastWestGateway(`${name}-eastwest`, {
+                cluster, version: args.charts.istio, highAvailability: args.highAvailability, istiod: controlPlane.istiod, ...args.eastWest,
+            }, child);
+        }
         this.registerOutputs({});
     }
 }

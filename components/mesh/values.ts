@@ -168,3 +168,48 @@ export function publicLoadBalancerAnnotations(cloud: "aws" | "gcp"): Record<stri
         }
         : { "cloud.google.com/l4-rbs": "enabled" };
 }
+
+export const EASTWEST_GATEWAY = "istio-eastwestgateway";
+
+export interface EastWestValuesArgs {
+    readonly network: string;
+    readonly highAvailability: boolean;
+    readonly serviceAnnotations: Record<string, string>;
+    /** Only the peers' egress addresses may reach the gateway. */
+    readonly sourceRanges: readonly string[];
+    readonly loadBalancerIP?: string;
+    /** Add istiod's 15012 and 15017 (primary-remote only; multi-primary needs neither). */
+    readonly exposeIstiod: boolean;
+}
+
+/**
+ * The east-west gateway without the chart's `networkGateway` switch, which would also publish istiod's ports: the
+ * network label (copied to the Service, where istiod finds network gateways) and the requested network view are
+ * set by hand, and only the status and mTLS passthrough ports are exposed.
+ */
+export function eastWestGatewayValues(a: EastWestValuesArgs) {
+    const ports = [
+        { name: "status-port", port: 15021, targetPort: 15021, protocol: "TCP" },
+        { name: "tls", port: 15443, targetPort: 15443, protocol: "TCP" },
+        ...(a.exposeIstiod
+            ? [{ name: "tls-istiod", port: 15012, targetPort: 15012, protocol: "TCP" }, { name: "tls-webhook", port: 15017, targetPort: 15017, protocol: "TCP" }]
+            : []),
+    ];
+    return {
+        name: EASTWEST_GATEWAY,
+        labels: { istio: "eastwestgateway", app: EASTWEST_GATEWAY, "topology.istio.io/network": a.network },
+        env: { ISTIO_META_REQUESTED_NETWORK_VIEW: a.network },
+        autoscaling: { enabled: a.highAvailability, minReplicas: a.highAvailability ? 2 : 1, maxReplicas: a.highAvailability ? 5 : 1 },
+        replicaCount: a.highAvailability ? 2 : 1,
+        podDisruptionBudget: a.highAvailability ? { minAvailable: 1 } : {},
+        service: {
+            type: "LoadBalancer",
+            annotations: a.serviceAnnotations,
+            loadBalancerSourceRanges: [...a.sourceRanges],
+            ...(a.loadBalancerIP ? { loadBalancerIP: a.loadBalancerIP } : {}),
+            // Source ranges are enforced on the real client address only if the load balancer keeps it.
+            externalTrafficPolicy: "Local",
+            ports,
+        },
+    };
+}

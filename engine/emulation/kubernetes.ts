@@ -12,6 +12,7 @@ export const kubernetesEmulator: ProviderEmulator = {
     pkg: "kubernetes",
     create(req: ResourceRequest): EmulatedState {
         if (req.type === HELM_RELEASE) return helmRelease(req);
+        if (req.id !== undefined && req.existing) return readBack(req, req.existing);
         const metadata = { ...(req.inputs.metadata ?? {}) };
         // The provider's auto-naming: logical name plus a random suffix, so replacements can create before delete.
         metadata.name ??= `${req.name}-${stableId(req.urn, 8)}`;
@@ -22,6 +23,29 @@ export const kubernetesEmulator: ProviderEmulator = {
         return { id, outputs: { metadata }, secretOutputs: isSecret ? ["data", "stringData"] : [] };
     },
 };
+
+/**
+ * What the API server returns for an object this program created. For a service-account-token Secret the token
+ * controller has filled in `token` and `namespace`, as it does within seconds of creation (its `ca.crt` is left out:
+ * nothing here reads it, and the emulator does not know the cluster's CA).
+ */
+function readBack(req: ResourceRequest, existing: Record<string, any>): EmulatedState {
+    const isSecret = req.type === "kubernetes:core/v1:Secret";
+    const outputs = { ...existing };
+    if (isSecret && existing.type === "kubernetes.io/service-account-token") {
+        const ns = existing.metadata?.namespace ?? "default";
+        const sa = existing.metadata?.annotations?.["kubernetes.io/service-account.name"] ?? "default";
+        const b64 = (s: string) => Buffer.from(s).toString("base64");
+        const b64url = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+        const token = [
+            b64url({ alg: "RS256", kid: stableId(`${req.urn}/kid`, 20) }),
+            b64url({ iss: "kubernetes/serviceaccount", "kubernetes.io/serviceaccount/namespace": ns, "kubernetes.io/serviceaccount/secret.name": existing.metadata?.name, "kubernetes.io/serviceaccount/service-account.name": sa, sub: `system:serviceaccount:${ns}:${sa}` }),
+            Buffer.from(stableId(`${req.urn}/sig`, 64), "hex").toString("base64url"),
+        ].join(".");
+        outputs.data = { ...(existing.data ?? {}), token: b64(token), namespace: b64(ns) };
+    }
+    return { id: req.id!, outputs, secretOutputs: isSecret ? ["data", "stringData"] : [] };
+}
 
 function helmRelease(req: ResourceRequest): EmulatedState {
     const { chart, version } = req.inputs;

@@ -19,6 +19,8 @@ export interface ResourceRequest {
     readonly custom: boolean;
     /** For reads (`Resource.get`, `StackReference`): the id being read. */
     readonly id?: string;
+    /** For reads of something this program created with the same provider: its state as created (plain). */
+    readonly existing?: Record<string, any>;
     /** Inputs of the explicit provider the resource uses (plain), or undefined for the default provider. */
     readonly provider?: Record<string, any>;
     readonly project: string;

@@ -10,6 +10,8 @@ export interface AwsNetworkArgs {
     readonly availabilityZoneCount: number;
     /** One NAT gateway per zone (a zone outage keeps egress) or one for all. */
     readonly natPerZone: boolean;
+    /** Allocate an Elastic IP per public subnet for the east-west gateway's NLB. */
+    readonly eastWestAddresses: boolean;
     readonly tags?: Record<string, string>;
 }
 
@@ -23,6 +25,10 @@ export class AwsNetwork extends pulumi.ComponentResource implements ClusterNetwo
     readonly publicSubnetIds: pulumi.Output<string[]>;
     readonly privateSubnetIds: pulumi.Output<string[]>;
     readonly egressIps: pulumi.Output<string[]>;
+    readonly eastWestEnabled: boolean;
+    /** Elastic IPs for the east-west NLB, one per public subnet, in subnet order (empty unless requested). */
+    readonly eastWestAllocationIds: pulumi.Output<string[]>;
+    readonly eastWestIps: pulumi.Output<string[]>;
 
     constructor(name: string, args: AwsNetworkArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:aws:AwsNetwork", name, {}, opts);
@@ -70,11 +76,19 @@ export class AwsNetwork extends pulumi.ComponentResource implements ClusterNetwo
             new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, { ...child, parent: priv });
         });
 
+        // An NLB takes one Elastic IP per subnet; pre-allocated, its addresses are known before the NLB exists, so peers
+        // can allow-list them and they survive the Service being recreated.
+        const eastWest = args.eastWestAddresses
+            ? publicSubnets.map((pub, i) => new aws.ec2.Eip(`${name}-eastwest-${i}`, { domain: "vpc", tags: { ...tags, "istio-production/role": "eastwest" } }, { ...child, parent: pub }))
+            : [];
+        this.eastWestEnabled = args.eastWestAddresses;
+        this.eastWestAllocationIds = pulumi.all(eastWest.map((e) => e.allocationId));
+        this.eastWestIps = pulumi.all(eastWest.map((e) => e.publicIp));
         this.vpcId = vpc.id;
         this.publicSubnetIds = pulumi.all(publicSubnets.map((s) => s.id));
         this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
         this.egressIps = pulumi.all(eips.map((e) => e.publicIp));
-        this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds, egressIps: this.egressIps });
+        this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds, egressIps: this.egressIps, eastWestIps: this.eastWestIps });
     }
 }
 

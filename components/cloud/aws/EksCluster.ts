@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { eksKubeconfig } from "../kubeconfig";
-import { MeshCluster } from "../MeshCluster";
+import { EastWestAddress, MeshCluster } from "../MeshCluster";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { AwsNetwork } from "./AwsNetwork";
 import { loadBalancerControllerPolicy } from "./lbcPolicy";
@@ -49,6 +49,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly endpoint: pulumi.Output<string>;
     readonly caData: pulumi.Output<string>;
     readonly egressIps: pulumi.Output<string[]>;
+    readonly eastWest?: EastWestAddress;
     readonly clusterSecurityGroupId: pulumi.Output<string>;
 
     constructor(name: string, args: EksClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -142,6 +143,18 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
         this.caData = cluster.certificateAuthority.data;
         this.egressIps = args.network.egressIps;
         this.clusterSecurityGroupId = clusterSg;
+        const net = args.network;
+        this.eastWest = !net.eastWestEnabled ? undefined : {
+            ips: net.eastWestIps,
+            serviceAnnotations: pulumi.all([net.eastWestAllocationIds, net.publicSubnetIds]).apply(([eips, subnets]): Record<string, string> => ({
+                "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+                // Internal is the controller's default; the other cloud must reach this NLB.
+                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+                "service.beta.kubernetes.io/aws-load-balancer-eip-allocations": eips.join(","),
+                "service.beta.kubernetes.io/aws-load-balancer-subnets": subnets.slice(0, eips.length).join(","),
+            })),
+        };
         // Kubernetes resources wait for nodes: the provider depends on the node group.
         this.provider = new k8s.Provider(name, {
             kubeconfig: pulumi.all([cluster.endpoint, cluster.certificateAuthority.data]).apply(([server, ca]) => eksKubeconfig(name, args.region, server, ca)),

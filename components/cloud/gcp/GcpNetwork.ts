@@ -11,6 +11,8 @@ export interface GcpNetworkArgs {
     readonly servicesCidr: string;
     /** Reserved static addresses for Cloud NAT: the cluster's egress, stable and known before the cluster exists. */
     readonly natAddressCount: number;
+    /** Reserve a static address for the east-west gateway's load balancer. */
+    readonly eastWestAddress: boolean;
 }
 
 /** The VPC of one GKE cluster: a subnet with secondary ranges for pods and services, and Cloud NAT on static addresses. */
@@ -19,6 +21,7 @@ export class GcpNetwork extends pulumi.ComponentResource implements ClusterNetwo
     readonly networkId: pulumi.Output<string>;
     readonly subnetworkId: pulumi.Output<string>;
     readonly egressIps: pulumi.Output<string[]>;
+    readonly eastWestIp?: pulumi.Output<string>;
     static readonly PODS_RANGE = "pods";
     static readonly SERVICES_RANGE = "services";
 
@@ -50,6 +53,9 @@ export class GcpNetwork extends pulumi.ComponentResource implements ClusterNetwo
             sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES",
             logConfig: { enable: true, filter: "ERRORS_ONLY" },
         }, { ...child, parent: router });
+        if (args.eastWestAddress) {
+            this.eastWestIp = new gcp.compute.Address(`${name}-eastwest`, { name: `${name}-eastwest`, region: args.region, addressType: "EXTERNAL", networkTier: "PREMIUM" }, child).address;
+        }
         this.networkId = network.id;
         this.subnetworkId = subnet.id;
         this.egressIps = pulumi.all(addresses.map((a) => a.address));

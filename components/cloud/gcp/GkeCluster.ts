@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { gkeKubeconfig } from "../kubeconfig";
-import { MeshCluster } from "../MeshCluster";
+import { EastWestAddress, MeshCluster } from "../MeshCluster";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { GcpNetwork } from "./GcpNetwork";
 
@@ -42,6 +42,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly endpoint: pulumi.Output<string>;
     readonly caData: pulumi.Output<string>;
     readonly egressIps: pulumi.Output<string[]>;
+    readonly eastWest?: EastWestAddress;
 
     constructor(name: string, args: GkeClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:gcp:GkeCluster", name, {}, opts);
@@ -129,6 +130,9 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
         this.endpoint = pulumi.interpolate`https://${cluster.endpoint}`;
         this.caData = cluster.masterAuth.clusterCaCertificate.apply((ca) => ca ?? "");
         this.egressIps = args.network.egressIps;
+        const ip = args.network.eastWestIp;
+        // Backend-service-based external passthrough load balancer, on the reserved address.
+        this.eastWest = ip && { ips: ip.apply((a) => [a]), loadBalancerIP: ip, serviceAnnotations: pulumi.output<Record<string, string>>({ "cloud.google.com/l4-rbs": "enabled" }) };
         this.provider = new k8s.Provider(name, {
             kubeconfig: pulumi.all([cluster.endpoint, this.caData]).apply(([endpoint, ca]) => gkeKubeconfig(name, endpoint, ca)),
             enableServerSideApply: true,

@@ -1,0 +1,48 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { MeshCluster } from "../cloud/MeshCluster";
+import { customResource } from "./resources";
+import { EASTWEST_GATEWAY, eastWestGatewayValues, ISTIO_NAMESPACE } from "./values";
+
+export interface EastWestGatewayArgs {
+    readonly cluster: MeshCluster;
+    readonly version: string;
+    readonly highAvailability: boolean;
+    readonly istiod: pulumi.Resource;
+    /** The other clusters' egress addresses (CIDRs). */
+    readonly sourceRanges: pulumi.Input<string[]>;
+    readonly exposeIstiod: boolean;
+}
+
+/**
+ * The east-west gateway of one cluster on its static public addresses, and the cross-network Gateway that passes
+ * mTLS through (AUTO_PASSTHROUGH on `*.local`): peers' sidecars reach this cluster's services through it.
+ */
+export class EastWestGateway extends pulumi.ComponentResource {
+    readonly release: k8s.helm.v3.Release;
+
+    constructor(name: string, args: EastWestGatewayArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:mesh:EastWestGateway", name, {}, opts);
+        const { cluster } = args;
+        if (!cluster.eastWest) throw new Error(`cluster ${cluster.name} has no east-west addresses: the cloud layer reserves them when multi-cluster is on`);
+        const child = { parent: this, provider: cluster.provider };
+        const ew = cluster.eastWest;
+        this.release = new k8s.helm.v3.Release(`${name}-gateway`, {
+            name: EASTWEST_GATEWAY,
+            chart: "gateway",
+            version: args.version,
+            repositoryOpts: { repo: "https://istio-release.storage.googleapis.com/charts" },
+            namespace: ISTIO_NAMESPACE,
+            values: pulumi.all([ew.serviceAnnotations, args.sourceRanges, ew.loadBalancerIP]).apply(([serviceAnnotations, sourceRanges, loadBalancerIP]) =>
+                eastWestGatewayValues({ network: cluster.network, highAvailability: args.highAvailability, serviceAnnotations, sourceRanges, loadBalancerIP, exposeIstiod: args.exposeIstiod })),
+            atomic: true,
+        }, { ...child, dependsOn: [args.istiod] });
+        customResource(`${name}-cross-network`, "networking.istio.io/v1", "Gateway", { name: "cross-network-gateway", namespace: ISTIO_NAMESPACE }, {
+            spec: {
+                selector: { istio: "eastwestgateway" },
+                servers: [{ port: { number: 15443, name: "tls", protocol: "TLS" }, tls: { mode: "AUTO_PASSTHROUGH" }, hosts: ["*.local"] }],
+            },
+        }, { ...child, dependsOn: [this.release] });
+        this.registerOutputs({ release: this.release.status });
+    }
+}

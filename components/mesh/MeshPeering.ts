@@ -1,0 +1,73 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { MeshCluster } from "../cloud/MeshCluster";
+import { remoteKubeconfig, remoteSecretName } from "./remoteKubeconfig";
+import { ISTIO_NAMESPACE } from "./values";
+
+/** A cluster as the peering needs it: its interface and the releases that must exist before it is watched or watches. */
+export interface PeerCluster {
+    readonly cluster: MeshCluster;
+    /** istiod: its chart creates the reader ClusterRole the token's account needs, and it watches remote secrets. */
+    readonly istiod: pulumi.Resource;
+}
+
+export interface MeshPeeringArgs {
+    readonly clusters: readonly PeerCluster[];
+    /** Bump to rotate every token: new token Secrets, remote secrets repointed, old tokens deleted after the switch. */
+    readonly epoch: number;
+}
+
+const READER_ACCOUNT = "istio-reader-service-account";
+
+/**
+ * Remote secrets for every ordered pair of clusters: each istiod watches every other cluster's API server with a
+ * token of that cluster's reader account. Adding a cluster adds its secrets in every peer and every peer's in it.
+ *
+ * Rotation: the token Secret's name carries the epoch, so a new epoch creates new tokens, updates the remote secrets
+ * in place (istiod reloads remote secrets on change, no restart), and Pulumi deletes the old tokens only after
+ * everything else is updated.
+ */
+export class MeshPeering extends pulumi.ComponentResource {
+    /** Remote secret names per watching cluster. */
+    readonly remoteSecrets: Record<string, string[]> = {};
+
+    constructor(name: string, args: MeshPeeringArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:mesh:MeshPeering", name, {}, opts);
+        for (const watched of args.clusters) {
+            for (const watcher of args.clusters.filter((c) => c !== watched)) {
+                this.peer(name, watcher, watched, args.epoch);
+            }
+        }
+        this.registerOutputs({ remoteSecrets: this.remoteSecrets });
+    }
+
+    private peer(name: string, watcher: PeerCluster, watched: PeerCluster, epoch: number) {
+        const r = watched.cluster;
+        const w = watcher.cluster;
+        const pair = `${name}-${w.name}-watches-${r.name}`;
+        const tokenName = `istio-reader-token-${w.name}-e${epoch}`;
+        // Named after the epoch, not the logical name: a rotation is a new object, created before the old one is deleted.
+        const tokenSecret = new k8s.core.v1.Secret(`${pair}-token-e${epoch}`, {
+            metadata: { name: tokenName, namespace: ISTIO_NAMESPACE, annotations: { "kubernetes.io/service-account.name": READER_ACCOUNT } },
+            type: "kubernetes.io/service-account-token",
+        }, { parent: this, provider: r.provider, dependsOn: [watched.istiod] });
+        // The token controller fills in the token after creation: read the Secret back.
+        const filled = k8s.core.v1.Secret.get(`${pair}-token-e${epoch}-read`, pulumi.interpolate`${ISTIO_NAMESPACE}/${tokenSecret.metadata.name}`,
+            { parent: tokenSecret, provider: r.provider, dependsOn: [tokenSecret] });
+        const token = pulumi.secret(filled.data.apply((d) => {
+            if (!d?.token) throw new Error(`cluster ${r.name}: the token Secret ${tokenName} has no token yet`);
+            return Buffer.from(d.token, "base64").toString("utf8");
+        }));
+        const kubeconfig = pulumi.secret(pulumi.all([r.endpoint, r.caData, token]).apply(([server, ca, t]) => remoteKubeconfig(r.name, server, ca, t)));
+        new k8s.core.v1.Secret(`${pair}-remote-secret`, {
+            metadata: {
+                name: remoteSecretName(r.name),
+                namespace: ISTIO_NAMESPACE,
+                labels: { "istio/multiCluster": "true" },
+                annotations: { "networking.istio.io/cluster": r.name },
+            },
+            stringData: { [r.name]: kubeconfig },
+        }, { parent: this, provider: w.provider, dependsOn: [watcher.istiod] });
+        (this.remoteSecrets[w.name] ??= []).push(remoteSecretName(r.name));
+    }
+}
