@@ -12,9 +12,10 @@ const one = (plan: Plan, type: string, name?: string): CapturedResource => {
 };
 const inputs = (r: CapturedResource) => plain(r.inputs);
 const outputs = (r: CapturedResource) => plain(r.outputs);
-const egressOf = (plan: Plan, prefix: string) => [
-    ...of(plan, "aws:ec2/eip:Eip").filter((r) => r.name.startsWith(prefix)).map((r) => `${outputs(r).publicIp}/32`),
-    ...of(plan, "gcp:compute/address:Address").filter((r) => r.name.startsWith(prefix)).map((r) => `${outputs(r).address}/32`),
+/** The NAT (egress) addresses of a cluster; its east-west addresses are for ingress and are not egress. */
+const egressOf = (plan: Plan, cluster: string) => [
+    ...of(plan, "aws:ec2/eip:Eip").filter((r) => r.name.startsWith(`${cluster}-network-nat-`)).map((r) => `${outputs(r).publicIp}/32`),
+    ...of(plan, "gcp:compute/address:Address").filter((r) => r.name.startsWith(`${cluster}-network-nat-`)).map((r) => `${outputs(r).address}/32`),
 ];
 
 describe("clusters on two clouds (prod)", () => {

@@ -1,0 +1,123 @@
+import * as k8s from "@pulumi/kubernetes";
+import { PolicyConfigSchema, PolicyResource, ReportViolation, ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
+
+/**
+ * How the mesh looks to a policy: Istio custom resources, Helm releases and the clusters (explicit Kubernetes
+ * providers) they are applied to. Shared by the rules of this pack only, so the pack stays self-contained.
+ */
+
+export type JsonSchema = PolicyConfigSchema["properties"][string];
+
+export const EXEMPT_RESOURCES: JsonSchema = {
+    type: "array", items: { type: "string" }, default: [],
+    description: "Pulumi resource names this policy skips; give each exemption its reason in the pack config file.",
+};
+
+export const PRODUCTION_STACKS: JsonSchema = {
+    type: "array", items: { type: "string" }, default: ["prod"],
+    description: "Stacks held to production rules (the stack is read from each resource's URN).",
+};
+
+export interface ObjectMeta {
+    readonly name?: string;
+    readonly namespace?: string;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+}
+
+export interface IstioObject {
+    readonly metadata?: ObjectMeta;
+    readonly spec?: any;
+}
+
+const ISTIO_GROUPS = {
+    PeerAuthentication: "security.istio.io",
+    AuthorizationPolicy: "security.istio.io",
+    DestinationRule: "networking.istio.io",
+    VirtualService: "networking.istio.io",
+    Gateway: "networking.istio.io",
+} as const;
+
+export type IstioKind = keyof typeof ISTIO_GROUPS;
+
+/**
+ * `k8s.apiextensions.CustomResource` registers `kubernetes:<group>/<version>:<Kind>` and its class carries no
+ * `__pulumiType`, so Istio objects are recognised by their type token, for every served API version.
+ */
+export function isIstioKind(type: string, kind: IstioKind): boolean {
+    const m = /^kubernetes:([a-z0-9.-]+)\/v[0-9a-z]+:([A-Za-z]+)$/.exec(type);
+    return m !== null && m[1] === ISTIO_GROUPS[kind] && m[2] === kind;
+}
+
+/** Any object of an Istio API group (security, networking, telemetry, extensions). */
+export function isIstioResource(type: string): boolean {
+    return /^kubernetes:([a-z0-9-]+\.)*istio\.io\/[^:]+:/.test(type);
+}
+
+/** Skips the resource when the policy's `exemptResources` config names it. */
+export function skipExempt(args: ResourceValidationArgs): void {
+    const { exemptResources = [] } = args.getConfig<{ exemptResources?: string[] }>();
+    if (exemptResources.includes(args.name)) args.notApplicable(`${args.name} is exempted by this policy's exemptResources config`);
+}
+
+/** A validator for one Istio kind, honouring `exemptResources`. */
+export function validateIstio(kind: IstioKind, fn: (obj: IstioObject, args: ResourceValidationArgs, report: ReportViolation) => void): ResourceValidation {
+    return (args, report) => {
+        if (!isIstioKind(args.type, kind)) args.notApplicable(`applies only to Istio ${kind} resources`);
+        skipExempt(args);
+        fn(args.props as IstioObject, args, report);
+    };
+}
+
+/** The namespace an object lands in: its own, else its provider's default namespace, else `default`. */
+export function namespaceOf(obj: IstioObject, provider?: { props: Record<string, any> }): string {
+    return obj.metadata?.namespace ?? provider?.props.namespace ?? "default";
+}
+
+/** An empty selector selects every workload in scope, so it counts as none. */
+export function hasSelector(spec: { selector?: { matchLabels?: Record<string, string> } } | undefined): boolean {
+    return Object.keys(spec?.selector?.matchLabels ?? {}).length > 0;
+}
+
+/** The stack a URN belongs to: `urn:pulumi:<stack>::<project>::...`. */
+export function stackOf(urn: string): string {
+    return urn.split("::")[0].replace(/^urn:pulumi:/, "");
+}
+
+/** The chart's own name, however it is referenced: `istiod`, `istio/istiod`, `oci://quay.io/jetstack/charts/cert-manager`. */
+export function chartName(chart: unknown): string | undefined {
+    return typeof chart === "string" ? chart.replace(/\/+$/, "").split("/").pop() : undefined;
+}
+
+export function isRelease(r: PolicyResource, chart: string): boolean {
+    return r.isType(k8s.helm.v3.Release) && chartName(r.props.chart) === chart;
+}
+
+/** A cluster of the mesh: one explicit Kubernetes provider and what the program applies through it. */
+export interface Cluster {
+    readonly provider: PolicyResource;
+    readonly resources: readonly PolicyResource[];
+}
+
+/**
+ * Every explicit Kubernetes provider, with its resources. Default providers (`default`, `default_4_34_2`) talk to
+ * whatever the ambient kubeconfig points at, so they name no cluster.
+ */
+export function clusters(resources: readonly PolicyResource[]): Cluster[] {
+    return resources
+        .filter((r) => r.type === "pulumi:providers:kubernetes" && !/^default(_|$)/.test(r.name))
+        .map((provider) => ({ provider, resources: resources.filter((r) => r.provider?.urn === provider.urn) }));
+}
+
+/** Clusters that run Istio: some Istio object or an istiod Helm release goes through their provider. */
+export function meshClusters(resources: readonly PolicyResource[]): Cluster[] {
+    return clusters(resources).filter((c) => c.resources.some((r) => isIstioResource(r.type) || isRelease(r, "istiod")));
+}
+
+/** The mesh's root namespace as the istiod chart renders it, when the cluster has an istiod release. */
+export function rootNamespaceOf(cluster: Cluster): string | undefined {
+    const istiod = cluster.resources.find((r) => isRelease(r, "istiod"));
+    if (!istiod) return undefined;
+    const values = istiod.props.values ?? {};
+    return values.meshConfig?.rootNamespace || values.global?.istioNamespace || "istio-system";
+}
