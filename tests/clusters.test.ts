@@ -3,6 +3,7 @@ import { CapturedResource } from "../engine/graph";
 import { Plan, planStack } from "../engine/plan";
 import { plain } from "../engine/values";
 import { stackConfig, toRuntime } from "./support/stacks";
+import { shippedPlan } from "./support/plan";
 
 const of = (plan: Plan, type: string) => plan.graph.resources.filter((r) => r.type === type);
 const one = (plan: Plan, type: string, name?: string): CapturedResource => {
@@ -21,7 +22,7 @@ const egressOf = (plan: Plan, cluster: string) => [
 describe("clusters on two clouds (prod)", () => {
     let prod: Plan;
     before(async () => {
-        prod = await planStack({ stack: "prod" });
+        prod = await shippedPlan("prod");
     });
 
     it("builds a hardened EKS cluster whose endpoint admits only the operators and the GKE cluster's NAT addresses", () => {
@@ -129,7 +130,7 @@ describe("clusters on two clouds (prod)", () => {
     });
 
     it("keeps dev small: two zones, one NAT gateway, no protection", async () => {
-        const dev = await planStack({ stack: "dev" });
+        const dev = await shippedPlan("dev");
         assert.equal(of(dev, "aws:ec2/natGateway:NatGateway").length, 1);
         assert.equal(new Set(of(dev, "aws:ec2/subnet:Subnet").map((s) => inputs(s).availabilityZone)).size, 2);
         assert.equal(one(dev, "aws:eks/cluster:Cluster").protect, false);

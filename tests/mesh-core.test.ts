@@ -5,6 +5,7 @@ import { isSecretValue, plain } from "../engine/values";
 import { istioCsrValues, istiodValues } from "../components/mesh/values";
 import { opensslVerify } from "./support/pki";
 import { stackConfig, toRuntime } from "./support/stacks";
+import { shippedPlan } from "./support/plan";
 
 const releases = (plan: Plan) => plan.graph.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release");
 const release = (plan: Plan, releaseName: string, cluster?: string): CapturedResource => {
@@ -52,7 +53,7 @@ describe("mesh core in the plan", () => {
     let dev: Plan;
     let prod: Plan;
     before(async () => {
-        [dev, prod] = [await planStack({ stack: "dev" }), await planStack({ stack: "prod" })];
+        [dev, prod] = [await shippedPlan("dev"), await shippedPlan("prod")];
     });
 
     it("stage 2 installs cert-manager, approver-policy, istio-csr, base, istiod and the ingress gateway, all pinned", () => {

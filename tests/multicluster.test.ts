@@ -4,6 +4,7 @@ import { Plan, planStack } from "../engine/plan";
 import { planDocument } from "../engine/report";
 import { isSecretValue, plain } from "../engine/values";
 import { stackConfig, toRuntime } from "./support/stacks";
+import { shippedPlan } from "./support/plan";
 
 const secrets = (plan: Plan) => plan.graph.resources.filter((r) => r.type === "kubernetes:core/v1:Secret" && !r.read);
 const remoteSecrets = (plan: Plan) => secrets(plan).filter((r) => plain(r.inputs).metadata.labels?.["istio/multiCluster"] === "true");
@@ -44,7 +45,7 @@ const x = (r: CapturedResource) => plain(r.outputs);
 describe("multi-cluster and multi-cloud (stages 4-5)", () => {
     let prod: Plan;
     before(async () => {
-        prod = await planStack({ stack: "prod" });
+        prod = await shippedPlan("prod");
     });
 
     it("prod (EKS + GKE): remote secrets both ways, token-authenticated, from the right cluster, secret", () => {
@@ -115,13 +116,13 @@ describe("multi-cluster and multi-cloud (stages 4-5)", () => {
     });
 
     it("stage 3 and below build no east-west gateway and no remote secret", async () => {
-        const dev = await planStack({ stack: "dev" });
+        const dev = await shippedPlan("dev");
         assert.equal(remoteSecrets(dev).length, 0);
         assert.equal(dev.graph.resources.filter((r) => r.name.includes("eastwest")).length, 0);
     });
 
     it("staging verifies the live mesh: a Job per cluster calls every other cluster's echo after the peering exists", async () => {
-        const staging = await planStack({ stack: "staging" });
+        const staging = await shippedPlan("staging");
         const jobs = staging.graph.resources.filter((r) => r.type === "kubernetes:batch/v1:Job");
         assert.equal(jobs.length, 2);
         const peeringUrns = remoteSecrets(staging).map((r) => r.urn);

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
-import { planStack, stackOutputs } from "../engine/plan";
+import { stackOutputs } from "../engine/plan";
 import { parseStackConfig } from "../config";
 import { exportScript } from "../tools/pki-export";
 import { stackConfig, toRuntime } from "./support/stacks";
+import { shippedPlan } from "./support/plan";
 
 describe("air-gap handoff (npm run pki:export)", () => {
     it("prints one environment's roots and, as a secret via stdin, only its clusters' intermediates; the mesh config gate accepts them", async () => {
-        const pki = await planStack({ stack: "pki" });
+        const pki = await shippedPlan("pki");
         const outputs = stackOutputs(pki.graph).outputs as any;
         const script = exportScript(outputs, "prod");
         const values = [...script.matchAll(/pulumi config set --stack prod (--secret )?(\S+) <<'PKI_EOF'\n(.*)\nPKI_EOF/g)]

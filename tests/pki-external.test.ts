@@ -5,10 +5,11 @@ import { planStack } from "../engine/plan";
 import { plain } from "../engine/values";
 import { issueLeaf } from "./support/pki";
 import { stackConfig, toRuntime } from "./support/stacks";
+import { shippedPlan } from "./support/plan";
 
 describe("pki with an external enterprise root", () => {
     it("creates intermediate keys and CSRs only: no root key, no self-signed certificate", async () => {
-        const generated = await planStack({ stack: "pki" });
+        const generated = await shippedPlan("pki");
         const rootPem = (name: string) => plain(generated.graph.resources.find((r) => r.name === name)!.outputs).certPem;
         const config = stackConfig("pki");
         config.mode = "external";
@@ -24,7 +25,7 @@ describe("pki with an external enterprise root", () => {
 
     it("refuses an enterprise certificate that is not a CA, carries another key, or chains to another root", async () => {
         const rootKey = crypto.generateKeyPairSync("ec", { namedCurve: "P-384" }).privateKey.export({ type: "sec1", format: "pem" }).toString();
-        const generated = await planStack({ stack: "pki" });
+        const generated = await shippedPlan("pki");
         const out = (name: string, key: string) => plain(generated.graph.resources.find((r) => r.name === name)!.outputs)[key];
         const root = out("dev-root-1-cert", "certPem");
         const intCert = out("int-dev-aws-1-e1-cert", "certPem");

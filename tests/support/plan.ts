@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { main } from "../../engine/cli";
 import { CapturedResource } from "../../engine/graph";
-import { Plan } from "../../engine/plan";
+import { Plan, planStack } from "../../engine/plan";
 
 export const FIXTURE_PROGRAM = path.join(__dirname, "..", "fixtures", "program");
 export const FIXTURE_POLICY = path.join(__dirname, "..", "fixtures", "policy");
@@ -33,4 +33,15 @@ export async function runCli(args: string[]): Promise<{ code: number; stdout: st
         console.log = log;
         console.error = error;
     }
+}
+
+const shipped = new Map<string, Promise<Plan>>();
+
+/**
+ * The plan of a shipped stack, unmodified, made once per test process: tests only read plans, and planning the
+ * multi-cluster stacks is the slow part of the suite.
+ */
+export function shippedPlan(stack: string): Promise<Plan> {
+    if (!shipped.has(stack)) shipped.set(stack, planStack({ stack }));
+    return shipped.get(stack)!;
 }
