@@ -5,4 +5,5 @@ import { pkiProgram } from "./program/pki";
 // The one config gate: parsed and validated before anything is registered; components only see typed values.
 const config = loadStackConfig();
 
-export = config.role === "pki" ? pkiProgram(config) : meshProgram(config);
+// A function export: the Node.js runtime awaits it, so the mesh program can read its previous stage first.
+export = async () => (config.role === "pki" ? pkiProgram(config) : meshProgram(config));

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { capabilitiesFor, clusterCountRange, Stage, STAGES } from "./stages";
 import { DEFAULT_CHART_VERSIONS } from "./versions";
+import { stageGateSchema } from "./stageGate";
 import { certificatePem, clusterName, dnsLabel, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
 
 /** Keys that hold private key material: the gate refuses them unless they were set with `--secret`. */
@@ -183,6 +184,8 @@ export const meshConfigSchema = z
         ingress: ingressSchema.optional(),
         mesh: meshSettingsSchema,
         multiCluster: multiClusterSchema,
+        /** Where the previous stage is read from, and one-update overrides of the one-stage-at-a-time rule. */
+        stageGate: stageGateSchema,
         /** Replicas, PodDisruptionBudgets and zone spread for every control-plane component. */
         highAvailability: z.boolean().default(false),
         /** `protect` on clusters, KMS keys and CA material. */

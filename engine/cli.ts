@@ -10,7 +10,7 @@ import { summarize, writePlan } from "./report";
 /** Exit codes of `npm run plan`. */
 export const EXIT = { ok: 0, mandatoryViolation: 1, badInput: 2, programFailed: 3 } as const;
 
-const USAGE = `usage: npm run plan -- <stack> [--program <dir>] [--policy-dir <dir>] [--policy-pack-config <pack>=<file.json>]... [--out <dir>]
+const USAGE = `usage: npm run plan -- <stack> [--program <dir>] [--policy-dir <dir>] [--policy-pack-config <pack>=<file.json>]... [--previous-outputs <file.json>] [--out <dir>]
 
 Runs the Pulumi program for <stack> offline (no CLI, no cloud), evaluates every policy pack, and writes
 <out>/<stack>/plan.json, manifests/ and pki/. Exit codes: 0 ok, 1 mandatory policy violation, 2 bad input
@@ -24,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
             options: {
                 program: { type: "string" }, "policy-dir": { type: "string" }, out: { type: "string" },
                 "policy-pack-config": { type: "string", multiple: true }, help: { type: "boolean", short: "h" },
+                "previous-outputs": { type: "string" },
             },
         });
     } catch (e) {
@@ -43,7 +44,8 @@ export async function main(argv: string[]): Promise<number> {
     const out = path.resolve(args.values.out ?? path.join(PROJECT_ROOT, "out", "plan"));
     try {
         const policyConfig = readPolicyConfigs(args.values["policy-pack-config"] ?? []);
-        const plan = await planStack({ programDir, stack, policyDir: args.values["policy-dir"], policyConfig });
+        const previous = args.values["previous-outputs"];
+        const plan = await planStack({ programDir, stack, policyDir: args.values["policy-dir"], policyConfig, previousOutputs: previous ? readPreviousOutputs(previous) : undefined });
         const dir = writePlan(plan, out);
         console.log(summarize(plan));
         console.log(`\nWrote ${path.relative(process.cwd(), path.join(dir, "plan.json")) || dir}`);
@@ -66,6 +68,15 @@ export async function main(argv: string[]): Promise<number> {
         }
         console.error(`the program failed:\n${err.stack ?? err.message}`);
         return EXIT.programFailed;
+    }
+}
+
+/** `pulumi stack output --json` of the planned stack (secrets shown as "[secret]" are kept as they are). */
+function readPreviousOutputs(file: string): { outputs: Record<string, unknown>; secretOutputNames: string[] } {
+    try {
+        return { outputs: JSON.parse(fs.readFileSync(file, "utf8")), secretOutputNames: [] };
+    } catch (e) {
+        throw new StackInputError(`--previous-outputs ${file}: ${(e as Error).message}`);
     }
 }
 

@@ -17,6 +17,11 @@ export interface PlanOptions {
     /** Replace the stack file's config (tests drive the real program with variants of real stack files). */
     readonly config?: Readonly<Record<string, string>>;
     readonly secretKeys?: readonly string[];
+    /**
+     * The planned stack's own last outputs (`pulumi stack output --json`), for programs that read themselves through a
+     * StackReference (the stage gate does). @default - none: a first deployment
+     */
+    readonly previousOutputs?: StackOutputs;
     /** Replace the config of stacks planned because a StackReference reads them, by stack name. */
     readonly referencedConfig?: Readonly<Record<string, Readonly<Record<string, string>>>>;
     readonly emulators?: Emulators;
@@ -58,6 +63,7 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
                     programDir: project.dir, entry: project.entry, project: project.name, stack,
                     config: settings.config, secretKeys: settings.secretKeys, emulators, onRegister,
                     resolveStack: (name) => {
+                        if (stackOf(name, project) === stack) return stack === opts.stack && opts.previousOutputs ? opts.previousOutputs : { outputs: {}, secretOutputNames: [] };
                         const found = outputsOf.get(stackOf(name, project));
                         if (!found) throw new MissingStackError(name);
                         return found;

@@ -304,7 +304,8 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
     try {
         // setMocks negotiates the SDK's feature flags; the engine's monitor then takes the mock monitor's place
         // (setMockOptions would reset those flags). Not a preview: every output is known, so every apply runs.
-        await pulumi.runtime.setMocks({} as pulumi.runtime.Mocks, opts.project, opts.stack, false, opts.organization);
+        // The CLI always names an organization; self-managed backends call theirs "organization".
+        await pulumi.runtime.setMocks({} as pulumi.runtime.Mocks, opts.project, opts.stack, false, opts.organization ?? "organization");
         const installed = pulumi.runtime.getMonitor() as unknown as Record<string, unknown>;
         for (const method of MONITOR_METHODS) installed[method] = monitor[method].bind(monitor);
         pulumi.runtime.setAllConfig({ ...opts.config }, [...opts.secretKeys]);

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { capabilitiesFor, describeStage, MeshConfig } from "../config";
+import { capabilitiesFor, ConfigError, describeStage, MeshConfig } from "../config";
+import { checkStageTransition } from "../config/stageGate";
 import { buildClusters } from "../components/cloud/clusters";
 import { clusterPki } from "../components/pki/handoff";
 import { describeCertificate } from "../components/pki/inventory";
@@ -12,7 +13,8 @@ import { peerAllowList } from "../components/cloud/allowList";
  * The mesh stacks (one per environment): the seed's five stages as one composition. Each stage's parts are
  * switched on by the stage matrix, never by comparing stage numbers here or in components.
  */
-export function meshProgram(config: MeshConfig) {
+export async function meshProgram(config: MeshConfig) {
+    await stageGate(config);
     const capabilities = capabilitiesFor(config.stage);
     const pki = capabilities.enterpriseMeshCa ? clusterPki(config) : undefined;
     const clusters = buildClusters(config, capabilities.multiCluster);
@@ -55,4 +57,26 @@ export function meshProgram(config: MeshConfig) {
             roots: roots.map((pem, i) => describeCertificate(`${config.environment} root ${i + 1}`, "root", pem, [config.environment])),
         })))),
     };
+}
+
+/**
+ * Refuse a stage change the gate does not allow, before anything is created: the previous stage comes from this
+ * stack's last outputs (or the stack it takes over from), read through a StackReference.
+ */
+async function stageGate(config: MeshConfig): Promise<void> {
+    const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    const from = config.stageGate.previousStack ?? self;
+    const details = await new pulumi.StackReference("stage-gate", { name: from }).getOutputDetails("stage");
+    const previous = details.value ?? details.secretValue;
+    try {
+        checkStageTransition({
+            previous: previous === undefined ? undefined : Number(previous),
+            next: config.stage,
+            allowJump: config.stageGate.allowJump,
+            allowDowngrade: config.stageGate.allowDowngrade,
+            source: from === self ? "this stack's last outputs" : `stack ${from}`,
+        });
+    } catch (e) {
+        throw new ConfigError([{ key: "istio-production:stage", message: (e as Error).message, value: String(config.stage) }]);
+    }
 }
