@@ -3,3 +3,4 @@ export { ClusterConfig, AwsClusterConfig, GcpClusterConfig, MeshConfig } from ".
 export { defaultRootId, KeySpec, PkiConfig, PkiEnvironmentConfig } from "./pkiSchema";
 export { Capabilities, Capability, capabilitiesFor, describeStage, Stage } from "./stages";
 export { DEFAULT_CHART_VERSIONS, ChartVersions } from "./versions";
+export { EdgeAuthConfig, ServiceConfig } from "./services";

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { capabilitiesFor, clusterCountRange, Stage, STAGES } from "./stages";
 import { DEFAULT_CHART_VERSIONS } from "./versions";
 import { stageGateSchema } from "./stageGate";
+import { checkServiceGraph, edgeAuthSchema, serviceSchema } from "./services";
 import { certificatePem, clusterName, dnsLabel, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
 
 /** Keys that hold private key material: the gate refuses them unless they were set with `--secret`. */
@@ -184,6 +185,10 @@ export const meshConfigSchema = z
         ingress: ingressSchema.optional(),
         mesh: meshSettingsSchema,
         multiCluster: multiClusterSchema,
+        /** The declared service graph: authorization is generated from it from stage 3. @default - no services */
+        services: z.array(serviceSchema).default([]),
+        /** End-user JWT authentication at the ingress gateway (stage 3). */
+        edgeAuth: edgeAuthSchema.optional(),
         /** Where the previous stage is read from, and one-update overrides of the one-stage-at-a-time rule. */
         stageGate: stageGateSchema,
         /** Replicas, PodDisruptionBudgets and zone spread for every control-plane component. */
@@ -242,6 +247,10 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
         });
     }
     checkPkiSource(cfg, clusters, ctx);
+    checkServiceGraph(cfg.services, ctx);
+    if (cfg.edgeAuth !== undefined && cfg.ingress === undefined) {
+        ctx.addIssue({ code: "custom", path: ["edgeAuth"], input: "(set)", message: "needs ingress: end users reach the mesh through the ingress gateway" });
+    }
     const ingress = cfg.ingress as { issuer?: unknown; acmeEmail?: unknown } | undefined;
     if (ingress && (ingress.issuer ?? "acme") === "acme" && ingress.acmeEmail === undefined) {
         ctx.addIssue({ code: "custom", path: ["ingress", "acmeEmail"], input: undefined, message: "is required with issuer: acme (the ACME account's contact)" });

@@ -1,0 +1,75 @@
+import { z } from "zod";
+import { dnsLabel } from "./primitives";
+
+/**
+ * The declared service graph: which workloads exist in the mesh and who may call whom. Authorization (stage 3) is
+ * generated from it (calls not declared are denied), and traffic management (stage 4) refers to its services.
+ */
+
+const httpMethod = z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], "must be an HTTP method in upper case");
+// Istio matches paths exactly, by prefix (`/api/*`) or by suffix (`*.json`).
+const pathPattern = z.string().regex(/^(\/[^*\s]*\*?|\*[^*\s]+)$/, "must be an exact path, a prefix ending in '*' or a suffix starting with '*'");
+
+/** One permitted call into a service. */
+const callerSchema = z.strictObject({
+    /** A declared service that may call. */
+    service: dnsLabel,
+    /** Limit the call to these methods (HTTP services only). @default - any */
+    methods: z.array(httpMethod).min(1).optional(),
+    /** Limit the call to these paths (HTTP services only). @default - any */
+    paths: z.array(pathPattern).min(1).optional(),
+});
+
+export const serviceSchema = z.strictObject({
+    /** Service name, also the workload's `app` label. */
+    name: dnsLabel,
+    namespace: dnsLabel,
+    /** @default - the service name */
+    serviceAccount: dnsLabel.optional(),
+    port: z.number().int().min(1).max(65535),
+    /** @default "http" */
+    protocol: z.enum(["http", "grpc", "tcp"], "must be http, grpc or tcp").default("http"),
+    /** Clouds the workload runs on, for its identities in per-cloud trust domain mode. @default - every cloud of the stack */
+    clouds: z.array(z.enum(["aws", "gcp"])).min(1).optional(),
+    /** Who may call this service. Calls not listed are denied. @default - nobody */
+    callers: z.array(callerSchema).default([]),
+    /** Reachable through the ingress gateway (subject to edgeAuth). @default false */
+    exposed: z.boolean().default(false),
+});
+
+export type ServiceConfig = z.output<typeof serviceSchema>;
+
+/** End-user authentication at the ingress gateway. */
+export const edgeAuthSchema = z.strictObject({
+    issuer: z.string().min(1, "must not be empty"),
+    jwksUri: z.url({ protocol: /^https$/, error: "must be an https URL" }),
+    /** @default - any audience */
+    audiences: z.array(z.string().min(1)).min(1).optional(),
+    /** Paths that need a valid token. @default ["/*"] (everything) */
+    protectedPaths: z.array(pathPattern).min(1).default(["/*"]),
+    /** Claims the token must carry, claim → accepted values. @default - none */
+    requiredClaims: z.record(z.string().regex(/^[\w.-]+$/, "must be a claim name"), z.array(z.string().min(1)).min(1)).default({}),
+});
+
+export type EdgeAuthConfig = z.output<typeof edgeAuthSchema>;
+
+/** Service-graph rules between fields: callers exist, names are unique, HTTP-only options on HTTP services. */
+export function checkServiceGraph(services: unknown, ctx: z.RefinementCtx): void {
+    if (!Array.isArray(services)) return;
+    const names = new Map<string, number>();
+    services.forEach((s, i) => {
+        if (typeof s?.name !== "string") return;
+        if (names.has(s.name)) ctx.addIssue({ code: "custom", path: ["services", i, "name"], input: s.name, message: `must be unique; services[${names.get(s.name)}] already uses it` });
+        else names.set(s.name, i);
+    });
+    services.forEach((s, i) => {
+        (Array.isArray(s?.callers) ? s.callers : []).forEach((c: any, j: number) => {
+            if (typeof c?.service === "string" && !names.has(c.service)) {
+                ctx.addIssue({ code: "custom", path: ["services", i, "callers", j, "service"], input: c.service, message: "names no declared service" });
+            }
+            if ((c?.methods || c?.paths) && s?.protocol === "tcp") {
+                ctx.addIssue({ code: "custom", path: ["services", i, "callers", j], input: c, message: "methods and paths need an HTTP or gRPC service; this one is tcp" });
+            }
+        });
+    });
+}
