@@ -152,7 +152,9 @@ const meshSettingsSchema = z.strictObject({
     istioHub: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, "must be an image registry path such as docker.io/istio").default("docker.io/istio"),
     /** Istio image tag. @default - the Istio chart version */
     istioTag: z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag").optional(),
-}).default({ workloadCertificateTtlMinutes: 60, keyAlgorithm: "ECDSA", istioHub: "docker.io/istio" });
+    /** During a trust-domain migration only (docs/trust-domain-migration.md): old trust domains treated as this one. @default [] */
+    trustDomainAliases: z.array(trustDomain).default([]),
+}).default({ workloadCertificateTtlMinutes: 60, keyAlgorithm: "ECDSA", istioHub: "docker.io/istio", trustDomainAliases: [] });
 
 /** Stage 4+: how clusters join one mesh. */
 const multiClusterSchema = z.strictObject({
@@ -248,6 +250,12 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
     }
     checkPkiSource(cfg, clusters, ctx);
     checkServiceGraph(cfg.services, ctx);
+    // An alias for another cloud's trust domain would make aws/ns/x/sa/y and gcp/ns/x/sa/y the same principal.
+    const aliases = (cfg.mesh as { trustDomainAliases?: unknown } | undefined)?.trustDomainAliases;
+    const domains = new Set(clusters.map((c) => c?.trustDomain));
+    (Array.isArray(aliases) ? aliases : []).forEach((a, i) => {
+        if (domains.has(a)) ctx.addIssue({ code: "custom", path: ["mesh", "trustDomainAliases", i], input: a, message: "is the trust domain of a cluster of this mesh: aliasing it erases the boundary between trust domains; aliases are for migrating away from an old trust domain only" });
+    });
     if (cfg.edgeAuth !== undefined && cfg.ingress === undefined) {
         ctx.addIssue({ code: "custom", path: ["edgeAuth"], input: "(set)", message: "needs ingress: end users reach the mesh through the ingress gateway" });
     }

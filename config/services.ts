@@ -26,6 +26,7 @@ export const serviceSchema = z.strictObject({
     namespace: dnsLabel,
     /** @default - the service name */
     serviceAccount: dnsLabel.optional(),
+    /** The port the workload listens on (authorization matches it), also the Service port. */
     port: z.number().int().min(1).max(65535),
     /** @default "http" */
     protocol: z.enum(["http", "grpc", "tcp"], "must be http, grpc or tcp").default("http"),

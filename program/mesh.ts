@@ -7,6 +7,7 @@ import { describeCertificate } from "../components/pki/inventory";
 import { ClusterMesh } from "../components/mesh/ClusterMesh";
 import { MeshPeering } from "../components/mesh/MeshPeering";
 import { MeshVerification } from "../components/mesh/MeshVerification";
+import { MeshAuthorization } from "../components/identity/MeshAuthorization";
 import { peerAllowList } from "../components/cloud/allowList";
 
 /**
@@ -18,6 +19,8 @@ export async function meshProgram(config: MeshConfig) {
     const capabilities = capabilitiesFor(config.stage);
     const pki = capabilities.enterpriseMeshCa ? clusterPki(config) : undefined;
     const clusters = buildClusters(config, capabilities.multiCluster);
+    const clouds = [...new Set(clusters.map((c) => c.cloud))];
+    const trustDomainOf = (cloud: "aws" | "gcp") => clusters.find((c) => c.cloud === cloud)!.trustDomain;
     const meshes = clusters.map((cluster) => new ClusterMesh(`${cluster.name}-mesh`, {
             cluster,
             meshId: config.meshId,
@@ -29,11 +32,22 @@ export async function meshProgram(config: MeshConfig) {
             istioHub: config.mesh.istioHub,
             istioTag: config.mesh.istioTag ?? config.charts.istio,
             ingressTls: config.ingress,
+            // Per-cloud trust domains (stage 5): accept the others' without aliasing them.
+            peerTrustDomains: [...new Set(clusters.map((c) => c.trustDomain))].filter((td) => td !== cluster.trustDomain),
+            trustDomainAliases: config.mesh.trustDomainAliases,
             eastWest: capabilities.multiCluster ? {
                 sourceRanges: peerAllowList(cluster.name, clusters.map((c) => ({ clusterName: c.name, egressIps: c.egressIps })), []),
                 exposeIstiod: config.multiCluster.exposeIstiod,
             } : undefined,
         }));
+    if (capabilities.authorization) {
+        clusters.forEach((cluster, i) => new MeshAuthorization(`${cluster.name}-authz`, {
+            provider: cluster.provider, istiod: meshes[i].istiod, services: config.services, clouds, trustDomainOf,
+            ingress: config.ingress && { hosts: config.ingress.hosts, acmeChallenges: config.ingress.issuer === "acme" },
+            edgeAuth: capabilities.endUserAuthentication ? config.edgeAuth : undefined,
+            eastWest: capabilities.multiCluster,
+        }));
+    }
     if (capabilities.multiCluster) {
         const peers = clusters.map((cluster, i) => ({ cluster, istiod: meshes[i].istiod }));
         const peering = new MeshPeering("peering", { clusters: peers, epoch: config.multiCluster.remoteSecretEpoch });

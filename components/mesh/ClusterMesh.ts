@@ -22,6 +22,9 @@ export interface ClusterMeshArgs {
     readonly istioHub: string;
     readonly istioTag: string;
     readonly ingressTls?: Omit<NonNullable<IngressGatewayArgs["tls"]>, "approverPolicy" | "meshIssuer">;
+    /** Stage 5, per-cloud trust domains: the other clouds' trust domains this cluster accepts for mTLS. */
+    readonly peerTrustDomains?: readonly string[];
+    readonly trustDomainAliases?: readonly string[];
     /** Stage 4: the east-west gateway, reachable only from these source ranges (the peers' egress). */
     readonly eastWest?: { readonly sourceRanges: pulumi.Input<string[]>; readonly exposeIstiod: boolean };
 }
@@ -53,6 +56,8 @@ export class ClusterMesh extends pulumi.ComponentResource {
             provider: cluster.provider, istioNamespace, version: args.charts.istio, caReady: ca ? [ca.istioCsr] : [],
             meshId: args.meshId, clusterName: cluster.name, network: cluster.network, trustDomain: cluster.trustDomain,
             highAvailability: args.highAvailability, enterpriseCa: !!ca, keyAlgorithm: args.keyAlgorithm, hub: args.istioHub, tag: args.istioTag,
+            trustDomainAliases: args.trustDomainAliases,
+            peerTrustDomains: args.peerTrustDomains?.length && args.enterpriseCa ? { trustDomains: args.peerTrustDomains, roots: args.enterpriseCa.roots } : undefined,
         }, child);
         this.istiod = controlPlane.istiod;
         new IngressGateway(`${name}-ingress`, {

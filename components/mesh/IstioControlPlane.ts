@@ -5,13 +5,15 @@ import { ISTIO_NAMESPACE, istioBaseValues, istiodValues, IstiodValuesArgs } from
 
 const ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts";
 
-export interface IstioControlPlaneArgs extends IstiodValuesArgs {
+export interface IstioControlPlaneArgs extends Omit<IstiodValuesArgs, "peerTrustDomains"> {
     readonly provider: k8s.Provider;
     readonly istioNamespace: k8s.core.v1.Namespace;
     /** One version for base, istiod and the gateways. */
     readonly version: string;
     /** What istiod must wait for: istio-csr when it is the CA (istiod picks its certificate once, at startup). */
     readonly caReady: readonly pulumi.Resource[];
+    /** Per-cloud trust domain mode: the peers' trust domains and the roots that anchor them. */
+    readonly peerTrustDomains?: { readonly trustDomains: readonly string[]; readonly roots: pulumi.Input<string[]> };
 }
 
 /** Istio `base` and `istiod` from the official charts, and the mesh-wide STRICT PeerAuthentication. */
@@ -24,8 +26,14 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         const chart = (chartName: string) => ({ chart: chartName, version: args.version, repositoryOpts: { repo: ISTIO_REPO }, namespace: ISTIO_NAMESPACE, atomic: true });
         const base = new k8s.helm.v3.Release(`${name}-base`, { name: "istio-base", ...chart("base"), values: istioBaseValues() },
             { ...child, dependsOn: [args.istioNamespace] });
-        const { provider: _p, istioNamespace: _n, version: _v, caReady: _c, ...values } = args;
-        this.istiod = new k8s.helm.v3.Release(`${name}-istiod`, { name: "istiod", ...chart("istiod"), values: istiodValues(values) },
+        const { provider: _p, istioNamespace: _n, version: _v, caReady: _c, peerTrustDomains, ...values } = args;
+        const peers = peerTrustDomains && pulumi.output(peerTrustDomains.roots).apply((roots) => ({
+            trustDomains: peerTrustDomains.trustDomains, rootsPem: roots.map((r) => r.trim()).join("\n") + "\n",
+        }));
+        this.istiod = new k8s.helm.v3.Release(`${name}-istiod`, {
+            name: "istiod", ...chart("istiod"),
+            values: pulumi.output(peers).apply((p) => istiodValues({ ...values, peerTrustDomains: p })),
+        },
             { ...child, dependsOn: [base, ...args.caReady] });
         // After istiod: its validating webhook (failurePolicy Fail) must be serving before Istio resources are created.
         customResource(`${name}-mesh-mtls`, "security.istio.io/v1", "PeerAuthentication", { name: "default", namespace: ISTIO_NAMESPACE },

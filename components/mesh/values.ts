@@ -116,10 +116,22 @@ export interface IstiodValuesArgs {
     readonly keyAlgorithm: KeyAlgorithm;
     readonly hub: string;
     readonly tag: string;
+    /**
+     * Per-cloud trust domains: the other clouds' trust domains, accepted for mTLS without aliasing them into this one,
+     * so authorization can still tell `aws/ns/x/sa/y` from `gcp/ns/x/sa/y`. The shared roots anchor them.
+     */
+    readonly peerTrustDomains?: { readonly trustDomains: readonly string[]; readonly rootsPem: string };
+    /** Aliases during a trust-domain migration only: they make the listed trust domains the same principal. */
+    readonly trustDomainAliases?: readonly string[];
 }
 
 export function istiodValues(a: IstiodValuesArgs) {
-    const proxyMetadata = a.keyAlgorithm === "ECDSA" ? { ECC_SIGNATURE_ALGORITHM: "ECDSA", ECC_CURVE: "P256" } : {};
+    const peers = a.peerTrustDomains && a.peerTrustDomains.trustDomains.length > 0 ? a.peerTrustDomains : undefined;
+    const proxyMetadata = {
+        ...(a.keyAlgorithm === "ECDSA" ? { ECC_SIGNATURE_ALGORITHM: "ECDSA", ECC_CURVE: "P256" } : {}),
+        // Proxies receive meshConfig.caCertificates over xDS only with the agent's proxy-config channel on.
+        ...(peers ? { PROXY_CONFIG_XDS_AGENT: "true" } : {}),
+    };
     return {
         global: {
             hub: a.hub,
@@ -130,9 +142,15 @@ export function istiodValues(a: IstiodValuesArgs) {
             ...(a.enterpriseCa ? { caAddress: ISTIO_CSR_ADDRESS } : {}),
         },
         // Top-level `env`: the Helm chart renders .Values.env; `pilot.env` is IstioOperator syntax and is ignored here.
-        env: a.enterpriseCa ? { ENABLE_CA_SERVER: "false" } : {},
+        env: {
+            ...(a.enterpriseCa ? { ENABLE_CA_SERVER: "false" } : {}),
+            // Delivers caCertificates (with their trust domains) to proxies; off by default in Istio.
+            ...(peers ? { ISTIO_MULTIROOT_MESH: "true" } : {}),
+        },
         meshConfig: {
             trustDomain: a.trustDomain,
+            ...(a.trustDomainAliases?.length ? { trustDomainAliases: [...a.trustDomainAliases] } : {}),
+            ...(peers ? { caCertificates: [{ pem: peers.rootsPem, trustDomains: [...peers.trustDomains] }] } : {}),
             defaultConfig: { proxyMetadata },
             outboundTrafficPolicy: { mode: "REGISTRY_ONLY" },
         },

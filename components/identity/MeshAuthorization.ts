@@ -1,0 +1,52 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { EdgeAuthConfig, ServiceConfig } from "../../config";
+import { customResource } from "../mesh/resources";
+import {
+    defaultDeny, eastWestAllowPolicy, ingressAllowPolicy, PolicyDocument, requestAuthentication, serviceAllowPolicies, TrustDomainOf,
+} from "./policies";
+
+export interface MeshAuthorizationArgs {
+    readonly provider: k8s.Provider;
+    /** Istio's validating webhook must serve before policies are created. */
+    readonly istiod: pulumi.Resource;
+    readonly services: readonly ServiceConfig[];
+    /** The clouds of the stack, for the identities of services that run everywhere. */
+    readonly clouds: readonly ("aws" | "gcp")[];
+    readonly trustDomainOf: TrustDomainOf;
+    readonly ingress?: { readonly hosts: readonly string[]; readonly acmeChallenges: boolean };
+    readonly edgeAuth?: EdgeAuthConfig;
+    readonly eastWest: boolean;
+}
+
+/**
+ * Authorization by identity on one cluster (stage 3): the mesh namespaces with sidecar injection, the mesh-wide
+ * default deny, an ALLOW policy per declared service naming its callers' SPIFFE principals, the gateways' own
+ * policies, and end-user JWT authentication at the edge.
+ */
+export class MeshAuthorization extends pulumi.ComponentResource {
+    /** Mesh namespaces by name, for other components that create objects in them. */
+    readonly namespaces: Record<string, k8s.core.v1.Namespace> = {};
+
+    constructor(name: string, args: MeshAuthorizationArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:identity:MeshAuthorization", name, {}, opts);
+        const child = { parent: this, provider: args.provider };
+        for (const ns of [...new Set(args.services.map((s) => s.namespace))].sort()) {
+            this.namespaces[ns] = new k8s.core.v1.Namespace(`${name}-ns-${ns}`, { metadata: { name: ns, labels: { "istio-injection": "enabled" } } }, { ...child, dependsOn: [args.istiod] });
+        }
+        const apply = (doc: PolicyDocument, kind = "AuthorizationPolicy") =>
+            customResource(`${name}-${doc.namespace}-${doc.name}`, "security.istio.io/v1", kind, { name: doc.name, namespace: doc.namespace }, { spec: doc.spec },
+                { ...child, dependsOn: [args.istiod, ...(this.namespaces[doc.namespace] ? [this.namespaces[doc.namespace]] : [])] });
+        // Gateways first: the default deny would otherwise cut edge and cross-cluster traffic for a moment.
+        const gateways = [
+            ...(args.ingress ? [apply(ingressAllowPolicy({ hosts: args.ingress.hosts, edgeAuth: args.edgeAuth, acmeChallenges: args.ingress.acmeChallenges }))] : []),
+            ...(args.edgeAuth ? [apply(requestAuthentication(args.edgeAuth), "RequestAuthentication")] : []),
+            ...(args.eastWest ? [apply(eastWestAllowPolicy())] : []),
+        ];
+        const services = serviceAllowPolicies(args.services, args.clouds, args.trustDomainOf).map((doc) => apply(doc));
+        const deny = defaultDeny();
+        customResource(`${name}-${deny.namespace}-${deny.name}`, "security.istio.io/v1", "AuthorizationPolicy", { name: deny.name, namespace: deny.namespace }, { spec: deny.spec },
+            { ...child, dependsOn: [args.istiod, ...gateways, ...services] });
+        this.registerOutputs({});
+    }
+}
