@@ -35,6 +35,8 @@ function checkRemoteSecrets(plan: Plan, clusters: string[]) {
         assert.equal(kc.clusters[0].cluster.server, server, "server of the watched cluster");
         const ca = x(api).certificateAuthority?.data ?? x(api).masterAuth.clusterCaCertificate;
         assert.equal(kc.clusters[0].cluster["certificate-authority-data"], ca, "CA of the watched cluster");
+        // Removing a cluster deletes the peers' remote secrets for it first: Pulumi deletes dependents before dependencies.
+        assert.ok(r.dependencies.includes(api.urn), "the remote secret depends on the watched cluster");
         return `${watcher}->${watched}`;
     });
     const expected = clusters.flatMap((w) => clusters.filter((r) => r !== w).map((r) => `${w}->${r}`));
@@ -134,7 +136,7 @@ describe("multi-cluster and multi-cloud (stages 4-5)", () => {
             assert.ok(!script.includes(`echo-${self}.`), "a cluster does not verify itself");
             assert.ok(peeringUrns.every((u) => job.dependencies.includes(u)), "the check runs after every remote secret exists");
         }
-        const allow = staging.graph.resources.filter((r) => r.type === "kubernetes:security.istio.io/v1:AuthorizationPolicy").map((r) => plain(r.inputs).spec.rules[0].from[0].source.principals);
+        const allow = staging.graph.resources.filter((r) => r.type === "kubernetes:security.istio.io/v1:AuthorizationPolicy" && plain(r.inputs).metadata.name === "allow-verifier").map((r) => plain(r.inputs).spec.rules[0].from[0].source.principals);
         assert.deepEqual(allow[0], ["staging.mesh.acme.example/ns/mesh-verify/sa/mesh-verify"]);
     });
 });
