@@ -128,16 +128,34 @@ function objectPart(v: unknown): Record<string, unknown> {
     return rest;
 }
 
-class NotApplicable extends Error {}
+/**
+ * Thrown by `args.notApplicable()`. Not an Error: it is thrown once per policy per resource of another type, and an
+ * Error would capture (and source-map) a stack trace each time.
+ */
+class NotApplicable {
+    constructor(readonly reason?: string) {}
+}
 
 const notApplicable = (reason?: string): never => {
     throw new NotApplicable(reason);
 };
 
+/** Props are shared by every policy that looks at a resource: frozen, so no policy can change what the next one sees. */
+function deepFreeze<T>(value: T): T {
+    if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+        Object.freeze(value);
+        for (const v of Object.values(value)) deepFreeze(v);
+    }
+    return value;
+}
+
 /** Evaluate packs over a captured program the way `pulumi preview --policy-pack` does. */
 export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack: LoadedPack; config?: PackConfig }[]): Promise<Violation[]> {
     const violations: Violation[] = [];
-    const analysed = graph.resources.filter((r) => !r.read && !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack");
+    const byUrn = new Map(graph.resources.map((r) => [r.urn, r]));
+    const analysed = graph.resources
+        .filter((r) => !r.read && !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack")
+        .map((res) => ({ res, props: deepFreeze(plain(res.inputs)), provider: byUrn.get(res.provider) }));
     const stackResources = policyResources(graph);
     for (const { pack, config } of packs) {
         for (const { policy, level, config: policyConfig } of resolvePolicies(pack, config)) {
@@ -148,7 +166,7 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
             const report = (urn: string) => (message: string, violationUrn?: string) =>
                 violations.push({ pack: pack.name, policy: policy.name, enforcementLevel: reported, urn: violationUrn ?? urn, message });
             if ("validateResource" in policy && policy.validateResource) {
-                for (const res of analysed) await runResourcePolicy(policy as ResourceValidationPolicy, res, graph, policyConfig, report(res.urn));
+                for (const a of analysed) await runResourcePolicy(policy as ResourceValidationPolicy, a, policyConfig, report(a.res.urn));
             }
             if ("validateStack" in policy && policy.validateStack) {
                 const args: StackValidationArgs = {
@@ -162,10 +180,15 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
     return violations;
 }
 
-async function runResourcePolicy(policy: ResourceValidationPolicy, res: CapturedResource, graph: ProgramGraph, config: Record<string, unknown>, report: (m: string, urn?: string) => void) {
+interface Analysed {
+    readonly res: CapturedResource;
+    /** Plain inputs, computed once per resource. */
+    readonly props: Record<string, any>;
+    readonly provider?: CapturedResource;
+}
+
+async function runResourcePolicy(policy: ResourceValidationPolicy, { res, props, provider }: Analysed, config: Record<string, unknown>, report: (m: string, urn?: string) => void) {
     const fns = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
-    const props = plain(res.inputs);
-    const provider = graph.resources.find((r) => r.urn === res.provider);
     const args: ResourceValidationArgs = {
         type: res.type, props, urn: res.urn, name: res.name, stackTags: new Map(), notApplicable,
         opts: {
@@ -175,7 +198,7 @@ async function runResourcePolicy(policy: ResourceValidationPolicy, res: Captured
         },
         provider: provider && { type: provider.type, props: plain(provider.inputs), urn: provider.urn, name: provider.name },
         isType: (cls: any) => matchesType(res.type, cls),
-        asType: (cls: any) => (matchesType(res.type, cls) ? props : undefined),
+        asType: ((cls: any) => (matchesType(res.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
         getConfig: <T extends object>() => config as T,
     };
     for (const fn of fns) {

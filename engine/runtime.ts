@@ -301,6 +301,10 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
     const uncaught: Error[] = [];
     collectUncaught = (e: unknown) => uncaught.push(e instanceof Error ? e : new Error(String(e)));
     installUncaughtRouter();
+    // The SDK captures a stack trace for every resource it registers (its source position); source-mapping each one
+    // is most of a plan's time. Off while the program runs: program errors then point into the transpiled code.
+    const sourceMaps = process.sourceMapsEnabled;
+    process.setSourceMapsEnabled(false);
     try {
         // setMocks negotiates the SDK's feature flags; the engine's monitor then takes the mock monitor's place
         // (setMockOptions would reset those flags). Not a preview: every output is known, so every apply runs.
@@ -329,6 +333,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
         if (causes.length > 0) throw new ProgramError(causes);
         return { project: opts.project, stack: opts.stack, resources: monitor.resources };
     } finally {
+        process.setSourceMapsEnabled(sourceMaps);
         collectUncaught = undefined;
         running = false;
     }

@@ -21,7 +21,7 @@ export function pkiProgram(config: PkiConfig) {
         if (config.mode === "external") return [id, { certPem: pulumi.output(config.externalRoots[id]) }];
         const ca = new RootCa(id, {
             organization: config.organization,
-            commonName: `${config.organization} ${id} Root CA`,
+            rootId: id,
             key: config.rootKey,
             validityHours: config.rootValidityHours,
         });
@@ -34,7 +34,6 @@ export function pkiProgram(config: PkiConfig) {
         const name = `int-${cluster}-e${env.intermediateEpoch}`;
         const ca = new IntermediateCa(name, {
             organization: config.organization,
-            environment: env.name,
             cluster,
             key: config.intermediateKey,
             validityHours: config.intermediateValidityHours,

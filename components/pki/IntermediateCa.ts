@@ -2,12 +2,10 @@ import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { KeySpec } from "../../config";
-import { CA_KEY_USAGES, privateKeyArgs } from "./keys";
+import { CA_KEY_USAGES, intermediateSubject, privateKeyArgs } from "./keys";
 
 export interface IntermediateCaArgs {
     readonly organization: string;
-    /** The environment the cluster belongs to; the subject's OU. */
-    readonly environment: string;
     /** The cluster the intermediate signs for; named in the subject's CN. */
     readonly cluster: string;
     readonly key: KeySpec;
@@ -39,10 +37,7 @@ export class IntermediateCa extends pulumi.ComponentResource {
     constructor(name: string, args: IntermediateCaArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:pki:IntermediateCa", name, {}, opts);
         const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(args.key), { parent: this });
-        const csr = new tls.CertRequest(`${name}-csr`, {
-            privateKeyPem: key.privateKeyPem,
-            subject: { organization: args.organization, organizationalUnit: args.environment, commonName: `${args.cluster} Intermediate CA` },
-        }, { parent: this });
+        const csr = new tls.CertRequest(`${name}-csr`, { privateKeyPem: key.privateKeyPem, subject: intermediateSubject(args.organization, args.cluster) }, { parent: this });
         if (args.issuer) {
             const cert = new tls.LocallySignedCert(`${name}-cert`, {
                 certRequestPem: csr.certRequestPem,

@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { KeySpec } from "../../config";
-import { CA_KEY_USAGES, privateKeyArgs } from "./keys";
+import { CA_KEY_USAGES, privateKeyArgs, rootSubject } from "./keys";
 
 export interface RootCaArgs {
     /** Subject organisation (O). */
     readonly organization: string;
-    /** Subject common name, e.g. `ACME Corp prod-root-1 Root CA`. */
-    readonly commonName: string;
+    /** The root's id, e.g. `prod-root-1`: it names the environment in the subject. */
+    readonly rootId: string;
     readonly key: KeySpec;
     /** Validity of the self-signed certificate; at most 10 years. */
     readonly validityHours: number;
@@ -34,7 +34,7 @@ export class RootCa extends pulumi.ComponentResource {
         const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(args.key), { parent: this, protect });
         const cert = new tls.SelfSignedCert(`${name}-cert`, {
             privateKeyPem: key.privateKeyPem,
-            subject: { organization: args.organization, commonName: args.commonName },
+            subject: rootSubject(args.organization, args.rootId),
             isCaCertificate: true,
             maxPathLength: 1,
             validityPeriodHours: args.validityHours,
