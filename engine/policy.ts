@@ -221,10 +221,13 @@ async function swallowNotApplicable(fn: () => unknown) {
     }
 }
 
-/** The graph as stack policies see it: outputs as props, parents and dependencies as resources. */
+/**
+ * The graph as stack policies see it: every registered resource, the root stack included (its props are the stack
+ * outputs), with outputs as props and parents and dependencies as resources.
+ */
 function policyResources(graph: ProgramGraph): PolicyResource[] {
     const out = new Map<string, PolicyResource>();
-    const resources = graph.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+    const resources = graph.resources;
     for (const r of resources) {
         const props = plain(r.outputs);
         out.set(r.urn, {

@@ -1,11 +1,50 @@
 import assert from "node:assert/strict";
+import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as tls from "@pulumi/tls";
 import * as rules from "../policy/key-material/rules";
-import { node, stackViolations, violations } from "./support/policy";
+import { formatDuration, parseGoDuration } from "../policy/key-material/durations";
+import { istioCsrValues } from "../components/mesh/values";
+import { loadPack } from "../engine/policy";
+import { node, packContract, stackViolations, violations } from "./support/policy";
 import { FIXTURE_PROGRAM, runCli, tempDir } from "./support/plan";
 
+const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
+const REQUEST_POLICY = "kubernetes:policy.cert-manager.io/v1alpha1:CertificateRequestPolicy";
+const STACK = "pulumi:pulumi:Stack";
+
+/** A Certificate as the ingress gateway registers it; each case changes one thing. */
+const goodCertificate = {
+    metadata: { name: "ingress-tls", namespace: "istio-system" },
+    spec: {
+        secretName: "ingress-tls", dnsNames: ["shop.acme.example"], issuerRef: { name: "acme", kind: "ClusterIssuer", group: "cert-manager.io" },
+        duration: "2160h", renewBefore: "720h", privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" }, usages: ["digital signature", "server auth"],
+    },
+};
+const certificate = (spec: Record<string, unknown>) => ({ ...goodCertificate, spec: { ...goodCertificate.spec, ...spec } });
+
+/** The workload policy MeshCa registers on the mesh issuer. */
+const workloadPolicy = {
+    metadata: { name: "istio-mesh-workloads" },
+    spec: {
+        allowed: {
+            uris: { values: ["spiffe://aws.prod.mesh.acme.example/ns/*/sa/*"], required: true },
+            usages: ["digital signature", "key encipherment", "server auth", "client auth"], isCA: false,
+        },
+        constraints: { maxDuration: "60m", privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 384 } },
+        selector: { issuerRef: { name: "istio-ca", kind: "Issuer", group: "cert-manager.io" } },
+    },
+};
+const requestPolicy = (allowed: Record<string, unknown>, rest: Record<string, unknown> = {}) =>
+    ({ ...workloadPolicy, spec: { ...workloadPolicy.spec, allowed: { ...workloadPolicy.spec.allowed, ...allowed }, ...rest } });
+
+const PEM_KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n";
+
 describe("policy pack key-material", () => {
+    it("loads as pulumi preview loads it: every policy named once, described, leveled, with a valid config schema", () => {
+        packContract(loadPack(path.join(__dirname, "..", "policy", "key-material")), rules.keyMaterialPolicies);
+    });
+
     it("tls-private-key-strength: P-256/P-384 and RSA-4096 pass; the P224 default, small or odd RSA fail", async () => {
         const p = rules.privateKeyStrength;
         assert.deepEqual(await violations(p, tls.PrivateKey, { algorithm: "ECDSA", ecdsaCurve: "P384" }), []);
@@ -64,5 +103,139 @@ describe("policy pack key-material", () => {
         assert.equal(code, 1, stdout);
         for (const expected of [/tls-private-key-strength.*P224/, /offline-root-only-in-pki-stack/, /root-ca-protected/, /intermediate-ca-constraints/]) assert.match(stdout, expected);
         assert.match(stdout, /at urn:pulumi:mesh::weak-pki::tls:index\/privateKey:PrivateKey::default-curve/);
+    });
+    it("parses Go durations as cert-manager, approver-policy and istio-csr do", () => {
+        assert.equal(parseGoDuration("2160h"), 2160 * 3600);
+        assert.equal(parseGoDuration("1h30m"), 5400);
+        assert.equal(parseGoDuration("1.5h"), 5400);
+        assert.equal(parseGoDuration("90m"), 5400);
+        assert.equal(parseGoDuration("1h0m0s"), 3600);
+        assert.equal(parseGoDuration("500ms"), 0.5);
+        assert.equal(parseGoDuration("0"), 0);
+        assert.equal(parseGoDuration("-1h"), -3600);
+        for (const bad of ["90d", "1h 30m", "h", "", "1", "1.h30", undefined, 60]) assert.equal(parseGoDuration(bad), undefined, String(bad));
+        assert.equal(formatDuration(5400), "1h30m");
+        assert.equal(formatDuration(720 * 3600), "720h");
+    });
+
+    it("certificate-private-key: ECDSA 256/384 and RSA 4096 pass; cert-manager's RSA 2048 default, odd RSA and other curves fail", async () => {
+        const p = rules.certificatePrivateKey;
+        assert.deepEqual(await violations(p, CERTIFICATE, goodCertificate), []);
+        assert.deepEqual(await violations(p, CERTIFICATE, certificate({ privateKey: { algorithm: "ECDSA", size: 384, rotationPolicy: "Always" } })), []);
+        assert.deepEqual(await violations(p, CERTIFICATE, certificate({ privateKey: { algorithm: "RSA", size: 4096, rotationPolicy: "Always" } })), []);
+        assert.deepEqual(await violations(p, CERTIFICATE, certificate({ privateKey: { algorithm: "ECDSA", rotationPolicy: "Always" } })), [], "ECDSA defaults to P-256");
+        assert.match((await violations(p, CERTIFICATE, certificate({ privateKey: undefined })))[0], /RSA 2048 bits \(spec\.privateKey\.algorithm and spec\.privateKey\.size unset: cert-manager's default\): set spec\.privateKey\.size to at least 3072/);
+        assert.match((await violations(p, CERTIFICATE, certificate({ privateKey: { algorithm: "RSA", size: 3076 } })))[0], /RSA 3076 bits: .*a multiple of 8/);
+        assert.match((await violations(p, CERTIFICATE, certificate({ privateKey: { algorithm: "ECDSA", size: 224 } })))[0], /ECDSA 224: set spec\.privateKey\.size to one of 256, 384, 521/);
+        assert.deepEqual(await violations(p, CERTIFICATE, certificate({ privateKey: { algorithm: "RSA", size: 2048 } }), { minRsaBits: 2048 }), [], "configurable");
+        assert.equal((await violations(p, CERTIFICATE, certificate({ privateKey: { algorithm: "Ed25519" } }), { allowEd25519: false })).length, 1);
+        assert.deepEqual(await violations(p, CERTIFICATE, certificate({ privateKey: undefined }), { exemptResources: ["legacy"] }, { name: "legacy" }), [], "exempt resources are skipped");
+        assert.deepEqual(await violations(p, k8s.core.v1.ConfigMap, { spec: {} }), [], "only Certificates");
+    });
+
+    it("certificate-key-rotation: Always passes; unset (Never before cert-manager 1.18) and Never fail", async () => {
+        const p = rules.certificateKeyRotation;
+        assert.deepEqual(await violations(p, CERTIFICATE, goodCertificate), []);
+        assert.match((await violations(p, CERTIFICATE, certificate({ privateKey: { algorithm: "ECDSA" } })))[0], /rotationPolicy is not set: cert-manager before v1\.18 defaults to Never/);
+        assert.match((await violations(p, CERTIFICATE, certificate({ privateKey: { rotationPolicy: "Never" } })))[0], /is "Never": the key is reused across renewals/);
+    });
+
+    it("certificate-lifetime: duration within bounds (unset is 90 days), renewal window between 10% and a third of the lifetime", async () => {
+        const p = rules.certificateLifetime;
+        const lifetime = (spec: Record<string, unknown>, config = {}) => violations(p, CERTIFICATE, certificate(spec), config);
+        assert.deepEqual(await lifetime({}), [], "2160h renewed 720h before expiry: exactly cert-manager's default point");
+        assert.deepEqual(await lifetime({ duration: undefined, renewBefore: undefined }), [], "cert-manager's defaults");
+        assert.deepEqual(await lifetime({ duration: "1h", renewBefore: "20m" }), []);
+        assert.deepEqual(await lifetime({ duration: "1h30m", renewBefore: "30m" }), []);
+        assert.deepEqual(await lifetime({ renewBefore: undefined, renewBeforePercentage: 25 }), []);
+        assert.match((await lifetime({ duration: "4320h", renewBefore: "1000h" }))[0], /spec\.duration 4320h exceeds 2160h/);
+        assert.match((await lifetime({ duration: "30m", renewBefore: "10m" }))[0], /spec\.duration 30m is shorter than 1h/);
+        assert.match((await lifetime({ renewBefore: "1500h" }))[0], /spec\.renewBefore 1500h renews more than a third of the lifetime \(720h of 2160h\)/);
+        assert.match((await lifetime({ renewBefore: "24h" }))[0], /spec\.renewBefore 24h leaves less than 10% of the lifetime \(216h of 2160h\)/);
+        assert.match((await lifetime({ renewBefore: "2160h" }))[0], /is not shorter than spec\.duration/);
+        assert.match((await lifetime({ renewBefore: undefined, renewBeforePercentage: 50 }))[0], /spec\.renewBeforePercentage 50 renews more than a third/);
+        assert.match((await lifetime({ duration: undefined, renewBefore: "1h" }))[0], /of 2160h \(unset: cert-manager's default\)/);
+        assert.match((await lifetime({ duration: "90d" }))[0], /spec\.duration "90d" is not a positive Go duration/);
+        assert.match((await lifetime({ renewBefore: "720h", renewBeforePercentage: 30 }))[0], /both set/);
+        assert.deepEqual(await lifetime({ duration: "4320h", renewBefore: "1440h" }, { maxDuration: "4320h" }), [], "configurable");
+        assert.deepEqual(await lifetime({ renewBefore: "24h" }, { minRenewBeforePercent: 1 }), [], "configurable");
+    });
+
+    it("certificate-ca-issuer: a CA certificate only from an approved issuer", async () => {
+        const p = rules.certificateCaIssuer;
+        const ca = certificate({ isCA: true, issuerRef: { name: "bootstrap", kind: "ClusterIssuer" } });
+        assert.deepEqual(await violations(p, CERTIFICATE, goodCertificate), []);
+        assert.match((await violations(p, CERTIFICATE, ca))[0], /spec\.isCA is true with issuer ClusterIssuer\/bootstrap, which is not an approved CA issuer \(none are\)/);
+        assert.deepEqual(await violations(p, CERTIFICATE, ca, { approvedCaIssuers: ["ClusterIssuer/bootstrap"] }), []);
+        assert.equal((await violations(p, CERTIFICATE, certificate({ isCA: true, issuerRef: { name: "bootstrap" } }), { approvedCaIssuers: ["ClusterIssuer/bootstrap"] })).length, 1, "issuerRef.kind defaults to Issuer");
+    });
+
+    it("certificate-leaf-usages: no cert sign or crl sign on a certificate that is not a CA", async () => {
+        const p = rules.certificateLeafUsages;
+        assert.deepEqual(await violations(p, CERTIFICATE, goodCertificate), []);
+        assert.deepEqual(await violations(p, CERTIFICATE, certificate({ isCA: true, usages: ["cert sign", "crl sign"] })), []);
+        const found = await violations(p, CERTIFICATE, certificate({ usages: ["digital signature", "cert sign", "crl sign"] }));
+        assert.equal(found.length, 2, found.join("\n"));
+        assert.match(found[0], /spec\.usages has "cert sign" on a certificate that is not a CA/);
+    });
+
+    it("istio-csr-issuance: the shipped values pass; a long maximum, a discovered root and kept requests fail", async () => {
+        const p = rules.istioCsrIssuance;
+        const shipped = istioCsrValues({ clusterName: "c1", trustDomain: "c1.mesh.acme.example", highAvailability: true, maxCertificateMinutes: 60, keyAlgorithm: "ECDSA" });
+        const release = (values: Record<string, any>) => ({ chart: "oci://quay.io/jetstack/charts/cert-manager-istio-csr", version: "v0.17.0", values });
+        const app = (changes: Record<string, any>) => release({ ...shipped, app: { ...shipped.app, ...changes } });
+        assert.deepEqual(await violations(p, k8s.helm.v3.Release, release(shipped)), []);
+        assert.match((await violations(p, k8s.helm.v3.Release, app({ server: { ...shipped.app.server, maxCertificateDuration: "24h" } })))[0], /maxCertificateDuration 24h exceeds 1h/);
+        assert.match((await violations(p, k8s.helm.v3.Release, app({ tls: { ...shipped.app.tls, rootCAFile: "" } })))[0], /values\.app\.tls\.rootCAFile is not set: /);
+        assert.match((await violations(p, k8s.helm.v3.Release, { ...app({ tls: { trustDomain: "x" } }), valueYamlFiles: ["values.yaml"] }))[0], /invisible to policies/);
+        assert.match((await violations(p, k8s.helm.v3.Release, app({ certmanager: { ...shipped.app.certmanager, preserveCertificateRequests: true } })))[0], /preserveCertificateRequests is true/);
+        const chartDefault = { ...shipped, app: { ...shipped.app, server: { clusterID: "c1" } } };
+        assert.deepEqual(await violations(p, k8s.helm.v3.Release, release(chartDefault)), [], "the chart's default is 1h");
+        assert.match((await violations(p, k8s.helm.v3.Release, release(chartDefault), { maxCertificateDuration: "30m" }))[0], /1h \(unset: the chart's default\) exceeds 30m/);
+        assert.deepEqual(await violations(p, k8s.helm.v3.Release, { chart: "istiod", values: {} }), [], "other charts");
+    });
+
+    it("mesh-issuer-request-policy: the shipped policies pass; CA, unbounded, unpinned or foreign identities on the mesh issuer fail", async () => {
+        const p = rules.meshIssuerRequestPolicy;
+        const check = (crp: Record<string, any>, config = {}) => violations(p, REQUEST_POLICY, crp, config);
+        const serving = requestPolicy({ uris: undefined, dnsNames: { values: ["cert-manager-istio-csr.cert-manager.svc"], required: true } }, { constraints: { maxDuration: "1h" } });
+        assert.deepEqual(await check(workloadPolicy), []);
+        assert.deepEqual(await check(serving), [], "serving certificates pin DNS names instead of SPIFFE IDs");
+        assert.match((await check(requestPolicy({ isCA: true })))[0], /spec\.allowed\.isCA is true and the policy selects the mesh issuer istio-ca/);
+        assert.match((await check(requestPolicy({ usages: ["digital signature", "cert sign"] })))[0], /spec\.allowed\.usages has "cert sign"/);
+        assert.match((await check(requestPolicy({}, { constraints: {} })))[0], /spec\.constraints\.maxDuration is not set/);
+        assert.match((await check(requestPolicy({}, { constraints: { maxDuration: "2160h" } })))[0], /maxDuration 2160h exceeds 1h/);
+        assert.deepEqual(await check(requestPolicy({}, { constraints: { maxDuration: "2h" } }), { maxDuration: "2h" }), [], "configurable");
+        const unrequired = await check(requestPolicy({ uris: { values: ["spiffe://aws.prod.mesh.acme.example/ns/*/sa/*"] } }));
+        assert.equal(unrequired.length, 2, unrequired.join("\n"));
+        assert.match(unrequired[0], /uris\.required is not true: a request without any SPIFFE ID is approved as well/);
+        assert.match(unrequired[1], /approves certificates that name no workload and no service/);
+        assert.match((await check(requestPolicy({ uris: { values: ["spiffe://*/ns/*/sa/*"], required: true } })))[0], /is not a SPIFFE ID of one trust domain/);
+        assert.match((await check(requestPolicy({ uris: { values: ["*"], required: true } })))[0], /is not a SPIFFE ID/);
+        assert.match((await check(requestPolicy({ uris: { values: ["spiffe://cluster.local/ns/*/sa/*"], required: true } })))[0], /cluster\.local, Istio's default/);
+        assert.deepEqual(await check(requestPolicy({ uris: { values: ["spiffe://cluster.local/ns/*/sa/*"], required: true } }), { allowClusterLocal: true }), []);
+        assert.match((await check(workloadPolicy, { trustDomains: ["gcp.prod.mesh.acme.example"] }))[0], /trust domain aws\.prod\.mesh\.acme\.example, not one of gcp\.prod\.mesh\.acme\.example/);
+        assert.match((await check(requestPolicy({ dnsNames: { values: ["*"], required: true } })))[0], /allows every DNS name/);
+        const loose = requestPolicy({ isCA: true }, { constraints: {} });
+        for (const selector of [{ issuerRef: {} }, { issuerRef: { name: "istio-*" } }, { namespace: { matchNames: ["*"] } }]) {
+            assert.equal((await check({ ...loose, spec: { ...loose.spec, selector } })).length, 2, `${JSON.stringify(selector)} selects the mesh issuer too`);
+        }
+        for (const selector of [{ issuerRef: { name: "acme", kind: "ClusterIssuer" } }, { issuerRef: { name: "*", kind: "AWSPCAClusterIssuer" } }, { issuerRef: { name: "*", group: "awspca.cert-manager.io" } }]) {
+            assert.deepEqual(await check({ ...loose, spec: { ...loose.spec, selector } }), [], `${JSON.stringify(selector)} is another issuer`);
+        }
+        assert.equal((await check({ ...loose, spec: { ...loose.spec, selector: { issuerRef: { name: "vault" } } } }, { meshIssuers: ["vault"] })).length, 2, "mesh issuers are configurable");
+    });
+
+    it("no-private-key-in-stack-output: keys only in the outputs a stack declares; nested and plain keys elsewhere fail", async () => {
+        const p = rules.noPrivateKeyInStackOutput;
+        const pki = (outputs: Record<string, unknown>) => node(STACK, "istio-production-pki", outputs, { stack: "pki" });
+        const prod = (outputs: Record<string, unknown>) => node(STACK, "istio-production-prod", outputs, { stack: "prod" });
+        assert.deepEqual(await stackViolations(p, [pki({ intermediateKeys: { "prod-aws-use1": PEM_KEY }, trustBundles: { prod: ["-----BEGIN CERTIFICATE-----"] } })]), []);
+        const found = await stackViolations(p, [prod({ clusters: [{ name: "a", debug: { key: PEM_KEY } }], intermediateKeys: { a: PEM_KEY } })]);
+        assert.equal(found.length, 2, found.join("\n"));
+        assert.match(found[0], /stack output clusters\[0\]\.debug\.key of stack prod holds a PEM private key: .*declare it in keyOutputs\.prod/);
+        assert.match(found[1], /stack output intermediateKeys\.a of stack prod/, "declared for pki, not for prod");
+        assert.deepEqual(await stackViolations(p, [prod({ key: PEM_KEY })], { keyOutputs: { prod: ["key"] } }), []);
+        assert.deepEqual(await stackViolations(p, [node(tls.PrivateKey, "k", { privateKeyPem: PEM_KEY })]), [], "only the stack's outputs");
     });
 });

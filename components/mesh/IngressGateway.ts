@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { approvalPolicy, NON_CA_USAGES } from "./approval";
+import { approvalPolicy } from "./approval";
 import { customResource, WAIT_READY } from "./resources";
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, ingressGatewayValues, ISTIO_NAMESPACE, MESH_ISSUER, publicLoadBalancerAnnotations } from "./values";
 
@@ -26,6 +26,7 @@ export interface IngressGatewayArgs {
 }
 
 const ACME_ISSUER = "acme";
+const SERVER_USAGES = ["digital signature", "key encipherment", "server auth"];
 const CREDENTIAL = "ingress-tls";
 
 /**
@@ -72,12 +73,15 @@ export class IngressGateway extends pulumi.ComponentResource {
         } else if (tls.meshIssuer) {
             waits.push(tls.meshIssuer);
         }
+        // From the mesh CA, certificates live as briefly as mesh identities; from a public ACME CA, as that CA issues them.
+        const lifetime = tls.issuer === "private" ? { duration: "1h", renewBefore: "20m" } : { duration: "2160h", renewBefore: "720h" };
         if (tls.approverPolicy) {
             waits.push(...approvalPolicy(name, {
                 policyName: "ingress-certificates", issuerRef, approverPolicy: tls.approverPolicy,
                 requester: { namespace: CERT_MANAGER_NAMESPACE, name: CERT_MANAGER_SERVICE_ACCOUNT },
-                allowed: { dnsNames: { values: [...tls.hosts], required: true }, usages: NON_CA_USAGES, isCA: false },
-                constraints: { maxDuration: "2160h", privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 384 } },
+                // Server certificates only: a client certificate chaining to the mesh root would be a mesh credential.
+                allowed: { dnsNames: { values: [...tls.hosts], required: true }, usages: SERVER_USAGES, isCA: false },
+                constraints: { maxDuration: lifetime.duration, privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 384 } },
             }, child));
         }
         const certificate = customResource(`${name}-certificate`, "cert-manager.io/v1", "Certificate", { name: CREDENTIAL, namespace: ISTIO_NAMESPACE }, {
@@ -85,10 +89,9 @@ export class IngressGateway extends pulumi.ComponentResource {
                 secretName: CREDENTIAL,
                 dnsNames: [...tls.hosts],
                 issuerRef,
-                duration: "2160h",
-                renewBefore: "720h",
+                ...lifetime,
                 privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
-                usages: ["digital signature", "server auth"],
+                usages: SERVER_USAGES,
             },
         }, { ...child, dependsOn: [...waits, this.release] });
         customResource(`${name}-gateway-https`, "networking.istio.io/v1", "Gateway", { name: "ingress", namespace: ISTIO_NAMESPACE }, {

@@ -1,11 +1,22 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as tls from "@pulumi/tls";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { approverPolicyPolicies } from "./approverPolicy";
+import { certificatePolicies } from "./certificates";
+import { istioCsrPolicies } from "./istioCsr";
+import { stackOutputPolicies } from "./stackOutputs";
+import { PEM_PRIVATE_KEY, stackOf } from "./support";
 
 /**
- * Key material and CA hierarchy. Plain modules, so tests and the offline plan load exactly what
- * `pulumi preview --policy-pack policy/key-material` runs.
+ * Key material and CA hierarchy: the keys and CAs Pulumi creates (here), what cert-manager, istio-csr and
+ * approver-policy may issue in the clusters, and where keys may surface. Plain modules, so tests and the offline
+ * plan load exactly what `pulumi preview --policy-pack policy/key-material` runs.
  */
+
+export * from "./approverPolicy";
+export * from "./certificates";
+export * from "./istioCsr";
+export * from "./stackOutputs";
 
 const CA_USAGES = new Set(["cert_signing", "crl_signing", "digital_signature"]);
 /** The provider's defaults, which apply when an input is unset. */
@@ -38,11 +49,6 @@ export const privateKeyStrength: ResourceValidationPolicy = {
         }
     }),
 };
-
-/** The stack a URN belongs to: `urn:pulumi:<stack>::<project>::...`. */
-function stackOf(urn: string): string {
-    return urn.split("::")[0].replace(/^urn:pulumi:/, "");
-}
 
 export const offlineRoot: ResourceValidationPolicy = {
     name: "offline-root-only-in-pki-stack",
@@ -139,11 +145,12 @@ export const noKeyInConfigMap: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: validateResourceOfType(k8s.core.v1.ConfigMap, (cm, _args, report) => {
         for (const [k, v] of Object.entries(cm.data ?? {})) {
-            if (/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/.test(String(v))) report(`ConfigMap key "${k}" holds a private key: move it to a Secret`);
+            if (PEM_PRIVATE_KEY.test(String(v))) report(`ConfigMap key "${k}" holds a private key: move it to a Secret`);
         }
     }),
 };
 
 export const keyMaterialPolicies = [
     privateKeyStrength, offlineRoot, rootConstraints, intermediateConstraints, intermediateWithinRoot, caKeysProtected, noKeyInConfigMap,
+    ...certificatePolicies, ...istioCsrPolicies, ...approverPolicyPolicies, ...stackOutputPolicies,
 ];
