@@ -4,3 +4,5 @@ export { defaultRootId, KeySpec, PkiConfig, PkiEnvironmentConfig } from "./pkiSc
 export { Capabilities, Capability, capabilitiesFor, describeStage, Stage } from "./stages";
 export { DEFAULT_CHART_VERSIONS, ChartVersions } from "./versions";
 export { EdgeAuthConfig, ServiceConfig } from "./services";
+export { FaultConfig, RateLimitConfig, ReleaseConfig, ResolvedResilience, resolveResilience, TrafficConfig } from "./traffic";
+export { ObservabilityConfig } from "./observability";

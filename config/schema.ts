@@ -3,6 +3,8 @@ import { capabilitiesFor, clusterCountRange, Stage, STAGES } from "./stages";
 import { DEFAULT_CHART_VERSIONS } from "./versions";
 import { stageGateSchema } from "./stageGate";
 import { checkServiceGraph, edgeAuthSchema, serviceSchema } from "./services";
+import { checkTraffic, trafficSchema } from "./traffic";
+import { checkObservability, observabilitySchema } from "./observability";
 import { certificatePem, clusterName, dnsLabel, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
 
 /** Keys that hold private key material: the gate refuses them unless they were set with `--secret`. */
@@ -114,6 +116,8 @@ const chartsSchema = z
         istioCsr: exactVersion("v").default(DEFAULT_CHART_VERSIONS.istioCsr),
         approverPolicy: exactVersion("v").default(DEFAULT_CHART_VERSIONS.approverPolicy),
         awsLoadBalancerController: exactVersion("").default(DEFAULT_CHART_VERSIONS.awsLoadBalancerController),
+        prometheus: exactVersion("").default(DEFAULT_CHART_VERSIONS.prometheus),
+        kiali: exactVersion("").default(DEFAULT_CHART_VERSIONS.kiali),
     })
     .default({ ...DEFAULT_CHART_VERSIONS });
 
@@ -189,6 +193,10 @@ export const meshConfigSchema = z
         multiCluster: multiClusterSchema,
         /** The declared service graph: authorization is generated from it from stage 3. @default - no services */
         services: z.array(serviceSchema).default([]),
+        /** Stage 4: releases, resilience, rate limits and fault injection for the declared services. */
+        traffic: trafficSchema,
+        /** Stage 4: metrics, alerts, Kiali, access logs and tracing. */
+        observability: observabilitySchema,
         /** End-user JWT authentication at the ingress gateway (stage 3). */
         edgeAuth: edgeAuthSchema.optional(),
         /** Where the previous stage is read from, and one-update overrides of the one-stage-at-a-time rule. */
@@ -250,6 +258,8 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
     }
     checkPkiSource(cfg, clusters, ctx);
     checkServiceGraph(cfg.services, ctx);
+    checkTraffic(cfg.traffic, cfg.services, ctx);
+    checkObservability(cfg.observability, clusters, ctx);
     // An alias for another cloud's trust domain would make aws/ns/x/sa/y and gcp/ns/x/sa/y the same principal.
     const aliases = (cfg.mesh as { trustDomainAliases?: unknown } | undefined)?.trustDomainAliases;
     const domains = new Set(clusters.map((c) => c?.trustDomain));

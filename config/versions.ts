@@ -13,6 +13,10 @@ export const DEFAULT_CHART_VERSIONS = {
     approverPolicy: "v0.27.0",
     /** AWS Load Balancer Controller (app v2.14.0), Helm repo `https://aws.github.io/eks-charts`. No `v` prefix. */
     awsLoadBalancerController: "1.14.0",
+    /** Prometheus community chart `prometheus` (app v3.14.0), Helm repo `https://prometheus-community.github.io/helm-charts`. */
+    prometheus: "29.27.0",
+    /** Kiali `kiali-server` chart (app v2.29.0), Helm repo `https://kiali.org/helm-charts`. */
+    kiali: "2.29.0",
 } as const;
 
 export type ChartVersions = { -readonly [K in keyof typeof DEFAULT_CHART_VERSIONS]: string };

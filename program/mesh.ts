@@ -9,6 +9,8 @@ import { MeshPeering } from "../components/mesh/MeshPeering";
 import { MeshVerification } from "../components/mesh/MeshVerification";
 import { MeshAuthorization } from "../components/identity/MeshAuthorization";
 import { peerAllowList } from "../components/cloud/allowList";
+import { TrafficManagement } from "../components/traffic/TrafficManagement";
+import { MeshObservability } from "../components/observability/MeshObservability";
 
 /**
  * The mesh stacks (one per environment): the seed's five stages as one composition. Each stage's parts are
@@ -40,18 +42,32 @@ export async function meshProgram(config: MeshConfig) {
                 exposeIstiod: config.multiCluster.exposeIstiod,
             } : undefined,
         }));
-    if (capabilities.authorization) {
-        clusters.forEach((cluster, i) => new MeshAuthorization(`${cluster.name}-authz`, {
+    const authorization = !capabilities.authorization ? [] : clusters.map((cluster, i) => new MeshAuthorization(`${cluster.name}-authz`, {
             provider: cluster.provider, istiod: meshes[i].istiod, services: config.services, clouds, trustDomainOf,
             ingress: config.ingress && { hosts: config.ingress.hosts, acmeChallenges: config.ingress.issuer === "acme" },
             edgeAuth: capabilities.endUserAuthentication ? config.edgeAuth : undefined,
             eastWest: capabilities.multiCluster,
         }));
-    }
     if (capabilities.multiCluster) {
         const peers = clusters.map((cluster, i) => ({ cluster, istiod: meshes[i].istiod }));
         const peering = new MeshPeering("peering", { clusters: peers, epoch: config.multiCluster.remoteSecretEpoch });
         if (config.multiCluster.verification) new MeshVerification("verify", { clusters: peers, peering: [peering, ...meshes] });
+    }
+    if (capabilities.trafficManagement) {
+        const regions = clusters.map((c) => c.region);
+        clusters.forEach((cluster, i) => new TrafficManagement(`${cluster.name}-traffic`, {
+            provider: cluster.provider, istiod: meshes[i].istiod, services: config.services, traffic: config.traffic, regions,
+            // Routing lives in each service's namespace, created (with sidecar injection) by the authorization layer.
+            namespaces: authorization[i]?.namespaces ?? {},
+        }));
+    }
+    if (capabilities.observability) {
+        new MeshObservability("observability", {
+            clusters: clusters.map((cluster, i) => ({ cluster, istiod: meshes[i].istiod, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem })),
+            meshId: config.meshId, charts: config.charts, observability: config.observability, highAvailability: config.highAvailability,
+            istioCsr: capabilities.enterpriseMeshCa, ingressCertificate: config.ingress !== undefined, multiCluster: capabilities.multiCluster,
+            remoteSecretEpoch: config.multiCluster.remoteSecretEpoch,
+        });
     }
     return {
         environment: config.environment,

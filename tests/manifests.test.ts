@@ -200,9 +200,10 @@ describe("what the shipped stacks would apply, against upstream schemas", () => 
                 const found = r.type === HELM_RELEASE
                     ? [
                         ...(inputs.valueYamlFiles ? ["values from valueYamlFiles are not checked offline: pass them as values"] : []),
-                        // The AWS Load Balancer Controller chart ships no values.schema.json (eks-charts), so Helm
-                        // itself accepts any values; its values are asserted by the cluster tests instead.
-                        ...validateChartValues(inputs.chart, inputs.version, inputs.values ?? {}, { repo: inputs.repositoryOpts?.repo, withoutSchema: ["aws-load-balancer-controller"] }),
+                        // The AWS Load Balancer Controller chart (eks-charts) and Kiali's kiali-server chart ship no
+                        // values.schema.json, so Helm itself accepts any values; theirs are asserted by the cluster
+                        // and observability tests instead.
+                        ...validateChartValues(inputs.chart, inputs.version, inputs.values ?? {}, { repo: inputs.repositoryOpts?.repo, withoutSchema: ["aws-load-balancer-controller", "kiali-server"] }),
                     ]
                     : validateCustomResource(inputs);
                 return found.map((e) => `${r.type} ${r.name}: ${e}`);

@@ -96,6 +96,14 @@ describe("mutation corpus: misconfigured stacks the plan refuses", () => {
             });
         });
 
+        it("prod with fault injection: an abort on cart's route", async () => {
+            assertRefused(await project.plan("prod", (c) => {
+                c.traffic = { ...c.traffic, allowFaultInjection: true, services: { ...c.traffic?.services, cart: { fault: { abort: { percent: 10, httpStatus: 503 } } } } };
+            }), {
+                "no-fault-injection-in-production": ["prod-aws-use1-traffic-cart-vs", "prod-gcp-usc1-traffic-cart-vs"],
+            });
+        });
+
         it("prod's workload certificates (60 minutes, the schema's maximum) under an organisation cap of 30 minutes", async () => {
             // With the packs' defaults (1h) no workload TTL the schema accepts is refused: the two limits are aligned.
             const file = path.join(project.dir, "key-material.json");

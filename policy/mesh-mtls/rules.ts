@@ -23,7 +23,8 @@ const EXEMPT_CLUSTERS: JsonSchema = {
 const EXEMPT_NAMESPACES: JsonSchema = {
     type: "array", items: { type: "string" },
     // The control plane and the CA cannot depend on the mesh they run; system namespaces are not Istio's.
-    default: ["kube-system", "kube-public", "kube-node-lease", "istio-system", "cert-manager"],
+    // monitoring: Prometheus opts in per pod (only when it federates through the mesh), not per namespace.
+    default: ["kube-system", "kube-public", "kube-node-lease", "istio-system", "cert-manager", "monitoring"],
     description: "Kubernetes namespaces outside the mesh.",
 };
 

@@ -343,6 +343,7 @@ const CHART_SOURCES: Record<string, readonly string[]> = {
     base: ISTIO,
     istiod: ISTIO,
     gateway: ISTIO,
+    prometheus: ["https://prometheus-community.github.io/helm-charts", "oci://ghcr.io/prometheus-community/charts"],
 };
 
 /** Keys whose Helm-chart form differs from the IstioOperator form found in much of the Istio documentation. */

@@ -1,0 +1,101 @@
+import * as crypto from "node:crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { MeshCluster } from "../cloud/MeshCluster";
+import { customResource } from "../mesh/resources";
+import { ISTIO_NAMESPACE } from "../mesh/values";
+import {
+    clusterPrometheusService, FederationRole, MONITORING_NAMESPACE, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER_LABELS, prometheusValues,
+} from "./prometheus";
+import { meshAlertRules, MeshRulesArgs, meshRecordingRules } from "./rules";
+import { meshTelemetrySpec, MeshTelemetryArgs } from "./telemetry";
+
+export interface ClusterMonitoringArgs {
+    readonly cluster: MeshCluster;
+    /** Istio's validating webhook must serve before the Telemetry and AuthorizationPolicy are created. */
+    readonly istiod: pulumi.Resource;
+    /** The `prometheus` chart version. */
+    readonly version: string;
+    readonly meshId: string;
+    readonly retentionDays: number;
+    readonly remoteWriteUrl?: string;
+    /** Federation: this cluster's part. Absent: no federation (remote write, or a single cluster). */
+    readonly federation?: FederationRole;
+    /** A federation source only: the principal of the hub's Prometheus, the one caller its Prometheus accepts. */
+    readonly hubPrincipal?: string;
+    readonly rules: Omit<MeshRulesArgs, "intermediateNotAfterSeconds">;
+    /** This cluster's intermediate CA, for its expiry alert. */
+    readonly intermediateCertPem?: pulumi.Input<string>;
+    readonly telemetry: MeshTelemetryArgs;
+}
+
+/** When a certificate expires, in Unix seconds. */
+export function notAfterSeconds(pem: string): number {
+    return Math.floor(new Date(new crypto.X509Certificate(pem).validTo).getTime() / 1000);
+}
+
+/**
+ * Monitoring of one cluster: the `monitoring` namespace, a Prometheus with the mesh's alert and recording rules, its
+ * part in federation (a Service naming it across the mesh and the one caller it accepts, or the hub's stubs of the
+ * sources), and the mesh-wide Telemetry for access logs and trace sampling.
+ */
+export class ClusterMonitoring extends pulumi.ComponentResource {
+    readonly prometheus: k8s.helm.v3.Release;
+
+    constructor(name: string, args: ClusterMonitoringArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:observability:ClusterMonitoring", name, {}, opts);
+        const { cluster } = args;
+        const child = { parent: this, provider: cluster.provider };
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: MONITORING_NAMESPACE } }, child);
+        const values = pulumi.output(args.intermediateCertPem).apply((pem) => {
+            const rules = { ...args.rules, intermediateNotAfterSeconds: pem ? notAfterSeconds(pem) : undefined };
+            return prometheusValues({
+                clusterName: cluster.name, meshId: args.meshId, retentionDays: args.retentionDays, istioCsr: args.rules.istioCsr,
+                remoteWriteUrl: args.remoteWriteUrl, federation: args.federation, alerting: meshAlertRules(rules), recording: meshRecordingRules(rules),
+            });
+        });
+        this.prometheus = new k8s.helm.v3.Release(`${name}-prometheus`, {
+            name: PROMETHEUS_RELEASE,
+            chart: "prometheus",
+            version: args.version,
+            repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
+            namespace: MONITORING_NAMESPACE,
+            values,
+            atomic: true,
+            // Federating servers run a sidecar: the injector must serve before their pods start.
+        }, { ...child, dependsOn: [namespace, ...(args.federation ? [args.istiod] : [])] });
+        if (args.federation) this.federate(name, args, args.federation, namespace, child);
+        customResource(`${name}-telemetry`, "telemetry.istio.io/v1", "Telemetry", { name: "mesh-default", namespace: ISTIO_NAMESPACE },
+            { spec: meshTelemetrySpec(args.telemetry) }, { ...child, dependsOn: [args.istiod] });
+        this.registerOutputs({ prometheus: this.prometheus.status });
+    }
+
+    private federate(name: string, args: ClusterMonitoringArgs, federation: FederationRole, namespace: k8s.core.v1.Namespace, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
+        const port = { name: "http-federate", port: PROMETHEUS_PORT, targetPort: PROMETHEUS_PORT, protocol: "TCP" };
+        if (federation.role === "hub") {
+            // Without a selector: a Service here only makes the name resolve; Istio routes it to the source's pods.
+            for (const source of federation.sources) {
+                new k8s.core.v1.Service(`${name}-stub-${source}`, {
+                    metadata: { name: clusterPrometheusService(source), namespace: MONITORING_NAMESPACE },
+                    spec: { ports: [port] },
+                }, { ...child, dependsOn: [namespace] });
+            }
+            return;
+        }
+        if (!args.hubPrincipal) throw new Error(`cluster ${args.cluster.name} is a federation source without the hub's principal`);
+        new k8s.core.v1.Service(`${name}-federated`, {
+            metadata: { name: clusterPrometheusService(args.cluster.name), namespace: MONITORING_NAMESPACE },
+            spec: { selector: { ...PROMETHEUS_SERVER_LABELS }, ports: [port] },
+        }, { ...child, dependsOn: [namespace] });
+        customResource(`${name}-federation-allow`, "security.istio.io/v1", "AuthorizationPolicy", { name: "prometheus-federation", namespace: MONITORING_NAMESPACE }, {
+            spec: {
+                selector: { matchLabels: { ...PROMETHEUS_SERVER_LABELS } },
+                action: "ALLOW",
+                rules: [{
+                    from: [{ source: { principals: [args.hubPrincipal] } }],
+                    to: [{ operation: { methods: ["GET"], paths: ["/federate"], ports: [String(PROMETHEUS_PORT)] } }],
+                }],
+            },
+        }, { ...child, dependsOn: [namespace, args.istiod] });
+    }
+}

@@ -1,0 +1,82 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ObservabilityConfig } from "../../config";
+import { MeshCluster } from "../cloud/MeshCluster";
+import { ClusterMonitoring } from "./ClusterMonitoring";
+import { Kiali } from "./Kiali";
+import { FederationRole, MONITORING_NAMESPACE, PROMETHEUS_SERVER } from "./prometheus";
+
+export interface ObservedCluster {
+    readonly cluster: MeshCluster;
+    readonly istiod: pulumi.Resource;
+    /** The cluster's intermediate CA, when the mesh CA is the offline root's (istio-csr). */
+    readonly intermediateCertPem?: pulumi.Input<string>;
+}
+
+export interface MeshObservabilityArgs {
+    readonly clusters: readonly ObservedCluster[];
+    readonly meshId: string;
+    readonly charts: { readonly prometheus: string; readonly kiali: string };
+    readonly observability: ObservabilityConfig;
+    readonly highAvailability: boolean;
+    /** istio-csr is the mesh CA on every cluster. */
+    readonly istioCsr: boolean;
+    /** cert-manager issues the ingress gateway's certificate. */
+    readonly ingressCertificate: boolean;
+    /** The clusters form one multi-cluster mesh (east-west gateways, remote secrets). */
+    readonly multiCluster: boolean;
+    /** The mesh's remote-secret epoch, for Kiali's tokens. */
+    readonly remoteSecretEpoch: number;
+}
+
+/** Where the hub's Prometheus answers inside its cluster (the chart's server Service, port 80). */
+const LOCAL_PROMETHEUS_URL = `http://${PROMETHEUS_SERVER}.${MONITORING_NAMESPACE}.svc:80`;
+
+/**
+ * Observability of the whole mesh: monitoring on every cluster, their metrics aggregated (the hub federates the
+ * others, or every cluster writes to one store), and Kiali on the hub reading every cluster.
+ */
+export class MeshObservability extends pulumi.ComponentResource {
+    constructor(name: string, args: MeshObservabilityArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:observability:MeshObservability", name, {}, opts);
+        const o = args.observability;
+        const hub = args.clusters.find((c) => c.cluster.name === (o.hubCluster ?? args.clusters[0].cluster.name));
+        if (!hub) throw new Error(`observability.hubCluster ${o.hubCluster} is not a cluster of this stack`);
+        const others = args.clusters.filter((c) => c !== hub);
+        const federating = o.aggregation === "federation" && others.length > 0;
+        const roleOf = (c: ObservedCluster): FederationRole | undefined =>
+            !federating ? undefined : c === hub ? { role: "hub", sources: others.map((x) => x.cluster.name) } : { role: "source" };
+        for (const c of args.clusters) {
+            new ClusterMonitoring(`${c.cluster.name}-monitoring`, {
+                cluster: c.cluster,
+                istiod: c.istiod,
+                version: args.charts.prometheus,
+                meshId: args.meshId,
+                retentionDays: o.retentionDays,
+                remoteWriteUrl: o.aggregation === "remoteWrite" ? o.remoteWriteUrl : undefined,
+                federation: roleOf(c),
+                hubPrincipal: `${hub.cluster.trustDomain}/ns/${MONITORING_NAMESPACE}/sa/${PROMETHEUS_SERVER}`,
+                rules: {
+                    istioCsr: args.istioCsr,
+                    intermediateExpiryWarningDays: o.intermediateExpiryWarningDays,
+                    ingressCertificate: args.ingressCertificate,
+                    remoteClusters: args.multiCluster ? args.clusters.length - 1 : 0,
+                    eastWestGateway: args.multiCluster,
+                },
+                intermediateCertPem: c.intermediateCertPem,
+                telemetry: { accessLogs: o.accessLogs, traceSamplingPercent: o.traceSamplingPercent, tracingProvider: o.tracingProvider },
+            }, { parent: this });
+        }
+        if (o.kiali) {
+            new Kiali(`${hub.cluster.name}-kiali`, {
+                hub,
+                remotes: args.multiCluster ? others : [],
+                version: args.charts.kiali,
+                // With remote write and no query endpoint, Kiali shows the hub's own metrics only.
+                prometheusUrl: (o.aggregation === "remoteWrite" ? o.queryUrl : undefined) ?? LOCAL_PROMETHEUS_URL,
+                highAvailability: args.highAvailability,
+                epoch: args.remoteSecretEpoch,
+            }, { parent: this });
+        }
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,89 @@
+import { CERT_MANAGER_NAMESPACE } from "../mesh/values";
+import { ISTIO_CSR_JOB, RuleGroup } from "./rules";
+
+/**
+ * Values of the Prometheus community chart `prometheus` (29.27.0, app v3.14.0), one release per cluster. The
+ * chart's default jobs already scrape what the mesh annotates for Prometheus: sidecars and gateways (merged metrics
+ * on 15020), istiod (15014) and cert-manager (9402); istio-csr annotates nothing, so it gets a job of its own.
+ */
+
+export const MONITORING_NAMESPACE = "monitoring";
+export const PROMETHEUS_RELEASE = "prometheus";
+/** The chart's server Service (port 80) and service account: `<release>-server`. */
+export const PROMETHEUS_SERVER = `${PROMETHEUS_RELEASE}-server`;
+export const PROMETHEUS_PORT = 9090;
+/** Pod labels the chart puts on the server. */
+export const PROMETHEUS_SERVER_LABELS = { "app.kubernetes.io/name": "prometheus", "app.kubernetes.io/component": "server", "app.kubernetes.io/instance": PROMETHEUS_RELEASE };
+
+/**
+ * The Service that names one cluster's Prometheus across the mesh. Istio merges same-named Services of all clusters,
+ * so each cluster's server needs a name of its own for the hub to federate it alone.
+ */
+export const clusterPrometheusService = (cluster: string) => `prometheus-${cluster}`;
+export const clusterPrometheusHost = (cluster: string) => `${clusterPrometheusService(cluster)}.${MONITORING_NAMESPACE}.svc.cluster.local`;
+
+/** What the hub federates from each source cluster: the mesh's series and the sources' recorded issuance rules. */
+const FEDERATED_SERIES = ['{job=~"kubernetes-pods|istio-csr"}', '{__name__=~"mesh:.+"}'];
+
+/**
+ * Federation goes through the mesh: the hub's sidecar carries its requests to a source's Prometheus over mTLS and the
+ * east-west gateways. Only that traffic is captured; scrapes of other pods keep going out directly, and the hub's own
+ * port stays outside the mesh for local readers such as Kiali.
+ */
+export type FederationRole = { readonly role: "hub"; readonly sources: readonly string[] } | { readonly role: "source" };
+
+export interface PrometheusValuesArgs {
+    readonly clusterName: string;
+    readonly meshId: string;
+    readonly retentionDays: number;
+    readonly istioCsr: boolean;
+    /** Remote-write aggregation: where every sample goes too. */
+    readonly remoteWriteUrl?: string;
+    readonly federation?: FederationRole;
+    readonly alerting: { groups: readonly RuleGroup[] };
+    readonly recording: { groups: readonly RuleGroup[] };
+}
+
+const SIDECAR_ONLY_FOR = {
+    hub: {
+        "traffic.sidecar.istio.io/includeInboundPorts": "",
+        "traffic.sidecar.istio.io/includeOutboundIPRanges": "",
+        "traffic.sidecar.istio.io/includeOutboundPorts": String(PROMETHEUS_PORT),
+    },
+    source: {
+        "traffic.sidecar.istio.io/includeInboundPorts": String(PROMETHEUS_PORT),
+        "traffic.sidecar.istio.io/includeOutboundIPRanges": "",
+    },
+} as const;
+
+export function prometheusValues(a: PrometheusValuesArgs) {
+    const sources = a.federation?.role === "hub" ? a.federation.sources : [];
+    return {
+        server: {
+            // Every series says which cluster and mesh it came from once aggregated (federation keeps them, honor_labels).
+            global: { external_labels: { cluster: a.clusterName, mesh_id: a.meshId } },
+            retention: `${a.retentionDays}d`,
+            ...(a.remoteWriteUrl ? { remoteWrite: [{ url: a.remoteWriteUrl }] } : {}),
+            ...(a.federation ? { podLabels: { "sidecar.istio.io/inject": "true" }, podAnnotations: { ...SIDECAR_ONLY_FOR[a.federation.role] } } : {}),
+        },
+        serverFiles: { "alerting_rules.yml": a.alerting, "recording_rules.yml": a.recording },
+        scrapeConfigs: {
+            ...(a.istioCsr ? {
+                [ISTIO_CSR_JOB]: {
+                    kubernetes_sd_configs: [{ role: "endpointslice", namespaces: { names: [CERT_MANAGER_NAMESPACE] } }],
+                    relabel_configs: [
+                        { source_labels: ["__meta_kubernetes_service_name", "__meta_kubernetes_endpointslice_port_name"], regex: "cert-manager-istio-csr-metrics;metrics", action: "keep" },
+                        { source_labels: ["__meta_kubernetes_pod_name"], target_label: "pod" },
+                    ],
+                },
+            } : {}),
+            ...Object.fromEntries(sources.map((source) => [`federate-${source}`, {
+                honor_labels: true,
+                metrics_path: "/federate",
+                params: { "match[]": FEDERATED_SERIES },
+                static_configs: [{ targets: [`${clusterPrometheusHost(source)}:${PROMETHEUS_PORT}`] }],
+            }])),
+        },
+        "prometheus-pushgateway": { enabled: false },
+    };
+}

@@ -1,0 +1,72 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { resolveResilience, ServiceConfig, TrafficConfig } from "../../config";
+import { customResource } from "../mesh/resources";
+import { ISTIO_NAMESPACE } from "../mesh/values";
+import { destinationRuleSpec } from "./destinationRule";
+import { localRateLimitSpec } from "./localRateLimit";
+import { releaseRouting } from "./releases";
+import { virtualServiceSpec } from "./virtualService";
+
+export interface TrafficManagementArgs {
+    readonly provider: k8s.Provider;
+    /** Istio's validating webhook must serve before routing is created. */
+    readonly istiod: pulumi.Resource;
+    readonly services: readonly ServiceConfig[];
+    readonly traffic: TrafficConfig;
+    /** Regions of the mesh's clusters, in failover order (the same list on every cluster). */
+    readonly regions: readonly string[];
+    /**
+     * Mesh namespaces by name, with the resource that creates each. A service's routing lives in its namespace when
+     * that namespace is listed here (and waits for it), otherwise in the root namespace, where Istio applies it to
+     * the service's FQDN from every namespace.
+     */
+    readonly namespaces: Readonly<Record<string, pulumi.Resource>>;
+}
+
+/** Pod labels of the ingress gateway (IngressGateway's chart values). */
+const INGRESS_GATEWAY_LABELS = { istio: "ingressgateway" };
+
+/** The FQDN Istio knows a declared service by, the same in every cluster (namespace sameness). */
+const serviceHost = (s: Pick<ServiceConfig, "name" | "namespace">) => `${s.name}.${s.namespace}.svc.cluster.local`;
+
+/**
+ * Traffic management on one cluster, identical on every cluster of the mesh: per declared service a DestinationRule
+ * (mTLS, circuit breaking, retry budget, locality failover, release subsets) and a VirtualService (weighted release
+ * routes, timeout, retries, mirroring, faults), a local rate limit where configured, and one at the ingress gateway.
+ */
+export class TrafficManagement extends pulumi.ComponentResource {
+    constructor(name: string, args: TrafficManagementArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("istio-production:traffic:TrafficManagement", name, {}, opts);
+        const child = { parent: this, provider: args.provider };
+        const failoverRegions = args.traffic.localityFailover ? args.regions : undefined;
+        for (const service of args.services) {
+            const own = args.traffic.services[service.name] ?? {};
+            const owner = args.namespaces[service.namespace];
+            const namespace = owner ? service.namespace : ISTIO_NAMESPACE;
+            const deps = { ...child, dependsOn: [args.istiod, ...(owner ? [owner] : [])] };
+            const host = serviceHost(service);
+            const resilience = resolveResilience(args.traffic.resilience, own.resilience);
+            const routing = own.release && releaseRouting(own.release);
+            const meta = (suffix: string) => ({ name: `${service.name}${suffix}`, namespace });
+            const dr = customResource(`${name}-${service.name}-dr`, "networking.istio.io/v1", "DestinationRule", meta(""), {
+                spec: destinationRuleSpec({ host, protocol: service.protocol, resilience, subsets: routing?.subsets ?? [], failoverRegions }),
+            }, deps);
+            // Subsets exist before routes name them.
+            customResource(`${name}-${service.name}-vs`, "networking.istio.io/v1", "VirtualService", meta(""), {
+                spec: virtualServiceSpec({ host, port: service.port, protocol: service.protocol, resilience, routing, fault: own.fault }),
+            }, { ...deps, dependsOn: [...deps.dependsOn, dr] });
+            if (own.rateLimit) {
+                customResource(`${name}-${service.name}-ratelimit`, "networking.istio.io/v1alpha3", "EnvoyFilter", meta("-local-ratelimit"), {
+                    spec: localRateLimitSpec({ context: "SIDECAR_INBOUND", workloadLabels: { app: service.name }, limit: own.rateLimit }),
+                }, deps);
+            }
+        }
+        if (args.traffic.ingressRateLimit) {
+            customResource(`${name}-ingress-ratelimit`, "networking.istio.io/v1alpha3", "EnvoyFilter", { name: "ingress-local-ratelimit", namespace: ISTIO_NAMESPACE }, {
+                spec: localRateLimitSpec({ context: "GATEWAY", workloadLabels: INGRESS_GATEWAY_LABELS, limit: args.traffic.ingressRateLimit }),
+            }, { ...child, dependsOn: [args.istiod] });
+        }
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,212 @@
+import assert from "node:assert/strict";
+import { CapturedResource } from "../engine/graph";
+import { Plan } from "../engine/plan";
+import { isSecretValue, plain } from "../engine/values";
+import { ConfigError, parseStackConfig } from "../config";
+import { METRICS } from "../components/observability/metrics";
+import { notAfterSeconds } from "../components/observability/ClusterMonitoring";
+import { prometheusValues } from "../components/observability/prometheus";
+import { meshAlertRules, MeshRulesArgs, meshRecordingRules, RECORDED, Rule } from "../components/observability/rules";
+import { meshTelemetrySpec } from "../components/observability/telemetry";
+import { validateChartValues, validateCustomResource } from "./support/manifests";
+import { shippedPlan } from "./support/plan";
+import { stackConfig, toRuntime } from "./support/stacks";
+
+const PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts";
+const EVERYTHING: MeshRulesArgs = {
+    istioCsr: true, intermediateNotAfterSeconds: 1_900_000_000, intermediateExpiryWarningDays: 30, ingressCertificate: true, remoteClusters: 2, eastWestGateway: true,
+};
+
+const PROMQL_KEYWORDS = new Set(["and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left", "group_right"]);
+
+/** The metric names a PromQL expression reads: identifiers that are not functions, keywords, labels or durations. */
+function metricNames(expr: string): string[] {
+    const bare = expr
+        .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+        .replace(/\{[^}]*\}/g, "")
+        .replace(/\[[^\]]*\]/g, "")
+        .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, "");
+    return [...bare.matchAll(/\b([A-Za-z_:][A-Za-z0-9_:]*)\b(\s*\()?/g)]
+        .filter((m) => !m[2] && !PROMQL_KEYWORDS.has(m[1]))
+        .map((m) => m[1]);
+}
+
+const allRules = (a: MeshRulesArgs): Rule[] => [...meshAlertRules(a).groups, ...meshRecordingRules(a).groups].flatMap((g) => g.rules);
+const releaseOf = (plan: Plan, releaseName: string, cluster: string): CapturedResource => {
+    const found = plan.graph.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && plain(r.inputs).name === releaseName
+        && plan.graph.resources.find((p) => p.urn === r.provider)!.name === cluster);
+    assert.equal(found.length, 1, `one ${releaseName} release on ${cluster}, found ${found.length}`);
+    return found[0];
+};
+const values = (r: CapturedResource) => plain(r.inputs).values;
+const onCluster = (plan: Plan, type: string, cluster: string) =>
+    plan.graph.resources.filter((r) => r.type === type && !r.read && plan.graph.resources.find((p) => p.urn === r.provider)?.name === cluster);
+const alerts = (v: any) => Object.fromEntries(v.serverFiles["alerting_rules.yml"].groups.flatMap((g: any) => g.rules).map((r: Rule) => [r.alert, r]));
+
+describe("observability: rules (pure)", () => {
+    it("reads only metric names verified in upstream source (components/observability/metrics.ts) or recorded here", () => {
+        const verified = new Set<string>(Object.values(METRICS).map((m) => m.name));
+        const recorded = new Set<string>(Object.values(RECORDED));
+        const unknown = allRules(EVERYTHING).flatMap((r) => metricNames(r.expr)
+            .map((n) => n.replace(/_(bucket|sum|count)$/, (s) => (verified.has(n.slice(0, -s.length)) ? "" : s)))
+            .filter((n) => !verified.has(n) && !recorded.has(n))
+            .map((n) => `${r.alert ?? r.record}: ${n}`));
+        assert.deepEqual(unknown, []);
+        for (const m of Object.values(METRICS)) assert.ok(m.source.length > 0, m.name);
+    });
+
+    it("the metric-name reader sees through matchers, ranges, grouping and functions", () => {
+        assert.deepEqual(metricNames('histogram_quantile(0.99, sum by (le) (rate(a_bucket{x="y{z}"}[5m]))) / b > bool 1 and on (c) d'), ["a_bucket", "b", "d"]);
+    });
+
+    it("alerts on each certificate the mesh depends on, on istio-csr errors, on east-west gateways and on remote-cluster sync", () => {
+        const names = allRules(EVERYTHING).map((r) => r.alert).filter(Boolean);
+        for (const a of ["MeshIntermediateCaExpiring", "IstiodCertificateExpiring", "IngressCertificateExpiring", "CertificateNotReady", "IstioCsrDown",
+            "IstioCsrIssuanceErrors", "IstioCsrIssuanceSlow", "MeshIssuerSyncErrors", "EastWestGatewayDown", "IstiodRemoteClusterSyncTimeout",
+            "IstiodRemoteClusterNotSynced", "IstiodRemoteClustersMissing", "IstiodDown"]) {
+            assert.ok(names.includes(a), a);
+        }
+        const byName = Object.fromEntries(allRules(EVERYTHING).map((r) => [r.alert ?? r.record, r]));
+        assert.equal(byName.MeshIntermediateCaExpiring.expr, "vector(1900000000) - time() < 2592000");
+        assert.match(byName.IstiodCertificateExpiring.expr, /^certmanager_certificate_expiration_timestamp_seconds\{namespace="istio-system",name="istiod"\}/);
+        assert.match(byName.IstiodRemoteClustersMissing.expr, /< 2$/);
+        assert.match(byName[RECORDED.issuanceErrorRate].expr, /grpc_service="istio\.v1\.auth\.IstioCertificateService",grpc_method="CreateCertificate",grpc_code!="OK"/);
+        for (const r of allRules(EVERYTHING).filter((x) => x.alert)) assert.ok(["warning", "critical"].includes(r.labels!.severity), r.alert);
+    });
+
+    it("leaves out what a cluster does not run: no issuance rules without istio-csr, no multi-cluster rules alone", () => {
+        const alone = allRules({ istioCsr: false, intermediateExpiryWarningDays: 30, ingressCertificate: false, remoteClusters: 0, eastWestGateway: false });
+        assert.deepEqual(alone.map((r) => r.alert ?? r.record), ["CertificateNotReady", "IstiodDown"]);
+    });
+
+    it("chart values validate against the prometheus chart's schema in every role", () => {
+        const rules = { alerting: meshAlertRules(EVERYTHING), recording: meshRecordingRules(EVERYTHING) };
+        const base = { clusterName: "c1", meshId: "m", retentionDays: 15, istioCsr: true, ...rules };
+        for (const v of [
+            prometheusValues({ ...base, federation: { role: "hub", sources: ["c2", "c3"] } }),
+            prometheusValues({ ...base, federation: { role: "source" } }),
+            prometheusValues({ ...base, remoteWriteUrl: "https://metrics.example.com/api/v1/write" }),
+        ]) {
+            assert.deepEqual(validateChartValues("prometheus", "29.27.0", v, { repo: PROMETHEUS_REPO }), []);
+        }
+        assert.deepEqual(validateChartValues("prometheus", "29.27.0", { server: { retention: 15 } }, { repo: PROMETHEUS_REPO }), ["server.retention: must be string, not 15"]);
+    });
+
+    it("Telemetry: access logs through the envoy provider and the sampling percentage, valid against the CRD", () => {
+        const spec = meshTelemetrySpec({ accessLogs: true, traceSamplingPercent: 2.5, tracingProvider: "otel" });
+        assert.deepEqual(spec, { accessLogging: [{ providers: [{ name: "envoy" }] }], tracing: [{ randomSamplingPercentage: 2.5, providers: [{ name: "otel" }] }] });
+        assert.deepEqual(validateCustomResource({ apiVersion: "telemetry.istio.io/v1", kind: "Telemetry", metadata: { name: "mesh-default", namespace: "istio-system" }, spec }), []);
+    });
+});
+
+describe("observability: config gate", () => {
+    const issues = (mutate: (o: Record<string, any>) => void) => {
+        const c = stackConfig("staging");
+        mutate(c.observability);
+        try {
+            parseStackConfig(toRuntime(c));
+            return [];
+        } catch (e) {
+            return (e as ConfigError).issues.map((i) => `${i.key}: ${i.message}`);
+        }
+    };
+
+    it("needs remoteWriteUrl with remote write, reads queryUrl only with it, and a hub among the clusters", () => {
+        assert.deepEqual(issues((o) => (o.aggregation = "remoteWrite")), ["istio-production:observability.remoteWriteUrl: is required with aggregation: remoteWrite (where every cluster's Prometheus sends its samples)"]);
+        assert.match(issues((o) => (o.queryUrl = "https://q.example.com"))[0], /observability\.queryUrl: is only read with aggregation: remoteWrite/);
+        assert.match(issues((o) => (o.hubCluster = "nowhere"))[0], /observability\.hubCluster: names no cluster of this stack/);
+        assert.match(issues((o) => ((o.aggregation = "remoteWrite"), (o.remoteWriteUrl = "http://plain.example.com")))[0], /remoteWriteUrl: must be an https URL/);
+    });
+});
+
+describe("observability in the plan (stage 4 and 5)", () => {
+    let staging: Plan;
+    let prod: Plan;
+    before(async () => {
+        [staging, prod] = [await shippedPlan("staging"), await shippedPlan("prod")];
+    });
+
+    it("runs a pinned Prometheus on every cluster, labelled with its cluster and mesh, with the mesh's rules", () => {
+        for (const [plan, clusters] of [[staging, ["staging-aws-euw1", "staging-aws-euc1"]], [prod, ["prod-aws-use1", "prod-gcp-usc1"]]] as const) {
+            for (const cluster of clusters) {
+                const r = releaseOf(plan, "prometheus", cluster);
+                const { chart, version, namespace, repositoryOpts } = plain(r.inputs);
+                assert.deepEqual([chart, version, namespace, repositoryOpts.repo], ["prometheus", "29.27.0", "monitoring", PROMETHEUS_REPO]);
+                const v = values(r);
+                assert.deepEqual(v.server.global.external_labels, { cluster, mesh_id: stackConfig(plan.settings.stack).meshId });
+                assert.ok(alerts(v).IstioCsrIssuanceErrors && alerts(v).EastWestGatewayDown && alerts(v).IstiodRemoteClusterNotSynced, cluster);
+                assert.ok(v.scrapeConfigs["istio-csr"], "istio-csr has a scrape job of its own");
+            }
+        }
+    });
+
+    it("alerts on each cluster's own intermediate, at the expiry of the certificate it was handed", () => {
+        for (const cluster of ["prod-aws-use1", "prod-gcp-usc1"]) {
+            const secret = onCluster(prod, "kubernetes:core/v1:Secret", cluster).find((r) => plain(r.inputs).metadata.name === "istio-ca")!;
+            const intermediate = plain(secret.inputs).stringData["tls.crt"].match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)[0];
+            const expr = alerts(values(releaseOf(prod, "prometheus", cluster))).MeshIntermediateCaExpiring.expr;
+            assert.equal(expr, `vector(${notAfterSeconds(intermediate)}) - time() < ${30 * 86400}`);
+        }
+    });
+
+    it("staging federates through the mesh: the hub pulls the source by its own name, the source admits only the hub", () => {
+        const hub = values(releaseOf(staging, "prometheus", "staging-aws-euw1"));
+        assert.deepEqual(hub.scrapeConfigs["federate-staging-aws-euc1"].static_configs, [{ targets: ["prometheus-staging-aws-euc1.monitoring.svc.cluster.local:9090"] }]);
+        assert.equal(hub.server.podAnnotations["traffic.sidecar.istio.io/includeOutboundPorts"], "9090");
+        const stub = onCluster(staging, "kubernetes:core/v1:Service", "staging-aws-euw1").find((r) => plain(r.inputs).metadata.name === "prometheus-staging-aws-euc1")!;
+        assert.equal(plain(stub.inputs).spec.selector, undefined, "the hub's stub has no local endpoints");
+        const source = values(releaseOf(staging, "prometheus", "staging-aws-euc1"));
+        assert.equal(source.scrapeConfigs["federate-staging-aws-euw1"], undefined);
+        assert.equal(source.server.podAnnotations["traffic.sidecar.istio.io/includeInboundPorts"], "9090");
+        const named = onCluster(staging, "kubernetes:core/v1:Service", "staging-aws-euc1").find((r) => plain(r.inputs).metadata.name === "prometheus-staging-aws-euc1")!;
+        assert.equal(plain(named.inputs).spec.selector["app.kubernetes.io/component"], "server");
+        const allow = onCluster(staging, "kubernetes:security.istio.io/v1:AuthorizationPolicy", "staging-aws-euc1").find((r) => plain(r.inputs).metadata.name === "prometheus-federation")!;
+        assert.deepEqual(plain(allow.inputs).spec.rules[0].from, [{ source: { principals: ["staging.mesh.acme.example/ns/monitoring/sa/prometheus-server"] } }]);
+        assert.deepEqual(plain(allow.inputs).spec.rules[0].to, [{ operation: { methods: ["GET"], paths: ["/federate"], ports: ["9090"] } }]);
+    });
+
+    it("prod writes every cluster's samples to the central store and federates nothing", () => {
+        for (const cluster of ["prod-aws-use1", "prod-gcp-usc1"]) {
+            const v = values(releaseOf(prod, "prometheus", cluster));
+            assert.deepEqual(v.server.remoteWrite, [{ url: "https://metrics.acme.example/api/v1/write" }]);
+            assert.deepEqual(Object.keys(v.scrapeConfigs), ["istio-csr"]);
+            assert.equal(v.server.podLabels, undefined, "no sidecar without federation");
+        }
+    });
+
+    it("Kiali on the hub reads every other cluster through a token it was handed, and the aggregated metrics", () => {
+        for (const [plan, hub, remote, prometheusUrl] of [
+            [staging, "staging-aws-euw1", "staging-aws-euc1", "http://prometheus-server.monitoring.svc:80"],
+            [prod, "prod-aws-use1", "prod-gcp-usc1", "https://metrics.acme.example/prometheus"],
+        ] as const) {
+            const kiali = values(releaseOf(plan, "kiali", hub));
+            assert.equal(plain(releaseOf(plan, "kiali", hub).inputs).version, "2.29.0");
+            assert.equal(kiali.external_services.prometheus.url, prometheusUrl);
+            assert.deepEqual(kiali.clustering.clusters, [{ name: remote, secret_name: `kiali-remote-cluster-secret-${remote}` }]);
+            assert.equal(kiali.deployment.view_only_mode, true);
+            assert.equal(values(releaseOf(plan, "kiali", remote)).deployment.remote_cluster_resources_only, true);
+            const secret = onCluster(plan, "kubernetes:core/v1:Secret", hub).find((r) => plain(r.inputs).metadata.name === `kiali-remote-cluster-secret-${remote}`)!;
+            assert.ok(isSecretValue(secret.inputs.stringData), "the kubeconfig holds a token: it must be a Pulumi secret");
+            const kubeconfig = JSON.parse(plain(secret.inputs).stringData[remote]);
+            assert.deepEqual(Object.keys(kubeconfig.users[0].user), ["token"]);
+            assert.equal(plain(secret.inputs).metadata.labels["kiali.io/multiCluster"], "true");
+            const token = onCluster(plan, "kubernetes:core/v1:Secret", remote).find((r) => plain(r.inputs).type === "kubernetes.io/service-account-token" && plain(r.inputs).metadata.annotations["kubernetes.io/service-account.name"] === "kiali")!;
+            assert.ok(token.dependencies.includes(releaseOf(plan, "kiali", remote).urn), "the account exists before its token");
+        }
+    });
+
+    it("sets access logs and trace sampling mesh-wide on every cluster", () => {
+        const telemetry = staging.graph.resources.filter((r) => r.type === "kubernetes:telemetry.istio.io/v1:Telemetry");
+        assert.equal(telemetry.length, 2);
+        for (const t of telemetry) {
+            assert.deepEqual(plain(t.inputs).metadata, { name: "mesh-default", namespace: "istio-system" });
+            assert.deepEqual(plain(t.inputs).spec.tracing, [{ randomSamplingPercentage: 10 }]);
+            assert.deepEqual(validateCustomResource(plain(t.inputs)), []);
+        }
+    });
+
+    it("stage 2 has no observability stack", async () => {
+        const dev = await shippedPlan("dev");
+        assert.equal(dev.graph.resources.filter((r) => r.type.startsWith("istio-production:observability:") || r.type.startsWith("istio-production:traffic:")).length, 0);
+    });
+});

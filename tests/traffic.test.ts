@@ -1,0 +1,234 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { CapturedResource } from "../engine/graph";
+import { Plan, PROJECT_ROOT } from "../engine/plan";
+import { plain } from "../engine/values";
+import { ConfigError, parseStackConfig, ReleaseConfig, resolveResilience } from "../config";
+import { destinationRuleSpec, failoverPairs } from "../components/traffic/destinationRule";
+import { releaseRouting } from "../components/traffic/releases";
+import { virtualServiceSpec } from "../components/traffic/virtualService";
+import { localRateLimitSpec } from "../components/traffic/localRateLimit";
+import { validateCustomResource } from "./support/manifests";
+import { runCli, shippedPlan, tempDir } from "./support/plan";
+import { stackConfig, toRuntime } from "./support/stacks";
+
+const HOST = "cart.shop.svc.cluster.local";
+const defaults = resolveResilience();
+const kind = (plan: Plan, k: string) => plan.graph.resources.filter((r) => r.custom && r.type.endsWith(`:${k}`));
+const spec = (r: CapturedResource) => plain(r.inputs).spec;
+const named = (plan: Plan, k: string, name: string, cluster: string) =>
+    kind(plan, k).find((r) => plain(r.inputs).metadata.name === name && r.name.startsWith(cluster))!;
+
+/** Checks every routing invariant of a VirtualService against its DestinationRule. */
+function checkRouting(vs: any, dr: any, host: string) {
+    assert.deepEqual(vs.hosts, [host]);
+    assert.equal(dr.host, host);
+    const routes = [...(vs.http ?? []), ...(vs.tcp ?? [])].flatMap((r: any) => r.route);
+    assert.equal(routes.reduce((sum: number, r: any) => sum + r.weight, 0), 100, "weights sum to 100");
+    const subsets = new Set((dr.subsets ?? []).map((s: any) => s.name));
+    for (const r of [...routes, ...(vs.http ?? []).flatMap((h: any) => h.mirrors ?? [])]) {
+        assert.equal(r.destination.host, host);
+        if (r.destination.subset) assert.ok(subsets.has(r.destination.subset), `subset ${r.destination.subset} is defined`);
+    }
+}
+
+function routed(release: ReleaseConfig, protocol: "http" | "tcp" = "http") {
+    const routing = releaseRouting(release);
+    const vs = virtualServiceSpec({ host: HOST, port: 8080, protocol, resilience: defaults, routing });
+    const dr = destinationRuleSpec({ host: HOST, protocol, resilience: defaults, subsets: routing.subsets, failoverRegions: ["eu-west-1", "eu-central-1"] });
+    checkRouting(vs, dr, HOST);
+    for (const [k, s] of [["VirtualService", vs], ["DestinationRule", dr]] as const) {
+        assert.deepEqual(validateCustomResource({ apiVersion: "networking.istio.io/v1", kind: k, metadata: { name: "cart", namespace: "shop" }, spec: s }), []);
+    }
+    return { vs: vs as any, dr: dr as any };
+}
+
+describe("traffic management: release routing (pure)", () => {
+    for (const canaryWeight of [0, 1, 10, 50, 99, 100]) {
+        it(`canary at ${canaryWeight}%: stable and canary subsets by version, weights ${100 - canaryWeight}/${canaryWeight}`, () => {
+            const { vs, dr } = routed({ strategy: "canary", stable: "v1", canary: "v2", canaryWeight });
+            assert.deepEqual(dr.subsets, [{ name: "stable", labels: { version: "v1" } }, { name: "canary", labels: { version: "v2" } }]);
+            const weights = Object.fromEntries(vs.http[0].route.map((r: any) => [r.destination.subset, r.weight]));
+            assert.deepEqual(weights, Object.fromEntries([["stable", 100 - canaryWeight], ["canary", canaryWeight]].filter(([, w]) => w !== 0)));
+        });
+    }
+
+    it("blue/green both ways: all traffic to the active color, subsets unchanged, so a flip is an instant rollback", () => {
+        const blue = routed({ strategy: "blueGreen", active: "blue", blue: "v1", green: "v2" });
+        const green = routed({ strategy: "blueGreen", active: "green", blue: "v1", green: "v2" });
+        assert.deepEqual(blue.vs.http[0].route.map((r: any) => [r.destination.subset, r.weight]), [["blue", 100]]);
+        assert.deepEqual(green.vs.http[0].route.map((r: any) => [r.destination.subset, r.weight]), [["green", 100]]);
+        assert.deepEqual(blue.dr, green.dr, "switching touches the VirtualService only");
+    });
+
+    it("mirrors to the canary, or to the idle color", () => {
+        assert.deepEqual(routed({ strategy: "canary", stable: "v1", canary: "v2", canaryWeight: 5, mirrorPercent: 50 }).vs.http[0].mirrors,
+            [{ destination: { host: HOST, subset: "canary", port: { number: 8080 } }, percentage: { value: 50 } }]);
+        assert.equal(routed({ strategy: "blueGreen", active: "green", blue: "blue", green: "green", mirrorPercent: 10 }).vs.http[0].mirrors[0].destination.subset, "blue");
+    });
+
+    it("routes TCP services by weight without HTTP-only settings", () => {
+        const { vs, dr } = routed({ strategy: "canary", stable: "v1", canary: "v2", canaryWeight: 20 }, "tcp");
+        assert.equal(vs.http, undefined);
+        assert.deepEqual(vs.tcp[0].route.map((r: any) => r.weight), [80, 20]);
+        assert.equal(dr.trafficPolicy.connectionPool.http, undefined);
+        assert.equal(dr.trafficPolicy.retryBudget, undefined);
+    });
+
+    it("fails over each region to the next distinct one, and not at all with one region", () => {
+        assert.deepEqual(failoverPairs(["us-east-1", "us-central1"]), [{ from: "us-east-1", to: "us-central1" }, { from: "us-central1", to: "us-east-1" }]);
+        assert.deepEqual(failoverPairs(["a", "b", "c"]).map((p) => `${p.from}>${p.to}`), ["a>b", "b>c", "c>a"]);
+        assert.deepEqual(failoverPairs(["eu-west-1", "eu-west-1"]), []);
+        const single = destinationRuleSpec({ host: HOST, protocol: "http", resilience: defaults, subsets: [], failoverRegions: ["eu-west-1"] });
+        assert.deepEqual(single.trafficPolicy.loadBalancer, { simple: "LEAST_REQUEST", localityLbSetting: { enabled: true } });
+    });
+
+    it("builds Envoy's typed local rate limit as a token bucket, valid against the EnvoyFilter CRD", () => {
+        const ef = localRateLimitSpec({ context: "GATEWAY", workloadLabels: { istio: "ingressgateway" }, limit: { requestsPerSecond: 100, burst: 250 } });
+        const filter = ef.configPatches[0].patch.value;
+        assert.equal(filter.name, "envoy.filters.http.local_ratelimit");
+        assert.equal(filter.typed_config["@type"], "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit");
+        assert.deepEqual(filter.typed_config.token_bucket, { max_tokens: 250, tokens_per_fill: 100, fill_interval: "1s" });
+        assert.deepEqual(validateCustomResource({ apiVersion: "networking.istio.io/v1alpha3", kind: "EnvoyFilter", metadata: { name: "x", namespace: "istio-system" }, spec: ef }), []);
+    });
+
+    it("resolves resilience field by field: service over stack over defaults", () => {
+        const r = resolveResilience({ timeoutMs: 5000, retries: { attempts: 3 } }, { retries: { perTryTimeoutMs: 1000 }, outlierDetection: { consecutive5xxErrors: 2 } });
+        assert.equal(r.timeoutMs, 5000);
+        assert.deepEqual([r.retries.attempts, r.retries.perTryTimeoutMs, r.retries.retryOn], [3, 1000, defaults.retries.retryOn]);
+        assert.deepEqual([r.outlierDetection.consecutive5xxErrors, r.outlierDetection.intervalSeconds], [2, defaults.outlierDetection.intervalSeconds]);
+    });
+});
+
+describe("traffic management: config gate", () => {
+    const refuse = (mutate: (c: Record<string, any>) => void): Array<{ key: string; message: string }> => {
+        const c = stackConfig("staging");
+        mutate(c);
+        try {
+            parseStackConfig(toRuntime(c));
+        } catch (e) {
+            if (e instanceof ConfigError) return e.issues.map((i) => ({ key: i.key, message: i.message }));
+            throw e;
+        }
+        assert.fail("the config gate accepted it");
+    };
+    const cases: Array<[string, (c: Record<string, any>) => void, string, RegExp]> = [
+        ["a release for a service nobody declared", (c) => (c.traffic.services.basket = { release: { strategy: "canary", stable: "v1", canary: "v2", canaryWeight: 5 } }), "traffic.services.basket", /no declared service/],
+        ["canary weights above 100", (c) => (c.traffic.services.cart.release.canaryWeight = 120), "traffic.services.cart.release.canaryWeight", /between 0 and 100/],
+        ["a canary that is the stable version", (c) => (c.traffic.services.cart.release.canary = "v1"), "traffic.services.cart.release.canary", /differ from stable/],
+        ["fault injection without the opt-in", (c) => delete c.traffic.allowFaultInjection, "traffic.services.catalog.fault", /explicit opt-in/],
+        ["HTTP-only settings on a TCP service", (c) => (c.services.find((s: any) => s.name === "payments").protocol = "tcp", c.traffic.services.payments = { rateLimit: { requestsPerSecond: 5 } }), "traffic.services.payments.rateLimit", /HTTP-only/],
+        ["a per-try timeout longer than the request's", (c) => (c.traffic.services.catalog.resilience.retries.perTryTimeoutMs = 3000), "traffic.services.catalog.resilience.retries.perTryTimeoutMs", /exceeds the request timeout/],
+        ["an unknown strategy", (c) => (c.traffic.services.cart.release = { strategy: "shadow" }), "traffic.services.cart.release.strategy", /canary" or "blueGreen/],
+    ];
+    for (const [what, mutate, key, message] of cases) {
+        it(`refuses ${what}`, () => {
+            const found = refuse(mutate).find((i) => i.key === `istio-production:${key}`);
+            assert.ok(found, `no issue at ${key}`);
+            assert.match(found.message, message);
+        });
+    }
+});
+
+describe("traffic management in the plan (stage 4 and 5)", () => {
+    let staging: Plan;
+    let prod: Plan;
+    before(async () => {
+        [staging, prod] = [await shippedPlan("staging"), await shippedPlan("prod")];
+    });
+
+    it("routes every declared service on every cluster: FQDN hosts, subsets for every route, weights summing to 100", () => {
+        for (const [plan, clusters] of [[staging, ["staging-aws-euw1", "staging-aws-euc1"]], [prod, ["prod-aws-use1", "prod-gcp-usc1"]]] as const) {
+            const services = stackConfig(plan.settings.stack).services as Array<{ name: string; namespace: string }>;
+            for (const cluster of clusters) {
+                for (const s of services) {
+                    const host = `${s.name}.${s.namespace}.svc.cluster.local`;
+                    const vs = named(plan, "VirtualService", s.name, cluster);
+                    const dr = named(plan, "DestinationRule", s.name, cluster);
+                    checkRouting(spec(vs), spec(dr), host);
+                    assert.equal(spec(dr).trafficPolicy.tls.mode, "ISTIO_MUTUAL");
+                    assert.ok(vs.dependencies.includes(dr.urn), "subsets exist before routes name them");
+                    const istiod = plan.graph.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && plain(r.inputs).name === "istiod" && r.name.startsWith(cluster))!;
+                    assert.ok(dr.dependencies.includes(istiod.urn), "after istiod's webhook");
+                    assert.equal(plan.graph.resources.find((p) => p.urn === vs.provider)!.name, cluster, "with the cluster's own provider");
+                }
+            }
+        }
+    });
+
+    it("staging: cart's canary at 10% with mirroring, on both clusters alike", () => {
+        for (const cluster of ["staging-aws-euw1", "staging-aws-euc1"]) {
+            const http = spec(named(staging, "VirtualService", "cart", cluster)).http[0];
+            assert.deepEqual(http.route.map((r: any) => [r.destination.subset, r.weight]), [["stable", 90], ["canary", 10]]);
+            assert.equal(http.mirrors[0].percentage.value, 50);
+            assert.deepEqual(spec(named(staging, "DestinationRule", "cart", cluster)).subsets.map((s: any) => s.labels.version), ["v1", "v2"]);
+        }
+    });
+
+    it("staging: resilience from the stack, the service's overrides, then the defaults", () => {
+        const cart = spec(named(staging, "VirtualService", "cart", "staging-aws-euw1")).http[0];
+        assert.deepEqual([cart.timeout, cart.retries], ["5s", { attempts: 2, perTryTimeout: "2s", retryOn: "connect-failure,refused-stream,unavailable,cancelled" }]);
+        const catalog = spec(named(staging, "VirtualService", "catalog", "staging-aws-euw1")).http[0];
+        assert.deepEqual([catalog.timeout, catalog.retries.perTryTimeout], ["2s", "500ms"]);
+        const policy = spec(named(staging, "DestinationRule", "catalog", "staging-aws-euw1")).trafficPolicy;
+        assert.deepEqual(policy.outlierDetection, { consecutive5xxErrors: 3, interval: "10s", baseEjectionTime: "30s", maxEjectionPercent: 50 });
+        assert.deepEqual(policy.connectionPool, { tcp: { maxConnections: 1024, connectTimeout: "3s" }, http: { http1MaxPendingRequests: 1024, http2MaxRequests: 1024 } });
+        assert.deepEqual(policy.retryBudget, { percent: 20, minRetryConcurrency: 3 });
+        assert.deepEqual(policy.loadBalancer.localityLbSetting.failover, [{ from: "eu-west-1", to: "eu-central-1" }, { from: "eu-central-1", to: "eu-west-1" }]);
+    });
+
+    it("staging injects the configured faults into catalog; prod injects none", () => {
+        assert.deepEqual(spec(named(staging, "VirtualService", "catalog", "staging-aws-euw1")).http[0].fault, {
+            delay: { fixedDelay: "1500ms", percentage: { value: 5 } },
+            abort: { httpStatus: 503, percentage: { value: 1 } },
+        });
+        for (const vs of kind(prod, "VirtualService")) assert.equal(spec(vs).http?.[0]?.fault, undefined, vs.name);
+    });
+
+    it("prod: frontend blue/green, all traffic to blue", () => {
+        for (const cluster of ["prod-aws-use1", "prod-gcp-usc1"]) {
+            assert.deepEqual(spec(named(prod, "VirtualService", "frontend", cluster)).http[0].route.map((r: any) => [r.destination.subset, r.weight]), [["blue", 100]]);
+            assert.deepEqual(spec(named(prod, "DestinationRule", "frontend", cluster)).subsets.map((s: any) => s.name), ["blue", "green"]);
+        }
+    });
+
+    it("rate limits: at the sidecars of a service that asks, and at the ingress gateway", () => {
+        const filters = kind(staging, "EnvoyFilter").filter((r) => r.name.startsWith("staging-aws-euw1"));
+        const byName = Object.fromEntries(filters.map((f) => [plain(f.inputs).metadata.name, spec(f)]));
+        assert.deepEqual(Object.keys(byName).sort(), ["catalog-local-ratelimit", "ingress-local-ratelimit"]);
+        assert.deepEqual(byName["catalog-local-ratelimit"].workloadSelector, { labels: { app: "catalog" } });
+        assert.equal(byName["catalog-local-ratelimit"].configPatches[0].match.context, "SIDECAR_INBOUND");
+        assert.deepEqual(byName["catalog-local-ratelimit"].configPatches[0].patch.value.typed_config.token_bucket, { max_tokens: 400, tokens_per_fill: 200, fill_interval: "1s" });
+        assert.deepEqual(byName["ingress-local-ratelimit"].workloadSelector, { labels: { istio: "ingressgateway" } });
+        assert.equal(byName["ingress-local-ratelimit"].configPatches[0].match.context, "GATEWAY");
+    });
+
+    it("every routing resource validates against Istio 1.30's CRDs", () => {
+        for (const plan of [staging, prod]) {
+            for (const r of [...kind(plan, "VirtualService"), ...kind(plan, "DestinationRule"), ...kind(plan, "EnvoyFilter")]) {
+                assert.deepEqual(validateCustomResource(plain(r.inputs)), [], r.name);
+            }
+        }
+    });
+
+    it("a prod stack with fault injection is refused by the plan, naming the VirtualService", async () => {
+        const dir = tempDir("prod-faults");
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: istio-production\nruntime: nodejs\nmain: ${path.join(PROJECT_ROOT, "index.ts")}\nstackConfigDir: stacks\n`);
+        fs.mkdirSync(path.join(dir, "stacks"));
+        fs.copyFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.pki.yaml"), path.join(dir, "stacks", "Pulumi.pki.yaml"));
+        const doc = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.prod.yaml"), "utf8"));
+        const traffic = doc.config["istio-production:traffic"];
+        traffic.allowFaultInjection = true;
+        traffic.services.cart = { fault: { abort: { percent: 10, httpStatus: 503 } } };
+        fs.writeFileSync(path.join(dir, "stacks", "Pulumi.prod.yaml"), YAML.stringify(doc));
+        const { code, stdout, stderr } = await runCli(["prod", "--program", dir, "--out", path.join(dir, "out")]);
+        assert.equal(code, 1, `${stderr}\n${stdout}`);
+        const refusals = stdout.split("\n").filter((l) => l.includes("no-fault-injection-in-production"));
+        assert.equal(refusals.length, 2, `one per cluster:\n${stdout}`);
+        assert.match(stdout, /spec\.http\[0\] \(default\)\.fault injects abort in production stack prod/);
+        assert.match(stdout, /VirtualService::prod-aws-use1-traffic-cart-vs/);
+        assert.match(stdout, /VirtualService::prod-gcp-usc1-traffic-cart-vs/);
+    });
+});
