@@ -36,6 +36,8 @@ export const serviceSchema = z.strictObject({
     callers: z.array(callerSchema).default([]),
     /** Reachable through the ingress gateway (subject to edgeAuth). @default false */
     exposed: z.boolean().default(false),
+    /** With `exposed`: requests to the ingress hosts under this path prefix go to this service. @default "/" */
+    ingressPathPrefix: z.string().regex(/^\/[^*\s]*$/, "must be a path prefix starting with '/'").default("/"),
 });
 
 export type ServiceConfig = z.output<typeof serviceSchema>;
@@ -62,6 +64,13 @@ export function checkServiceGraph(services: unknown, ctx: z.RefinementCtx): void
         if (typeof s?.name !== "string") return;
         if (names.has(s.name)) ctx.addIssue({ code: "custom", path: ["services", i, "name"], input: s.name, message: `must be unique; services[${names.get(s.name)}] already uses it` });
         else names.set(s.name, i);
+    });
+    const prefixes = new Map<string, number>();
+    services.forEach((s, i) => {
+        if (s?.exposed !== true) return;
+        const prefix = typeof s.ingressPathPrefix === "string" ? s.ingressPathPrefix : "/";
+        if (prefixes.has(prefix)) ctx.addIssue({ code: "custom", path: ["services", i, "ingressPathPrefix"], input: prefix, message: `must be unique among exposed services; services[${prefixes.get(prefix)}] is exposed at it` });
+        else prefixes.set(prefix, i);
     });
     services.forEach((s, i) => {
         (Array.isArray(s?.callers) ? s.callers : []).forEach((c: any, j: number) => {

@@ -10,6 +10,7 @@ import { MeshVerification } from "../components/mesh/MeshVerification";
 import { MeshAuthorization } from "../components/identity/MeshAuthorization";
 import { peerAllowList } from "../components/cloud/allowList";
 import { TrafficManagement } from "../components/traffic/TrafficManagement";
+import { releaseRouting } from "../components/traffic/releases";
 import { MeshObservability } from "../components/observability/MeshObservability";
 
 /**
@@ -33,7 +34,14 @@ export async function meshProgram(config: MeshConfig) {
             keyAlgorithm: config.mesh.keyAlgorithm,
             istioHub: config.mesh.istioHub,
             istioTag: config.mesh.istioTag ?? config.charts.istio,
-            ingressTls: config.ingress,
+            ingressTls: config.ingress && {
+                ...config.ingress,
+                routes: config.services.filter((s) => s.exposed).map((s) => {
+                    // Edge traffic follows the same release as mesh traffic: the gateway is not covered by the mesh route.
+                    const release = capabilities.trafficManagement ? config.traffic.services[s.name]?.release : undefined;
+                    return { prefix: s.ingressPathPrefix, host: `${s.name}.${s.namespace}.svc.cluster.local`, port: s.port, weights: release && releaseRouting(release).routes };
+                }),
+            },
             // Per-cloud trust domains (stage 5): accept the others' without aliasing them.
             peerTrustDomains: [...new Set(clusters.map((c) => c.trustDomain))].filter((td) => td !== cluster.trustDomain),
             trustDomainAliases: config.mesh.trustDomainAliases,

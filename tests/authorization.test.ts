@@ -114,6 +114,12 @@ describe("authorization by identity (stages 3 and 5)", () => {
         assert.equal(dev.graph.resources.filter((r) => r.type.startsWith("kubernetes:security.istio.io/v1:Authorization")).length, 0);
     });
 
+    it("refuses two exposed services at the same ingress path prefix", async () => {
+        const config = stackConfig("staging");
+        config.services[1].exposed = true;
+        await assert.rejects(planStack({ stack: "staging", config: toRuntime(config) }), /istio-production:services\[1\]\.ingressPathPrefix: must be unique among exposed services/);
+    });
+
     it("refuses callers that are not declared services", async () => {
         const config = stackConfig("staging");
         config.services[1].callers.push({ service: "ghost" });

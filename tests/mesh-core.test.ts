@@ -128,6 +128,17 @@ describe("mesh core in the plan", () => {
         assert.equal(plain(kind(prod, "ClusterIssuer", "acme")[0].inputs).spec.acme.server, "https://acme-v02.api.letsencrypt.org/directory");
     });
 
+    it("routes the ingress hosts to the exposed services, following a release in progress at the edge too", () => {
+        for (const vs of kind(prod, "VirtualService", "ingress")) {
+            const spec = plain(vs.inputs).spec;
+            assert.deepEqual(spec.gateways, ["istio-system/ingress"]);
+            assert.deepEqual(spec.hosts, ["shop.acme.example"]);
+            // prod runs frontend blue/green with blue active: edge traffic goes to blue, as mesh traffic does.
+            assert.deepEqual(spec.http, [{ match: [{ uri: { prefix: "/" } }], route: [{ destination: { host: "frontend.shop.svc.cluster.local", port: { number: 8080 }, subset: "blue" }, weight: 100 }] }]);
+        }
+        assert.equal(kind(prod, "VirtualService", "ingress").length, 2);
+    });
+
     it("runs every control-plane component highly available in prod", () => {
         for (const cluster of ["prod-aws-use1", "prod-gcp-usc1"]) {
             const cm = values(release(prod, "cert-manager", cluster));

@@ -22,7 +22,18 @@ export interface IngressGatewayArgs {
         readonly approverPolicy?: pulumi.Resource;
         /** The mesh CA Issuer, for `issuer: private`. */
         readonly meshIssuer?: pulumi.Resource;
+        /** Exposed services: requests under `prefix` go to `host:port`. */
+        readonly routes?: readonly IngressRoute[];
     };
+}
+
+export interface IngressRoute {
+    readonly prefix: string;
+    /** The service's cluster-local name, `<name>.<namespace>.svc.cluster.local`. */
+    readonly host: string;
+    readonly port: number;
+    /** A release in progress (canary, blue/green): the same weighted subsets the mesh routes use. */
+    readonly weights?: ReadonlyArray<{ readonly subset: string; readonly weight: number }>;
 }
 
 const ACME_ISSUER = "acme";
@@ -94,7 +105,7 @@ export class IngressGateway extends pulumi.ComponentResource {
                 usages: SERVER_USAGES,
             },
         }, { ...child, dependsOn: [...waits, this.release] });
-        customResource(`${name}-gateway-https`, "networking.istio.io/v1", "Gateway", { name: "ingress", namespace: ISTIO_NAMESPACE }, {
+        const gateway = customResource(`${name}-gateway-https`, "networking.istio.io/v1", "Gateway", { name: "ingress", namespace: ISTIO_NAMESPACE }, {
             spec: {
                 selector: { istio: "ingressgateway" },
                 servers: [{
@@ -104,5 +115,21 @@ export class IngressGateway extends pulumi.ComponentResource {
                 }],
             },
         }, { ...child, dependsOn: [this.release, certificate] });
+        if (tls.routes?.length) {
+            // Longest prefix first: Istio takes the first matching route.
+            const routes = [...tls.routes].sort((a, b) => b.prefix.length - a.prefix.length);
+            customResource(`${name}-routes`, "networking.istio.io/v1", "VirtualService", { name: "ingress", namespace: ISTIO_NAMESPACE }, {
+                spec: {
+                    hosts: [...tls.hosts],
+                    gateways: [`${ISTIO_NAMESPACE}/ingress`],
+                    http: routes.map((r) => ({
+                        match: [{ uri: { prefix: r.prefix } }],
+                        route: r.weights
+                            ? r.weights.map((w) => ({ destination: { host: r.host, port: { number: r.port }, subset: w.subset }, weight: w.weight }))
+                            : [{ destination: { host: r.host, port: { number: r.port } } }],
+                    })),
+                },
+            }, { ...child, dependsOn: [gateway] });
+        }
     }
 }
