@@ -58,7 +58,9 @@ export async function tenClusterSpec(): Promise<PlanSpec> {
         intermediateKeys: Record<string, string>;
     };
     const intermediates = Object.fromEntries(names.map((n) => [n, { certPem: outputs.intermediates[n].certPem, keyPem: outputs.intermediateKeys[n] }]));
-    const config = { ...prod, clusters, pki: { source: "config" }, trustBundle: outputs.trustBundles[env], intermediates };
+    // Settings that name one of prod's clusters follow it to the generated cluster that replaces it.
+    const observability = prod.observability && { ...(prod.observability as object), hubCluster: names[0] };
+    const config = { ...prod, clusters, pki: { source: "config" }, trustBundle: outputs.trustBundles[env], intermediates, ...(observability ? { observability } : {}) };
     return { stack: "prod", config: toRuntime(config), secretKeys: [`${NS}:intermediates`] };
 }
 
