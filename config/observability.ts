@@ -29,11 +29,21 @@ export const observabilitySchema = z.strictObject({
     accessLogs: z.boolean().default(true),
     /** Percentage of requests traced. @default 1 */
     traceSamplingPercent: z.number().min(0, "must be between 0 and 100").max(100, "must be between 0 and 100").default(1),
-    /** An extension provider of istiod's meshConfig.extensionProviders that receives the spans. @default - the mesh's default tracing provider */
-    tracingProvider: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be the name of a meshConfig extension provider").optional(),
+    /**
+     * An OpenTelemetry collector (OTLP/gRPC) that receives the spans: istiod gets it as the extension provider
+     * `otel-tracing`, and the mesh's Telemetry sends traces to it. @default - no tracing backend: spans are not exported
+     */
+    tracingCollector: z.strictObject({
+        /** Service FQDN, e.g. `otel-collector.observability.svc.cluster.local`. */
+        service: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a Kubernetes service name (FQDN)"),
+        port: z.number().int().min(1).max(65535).default(4317),
+    }).optional(),
     /** Alert this many days before a cluster's intermediate CA expires. @default 30 */
     intermediateExpiryWarningDays: z.number().int().min(1, "must be between 1 and 365").max(365, "must be between 1 and 365").default(30),
 }).prefault({});
+
+/** The name under which istiod knows the tracing collector. */
+export const TRACING_PROVIDER = "otel-tracing";
 
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
 

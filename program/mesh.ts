@@ -11,6 +11,7 @@ import { MeshAuthorization } from "../components/identity/MeshAuthorization";
 import { peerAllowList } from "../components/cloud/allowList";
 import { TrafficManagement } from "../components/traffic/TrafficManagement";
 import { releaseRouting } from "../components/traffic/releases";
+import { TRACING_PROVIDER } from "../config/observability";
 import { MeshObservability } from "../components/observability/MeshObservability";
 
 /**
@@ -45,6 +46,8 @@ export async function meshProgram(config: MeshConfig) {
             // Per-cloud trust domains (stage 5): accept the others' without aliasing them.
             peerTrustDomains: [...new Set(clusters.map((c) => c.trustDomain))].filter((td) => td !== cluster.trustDomain),
             trustDomainAliases: config.mesh.trustDomainAliases,
+            tracing: capabilities.observability && config.observability.tracingCollector
+                ? { name: TRACING_PROVIDER, ...config.observability.tracingCollector } : undefined,
             eastWest: capabilities.multiCluster ? {
                 sourceRanges: peerAllowList(cluster.name, clusters.map((c) => ({ clusterName: c.name, egressIps: c.egressIps })), []),
                 exposeIstiod: config.multiCluster.exposeIstiod,

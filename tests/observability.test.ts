@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CapturedResource } from "../engine/graph";
-import { Plan } from "../engine/plan";
+import { Plan, planStack } from "../engine/plan";
 import { isSecretValue, plain } from "../engine/values";
 import { ConfigError, parseStackConfig } from "../config";
 import { METRICS } from "../components/observability/metrics";
@@ -210,3 +210,19 @@ describe("observability in the plan (stage 4 and 5)", () => {
         assert.equal(dev.graph.resources.filter((r) => r.type.startsWith("istio-production:observability:") || r.type.startsWith("istio-production:traffic:")).length, 0);
     });
 });
+
+describe("tracing backend", () => {
+    it("registers the OTLP collector with istiod and points the mesh's Telemetry at it", async () => {
+        const config = stackConfig("staging");
+        config.observability = { ...config.observability, tracingCollector: { service: "otel-collector.observability.svc.cluster.local" } };
+        const plan = await planStack({ stack: "staging", config: toRuntime(config) });
+        for (const istiod of plan.graph.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && plain(r.inputs).name === "istiod")) {
+            assert.deepEqual(plain(istiod.inputs).values.meshConfig.extensionProviders,
+                [{ name: "otel-tracing", opentelemetry: { service: "otel-collector.observability.svc.cluster.local", port: 4317 } }]);
+        }
+        const telemetry = plan.graph.resources.filter((r) => r.type === "kubernetes:telemetry.istio.io/v1:Telemetry").map((r) => plain(r.inputs).spec);
+        assert.ok(telemetry.length > 0);
+        for (const t of telemetry) assert.deepEqual(t.tracing[0].providers, [{ name: "otel-tracing" }]);
+    });
+});
+

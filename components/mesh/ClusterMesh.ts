@@ -25,6 +25,8 @@ export interface ClusterMeshArgs {
     /** Stage 5, per-cloud trust domains: the other clouds' trust domains this cluster accepts for mTLS. */
     readonly peerTrustDomains?: readonly string[];
     readonly trustDomainAliases?: readonly string[];
+    /** The tracing collector istiod registers as an extension provider. */
+    readonly tracing?: { readonly name: string; readonly service: string; readonly port: number };
     /** Stage 4: the east-west gateway, reachable only from these source ranges (the peers' egress). */
     readonly eastWest?: { readonly sourceRanges: pulumi.Input<string[]>; readonly exposeIstiod: boolean };
 }
@@ -56,7 +58,7 @@ export class ClusterMesh extends pulumi.ComponentResource {
             provider: cluster.provider, istioNamespace, version: args.charts.istio, caReady: ca ? [ca.istioCsr] : [],
             meshId: args.meshId, clusterName: cluster.name, network: cluster.network, trustDomain: cluster.trustDomain,
             highAvailability: args.highAvailability, enterpriseCa: !!ca, keyAlgorithm: args.keyAlgorithm, hub: args.istioHub, tag: args.istioTag,
-            trustDomainAliases: args.trustDomainAliases,
+            trustDomainAliases: args.trustDomainAliases, tracing: args.tracing,
             peerTrustDomains: args.peerTrustDomains?.length && args.enterpriseCa ? { trustDomains: args.peerTrustDomains, roots: args.enterpriseCa.roots } : undefined,
         }, child);
         this.istiod = controlPlane.istiod;

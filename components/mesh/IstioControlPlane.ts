@@ -26,7 +26,12 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         const chart = (chartName: string) => ({ chart: chartName, version: args.version, repositoryOpts: { repo: ISTIO_REPO }, namespace: ISTIO_NAMESPACE, atomic: true });
         const base = new k8s.helm.v3.Release(`${name}-base`, { name: "istio-base", ...chart("base"), values: istioBaseValues() },
             { ...child, dependsOn: [args.istioNamespace] });
-        const { provider: _p, istioNamespace: _n, version: _v, caReady: _c, peerTrustDomains, ...values } = args;
+        const values: Omit<IstiodValuesArgs, "peerTrustDomains"> = {
+            meshId: args.meshId, clusterName: args.clusterName, network: args.network, trustDomain: args.trustDomain,
+            highAvailability: args.highAvailability, enterpriseCa: args.enterpriseCa, keyAlgorithm: args.keyAlgorithm,
+            hub: args.hub, tag: args.tag, trustDomainAliases: args.trustDomainAliases, tracing: args.tracing,
+        };
+        const { peerTrustDomains } = args;
         const peers = peerTrustDomains && pulumi.output(peerTrustDomains.roots).apply((roots) => ({
             trustDomains: peerTrustDomains.trustDomains, rootsPem: roots.map((r) => r.trim()).join("\n") + "\n",
         }));

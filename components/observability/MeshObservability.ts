@@ -4,6 +4,7 @@ import { MeshCluster } from "../cloud/MeshCluster";
 import { ClusterMonitoring } from "./ClusterMonitoring";
 import { Kiali } from "./Kiali";
 import { FederationRole, MONITORING_NAMESPACE, PROMETHEUS_SERVER } from "./prometheus";
+import { TRACING_PROVIDER } from "../../config/observability";
 
 export interface ObservedCluster {
     readonly cluster: MeshCluster;
@@ -63,7 +64,7 @@ export class MeshObservability extends pulumi.ComponentResource {
                     eastWestGateway: args.multiCluster,
                 },
                 intermediateCertPem: c.intermediateCertPem,
-                telemetry: { accessLogs: o.accessLogs, traceSamplingPercent: o.traceSamplingPercent, tracingProvider: o.tracingProvider },
+                telemetry: { accessLogs: o.accessLogs, traceSamplingPercent: o.traceSamplingPercent, tracingProvider: o.tracingCollector && TRACING_PROVIDER },
             }, { parent: this });
         }
         if (o.kiali) {
