@@ -158,7 +158,12 @@ const meshSettingsSchema = z.strictObject({
     istioTag: z.string().regex(/^[\w][\w.-]{0,127}$/, "must be an image tag").optional(),
     /** During a trust-domain migration only (docs/trust-domain-migration.md): old trust domains treated as this one. @default [] */
     trustDomainAliases: z.array(trustDomain).default([]),
-}).default({ workloadCertificateTtlMinutes: 60, keyAlgorithm: "ECDSA", istioHub: "docker.io/istio", trustDomainAliases: [] });
+    /**
+     * `REGISTRY_ONLY`: workloads reach only services the mesh knows (add ServiceEntries for external APIs).
+     * `ALLOW_ANY`: anything, as Istio does by default. @default "REGISTRY_ONLY"
+     */
+    outboundTrafficPolicy: z.enum(["REGISTRY_ONLY", "ALLOW_ANY"], "must be REGISTRY_ONLY or ALLOW_ANY").default("REGISTRY_ONLY"),
+}).default({ workloadCertificateTtlMinutes: 60, keyAlgorithm: "ECDSA", istioHub: "docker.io/istio", trustDomainAliases: [], outboundTrafficPolicy: "REGISTRY_ONLY" });
 
 /** Stage 4+: how clusters join one mesh. */
 const multiClusterSchema = z.strictObject({

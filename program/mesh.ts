@@ -46,6 +46,7 @@ export async function meshProgram(config: MeshConfig) {
             // Per-cloud trust domains (stage 5): accept the others' without aliasing them.
             peerTrustDomains: [...new Set(clusters.map((c) => c.trustDomain))].filter((td) => td !== cluster.trustDomain),
             trustDomainAliases: config.mesh.trustDomainAliases,
+            outboundTrafficPolicy: config.mesh.outboundTrafficPolicy,
             tracing: capabilities.observability && config.observability.tracingCollector
                 ? { name: TRACING_PROVIDER, ...config.observability.tracingCollector } : undefined,
             eastWest: capabilities.multiCluster ? {

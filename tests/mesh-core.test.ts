@@ -201,11 +201,15 @@ describe("stage 1 and images", () => {
         await assert.rejects(planStack({ stack: "dev", config: toRuntime(config) }), /istio-production:ingress\.issuer/);
     });
 
-    it("lets an environment use a vendor distribution's images", async () => {
+    it("lets an environment use a vendor distribution's images, and open egress only when it says so", async () => {
+        const open = stackConfig("dev");
+        open.mesh = { outboundTrafficPolicy: "ALLOW_ANY" };
+        assert.equal(values(release(await planStack({ stack: "dev", config: toRuntime(open) }), "istiod")).meshConfig.outboundTrafficPolicy.mode, "ALLOW_ANY");
         const config = stackConfig("dev");
         config.mesh = { istioHub: "registry.example.com/tetrate", istioTag: "1.30.3-tetratefips-v0" };
         const plan = await planStack({ stack: "dev", config: toRuntime(config) });
         assert.deepEqual([values(release(plan, "istiod")).global.hub, values(release(plan, "istiod")).global.tag], ["registry.example.com/tetrate", "1.30.3-tetratefips-v0"]);
+        assert.equal(values(release(plan, "istiod")).meshConfig.outboundTrafficPolicy.mode, "REGISTRY_ONLY", "unknown destinations are refused by default");
     });
 });
 

@@ -25,6 +25,7 @@ export interface ClusterMeshArgs {
     /** Stage 5, per-cloud trust domains: the other clouds' trust domains this cluster accepts for mTLS. */
     readonly peerTrustDomains?: readonly string[];
     readonly trustDomainAliases?: readonly string[];
+    readonly outboundTrafficPolicy?: "REGISTRY_ONLY" | "ALLOW_ANY";
     /** The tracing collector istiod registers as an extension provider. */
     readonly tracing?: { readonly name: string; readonly service: string; readonly port: number };
     /** Stage 4: the east-west gateway, reachable only from these source ranges (the peers' egress). */
@@ -58,7 +59,7 @@ export class ClusterMesh extends pulumi.ComponentResource {
             provider: cluster.provider, istioNamespace, version: args.charts.istio, caReady: ca ? [ca.istioCsr] : [],
             meshId: args.meshId, clusterName: cluster.name, network: cluster.network, trustDomain: cluster.trustDomain,
             highAvailability: args.highAvailability, enterpriseCa: !!ca, keyAlgorithm: args.keyAlgorithm, hub: args.istioHub, tag: args.istioTag,
-            trustDomainAliases: args.trustDomainAliases, tracing: args.tracing,
+            trustDomainAliases: args.trustDomainAliases, tracing: args.tracing, outboundTrafficPolicy: args.outboundTrafficPolicy,
             peerTrustDomains: args.peerTrustDomains?.length && args.enterpriseCa ? { trustDomains: args.peerTrustDomains, roots: args.enterpriseCa.roots } : undefined,
         }, child);
         this.istiod = controlPlane.istiod;

@@ -30,6 +30,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
             meshId: args.meshId, clusterName: args.clusterName, network: args.network, trustDomain: args.trustDomain,
             highAvailability: args.highAvailability, enterpriseCa: args.enterpriseCa, keyAlgorithm: args.keyAlgorithm,
             hub: args.hub, tag: args.tag, trustDomainAliases: args.trustDomainAliases, tracing: args.tracing,
+            outboundTrafficPolicy: args.outboundTrafficPolicy,
         };
         const { peerTrustDomains } = args;
         const peers = peerTrustDomains && pulumi.output(peerTrustDomains.roots).apply((roots) => ({

@@ -123,6 +123,8 @@ export interface IstiodValuesArgs {
     readonly peerTrustDomains?: { readonly trustDomains: readonly string[]; readonly rootsPem: string };
     /** Aliases during a trust-domain migration only: they make the listed trust domains the same principal. */
     readonly trustDomainAliases?: readonly string[];
+    /** @default "REGISTRY_ONLY" */
+    readonly outboundTrafficPolicy?: "REGISTRY_ONLY" | "ALLOW_ANY";
     /** Where spans go: an OTLP/gRPC collector, known to Telemetry resources by `name`. */
     readonly tracing?: { readonly name: string; readonly service: string; readonly port: number };
 }
@@ -155,7 +157,7 @@ export function istiodValues(a: IstiodValuesArgs) {
             ...(peers ? { caCertificates: [{ pem: peers.rootsPem, trustDomains: [...peers.trustDomains] }] } : {}),
             ...(a.tracing ? { extensionProviders: [{ name: a.tracing.name, opentelemetry: { service: a.tracing.service, port: a.tracing.port } }] } : {}),
             defaultConfig: { proxyMetadata },
-            outboundTrafficPolicy: { mode: "REGISTRY_ONLY" },
+            outboundTrafficPolicy: { mode: a.outboundTrafficPolicy ?? "REGISTRY_ONLY" },
         },
         base: { validationFailurePolicy: "Fail" },
         autoscaleEnabled: a.highAvailability,
