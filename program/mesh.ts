@@ -5,6 +5,7 @@ import { buildClusters } from "../components/cloud/clusters";
 import { clusterPki } from "../components/pki/handoff";
 import { describeCertificate } from "../components/pki/inventory";
 import { ClusterMesh } from "../components/mesh/ClusterMesh";
+import { IngressRoute } from "../components/mesh/IngressGateway";
 import { MeshPeering } from "../components/mesh/MeshPeering";
 import { MeshVerification } from "../components/mesh/MeshVerification";
 import { MeshAuthorization } from "../components/identity/MeshAuthorization";
@@ -26,40 +27,33 @@ export async function meshProgram(config: MeshConfig) {
     const clouds = [...new Set(clusters.map((c) => c.cloud))];
     const trustDomainOf = (cloud: "aws" | "gcp") => clusters.find((c) => c.cloud === cloud)!.trustDomain;
     const meshes = clusters.map((cluster) => new ClusterMesh(`${cluster.name}-mesh`, {
-            cluster,
-            meshId: config.meshId,
-            charts: config.charts,
-            highAvailability: config.highAvailability,
-            enterpriseCa: pki?.get(cluster.name),
-            workloadCertificateTtlMinutes: config.mesh.workloadCertificateTtlMinutes,
-            keyAlgorithm: config.mesh.keyAlgorithm,
-            istioHub: config.mesh.istioHub,
-            istioTag: config.mesh.istioTag ?? config.charts.istio,
-            ingressTls: config.ingress && {
-                ...config.ingress,
-                routes: config.services.filter((s) => s.exposed).map((s) => {
-                    // Edge traffic follows the same release as mesh traffic: the gateway is not covered by the mesh route.
-                    const release = capabilities.trafficManagement ? config.traffic.services[s.name]?.release : undefined;
-                    return { prefix: s.ingressPathPrefix, host: `${s.name}.${s.namespace}.svc.cluster.local`, port: s.port, weights: release && releaseRouting(release).routes };
-                }),
-            },
-            // Per-cloud trust domains (stage 5): accept the others' without aliasing them.
-            peerTrustDomains: [...new Set(clusters.map((c) => c.trustDomain))].filter((td) => td !== cluster.trustDomain),
-            trustDomainAliases: config.mesh.trustDomainAliases,
-            outboundTrafficPolicy: config.mesh.outboundTrafficPolicy,
-            tracing: capabilities.observability && config.observability.tracingCollector
-                ? { name: TRACING_PROVIDER, ...config.observability.tracingCollector } : undefined,
-            eastWest: capabilities.multiCluster ? {
-                sourceRanges: peerAllowList(cluster.name, clusters.map((c) => ({ clusterName: c.name, egressIps: c.egressIps })), []),
-                exposeIstiod: config.multiCluster.exposeIstiod,
-            } : undefined,
-        }));
+        cluster,
+        meshId: config.meshId,
+        charts: config.charts,
+        highAvailability: config.highAvailability,
+        enterpriseCa: pki?.get(cluster.name),
+        workloadCertificateTtlMinutes: config.mesh.workloadCertificateTtlMinutes,
+        keyAlgorithm: config.mesh.keyAlgorithm,
+        istioHub: config.mesh.istioHub,
+        istioTag: config.mesh.istioTag ?? config.charts.istio,
+        ingressTls: config.ingress && { ...config.ingress, routes: ingressRoutes(config, capabilities.trafficManagement) },
+        // Per-cloud trust domains (stage 5): accept the others' without aliasing them.
+        peerTrustDomains: [...new Set(clusters.map((c) => c.trustDomain))].filter((td) => td !== cluster.trustDomain),
+        trustDomainAliases: config.mesh.trustDomainAliases,
+        outboundTrafficPolicy: config.mesh.outboundTrafficPolicy,
+        tracing: capabilities.observability && config.observability.tracingCollector
+            ? { name: TRACING_PROVIDER, ...config.observability.tracingCollector } : undefined,
+        eastWest: capabilities.multiCluster ? {
+            sourceRanges: peerAllowList(cluster.name, clusters.map((c) => ({ clusterName: c.name, egressIps: c.egressIps })), []),
+            exposeIstiod: config.multiCluster.exposeIstiod,
+        } : undefined,
+    }));
     const authorization = !capabilities.authorization ? [] : clusters.map((cluster, i) => new MeshAuthorization(`${cluster.name}-authz`, {
-            provider: cluster.provider, istiod: meshes[i].istiod, services: config.services, clouds, trustDomainOf,
-            ingress: config.ingress && { hosts: config.ingress.hosts, acmeChallenges: config.ingress.issuer === "acme" },
-            edgeAuth: capabilities.endUserAuthentication ? config.edgeAuth : undefined,
-            eastWest: capabilities.multiCluster,
-        }));
+        provider: cluster.provider, istiod: meshes[i].istiod, services: config.services, clouds, trustDomainOf,
+        ingress: config.ingress && { hosts: config.ingress.hosts, acmeChallenges: config.ingress.issuer === "acme" },
+        edgeAuth: capabilities.endUserAuthentication ? config.edgeAuth : undefined,
+        eastWest: capabilities.multiCluster,
+    }));
     if (capabilities.multiCluster) {
         const peers = clusters.map((cluster, i) => ({ cluster, istiod: meshes[i].istiod }));
         const peering = new MeshPeering("peering", { clusters: peers, epoch: config.multiCluster.remoteSecretEpoch });
@@ -99,6 +93,14 @@ export async function meshProgram(config: MeshConfig) {
             roots: roots.map((pem, i) => describeCertificate(`${config.environment} root ${i + 1}`, "root", pem, [config.environment])),
         })))),
     };
+}
+
+/** Exposed services behind the ingress hosts; edge traffic follows a release in progress as mesh traffic does. */
+function ingressRoutes(config: MeshConfig, trafficManagement: boolean): IngressRoute[] {
+    return config.services.filter((s) => s.exposed).map((s) => {
+        const release = trafficManagement ? config.traffic.services[s.name]?.release : undefined;
+        return { prefix: s.ingressPathPrefix, host: `${s.name}.${s.namespace}.svc.cluster.local`, port: s.port, weights: release && releaseRouting(release).routes };
+    });
 }
 
 /**
