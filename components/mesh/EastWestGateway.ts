@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { customResource } from "./resources";
-import { EASTWEST_GATEWAY, eastWestGatewayValues, ISTIO_NAMESPACE } from "./values";
+import { EASTWEST_GATEWAY, eastWestGatewayValues, ISTIO_NAMESPACE, ISTIO_CHARTS_REPO } from "./values";
 
 export interface EastWestGatewayArgs {
     readonly cluster: MeshCluster;
@@ -31,7 +31,7 @@ export class EastWestGateway extends pulumi.ComponentResource {
             name: EASTWEST_GATEWAY,
             chart: "gateway",
             version: args.version,
-            repositoryOpts: { repo: "https://istio-release.storage.googleapis.com/charts" },
+            repositoryOpts: { repo: ISTIO_CHARTS_REPO },
             namespace: ISTIO_NAMESPACE,
             values: pulumi.all([ew.serviceAnnotations, args.sourceRanges, ew.loadBalancerIP]).apply(([serviceAnnotations, sourceRanges, loadBalancerIP]) =>
                 eastWestGatewayValues({ network: cluster.network, highAvailability: args.highAvailability, serviceAnnotations, sourceRanges, loadBalancerIP, exposeIstiod: args.exposeIstiod })),

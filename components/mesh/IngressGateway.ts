@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { approvalPolicy } from "./approval";
 import { customResource, WAIT_READY } from "./resources";
-import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, ingressGatewayValues, ISTIO_NAMESPACE, MESH_ISSUER, publicLoadBalancerAnnotations } from "./values";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, ingressGatewayValues, ISTIO_NAMESPACE, MESH_ISSUER, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO } from "./values";
 
 export interface IngressGatewayArgs {
     readonly provider: k8s.Provider;
@@ -55,7 +55,7 @@ export class IngressGateway extends pulumi.ComponentResource {
             name: INGRESS_GATEWAY,
             chart: "gateway",
             version: args.version,
-            repositoryOpts: { repo: "https://istio-release.storage.googleapis.com/charts" },
+            repositoryOpts: { repo: ISTIO_CHARTS_REPO },
             namespace: ISTIO_NAMESPACE,
             values: ingressGatewayValues({ highAvailability: args.highAvailability, serviceAnnotations: publicLoadBalancerAnnotations(args.cloud) }),
             atomic: true,

@@ -1,9 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { customResource } from "./resources";
-import { ISTIO_NAMESPACE, istioBaseValues, istiodValues, IstiodValuesArgs } from "./values";
-
-const ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts";
+import { ISTIO_CHARTS_REPO, ISTIO_NAMESPACE, istioBaseValues, istiodValues, IstiodValuesArgs } from "./values";
 
 export interface IstioControlPlaneArgs extends Omit<IstiodValuesArgs, "peerTrustDomains"> {
     readonly provider: k8s.Provider;
@@ -23,7 +21,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
     constructor(name: string, args: IstioControlPlaneArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:IstioControlPlane", name, {}, opts);
         const child = { parent: this, provider: args.provider };
-        const chart = (chartName: string) => ({ chart: chartName, version: args.version, repositoryOpts: { repo: ISTIO_REPO }, namespace: ISTIO_NAMESPACE, atomic: true });
+        const chart = (chartName: string) => ({ chart: chartName, version: args.version, repositoryOpts: { repo: ISTIO_CHARTS_REPO }, namespace: ISTIO_NAMESPACE, atomic: true });
         const base = new k8s.helm.v3.Release(`${name}-base`, { name: "istio-base", ...chart("base"), values: istioBaseValues() },
             { ...child, dependsOn: [args.istioNamespace] });
         const values: Omit<IstiodValuesArgs, "peerTrustDomains"> = {

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
-import { remoteKubeconfig, remoteSecretName } from "./remoteKubeconfig";
+import { remoteSecretName, tokenKubeconfig } from "./remoteKubeconfig";
 import { ISTIO_NAMESPACE } from "./values";
 
 /** A cluster as the peering needs it: its interface and the releases that must exist before it is watched or watches. */
@@ -45,20 +45,10 @@ export class MeshPeering extends pulumi.ComponentResource {
         const r = watched.cluster;
         const w = watcher.cluster;
         const pair = `${name}-${w.name}-watches-${r.name}`;
-        const tokenName = `istio-reader-token-${w.name}-e${epoch}`;
         // Named after the epoch, not the logical name: a rotation is a new object, created before the old one is deleted.
-        const tokenSecret = new k8s.core.v1.Secret(`${pair}-token-e${epoch}`, {
-            metadata: { name: tokenName, namespace: ISTIO_NAMESPACE, annotations: { "kubernetes.io/service-account.name": READER_ACCOUNT } },
-            type: "kubernetes.io/service-account-token",
-        }, { parent: this, provider: r.provider, dependsOn: [watched.istiod] });
-        // The token controller fills in the token after creation: read the Secret back.
-        const filled = k8s.core.v1.Secret.get(`${pair}-token-e${epoch}-read`, pulumi.interpolate`${ISTIO_NAMESPACE}/${tokenSecret.metadata.name}`,
-            { parent: tokenSecret, provider: r.provider, dependsOn: [tokenSecret] });
-        const token = pulumi.secret(filled.data.apply((d) => {
-            if (!d?.token) throw new Error(`cluster ${r.name}: the token Secret ${tokenName} has no token yet`);
-            return Buffer.from(d.token, "base64").toString("utf8");
-        }));
-        const kubeconfig = pulumi.secret(pulumi.all([r.endpoint, r.caData, token]).apply(([server, ca, t]) => remoteKubeconfig(r.name, server, ca, t)));
+        const kubeconfig = tokenKubeconfig(`${pair}-token-e${epoch}`, {
+            cluster: r, secretName: `istio-reader-token-${w.name}-e${epoch}`, serviceAccount: READER_ACCOUNT, parent: this, dependsOn: [watched.istiod],
+        });
         new k8s.core.v1.Secret(`${pair}-remote-secret`, {
             metadata: {
                 name: remoteSecretName(r.name),

@@ -1,3 +1,8 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { MeshCluster } from "../cloud/MeshCluster";
+import { ISTIO_NAMESPACE } from "./values";
+
 /**
  * The kubeconfig istiod uses to watch a remote cluster, as `istioctl create-remote-secret` writes it: the remote API
  * server and CA, and a service-account bearer token. Token auth, because istiod refuses exec plugins
@@ -18,3 +23,35 @@ export function remoteKubeconfig(cluster: string, server: string, caData: string
 
 /** Remote secrets are named after the watched cluster, as istioctl names them. */
 export const remoteSecretName = (cluster: string) => `istio-remote-secret-${cluster}`;
+
+export interface TokenKubeconfigArgs {
+    readonly cluster: MeshCluster;
+    /** The token Secret's name in istio-system; carry the rotation epoch in it. */
+    readonly secretName: string;
+    /** The service account the token authenticates as. */
+    readonly serviceAccount: string;
+    /** Parent of the token Secret. */
+    readonly parent: pulumi.Resource;
+    /** What must exist before the token can be minted (the account, its RBAC). */
+    readonly dependsOn: readonly pulumi.Resource[];
+}
+
+/**
+ * A token-authenticated kubeconfig for a cluster: a service-account token Secret, read back once the token
+ * controller has filled it in, and a kubeconfig with the cluster's endpoint and CA. Secret throughout.
+ * `resourceName` names the token Secret; the read is `<resourceName>-read`.
+ */
+export function tokenKubeconfig(resourceName: string, a: TokenKubeconfigArgs): pulumi.Output<string> {
+    const c = a.cluster;
+    const tokenSecret = new k8s.core.v1.Secret(resourceName, {
+        metadata: { name: a.secretName, namespace: ISTIO_NAMESPACE, annotations: { "kubernetes.io/service-account.name": a.serviceAccount } },
+        type: "kubernetes.io/service-account-token",
+    }, { parent: a.parent, provider: c.provider, dependsOn: [...a.dependsOn] });
+    // The token controller fills in the token after creation: read the Secret back.
+    const filled = k8s.core.v1.Secret.get(`${resourceName}-read`, pulumi.interpolate`${ISTIO_NAMESPACE}/${tokenSecret.metadata.name}`,
+        { parent: tokenSecret, provider: c.provider, dependsOn: [tokenSecret] });
+    return pulumi.secret(pulumi.all([c.endpoint, c.caData, filled.data]).apply(([server, ca, data]) => {
+        if (!data?.token) throw new Error(`cluster ${c.name}: the token Secret ${a.secretName} has no token yet`);
+        return remoteKubeconfig(c.name, server, ca, Buffer.from(data.token, "base64").toString("utf8"));
+    }));
+}

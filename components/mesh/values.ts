@@ -5,6 +5,8 @@
  */
 
 export const ISTIO_NAMESPACE = "istio-system";
+/** The Helm repository of Istio's `base`, `istiod` and `gateway` charts. */
+export const ISTIO_CHARTS_REPO = "https://istio-release.storage.googleapis.com/charts";
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
 /** The istio-csr Service: chart name in the cert-manager namespace, port 443 (→ 6443). */
 export const ISTIO_CSR_ADDRESS = "cert-manager-istio-csr.cert-manager.svc:443";

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PeerCluster } from "../mesh/MeshPeering";
-import { remoteKubeconfig } from "../mesh/remoteKubeconfig";
+import { tokenKubeconfig } from "../mesh/remoteKubeconfig";
 import { ISTIO_NAMESPACE } from "../mesh/values";
 import { KIALI_INSTANCE, kialiRemoteSecretName, kialiRemoteValues, kialiValues } from "./kialiValues";
 
@@ -59,18 +59,9 @@ export class Kiali extends pulumi.ComponentResource {
             values: kialiRemoteValues(),
             atomic: true,
         }, { ...on, dependsOn: [remote.istiod] });
-        const tokenName = `kiali-remote-token-${args.hub.cluster.name}-e${args.epoch}`;
-        const token = new k8s.core.v1.Secret(`${name}-${r.name}-token-e${args.epoch}`, {
-            metadata: { name: tokenName, namespace: ISTIO_NAMESPACE, annotations: { "kubernetes.io/service-account.name": KIALI_INSTANCE } },
-            type: "kubernetes.io/service-account-token",
-        }, { ...on, dependsOn: [rbac] });
-        // The token controller fills in the token after creation: read the Secret back.
-        const filled = k8s.core.v1.Secret.get(`${name}-${r.name}-token-e${args.epoch}-read`, pulumi.interpolate`${ISTIO_NAMESPACE}/${token.metadata.name}`,
-            { parent: token, provider: r.provider, dependsOn: [token] });
-        const kubeconfig = pulumi.secret(pulumi.all([r.endpoint, r.caData, filled.data]).apply(([server, ca, data]) => {
-            if (!data?.token) throw new Error(`cluster ${r.name}: the token Secret ${tokenName} has no token yet`);
-            return remoteKubeconfig(r.name, server, ca, Buffer.from(data.token, "base64").toString("utf8"));
-        }));
+        const kubeconfig = tokenKubeconfig(`${name}-${r.name}-token-e${args.epoch}`, {
+            cluster: r, secretName: `kiali-remote-token-${args.hub.cluster.name}-e${args.epoch}`, serviceAccount: KIALI_INSTANCE, parent: this, dependsOn: [rbac],
+        });
         return new k8s.core.v1.Secret(`${name}-${r.name}-remote-secret`, {
             metadata: {
                 name: kialiRemoteSecretName(r.name),
