@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { mandatoryViolations, planStack, PROJECT_ROOT } from "./plan";
+import { mandatoryNotRun, mandatoryViolations, planStack, PROJECT_ROOT } from "./plan";
 import { PackConfig, PolicyConfigError } from "./policy";
 import { StackInputError } from "./project";
 import { ProgramError } from "./runtime";
@@ -10,11 +10,16 @@ import { summarize, writePlan } from "./report";
 /** Exit codes of `npm run plan`. */
 export const EXIT = { ok: 0, mandatoryViolation: 1, badInput: 2, programFailed: 3 } as const;
 
-const USAGE = `usage: npm run plan -- <stack> [--program <dir>] [--policy-dir <dir>] [--policy-pack-config <pack>=<file.json>]... [--previous-outputs <file.json>] [--out <dir>]
+const USAGE = `usage: npm run plan -- <stack> [--program <dir>] [--policy-dir <dir>] [--policy-pack-config <pack>=<file.json>]...
+                         [--previous-outputs <file.json>] [--previous-plan <plan.json>] [--assume-created] [--allow-not-run] [--out <dir>]
 
-Runs the Pulumi program for <stack> offline (no CLI, no cloud), evaluates every policy pack, and writes
-<out>/<stack>/plan.json, manifests/ and pki/. Exit codes: 0 ok, 1 mandatory policy violation, 2 bad input
-(stack config, policy config, arguments), 3 the program failed.`;
+Runs the Pulumi program for <stack> offline (no CLI, no cloud) as a first \`pulumi preview\` sees it (values computed by
+providers unknown), evaluates every policy pack, and writes <out>/<stack>/plan.json, manifests/ and pki/.
+  --previous-plan     an earlier plan.json of the stack: its resources exist, their outputs are known (an update preview)
+  --assume-created    evaluate the packs as if every resource existed (every output known)
+  --allow-not-run     a mandatory policy that cannot run at preview is listed, not a failure
+Exit codes: 0 ok, 1 mandatory policy violation or a mandatory policy that could not run, 2 bad input (stack config,
+policy config or folder, arguments), 3 the program failed.`;
 
 export async function main(argv: string[]): Promise<number> {
     let args;
@@ -24,7 +29,8 @@ export async function main(argv: string[]): Promise<number> {
             options: {
                 program: { type: "string" }, "policy-dir": { type: "string" }, out: { type: "string" },
                 "policy-pack-config": { type: "string", multiple: true }, help: { type: "boolean", short: "h" },
-                "previous-outputs": { type: "string" },
+                "previous-outputs": { type: "string" }, "previous-plan": { type: "string" },
+                "assume-created": { type: "boolean" }, "allow-not-run": { type: "boolean" },
             },
         });
     } catch (e) {
@@ -45,16 +51,25 @@ export async function main(argv: string[]): Promise<number> {
     try {
         const policyConfig = readPolicyConfigs(args.values["policy-pack-config"] ?? []);
         const previous = args.values["previous-outputs"];
-        const plan = await planStack({ programDir, stack, policyDir: args.values["policy-dir"], policyConfig, previousOutputs: previous ? readPreviousOutputs(previous) : undefined });
+        const previousPlan = args.values["previous-plan"];
+        if (previousPlan && args.values["assume-created"]) throw new StackInputError("--previous-plan and --assume-created exclude each other: the first previews an update, the second assumes everything exists");
+        const plan = await planStack({
+            programDir, stack, policyDir: args.values["policy-dir"], policyConfig,
+            previousOutputs: previous ? readPreviousOutputs(previous) : undefined,
+            mode: args.values["assume-created"] ? "created" : "preview",
+            existing: previousPlan ? readExisting(previousPlan, stack) : undefined,
+        });
         const dir = writePlan(plan, out);
         console.log(summarize(plan));
         console.log(`\nWrote ${path.relative(process.cwd(), path.join(dir, "plan.json")) || dir}`);
         const mandatory = mandatoryViolations(plan);
-        if (mandatory.length > 0) {
-            console.error(`\n${mandatory.length} mandatory policy violation(s): this stack would be refused by \`pulumi preview --policy-pack\`.`);
-            return EXIT.mandatoryViolation;
+        const unchecked = mandatoryNotRun(plan);
+        if (mandatory.length > 0) console.error(`\n${mandatory.length} mandatory policy violation(s): this stack would be refused by \`pulumi preview --policy-pack\`.`);
+        if (unchecked.length > 0) {
+            console.error(`\n${unchecked.length} mandatory polic${unchecked.length === 1 ? "y" : "ies"} could not run at preview (a value they read is unknown until created): ` +
+                `\`pulumi preview\` would let ${unchecked.length === 1 ? "it" : "them"} pass unchecked${args.values["allow-not-run"] ? " (allowed by --allow-not-run)" : ""}.`);
         }
-        return EXIT.ok;
+        return mandatory.length > 0 || (unchecked.length > 0 && !args.values["allow-not-run"]) ? EXIT.mandatoryViolation : EXIT.ok;
     } catch (e) {
         const err = e as Error;
         if (err.name === "ConfigError" || err instanceof StackInputError || err instanceof PolicyConfigError) {
@@ -78,6 +93,18 @@ function readPreviousOutputs(file: string): { outputs: Record<string, unknown>; 
     } catch (e) {
         throw new StackInputError(`--previous-outputs ${file}: ${(e as Error).message}`);
     }
+}
+
+/** The URNs of the custom resources an earlier plan of the same stack would have created. */
+function readExisting(file: string, stack: string): Set<string> {
+    let doc: { stack?: string; resources?: { urn: string; custom: boolean; read: boolean }[] };
+    try {
+        doc = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+        throw new StackInputError(`--previous-plan ${file}: ${(e as Error).message}`);
+    }
+    if (doc.stack !== stack || !Array.isArray(doc.resources)) throw new StackInputError(`--previous-plan ${file}: not a plan.json of stack ${stack} (its stack: ${JSON.stringify(doc.stack)})`);
+    return new Set(doc.resources.filter((r) => r.custom && !r.read).map((r) => r.urn));
 }
 
 function readPolicyConfigs(specs: string[]): Record<string, PackConfig> {

@@ -15,8 +15,10 @@ export interface CapturedResource {
     /** Direct dependencies: `dependsOn` plus every resource whose outputs feed an input. */
     readonly dependencies: readonly string[];
     readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
-    /** URN of the explicit provider, or "" for the default provider of the package. */
+    /** URN of the resource's provider: explicit, or the package's default provider (`default_<version>`); "" for components. */
     readonly provider: string;
+    /** Output paths the provider's Check fills in (auto-names), known during a preview although computed. */
+    readonly previewKnown?: readonly string[];
     readonly protect: boolean;
     readonly retainOnDelete: boolean;
     readonly ignoreChanges: readonly string[];

@@ -1,12 +1,23 @@
 import * as path from "node:path";
 import { Emulators } from "./emulation";
-import { CapturedResource, ProgramGraph } from "./graph";
-import { discoverPacks, evaluatePacks, LoadedPack, PackConfig, Violation } from "./policy";
+import { byUrn, CapturedResource, ProgramGraph } from "./graph";
+import { discoverPacks, evaluatePacks, LoadedPack, NotRun, PackConfig, Violation } from "./policy";
 import { ProjectInfo, readProject, readStack, StackInputError, StackSettings } from "./project";
-import { MissingStackError, runProgram, StackOutputs } from "./runtime";
+import { MissingStackError, PreviewBasis, runProgram, StackOutputs } from "./runtime";
 import { containsSecret, plain } from "./values";
 
+/**
+ * What the packs see. `preview`: a `pulumi preview` of the stack (a first one unless `existing` names resources that
+ * already exist): values computed by providers for resources not yet created are unknown. `created`: every resource
+ * as if created, every output known (the inspection view, and what the packs see during `pulumi up`).
+ */
+export type PlanMode = "preview" | "created";
+
 export interface PlanOptions {
+    /** @default "preview" */
+    readonly mode?: PlanMode;
+    /** In preview mode, URNs of resources that already exist (from an earlier plan): an update preview. @default - none */
+    readonly existing?: ReadonlySet<string>;
     /** The Pulumi project directory. @default - this project */
     readonly programDir?: string;
     readonly stack: string;
@@ -32,9 +43,15 @@ export interface PlanOptions {
 export interface Plan {
     readonly project: ProjectInfo;
     readonly settings: StackSettings;
+    readonly mode: PlanMode;
+    /** The program as an emulated create registered it: every output known. Manifests and PEMs come from here. */
     readonly graph: ProgramGraph;
+    /** What the packs saw: the preview's graph in preview mode, else `graph`. */
+    readonly policyGraph: ProgramGraph;
     readonly packs: readonly LoadedPack[];
     readonly violations: readonly Violation[];
+    /** Policies the runtime skipped because they read a value unknown at preview. */
+    readonly notRun: readonly NotRun[];
     /** Stacks planned first because a StackReference read them. */
     readonly referenced: readonly string[];
     readonly referencedGraphs: ReadonlyMap<string, ProgramGraph>;
@@ -55,12 +72,12 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
     const referenced: string[] = [];
     const referencedGraphs = new Map<string, ProgramGraph>();
 
-    const run = async (stack: string, settings: StackSettings, chain: string[]): Promise<ProgramGraph> => {
-        const onRegister = stack === opts.stack ? opts.onRegister : undefined;
+    const run = async (stack: string, settings: StackSettings, chain: string[], preview?: PreviewBasis): Promise<ProgramGraph> => {
+        const onRegister = stack === opts.stack && !preview ? opts.onRegister : undefined;
         for (;;) {
             try {
                 return await runProgram({
-                    programDir: project.dir, entry: project.entry, project: project.name, stack,
+                    programDir: project.dir, entry: project.entry, project: project.name, stack, preview,
                     config: settings.config, secretKeys: settings.secretKeys, emulators, onRegister,
                     resolveStack: (name) => {
                         if (stackOf(name, project) === stack) return stack === opts.stack && opts.previousOutputs ? opts.previousOutputs : { outputs: {}, secretOutputNames: [] };
@@ -91,10 +108,16 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
     const settings: StackSettings = opts.config
         ? { ...fileSettings, config: { ...opts.config }, secretKeys: [...(opts.secretKeys ?? [])] }
         : fileSettings;
-    const graph = await run(opts.stack, settings, [opts.stack]);
     const packs = discoverPacks(opts.policyDir ?? path.join(PROJECT_ROOT, "policy"));
-    const violations = await evaluatePacks(graph, packs.map((pack) => ({ pack, config: opts.policyConfig?.[pack.name] })));
-    return { project, settings, graph, packs, violations, referenced, referencedGraphs };
+    const mode = opts.mode ?? "preview";
+    // The emulated create comes first: it is what the inspection artifacts show, and it tells the preview which
+    // outputs each provider computes. Stacks read by StackReference are deployed already: their outputs are known.
+    const graph = await run(opts.stack, settings, [opts.stack]);
+    const policyGraph = mode === "preview"
+        ? await run(opts.stack, settings, [opts.stack], { created: byUrn(graph), existing: opts.existing })
+        : graph;
+    const { violations, notRun } = await evaluatePacks(policyGraph, packs.map((pack) => ({ pack, config: opts.policyConfig?.[pack.name] })));
+    return { project, settings, mode, graph, policyGraph, packs, violations, notRun, referenced, referencedGraphs };
 }
 
 /** `org/project/stack` → the stack's name when it belongs to this project; other projects cannot be planned here. */
@@ -117,4 +140,9 @@ export function stackOutputs(graph: ProgramGraph): StackOutputs {
 
 export function mandatoryViolations(plan: Plan): Violation[] {
     return plan.violations.filter((v) => v.enforcementLevel === "mandatory");
+}
+
+/** Mandatory policies the gate could not run: at a real preview they pass silently, so the plan counts them. */
+export function mandatoryNotRun(plan: Plan): NotRun[] {
+    return plan.notRun.filter((n) => n.enforcementLevel === "mandatory");
 }

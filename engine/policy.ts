@@ -30,6 +30,25 @@ export interface Violation {
     readonly message: string;
 }
 
+/**
+ * A policy the runtime skipped because it read a value unknown at preview: the policy SDK reports it as an advisory
+ * "can't run policy ... during preview" (@pulumi/policy 1.21.0 `server.ts`, UnknownValueError), whatever its level.
+ */
+export interface NotRun {
+    readonly pack: string;
+    readonly policy: string;
+    /** The level the policy was configured at: a mandatory policy that cannot run is a hole in the gate. */
+    readonly enforcementLevel: "advisory" | "mandatory";
+    /** The resource being analysed; empty for a stack policy. */
+    readonly urn: string;
+    readonly reason: string;
+}
+
+export interface Verdicts {
+    readonly violations: Violation[];
+    readonly notRun: NotRun[];
+}
+
 /** Bad policy pack config: reported like bad stack config (exit 2), never as a violation. */
 export class PolicyConfigError extends Error {
     constructor(message: string) {
@@ -40,13 +59,32 @@ export class PolicyConfigError extends Error {
 
 const loaded = new Map<string, LoadedPack>();
 
-/** Every pack under `policyRoot`: each folder with a `PulumiPolicy.yaml`. */
+/**
+ * Every pack under `policyRoot`: each folder (or link to one) with a `PulumiPolicy.yaml`. A gate that silently runs no
+ * policy is no gate: a missing, unreadable or empty folder and a pack that fails to load are bad input.
+ */
 export function discoverPacks(policyRoot: string): LoadedPack[] {
-    if (!fs.existsSync(policyRoot)) return [];
-    return fs.readdirSync(policyRoot, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && fs.existsSync(path.join(policyRoot, d.name, "PulumiPolicy.yaml")))
-        .map((d) => loadPack(path.join(policyRoot, d.name)))
-        .sort((a, b) => a.name.localeCompare(b.name));
+    let entries: string[];
+    try {
+        entries = fs.readdirSync(policyRoot);
+    } catch (e) {
+        throw new PolicyConfigError(`policy directory ${policyRoot}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : (e as Error).message}`);
+    }
+    const dirs = entries.map((name) => path.join(policyRoot, name)).filter((dir) => {
+        try {
+            return fs.statSync(dir).isDirectory() && fs.existsSync(path.join(dir, "PulumiPolicy.yaml"));
+        } catch (e) {
+            throw new PolicyConfigError(`policy pack folder ${dir} cannot be read: ${(e as Error).message}`);
+        }
+    });
+    if (dirs.length === 0) throw new PolicyConfigError(`policy directory ${policyRoot} holds no policy pack (no folder with a PulumiPolicy.yaml)`);
+    return dirs.map((dir) => {
+        try {
+            return loadPack(dir);
+        } catch (e) {
+            throw new PolicyConfigError(`policy pack ${dir} failed to load: ${(e as Error).message.split("\n")[0]}`);
+        }
+    }).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**
@@ -140,24 +178,31 @@ const notApplicable = (reason?: string): never => {
     throw new NotApplicable(reason);
 };
 
-/** Props are shared by every policy that looks at a resource: frozen, so no policy can change what the next one sees. */
-function deepFreeze<T>(value: T): T {
-    if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-        Object.freeze(value);
-        for (const v of Object.values(value)) deepFreeze(v);
-    }
-    return value;
+/** The policy SDK's own unknown-value proxy, from the copy of @pulumi/policy the pack loads. */
+interface UnknownProxy {
+    unknownCheckingProxy<T>(value: T): T;
+    UnknownValueError: new (...args: any[]) => Error;
 }
 
-/** Evaluate packs over a captured program the way `pulumi preview --policy-pack` does. */
-export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack: LoadedPack; config?: PackConfig }[]): Promise<Violation[]> {
+function proxyOf(pack: LoadedPack): UnknownProxy {
+    return require(require.resolve("@pulumi/policy/proxy", { paths: [pack.dir] }));
+}
+
+/**
+ * Evaluate packs over a captured program the way `pulumi preview --policy-pack` does: resource policies see each
+ * resource's inputs, stack policies every resource's outputs, both behind the policy SDK's unknown-checking proxy, so
+ * a policy that reads a value unknown at preview is skipped exactly where the real analyzer skips it.
+ */
+export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack: LoadedPack; config?: PackConfig }[]): Promise<Verdicts> {
     const violations: Violation[] = [];
+    const notRun: NotRun[] = [];
     const byUrn = new Map(graph.resources.map((r) => [r.urn, r]));
     const analysed = graph.resources
         .filter((r) => !r.read && !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack")
-        .map((res) => ({ res, props: deepFreeze(plain(res.inputs)), provider: byUrn.get(res.provider) }));
-    const stackResources = policyResources(graph);
+        .map((res) => ({ res, props: plain(res.inputs), provider: byUrn.get(res.provider) }));
     for (const { pack, config } of packs) {
+        const proxy = proxyOf(pack);
+        const stackResources = policyResources(graph, proxy);
         for (const { policy, level, config: policyConfig } of resolvePolicies(pack, config)) {
             if (level === "disabled") continue;
             // Offline there is no program to remediate: a remediate-level policy that still fails counts as mandatory,
@@ -165,47 +210,50 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
             const reported = level === "advisory" ? "advisory" : "mandatory";
             const report = (urn: string) => (message: string, violationUrn?: string) =>
                 violations.push({ pack: pack.name, policy: policy.name, enforcementLevel: reported, urn: violationUrn ?? urn, message });
+            const skipped = (urn: string) => (e: Error) => notRun.push({ pack: pack.name, policy: policy.name, enforcementLevel: reported, urn, reason: e.message });
             if ("validateResource" in policy && policy.validateResource) {
-                for (const a of analysed) await runResourcePolicy(policy as ResourceValidationPolicy, a, policyConfig, report(a.res.urn));
+                for (const a of analysed) await runResourcePolicy(policy as ResourceValidationPolicy, a, policyConfig, report(a.res.urn), proxy, skipped(a.res.urn));
             }
             if ("validateStack" in policy && policy.validateStack) {
                 const args: StackValidationArgs = {
                     resources: stackResources, stackTags: new Map(), notApplicable,
                     getConfig: <T extends object>() => policyConfig as T,
                 };
-                await swallowNotApplicable(() => (policy as StackValidationPolicy).validateStack(args, report("")));
+                await guarded(() => (policy as StackValidationPolicy).validateStack(args, report("")), proxy, skipped(""));
             }
         }
     }
-    return violations;
+    return { violations, notRun };
 }
 
 interface Analysed {
     readonly res: CapturedResource;
-    /** Plain inputs, computed once per resource. */
+    /** Plain inputs, computed once per resource; each validation sees them through its own proxy. */
     readonly props: Record<string, any>;
     readonly provider?: CapturedResource;
 }
 
-async function runResourcePolicy(policy: ResourceValidationPolicy, { res, props, provider }: Analysed, config: Record<string, unknown>, report: (m: string, urn?: string) => void) {
+async function runResourcePolicy(policy: ResourceValidationPolicy, { res, props: raw, provider }: Analysed, config: Record<string, unknown>,
+    report: (m: string, urn?: string) => void, proxy: UnknownProxy, skipped: (e: Error) => void) {
     const fns = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
-    const args: ResourceValidationArgs = {
-        type: res.type, props, urn: res.urn, name: res.name, stackTags: new Map(), notApplicable,
-        opts: {
-            protect: res.protect, ignoreChanges: [...res.ignoreChanges], aliases: [], parent: res.parent || undefined,
-            customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-            additionalSecretOutputs: [...res.additionalSecretOutputs],
-        },
-        provider: provider && { type: provider.type, props: plain(provider.inputs), urn: provider.urn, name: provider.name },
-        isType: (cls: any) => matchesType(res.type, cls),
-        asType: ((cls: any) => (matchesType(res.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
-        getConfig: <T extends object>() => config as T,
-    };
     for (const fn of fns) {
         // Like the analyzer server: a single typed validator is skipped outright for other types.
         const typed = (fn as { __pulumiType?: string }).__pulumiType;
         if (!Array.isArray(policy.validateResource) && typed !== undefined && typed !== res.type) continue;
-        await swallowNotApplicable(() => fn(args, report));
+        const props = proxy.unknownCheckingProxy(raw);
+        const args: ResourceValidationArgs = {
+            type: res.type, props, urn: res.urn, name: res.name, stackTags: new Map(), notApplicable,
+            opts: {
+                protect: res.protect, ignoreChanges: [...res.ignoreChanges], aliases: [], parent: res.parent || undefined,
+                customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+                additionalSecretOutputs: [...res.additionalSecretOutputs],
+            },
+            provider: provider && { type: provider.type, props: proxy.unknownCheckingProxy(plain(provider.inputs)), urn: provider.urn, name: provider.name },
+            isType: (cls: any) => matchesType(res.type, cls),
+            asType: ((cls: any) => (matchesType(res.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
+            getConfig: <T extends object>() => config as T,
+        };
+        await guarded(() => fn(args, report), proxy, skipped);
     }
 }
 
@@ -213,11 +261,13 @@ function matchesType(type: string, cls: any): boolean {
     return cls?.__pulumiType === type || (typeof cls?.isInstance === "function" && cls.isInstance({ __pulumiType: type }));
 }
 
-async function swallowNotApplicable(fn: () => unknown) {
+/** Runs one validation: "not applicable" ends it quietly, an unknown value it read is reported as not run. */
+async function guarded(fn: () => unknown, proxy: UnknownProxy, skipped: (e: Error) => void) {
     try {
         await fn();
     } catch (e) {
-        if (!(e instanceof NotApplicable)) throw e;
+        if (e instanceof proxy.UnknownValueError) skipped(e);
+        else if (!(e instanceof NotApplicable)) throw e;
     }
 }
 
@@ -225,11 +275,11 @@ async function swallowNotApplicable(fn: () => unknown) {
  * The graph as stack policies see it: every registered resource, the root stack included (its props are the stack
  * outputs), with outputs as props and parents and dependencies as resources.
  */
-function policyResources(graph: ProgramGraph): PolicyResource[] {
+function policyResources(graph: ProgramGraph, proxy: UnknownProxy): PolicyResource[] {
     const out = new Map<string, PolicyResource>();
     const resources = graph.resources;
     for (const r of resources) {
-        const props = plain(r.outputs);
+        const props = proxy.unknownCheckingProxy(plain(r.outputs));
         out.set(r.urn, {
             type: r.type, props, urn: r.urn, name: r.name, dependencies: [], propertyDependencies: {},
             opts: { protect: r.protect, ignoreChanges: [...r.ignoreChanges], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [...r.additionalSecretOutputs], parent: r.parent || undefined },
@@ -240,7 +290,8 @@ function policyResources(graph: ProgramGraph): PolicyResource[] {
     for (const r of resources) {
         const pr = out.get(r.urn)! as { -readonly [K in keyof PolicyResource]: PolicyResource[K] };
         pr.parent = out.get(r.parent);
-        pr.provider = out.get(r.provider) && { type: out.get(r.provider)!.type, props: out.get(r.provider)!.props, urn: r.provider, name: out.get(r.provider)!.name };
+        const provider = out.get(r.provider);
+        pr.provider = provider && { type: provider.type, props: provider.props, urn: r.provider, name: provider.name };
         pr.dependencies = r.dependencies.map((u) => out.get(u)).filter((x): x is PolicyResource => x !== undefined);
         pr.propertyDependencies = Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, us]) => [k, us.map((u) => out.get(u)).filter((x): x is PolicyResource => x !== undefined)]));
     }

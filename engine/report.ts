@@ -7,22 +7,26 @@ import { plain, redact } from "./values";
 
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 
-/** `plan.json`: the whole plan, every secret replaced by the marker. */
+/**
+ * `plan.json`: the whole plan as the packs saw it (in preview mode, values unknown until created read "[unknown]"),
+ * every secret replaced by the marker.
+ */
 export function planDocument(plan: Plan) {
-    const root = plan.graph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
+    const root = plan.policyGraph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
     return {
         project: plan.project.name,
         stack: plan.settings.stack,
+        mode: plan.mode,
         referencedStacks: plan.referenced,
         outputs: redact(root?.outputs ?? {}),
-        resources: plan.graph.resources.map((r) => ({
+        resources: plan.policyGraph.resources.map((r) => ({
             urn: r.urn,
             type: r.type,
             name: r.name,
             parent: r.parent,
             dependencies: r.dependencies,
             propertyDependencies: r.propertyDependencies,
-            provider: r.provider || "default",
+            provider: r.provider,
             custom: r.custom,
             read: r.read,
             protect: r.protect,
@@ -36,6 +40,7 @@ export function planDocument(plan: Plan) {
         policy: {
             packs: plan.packs.map((p) => ({ name: p.name, version: p.version, policies: p.policies.map((x) => x.name) })),
             violations: plan.violations,
+            notRun: plan.notRun,
         },
     };
 }
@@ -91,9 +96,12 @@ export function summarize(plan: Plan): string {
     const resources = plan.graph.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
     const custom = resources.filter((r) => r.custom && !r.read && !r.type.startsWith("pulumi:providers:"));
     const lines = [`Plan of ${plan.project.name}/${plan.settings.stack}: ${custom.length} resources, ${resources.filter((r) => !r.custom).length} components, ${resources.filter((r) => r.type.startsWith("pulumi:providers:")).length} providers`];
+    lines.push(plan.mode === "preview"
+        ? "  mode: preview (as `pulumi preview` sees the stack: values computed by providers are unknown until created; the policy verdicts and plan.json follow it, manifests/ and pki/ show what would be created)"
+        : "  mode: created (every resource as if created, every output known: not what a first `pulumi preview` checks)");
     if (plan.referenced.length) lines.push(`  (planned first, read by StackReference: ${plan.referenced.join(", ")})`);
 
-    const root = plan.graph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
+    const root = plan.policyGraph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
     const outputs = redact(root?.outputs ?? {});
     if (Object.keys(outputs).length) {
         lines.push("", "Stack outputs:");
@@ -115,9 +123,8 @@ export function summarize(plan: Plan): string {
     };
     const perComponent = countBy(custom, (r) => { const c = topComponent(r); return c ? `${c.type} "${c.name}"` : "(top level)"; });
     lines.push("", "Resources per component:", ...[...perComponent].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
-    const explicit = custom.filter((r) => r.provider && byUrn.get(r.provider)?.name !== "default");
-    const perProvider = countBy(explicit, (r) => byUrn.get(r.provider)?.name ?? r.provider);
-    if (perProvider.size) lines.push("", "Resources per explicit provider (cluster or cloud account):", ...[...perProvider].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
+    const perProvider = countBy(custom, (r) => byUrn.get(r.provider)?.name ?? r.provider);
+    if (perProvider.size) lines.push("", "Resources per provider (cluster or cloud account; default_<version>: the package's default provider):", ...[...perProvider].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
     const perType = countBy(custom, (r) => r.type);
     lines.push("", "Resources per type:", ...[...perType].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
 
@@ -125,6 +132,10 @@ export function summarize(plan: Plan): string {
     lines.push("", `Policy: ${plan.packs.length} pack(s), ${policies} polic${policies === 1 ? "y" : "ies"}: ${plan.packs.map((p) => `${p.name}@${p.version}`).join(", ") || "none found"}`);
     if (plan.violations.length === 0) lines.push("  no violations");
     for (const v of plan.violations) lines.push(`  ${v.enforcementLevel.toUpperCase()} ${v.pack}/${v.policy}: ${v.message}${v.urn ? `\n      at ${v.urn}` : ""}`);
+    if (plan.notRun.length) {
+        lines.push("", `Could not run at preview (${plan.notRun.length}; \`pulumi preview\` reports each as an advisory and lets it pass):`);
+        for (const n of plan.notRun) lines.push(`  ${n.enforcementLevel.toUpperCase()} ${n.pack}/${n.policy}: ${n.reason}${n.urn ? `\n      at ${n.urn}` : ""}`);
+    }
     return lines.join("\n");
 }
 

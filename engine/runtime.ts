@@ -4,8 +4,8 @@ import * as structproto from "google-protobuf/google/protobuf/struct_pb";
 import * as resproto from "@pulumi/pulumi/proto/resource_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import { CapturedResource, ProgramGraph, providerUrn } from "./graph";
-import { Emulators } from "./emulation";
-import { plain, secret, isSecretValue, Wire } from "./values";
+import { Emulators, stableId } from "./emulation";
+import { containsUnknown, isObject, plain, secret, isSecretValue, UNKNOWN, Wire } from "./values";
 
 /** The outputs of another stack, as a `StackReference` reads them. */
 export interface StackOutputs {
@@ -29,6 +29,19 @@ export interface RunOptions {
     readonly onRegister?: (res: CapturedResource) => void;
     /** Resolves a `StackReference` by fully qualified name; throws `MissingStackError` when it cannot. */
     readonly resolveStack: (name: string) => StackOutputs;
+    /** Answer as `pulumi preview` does instead of as if every resource were created. @default - created */
+    readonly preview?: PreviewBasis;
+}
+
+/**
+ * What a preview run needs to answer registrations the way the engine does during `pulumi preview`.
+ * Outputs are never invented: a value a provider would compute is unknown unless the resource already exists.
+ */
+export interface PreviewBasis {
+    /** The same program and config as an emulated create registered it, by URN: which outputs a provider computes. */
+    readonly created: ReadonlyMap<string, CapturedResource>;
+    /** URNs of resources that already exist (an update preview): their outputs are known. @default - none */
+    readonly existing?: ReadonlySet<string>;
 }
 
 /** A `StackReference` named a stack the engine has no outputs for yet. */
@@ -56,7 +69,7 @@ interface EmulationRequest {
     readonly inputs: Record<string, Wire>;
     readonly custom: boolean;
     readonly id?: string;
-    /** The SDK's provider reference, `<urn>::<id>`, or "" for the default provider. */
+    /** URN of the provider resource (explicit, or the package's default provider). */
     readonly provider: string;
     readonly existing?: Record<string, any>;
 }
@@ -87,9 +100,12 @@ class EngineMonitor {
             const inputs = structToWire(req.getObject());
             const custom = req.getCustom();
             const additionalSecretOutputs = req.getAdditionalsecretoutputsList();
-            const { id, state } = custom
-                ? await this.emulate({ type, name, urn, inputs, custom, id: req.getImportid() || undefined, provider: req.getProvider() }, additionalSecretOutputs)
-                : { id: undefined, state: {} };
+            const provider = custom ? this.providerFor(type, req.getProvider(), req.getVersion()) : "";
+            const { id, state, previewKnown } = !custom
+                ? { id: undefined, state: {}, previewKnown: undefined }
+                : this.opts.preview
+                    ? this.planned(urn, type, inputs, provider, additionalSecretOutputs)
+                    : await this.emulate({ type, name, urn, inputs, custom, id: req.getImportid() || undefined, provider }, additionalSecretOutputs);
             const propertyDependencies: Record<string, string[]> = {};
             req.getPropertydependenciesMap().forEach((v, k) => (propertyDependencies[k] = v.getUrnsList()));
             this.record({
@@ -98,7 +114,8 @@ class EngineMonitor {
                 remote: req.getRemote(),
                 read: false,
                 dependencies: req.getDependenciesList(),
-                provider: custom ? this.providerFor(type, req.getProvider()) : "",
+                provider,
+                previewKnown,
                 protect: req.getProtect() ?? false,
                 retainOnDelete: req.getRetainondelete() ?? false,
                 ignoreChanges: req.getIgnorechangesList(),
@@ -121,17 +138,21 @@ class EngineMonitor {
             const urn = this.urnFor(req.getParent(), type, name);
             const inputs = structToWire(req.getProperties());
             const id = req.getId();
-            const provider = providerUrn(req.getProvider());
+            const provider = this.providerFor(type, req.getProvider(), req.getVersion());
             // Reading back an object the program created returns what the API server now holds for it.
             const created = this.resources.find((r) => !r.read && r.type === type && r.id === id && r.provider === provider);
             const state = type === "pulumi:pulumi:StackReference"
                 ? this.readStack(id)
-                : (await this.emulate({ type, name, urn, inputs, custom: true, id, provider: req.getProvider(), existing: created && plain(created.outputs) }, [])).state;
+                : this.opts.preview
+                    // A preview reads only what exists; anything else reads as an empty bag, every property unknown
+                    // (pulumi/pulumi v3.248.0 sdk/go/common/resource/plugin/provider_plugin.go, Read).
+                    ? (this.existing(urn) ? this.opts.preview.created.get(urn)!.outputs : {})
+                    : (await this.emulate({ type, name, urn, inputs, custom: true, id, provider, existing: created && plain(created.outputs) }, [])).state;
             this.record({
                 urn, type, name, id, inputs, outputs: state,
                 parent: req.getParent(), custom: true, remote: false, read: true,
                 dependencies: req.getDependenciesList(), propertyDependencies: {},
-                provider: providerUrn(req.getProvider()), protect: false, retainOnDelete: false,
+                provider, protect: false, retainOnDelete: false,
                 ignoreChanges: [], additionalSecretOutputs: req.getAdditionalsecretoutputsList(), aliases: [],
             });
             const resp = new resproto.ReadResourceResponse();
@@ -153,8 +174,14 @@ class EngineMonitor {
         try {
             const token: string = req.getTok();
             const args = plain(structToWire(req.getArgs()));
-            const provider = this.byUrn.get(providerUrn(req.getProvider()));
-            const result = token === "pulumi:pulumi:getResource" ? this.getResource(args.urn) : await this.opts.emulators.invoke(token, args, provider && providerConfig(provider.inputs));
+            const pkg = token.split(":")[0];
+            const provider = this.byUrn.get(req.getProvider() ? providerUrn(req.getProvider()) : this.providerFor(`${pkg}:index:invoke`, "", req.getVersion()));
+            const result = token === "pulumi:pulumi:getResource"
+                ? this.getResource(args.urn)
+                // A provider whose configuration is unknown answers nothing during a preview.
+                : this.opts.preview && provider && containsUnknown(provider.inputs)
+                    ? {}
+                    : await this.opts.emulators.invoke(token, args, provider && providerConfig(provider.inputs));
             const resp = new provproto.InvokeResponse();
             resp.setReturn(structproto.Struct.fromJavaScript(result as any));
             callback(null, resp);
@@ -177,7 +204,7 @@ class EngineMonitor {
     }
 
     private async emulate(req: EmulationRequest, additionalSecretOutputs: readonly string[]) {
-        const provider = this.byUrn.get(providerUrn(req.provider));
+        const provider = this.byUrn.get(req.provider);
         const emulated = await this.opts.emulators.create({
             type: req.type, name: req.name, urn: req.urn, custom: req.custom, id: req.id, existing: req.existing,
             inputs: plain(req.inputs), provider: provider && providerConfig(provider.inputs),
@@ -189,22 +216,58 @@ class EngineMonitor {
         const state: Record<string, Wire> = { ...req.inputs };
         for (const [k, v] of Object.entries(emulated.outputs)) state[k] = isSecretValue(req.inputs[k]) ? secret(v) : v;
         for (const k of secretNames) if (k in state) state[k] = secret(state[k]);
-        return { id: emulated.id, state };
+        return { id: emulated.id, state, previewKnown: emulated.knownAtPreview };
+    }
+
+    private existing(urn: string): boolean {
+        return this.opts.preview?.existing?.has(urn) === true && this.opts.preview.created.has(urn);
     }
 
     /**
-     * Resources that name no provider get the package's default provider, which the engine registers on first use
-     * (`pulumi:providers:<pkg>::default`); policies and the plan see it as the real engine shows it.
+     * The state a preview returns for a custom resource, as pulumi/pulumi v3.248.0 computes it:
+     * - a resource that exists keeps its outputs;
+     * - a provider resource's state is its inputs (the registry's Create; its id is unknown until created);
+     * - under a provider whose configuration holds an unknown value (a cluster's kubeconfig before the cluster
+     *   exists), Create answers an empty bag, so every output is unknown to the program and stack policies see no
+     *   properties (`sdk/go/common/resource/plugin/provider_plugin.go`, Create with `Preview` and `!pcfg.known`);
+     * - otherwise the provider plans the create: inputs as given, and every property it computes unknown, except
+     *   what its Check fills in (auto-names).
      */
-    private providerFor(type: string, reference: string): string {
+    private planned(urn: string, type: string, inputs: Record<string, Wire>, provider: string, additionalSecretOutputs: readonly string[]) {
+        const twin = this.opts.preview!.created.get(urn);
+        if (this.existing(urn)) return { id: twin!.id, state: twin!.outputs, previewKnown: twin!.previewKnown };
+        if (type.startsWith("pulumi:providers:")) return { id: undefined, state: { ...inputs }, previewKnown: undefined };
+        const config = this.byUrn.get(provider)?.inputs ?? {};
+        if (containsUnknown(config)) return { id: undefined, state: {}, previewKnown: undefined };
+        const state = plannedOutputs(inputs, twin?.outputs ?? {}, new Set(twin?.previewKnown ?? []), "");
+        for (const k of additionalSecretOutputs) if (k in state) state[k] = secret(state[k]);
+        return { id: undefined, state, previewKnown: twin?.previewKnown };
+    }
+
+    /**
+     * The provider a resource uses: its explicit provider, or the package's default provider, which the engine
+     * registers on first use as `pulumi:providers:<pkg>::default_<major>_<minor>_<patch>` with the stack's config of
+     * that package as its inputs (pulumi/pulumi v3.248.0 `pkg/resource/deploy/default_providers.go`,
+     * `providers.ProviderRequest.DefaultName`).
+     */
+    private providerFor(type: string, reference: string, version: string): string {
         if (reference || type.startsWith("pulumi:providers:")) return providerUrn(reference);
         const pkg = type.split(":")[0];
-        const urn = `urn:pulumi:${this.opts.stack}::${this.opts.project}::pulumi:providers:${pkg}::default`;
+        const name = defaultProviderName(version);
+        const urn = `urn:pulumi:${this.opts.stack}::${this.opts.project}::pulumi:providers:${pkg}::${name}`;
         if (!this.byUrn.has(urn)) {
+            const secretKeys = new Set(this.opts.secretKeys);
+            const inputs: Record<string, Wire> = {};
+            for (const [key, value] of Object.entries(this.opts.config)) {
+                if (!key.startsWith(`${pkg}:`)) continue;
+                inputs[key.slice(pkg.length + 1)] = secretKeys.has(key) ? secret(value) : value;
+            }
+            if (version) inputs.version = version;
             this.record({
-                urn, type: `pulumi:providers:${pkg}`, name: "default", parent: "", custom: true, remote: false, read: false,
+                urn, type: `pulumi:providers:${pkg}`, name, parent: "", custom: true, remote: false, read: false,
                 dependencies: [], propertyDependencies: {}, provider: "", protect: false, retainOnDelete: false,
-                ignoreChanges: [], additionalSecretOutputs: [], aliases: [], inputs: {}, outputs: {}, id: "default",
+                ignoreChanges: [], additionalSecretOutputs: [], aliases: [], inputs, outputs: inputs,
+                id: this.opts.preview ? undefined : stableId(urn),
             });
         }
         return urn;
@@ -260,6 +323,29 @@ function providerConfig(inputs: Record<string, Wire>): Record<string, any> {
     }));
 }
 
+/** `default`, or `default_7_48_0` for version 7.48.0 (pre-release and build parts appended as the engine does). */
+export function defaultProviderName(version: string): string {
+    const m = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/.exec(version);
+    if (!m) return "default";
+    const parts = [m[1], m[2], m[3], ...(m[4]?.split(".") ?? []), ...(m[5]?.split(".") ?? [])];
+    return `default_${parts.join("_")}`;
+}
+
+/**
+ * The state a provider plans for a create: the inputs as given, every property it would compute unknown (nested
+ * ones too), and the paths its Check fills in known.
+ */
+function plannedOutputs(inputs: Record<string, Wire>, computed: Record<string, Wire>, known: ReadonlySet<string>, prefix: string): Record<string, Wire> {
+    const state: Record<string, Wire> = { ...inputs };
+    for (const [k, v] of Object.entries(computed)) {
+        const path = prefix + k;
+        if (known.has(path)) state[k] = v;
+        else if (!(k in inputs)) state[k] = isSecretValue(v) ? secret(UNKNOWN) : UNKNOWN;
+        else if (isObject(inputs[k]) && isObject(v) && !isSecretValue(inputs[k]) && !isSecretValue(v)) state[k] = plannedOutputs(inputs[k] as Record<string, Wire>, v, known, `${path}.`);
+    }
+    return state;
+}
+
 function qualifiedType(urn: string): string {
     return urn.split("::")[2];
 }
@@ -307,9 +393,10 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
     process.setSourceMapsEnabled(false);
     try {
         // setMocks negotiates the SDK's feature flags; the engine's monitor then takes the mock monitor's place
-        // (setMockOptions would reset those flags). Not a preview: every output is known, so every apply runs.
+        // (setMockOptions would reset those flags). In a preview, applies over unknown values do not run, as in
+        // `pulumi preview`; otherwise every output is known and every apply runs.
         // The CLI always names an organization; self-managed backends call theirs "organization".
-        await pulumi.runtime.setMocks({} as pulumi.runtime.Mocks, opts.project, opts.stack, false, opts.organization ?? "organization");
+        await pulumi.runtime.setMocks({} as pulumi.runtime.Mocks, opts.project, opts.stack, opts.preview !== undefined, opts.organization ?? "organization");
         const installed = pulumi.runtime.getMonitor() as unknown as Record<string, unknown>;
         for (const method of MONITOR_METHODS) installed[method] = monitor[method].bind(monitor);
         pulumi.runtime.setAllConfig({ ...opts.config }, [...opts.secretKeys]);

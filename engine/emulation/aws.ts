@@ -37,21 +37,23 @@ const computed: Record<string, Outputs> = {
 export const awsEmulator: ProviderEmulator = {
     pkg: "aws",
     async create(req: ResourceRequest): Promise<EmulatedState> {
-        const region = req.provider?.region ?? "us-east-1";
+        const region = regionOf(req.provider);
         const account = req.provider?.allowedAccountIds?.[0] ?? OFFLINE_AWS_ACCOUNT;
-        if (req.provider?.region === undefined && req.type !== "aws:index/provider:Provider") {
-            // The real provider would use the operator's ambient region: refuse, as this project never wants that.
-            throw new ProviderInputError(req.type, req.name, "uses the default AWS provider; pass an explicit aws.Provider with a region");
+        if (region === undefined) {
+            // The provider refuses to configure without a region ("missing region"); a default provider takes it
+            // from `aws:region` in the stack config.
+            throw new ProviderInputError(req.type, req.name, "its AWS provider has no region: set aws:region in the stack config (the default provider), region on the aws.Provider, or AWS_REGION");
         }
         const [, module, resource] = /^aws:([^/]+)\/([^:]+):/.exec(req.type) ?? [];
         const baseId = `${resource ?? "res"}-${stableId(req.urn, 17)}`;
         const arn = `arn:aws:${module}:${region}:${account}:${resource}/${baseId}`;
         const extra = (await computed[req.type]?.(req, { region, account })) ?? {};
         const id = extra.id ?? baseId;
-        return { id, outputs: { arn: arn.replace(baseId, id), tagsAll: { ...(req.provider?.defaultTags?.tags ?? {}), ...(req.inputs.tags ?? {}) }, ...extra } };
+        return { id, knownAtPreview: autoNamed.has(req.type) && req.inputs.name === undefined ? ["name"] : [], outputs: { arn: arn.replace(baseId, id), tagsAll: { ...(req.provider?.defaultTags?.tags ?? {}), ...(req.inputs.tags ?? {}) }, ...extra } };
     },
     invoke(token: string, _inputs: Record<string, any>, provider?: Record<string, any>) {
-        const region = provider?.region ?? "us-east-1";
+        const region = regionOf(provider);
+        if (region === undefined) throw new Error(`${token}: the AWS provider has no region: set aws:region in the stack config, region on the aws.Provider, or AWS_REGION`);
         switch (token) {
             case "aws:index/getCallerIdentity:getCallerIdentity":
                 return { accountId: OFFLINE_AWS_ACCOUNT, arn: `arn:aws:iam::${OFFLINE_AWS_ACCOUNT}:role/offline-plan`, userId: "AROAOFFLINEPLAN", id: OFFLINE_AWS_ACCOUNT };
@@ -68,6 +70,17 @@ export const awsEmulator: ProviderEmulator = {
         }
     },
 };
+
+/** Types whose `name` the provider's Check auto-names when the program gives none. */
+const autoNamed = new Set(["aws:iam/role:Role", "aws:iam/policy:Policy", "aws:kms/alias:Alias"]);
+
+/**
+ * The region the provider uses: its `region` setting, else the environment the AWS SDK reads
+ * (hashicorp/aws-sdk-go-base, which terraform-provider-aws configures with: AWS_REGION, then AWS_DEFAULT_REGION).
+ */
+function regionOf(provider: Record<string, any> | undefined): string | undefined {
+    return provider?.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;
+}
 
 function uuid(seed: string): string {
     const h = stableId(seed, 32);

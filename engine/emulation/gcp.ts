@@ -23,18 +23,20 @@ const computed: Record<string, Outputs> = {
 export const gcpEmulator: ProviderEmulator = {
     pkg: "gcp",
     async create(req: ResourceRequest): Promise<EmulatedState> {
-        const project = req.inputs.project ?? req.provider?.project;
-        if (!project) throw new ProviderInputError(req.type, req.name, "has no project: pass an explicit gcp.Provider with a project");
+        const project = req.inputs.project ?? projectOf(req.provider);
+        if (!project) throw new ProviderInputError(req.type, req.name, "has no project: set gcp:project in the stack config (the default provider), project on the gcp.Provider or the resource, or GOOGLE_PROJECT");
         const [, module, resource] = /^gcp:([^/]+)\/([^:]+):/.exec(req.type) ?? [];
+        const autoNamed = req.inputs.name === undefined;
         const name = req.inputs.name ?? `${req.name}-${stableId(req.urn, 7)}`;
         const extra = (await computed[req.type]?.(req, { project, name, id: "" })) ?? {};
         const id = extra.id ?? `projects/${project}/${module}/${resource}s/${name}`;
-        return { id, outputs: { name, project, selfLink: `https://www.googleapis.com/${module}/v1/${id}`, ...extra } };
+        return { id, knownAtPreview: autoNamed ? ["name"] : [], outputs: { name, project, selfLink: `https://www.googleapis.com/${module}/v1/${id}`, ...extra } };
     },
     invoke(token: string, inputs: Record<string, any>, provider?: Record<string, any>) {
         switch (token) {
             case "gcp:organizations/getProject:getProject": {
-                const projectId = inputs.projectId ?? provider?.project;
+                const projectId = inputs.projectId ?? projectOf(provider);
+                if (!projectId) throw new Error(`${token}: no project: set gcp:project in the stack config, project on the gcp.Provider, or GOOGLE_PROJECT`);
                 return { id: `projects/${projectId}`, projectId, name: projectId, number: String(100000000000 + (parseInt(stableId(projectId, 8), 16) % 899999999999)) };
             }
             default:
@@ -42,3 +44,12 @@ export const gcpEmulator: ProviderEmulator = {
         }
     },
 };
+
+/**
+ * The project the provider uses: its `project` setting, else the environment it reads (terraform-provider-google
+ * `google/provider/provider.go`: GOOGLE_PROJECT, GOOGLE_CLOUD_PROJECT, GCLOUD_PROJECT, CLOUDSDK_CORE_PROJECT).
+ */
+function projectOf(provider: Record<string, any> | undefined): string | undefined {
+    const env = process.env;
+    return provider?.project || env.GOOGLE_PROJECT || env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT || env.CLOUDSDK_CORE_PROJECT || undefined;
+}

@@ -15,12 +15,14 @@ export const kubernetesEmulator: ProviderEmulator = {
         if (req.id !== undefined && req.existing) return readBack(req, req.existing);
         const metadata = { ...(req.inputs.metadata ?? {}) };
         // The provider's auto-naming: logical name plus a random suffix, so replacements can create before delete.
+        // Check assigns it, so a preview knows it.
+        const autoNamed = metadata.name === undefined;
         metadata.name ??= `${req.name}-${stableId(req.urn, 8)}`;
         metadata.uid = uuidFrom(req.urn);
         metadata.resourceVersion = "1";
         const id = metadata.namespace ? `${metadata.namespace}/${metadata.name}` : metadata.name;
         const isSecret = req.type === "kubernetes:core/v1:Secret";
-        return { id, outputs: { metadata }, secretOutputs: isSecret ? ["data", "stringData"] : [] };
+        return { id, outputs: { metadata }, secretOutputs: isSecret ? ["data", "stringData"] : [], knownAtPreview: autoNamed ? ["metadata.name"] : [] };
     },
 };
 
@@ -58,6 +60,7 @@ function helmRelease(req: ResourceRequest): EmulatedState {
     const namespace: string = req.inputs.namespace ?? "default";
     const chartName = chart.split("/").pop()!;
     return {
+        knownAtPreview: req.inputs.name === undefined ? ["name"] : [],
         id: `${namespace}/${name}`,
         outputs: {
             name,

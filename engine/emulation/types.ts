@@ -13,7 +13,7 @@ export interface ResourceRequest {
     readonly name: string;
     /** The URN the engine assigned. */
     readonly urn: string;
-    /** Inputs with secrets unwrapped (plain JSON values; unknowns never occur offline). */
+    /** Inputs with secrets unwrapped (plain JSON values; emulators run for an emulated create, where all are known). */
     readonly inputs: Record<string, any>;
     /** True for custom resources, false for components. */
     readonly custom: boolean;
@@ -34,6 +34,11 @@ export interface EmulatedState {
     readonly outputs: Record<string, any>;
     /** Names of outputs (or inputs echoed back) the real provider marks secret. */
     readonly secretOutputs?: readonly string[];
+    /**
+     * Output paths (`name`, `metadata.name`) the provider's Check fills in before any create, so that a preview
+     * knows them: auto-names. Every other computed output is unknown until the resource exists.
+     */
+    readonly knownAtPreview?: readonly string[];
 }
 
 /** Thrown by an emulator when the real provider would refuse the inputs; the engine reports it as a failed resource. */

@@ -142,5 +142,5 @@ export async function packFlagsGraph(pack: string, entries: readonly GraphEntry[
             ignoreChanges: [], additionalSecretOutputs: [], aliases: [], inputs: e.inputs, outputs: e.inputs,
         };
     });
-    return evaluatePacks({ project: "istio-production", stack, resources }, [{ pack: loadPack(path.join(__dirname, "..", "..", "policy", pack)) }]);
+    return (await evaluatePacks({ project: "istio-production", stack, resources }, [{ pack: loadPack(path.join(__dirname, "..", "..", "policy", pack)) }])).violations;
 }
