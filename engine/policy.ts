@@ -93,7 +93,8 @@ export function discoverPacks(policyRoot: string): LoadedPack[] {
  * so the offline engine evaluates exactly the policies, levels and initial config `pulumi preview` would.
  */
 export function loadPack(dir: string): LoadedPack {
-    const abs = path.resolve(dir);
+    // A linked pack folder resolves its modules where it really lives, as Node does for the CLI's launcher.
+    const abs = fs.realpathSync(path.resolve(dir));
     const cached = loaded.get(abs);
     if (cached) return cached;
     const server = require(require.resolve("@pulumi/policy/server", { paths: [abs] }));
@@ -200,27 +201,38 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
     const analysed = graph.resources
         .filter((r) => !r.read && !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack")
         .map((res) => ({ res, props: plain(res.inputs), provider: byUrn.get(res.provider) }));
-    for (const { pack, config } of packs) {
-        const proxy = proxyOf(pack);
-        const stackResources = policyResources(graph, proxy);
-        for (const { policy, level, config: policyConfig } of resolvePolicies(pack, config)) {
-            if (level === "disabled") continue;
-            // Offline there is no program to remediate: a remediate-level policy that still fails counts as mandatory,
-            // as the engine reports it.
-            const reported = level === "advisory" ? "advisory" : "mandatory";
+    const enabled = packs.map(({ pack, config }) => ({
+        pack, proxy: proxyOf(pack),
+        policies: resolvePolicies(pack, config).filter((p) => p.level !== "disabled").map((p) => {
+            // Offline there is no program to remediate: a remediate-level policy that still fails counts as
+            // mandatory, as the engine reports it.
+            const level: Violation["enforcementLevel"] = p.level === "advisory" ? "advisory" : "mandatory";
             const report = (urn: string) => (message: string, violationUrn?: string) =>
-                violations.push({ pack: pack.name, policy: policy.name, enforcementLevel: reported, urn: violationUrn ?? urn, message });
-            const skipped = (urn: string) => (e: Error) => notRun.push({ pack: pack.name, policy: policy.name, enforcementLevel: reported, urn, reason: e.message });
-            if ("validateResource" in policy && policy.validateResource) {
-                for (const a of analysed) await runResourcePolicy(policy as ResourceValidationPolicy, a, policyConfig, report(a.res.urn), proxy, skipped(a.res.urn));
+                violations.push({ pack: pack.name, policy: p.policy.name, enforcementLevel: level, urn: violationUrn ?? urn, message });
+            const skipped = (urn: string) => (e: Error) => notRun.push({ pack: pack.name, policy: p.policy.name, enforcementLevel: level, urn, reason: e.message });
+            return { ...p, report, skipped };
+        }),
+    }));
+    // The engine's order: Analyze for each resource as it is registered (every pack, every resource policy), then
+    // AnalyzeStack once the program is done (pulumi/pulumi v3.248.0 `pkg/resource/deploy/step_generator.go`).
+    for (const a of analysed) {
+        for (const { proxy, policies } of enabled) {
+            for (const p of policies) {
+                if ("validateResource" in p.policy && p.policy.validateResource) {
+                    await runResourcePolicy(p.policy as ResourceValidationPolicy, a, p.config, p.report(a.res.urn), proxy, p.skipped(a.res.urn));
+                }
             }
-            if ("validateStack" in policy && policy.validateStack) {
-                const args: StackValidationArgs = {
-                    resources: stackResources, stackTags: new Map(), notApplicable,
-                    getConfig: <T extends object>() => policyConfig as T,
-                };
-                await guarded(() => (policy as StackValidationPolicy).validateStack(args, report("")), proxy, skipped(""));
-            }
+        }
+    }
+    for (const { proxy, policies } of enabled) {
+        const stackResources = policyResources(graph, proxy);
+        for (const p of policies) {
+            if (!("validateStack" in p.policy) || !p.policy.validateStack) continue;
+            const args: StackValidationArgs = {
+                resources: stackResources, stackTags: new Map(), notApplicable,
+                getConfig: <T extends object>() => p.config as T,
+            };
+            await guarded(() => (p.policy as StackValidationPolicy).validateStack(args, p.report("")), proxy, p.skipped(""));
         }
     }
     return { violations, notRun };

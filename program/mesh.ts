@@ -44,7 +44,7 @@ export async function meshProgram(config: MeshConfig) {
         tracing: capabilities.observability && config.observability.tracingCollector
             ? { name: TRACING_PROVIDER, ...config.observability.tracingCollector } : undefined,
         eastWest: capabilities.multiCluster ? {
-            sourceRanges: peerAllowList(cluster.name, clusters.map((c) => ({ clusterName: c.name, egressIps: c.egressIps })), []),
+            sourceRanges: peerAllowList(cluster.name, clusters.map((c) => ({ clusterName: c.name, egressAddresses: c.egressAddresses })), []),
             exposeIstiod: config.multiCluster.exposeIstiod,
         } : undefined,
     }));

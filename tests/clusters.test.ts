@@ -79,7 +79,7 @@ describe("clusters on two clouds (prod)", () => {
         const i = inputs(gke);
         assert.equal(i.privateClusterConfig.enablePrivateNodes, true);
         assert.equal(i.privateClusterConfig.masterIpv4CidrBlock, "172.16.0.0/28");
-        assert.deepEqual(i.masterAuthorizedNetworksConfig.cidrBlocks.map((b: any) => b.cidrBlock), ["198.51.100.0/24", ...egressOf(prod, "prod-aws-use1").sort()]);
+        assert.deepEqual(i.masterAuthorizedNetworksConfig.cidrBlocks.map((b: any) => b.cidrBlock), ["198.51.100.0/24", ...egressOf(prod, "prod-aws-use1")]);
         assert.equal(i.workloadIdentityConfig.workloadPool, "acme-mesh-prod.svc.id.goog");
         assert.equal(i.enableShieldedNodes, true);
         assert.equal(i.datapathProvider, "ADVANCED_DATAPATH");
@@ -123,10 +123,11 @@ describe("clusters on two clouds (prod)", () => {
         const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { pki: toRuntime(pki) } });
         const [use1, euw1, gcp] = [egressOf(three, "prod-aws-use1"), egressOf(three, "prod-aws-euw1"), egressOf(three, "prod-gcp-usc1")];
         const eksAllow = (name: string) => inputs(one(three, "aws:eks/cluster:Cluster", name)).vpcConfig.publicAccessCidrs;
-        assert.deepEqual(eksAllow("prod-aws-use1"), ["198.51.100.0/24", ...[...euw1, ...gcp].sort()]);
-        assert.deepEqual(eksAllow("prod-aws-euw1"), ["198.51.100.0/24", ...[...use1, ...gcp].sort()]);
+        // Operators first, then each peer's addresses in cluster order (the order of istio-production:clusters).
+        assert.deepEqual(eksAllow("prod-aws-use1"), ["198.51.100.0/24", ...gcp, ...euw1]);
+        assert.deepEqual(eksAllow("prod-aws-euw1"), ["198.51.100.0/24", ...use1, ...gcp]);
         const gkeAllow = inputs(one(three, "gcp:container/cluster:Cluster")).masterAuthorizedNetworksConfig.cidrBlocks.map((b: any) => b.cidrBlock);
-        assert.deepEqual(gkeAllow, ["198.51.100.0/24", ...[...use1, ...euw1].sort()]);
+        assert.deepEqual(gkeAllow, ["198.51.100.0/24", ...use1, ...euw1]);
     });
 
     it("keeps dev small: two zones, one NAT gateway, no protection", async () => {

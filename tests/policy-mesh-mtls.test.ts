@@ -65,7 +65,7 @@ describe("policy pack mesh-mtls", () => {
         assert.match((await stackViolations(p, [eks, unset]))[0], /mesh-wide PeerAuthentication mesh on cluster eks has mode UNSET/);
     });
 
-    it("mesh-wide-strict-mtls: the root namespace follows istiod's values; clusters without Istio and default providers are skipped", async () => {
+    it("mesh-wide-strict-mtls: the root namespace follows istiod's values; clusters without Istio are skipped, a default provider is a cluster", async () => {
         const p = rules.meshWideStrict;
         const eks = provider("eks");
         const istiod = node(k8s.helm.v3.Release, "istiod", { chart: "istiod", namespace: "mesh-system", values: { meshConfig: { rootNamespace: "mesh-root" } } }, on(eks));
@@ -73,8 +73,8 @@ describe("policy pack mesh-mtls", () => {
         assert.deepEqual(await stackViolations(p, [eks, istiod, node(PA, "mesh", { ...strictMeshWide, metadata: { namespace: "mesh-root" } }, on(eks))]), []);
         const plain = provider("plain");
         assert.deepEqual(await stackViolations(p, [plain, node(k8s.core.v1.Namespace, "ns", { metadata: { name: "apps" } }, on(plain))]), []);
-        const ambient = node("pulumi:providers:kubernetes", "default", {});
-        assert.deepEqual(await stackViolations(p, [ambient, node(AP, "deny", { spec: {} }, { provider: ambient })]), []);
+        const ambient = node("pulumi:providers:kubernetes", "default_4_34_2", {});
+        assert.match((await stackViolations(p, [ambient, node(AP, "deny", { spec: {} }, { provider: ambient })]))[0], /cluster default_4_34_2 runs Istio without a mesh-wide PeerAuthentication/);
         assert.deepEqual(await stackViolations(p, [eks, node(AP, "deny", { spec: {} }, on(eks))], { exemptClusters: ["eks"] }), []);
     });
 

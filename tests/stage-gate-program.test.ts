@@ -13,7 +13,8 @@ describe("stage gate in the program", () => {
         const registered: CapturedResource[] = [];
         await assert.rejects(planStack({ stack: "prod", previousOutputs: previous(3), onRegister: (r) => registered.push(r) }),
             (e: Error) => e.name === "ConfigError" && /from stage 3 \(read from this stack's last outputs\) to stage 5/.test(e.message) && /stageGate\.allowJump/.test(e.message));
-        assert.deepEqual(registered.map((r) => r.type), ["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"], "only reads happen before the gate");
+        // A StackReference is read through the builtin `pulumi` package's default provider, which the engine registers.
+        assert.deepEqual(registered.filter((r) => !r.type.startsWith("pulumi:providers:")).map((r) => r.type), ["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"], "only reads happen before the gate");
     });
 
     it("lets a stack move up one stage, stay, or skip with the override", async () => {

@@ -20,6 +20,8 @@ export interface MeshCluster {
     readonly caData: pulumi.Output<string>;
     /** Public addresses the cluster's traffic leaves from (NAT), for the peers' allow-lists. */
     readonly egressIps: pulumi.Output<string[]>;
+    /** The same addresses one by one (their number is known before they are allocated). */
+    readonly egressAddresses: readonly pulumi.Output<string>[];
     /** Static public addresses for the east-west gateway (multi-cluster only). */
     readonly eastWest?: EastWestAddress;
 }
@@ -36,5 +38,6 @@ export interface EastWestAddress {
 /** A cluster's network, created before any cluster so that every cluster can allow-list every peer's egress. */
 export interface ClusterNetwork {
     readonly clusterName: string;
-    readonly egressIps: pulumi.Output<string[]>;
+    /** One output per egress address: allow-lists keep them as separate entries (see `peerAllowList`). */
+    readonly egressAddresses: readonly pulumi.Output<string>[];
 }

@@ -4,14 +4,18 @@ import { ClusterNetwork } from "./MeshCluster";
 /**
  * Who may reach a cluster's API server (and, later, its east-west gateway): the operators, plus every other
  * cluster's egress addresses. Adding a cluster to the stack adds its addresses to every peer's list.
+ *
+ * A list of entries, not one computed list: peers' addresses are unknown until allocated, and a list computed as a
+ * whole would hide the literal operator CIDRs from `pulumi preview` and its policies too. Operator CIDRs come first,
+ * without duplicates; then each peer's addresses as /32s, in cluster order (distinct by construction: each is an
+ * address allocated for one cluster).
  */
-export function peerAllowList(self: string, networks: readonly ClusterNetwork[], operatorCidrs: readonly string[]): pulumi.Output<string[]> {
-    const peers = networks.filter((n) => n.clusterName !== self).map((n) => n.egressIps);
-    return pulumi.all(peers).apply((lists) => allowList(operatorCidrs, lists.flat()));
+export function peerAllowList(self: string, networks: readonly ClusterNetwork[], operatorCidrs: readonly string[]): pulumi.Input<string>[] {
+    const peers = networks.filter((n) => n.clusterName !== self).flatMap((n) => n.egressAddresses.map((ip) => ip.apply(hostCidr)));
+    return [...new Set(operatorCidrs), ...peers];
 }
 
-/** Operator CIDRs first, then peers' addresses as /32s; sorted and without duplicates, so plans are stable. */
-export function allowList(operatorCidrs: readonly string[], peerIps: readonly string[]): string[] {
-    const peers = [...new Set(peerIps.map((ip) => (ip.includes("/") ? ip : `${ip}/32`)))].sort();
-    return [...new Set([...operatorCidrs, ...peers])];
+/** An address as a one-address CIDR; a CIDR as it is. */
+export function hostCidr(ip: string): string {
+    return ip.includes("/") ? ip : `${ip}/32`;
 }

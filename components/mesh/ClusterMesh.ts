@@ -29,7 +29,7 @@ export interface ClusterMeshArgs {
     /** The tracing collector istiod registers as an extension provider. */
     readonly tracing?: { readonly name: string; readonly service: string; readonly port: number };
     /** Stage 4: the east-west gateway, reachable only from these source ranges (the peers' egress). */
-    readonly eastWest?: { readonly sourceRanges: pulumi.Input<string[]>; readonly exposeIstiod: boolean };
+    readonly eastWest?: { readonly sourceRanges: readonly pulumi.Input<string>[]; readonly exposeIstiod: boolean };
 }
 
 /**

@@ -10,7 +10,7 @@ export interface EastWestGatewayArgs {
     readonly highAvailability: boolean;
     readonly istiod: pulumi.Resource;
     /** The other clusters' egress addresses (CIDRs). */
-    readonly sourceRanges: pulumi.Input<string[]>;
+    readonly sourceRanges: readonly pulumi.Input<string>[];
     readonly exposeIstiod: boolean;
 }
 
@@ -33,8 +33,11 @@ export class EastWestGateway extends pulumi.ComponentResource {
             version: args.version,
             repositoryOpts: { repo: ISTIO_CHARTS_REPO },
             namespace: ISTIO_NAMESPACE,
-            values: pulumi.all([ew.serviceAnnotations, args.sourceRanges, ew.loadBalancerIP]).apply(([serviceAnnotations, sourceRanges, loadBalancerIP]) =>
-                eastWestGatewayValues({ network: cluster.network, highAvailability: args.highAvailability, serviceAnnotations, sourceRanges, loadBalancerIP, exposeIstiod: args.exposeIstiod })),
+            // Computed addresses stay leaves of the values, so a preview (and its policies) sees every other value.
+            values: eastWestGatewayValues({
+                network: cluster.network, highAvailability: args.highAvailability, serviceAnnotations: ew.serviceAnnotations,
+                sourceRanges: args.sourceRanges, loadBalancerIP: ew.loadBalancerIP, exposeIstiod: args.exposeIstiod,
+            }),
             atomic: true,
         }, { ...child, dependsOn: [args.istiod] });
         customResource(`${name}-cross-network`, "networking.istio.io/v1", "Gateway", { name: "cross-network-gateway", namespace: ISTIO_NAMESPACE }, {

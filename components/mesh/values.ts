@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 /**
  * Chart values, built by pure functions from typed inputs: the keys real installs trip on are tested here without
  * any engine. Key names follow the pinned charts (cert-manager v1.21.1, approver-policy v0.27.0, istio-csr v0.17.0,
@@ -196,13 +197,14 @@ export function publicLoadBalancerAnnotations(cloud: "aws" | "gcp"): Record<stri
 
 export const EASTWEST_GATEWAY = "istio-eastwestgateway";
 
+/** Addresses the cloud allocates are inputs: they stay leaves of the values, unknown until allocated. */
 export interface EastWestValuesArgs {
     readonly network: string;
     readonly highAvailability: boolean;
-    readonly serviceAnnotations: Record<string, string>;
+    readonly serviceAnnotations: pulumi.Input<Record<string, string>>;
     /** Only the peers' egress addresses may reach the gateway. */
-    readonly sourceRanges: readonly string[];
-    readonly loadBalancerIP?: string;
+    readonly sourceRanges: readonly pulumi.Input<string>[];
+    readonly loadBalancerIP?: pulumi.Input<string>;
     /** Add istiod's 15012 and 15017 (primary-remote only; multi-primary needs neither). */
     readonly exposeIstiod: boolean;
 }

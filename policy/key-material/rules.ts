@@ -4,6 +4,7 @@ import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, valida
 import { approverPolicyPolicies } from "./approverPolicy";
 import { certificatePolicies } from "./certificates";
 import { istioCsrPolicies } from "./istioCsr";
+import { peek } from "./preview";
 import { stackOutputPolicies } from "./stackOutputs";
 import { PEM_PRIVATE_KEY, stackOf } from "./support";
 
@@ -106,6 +107,18 @@ export const intermediateConstraints: ResourceValidationPolicy = {
     }),
 };
 
+/**
+ * When a certificate ends: its validityEndTime, or, before it is created (unknown at a first preview), now plus its
+ * validityPeriodHours: a certificate created later than its root ends later by as much, so the estimate errs on
+ * the side of refusing.
+ */
+function validityEnd(r: PolicyResource, now: number): number | undefined {
+    const known = peek(r.props, "validityEndTime");
+    if (typeof known === "string") return Date.parse(known);
+    const hours = peek(r.props, "validityPeriodHours");
+    return typeof hours === "number" ? now + hours * 3_600_000 : undefined;
+}
+
 /** The resource a property was computed from, e.g. the root certificate behind an intermediate's `caCertPem`. */
 function source(r: PolicyResource, property: string, cls: { isInstance(o: unknown): boolean }): PolicyResource | undefined {
     return r.propertyDependencies[property]?.find((d) => d.isType(cls as never));
@@ -118,9 +131,12 @@ export const intermediateWithinRoot: StackValidationPolicy = {
     validateStack: (args, report) => {
         for (const cert of args.resources.filter((r) => r.isType(tls.LocallySignedCert) && r.props.isCaCertificate)) {
             const root = source(cert, "caCertPem", tls.SelfSignedCert);
-            if (!root?.props.validityEndTime || !cert.props.validityEndTime) continue;
-            if (Date.parse(cert.props.validityEndTime) > Date.parse(root.props.validityEndTime)) {
-                report(`intermediate ${cert.name} is valid until ${cert.props.validityEndTime}, after its root ${root.name} (${root.props.validityEndTime}): shorten its validity or rotate the root first`, cert.urn);
+            if (!root) continue;
+            const now = Date.now();
+            const end = (r: PolicyResource) => validityEnd(r, now) ?? Number.NaN;
+            if (end(cert) > end(root)) {
+                const shown = (r: PolicyResource) => new Date(end(r)).toISOString();
+                report(`intermediate ${cert.name} is valid until ${shown(cert)}, after its root ${root.name} (${shown(root)}): shorten its validity or rotate the root first`, cert.urn);
             }
         }
     },

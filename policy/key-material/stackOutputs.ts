@@ -1,4 +1,5 @@
 import { StackValidationPolicy } from "@pulumi/policy";
+import { isUnknown } from "./preview";
 import { PEM_PRIVATE_KEY, stackOf } from "./support";
 
 /**
@@ -11,35 +12,71 @@ import { PEM_PRIVATE_KEY, stackOf } from "./support";
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
 
-/** Paths under `at` whose value is a PEM private key. */
-function keyPaths(value: unknown, at: string): string[] {
-    if (typeof value === "string") return PEM_PRIVATE_KEY.test(value) ? [at] : [];
-    if (Array.isArray(value)) return value.flatMap((v, i) => keyPaths(v, `${at}[${i}]`));
-    if (typeof value === "object" && value !== null) return Object.entries(value).flatMap(([k, v]) => keyPaths(v, `${at}.${k}`));
-    return [];
+/** Types whose outputs are private keys generated during the deployment (unknown at a first preview). */
+const KEY_TYPES = ["tls:index/privateKey:PrivateKey"];
+
+interface Found {
+    readonly keys: string[];
+    /** Paths whose value a first preview does not know. */
+    readonly unknown: string[];
+}
+
+/**
+ * Paths under `at` whose value is a PEM private key, and paths whose value is unknown at preview. Values are read
+ * through their own-property descriptors: reading an unknown one through the policy SDK's proxy would end the policy.
+ */
+function scan(value: unknown, at: string, found: Found = { keys: [], unknown: [] }): Found {
+    if (isUnknown(value)) found.unknown.push(at);
+    else if (typeof value === "string" && PEM_PRIVATE_KEY.test(value)) found.keys.push(at);
+    else if (typeof value === "object" && value !== null) {
+        for (const k of Object.getOwnPropertyNames(value)) {
+            if (Array.isArray(value) && k === "length") continue;
+            scan(Object.getOwnPropertyDescriptor(value, k)?.value, Array.isArray(value) ? `${at}[${k}]` : `${at}.${k}`, found);
+        }
+    }
+    return found;
+}
+
+/** Per-stack settings keyed by stack name, or by a prefix pattern ending in `*` (`pki-*`). */
+function forStack(settings: Record<string, string[]>, stack: string): string[] {
+    return Object.entries(settings).filter(([k]) => k === stack || (k.endsWith("*") && stack.startsWith(k.slice(0, -1)))).flatMap(([, v]) => v);
 }
 
 export const noPrivateKeyInStackOutput: StackValidationPolicy = {
     name: "no-private-key-in-stack-output",
-    description: "(stack) No stack output holds a PEM private key, except the outputs keyOutputs declares for a stack (each wrapped in pulumi.secret by the program).",
+    description: "(stack) No stack output holds a PEM private key, except the outputs keyOutputs declares for a stack (each wrapped in pulumi.secret by the program); in a stack that generates keys, an output a preview cannot see is declared key-free.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
             keyOutputs: {
-                type: "object", additionalProperties: { type: "array", items: { type: "string" } }, default: { pki: ["intermediateKeys"] },
-                description: "Per stack, the outputs that hand private keys on. List only outputs the program wraps in pulumi.secret: policies see secrets decrypted and cannot check it.",
+                type: "object", additionalProperties: { type: "array", items: { type: "string" } },
+                default: { "pki": ["intermediateKeys"], "pki-*": ["intermediateKeys"] },
+                description: "Per stack (name, or prefix ending in *), the outputs that hand private keys on. List only outputs the program wraps in pulumi.secret: policies see secrets decrypted and cannot check it.",
+            },
+            keyFreeOutputs: {
+                type: "object", additionalProperties: { type: "array", items: { type: "string" } },
+                default: { "pki": ["intermediates", "inventory", "trustBundles"], "pki-*": ["intermediates", "inventory", "trustBundles"] },
+                description: "Per stack (name, or prefix ending in *) that generates private keys, the outputs computed from its resources that hold none (certificates, fingerprints): a first preview cannot show their values. Checked like any output once known.",
             },
         },
     },
     validateStack: (args, report) => {
-        const { keyOutputs } = args.getConfig<{ keyOutputs: Record<string, string[]> }>();
+        const { keyOutputs, keyFreeOutputs } = args.getConfig<{ keyOutputs: Record<string, string[]>; keyFreeOutputs: Record<string, string[]> }>();
+        // An output a preview cannot see can hold a key only if a key is generated in this deployment: keys read from
+        // config or from another stack are known before the preview starts.
+        const generated = args.resources.filter((r) => KEY_TYPES.includes(r.type)).map((r) => r.name);
         for (const root of args.resources.filter((r) => r.type === STACK_TYPE)) {
             const stack = stackOf(root.urn);
-            const declared = keyOutputs[stack] ?? [];
-            for (const [name, value] of Object.entries(root.props)) {
+            const declared = forStack(keyOutputs, stack);
+            const keyFree = forStack(keyFreeOutputs, stack);
+            for (const name of Object.getOwnPropertyNames(root.props)) {
                 if (declared.includes(name)) continue;
-                for (const path of keyPaths(value, name)) {
+                const found = scan(Object.getOwnPropertyDescriptor(root.props, name)?.value, name);
+                for (const path of found.keys) {
                     report(`stack output ${path} of stack ${stack} holds a PEM private key: anyone who can read the stack gets it; do not export private keys, or, where another stack must receive one, wrap the output in pulumi.secret and declare it in keyOutputs.${stack}`, root.urn);
+                }
+                if (found.unknown.length > 0 && generated.length > 0 && !keyFree.includes(name)) {
+                    report(`stack output ${found.unknown.join(", ")} of stack ${stack} is unknown until created, and this stack generates private keys (${generated.slice(0, 3).join(", ")}${generated.length > 3 ? ", ..." : ""}), so no preview can show it holds none: declare it in keyFreeOutputs.${stack} if it holds no key, or in keyOutputs.${stack} (wrapped in pulumi.secret) if it hands one on`, root.urn);
                 }
             }
         }

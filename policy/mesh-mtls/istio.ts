@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import { PolicyConfigSchema, PolicyResource, ReportViolation, ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
+import { propsOf } from "./preview";
 
 /**
  * How the mesh looks to a policy: Istio custom resources, Helm releases and the clusters (explicit Kubernetes
@@ -93,20 +94,27 @@ export function isRelease(r: PolicyResource, chart: string): boolean {
     return r.isType(k8s.helm.v3.Release) && chartName(r.props.chart) === chart;
 }
 
-/** A cluster of the mesh: one explicit Kubernetes provider and what the program applies through it. */
+/** A cluster of the mesh: one Kubernetes provider and what the program applies through it. */
 export interface Cluster {
     readonly provider: PolicyResource;
+    /** The cluster's resources, each with the props it will have (its inputs where a first preview has no outputs). */
     readonly resources: readonly PolicyResource[];
 }
 
 /**
- * Every explicit Kubernetes provider, with its resources. Default providers (`default`, `default_4_34_2`) talk to
- * whatever the ambient kubeconfig points at, so they name no cluster.
+ * Every Kubernetes provider, with its resources. A default provider (`default_4_34_2`) is the cluster the ambient
+ * kubeconfig points at: one cluster like any explicit one.
  */
 export function clusters(resources: readonly PolicyResource[]): Cluster[] {
     return resources
-        .filter((r) => r.type === "pulumi:providers:kubernetes" && !/^default(_|$)/.test(r.name))
-        .map((provider) => ({ provider, resources: resources.filter((r) => r.provider?.urn === provider.urn) }));
+        .filter((r) => r.type === "pulumi:providers:kubernetes")
+        .map((provider) => ({
+            provider,
+            resources: resources.filter((r) => r.provider?.urn === provider.urn).map((r) => {
+                const props = propsOf(r);
+                return props === r.props ? r : { ...r, props };
+            }),
+        }));
 }
 
 /** Clusters that run Istio: some Istio object or an istiod Helm release goes through their provider. */

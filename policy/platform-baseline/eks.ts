@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { peek, peekList, UNKNOWN } from "./preview";
 import { EXEMPT_RESOURCES, isOpenCidr, validateOfType } from "./support";
 
 /** EKS control planes and the launch templates of their nodes. */
@@ -13,7 +14,14 @@ export const eksEndpointRestricted: ResourceValidationPolicy = {
         const vpc = cluster.vpcConfig;
         if (vpc?.endpointPublicAccess === false) return;
         const defaulted = vpc?.endpointPublicAccess === undefined ? " (endpointPublicAccess defaults to true)" : "";
-        const cidrs = vpc?.publicAccessCidrs ?? [];
+        // Entries computed from resources not yet created (peers' egress addresses) are unknown at a first preview;
+        // the literal ones (operators' CIDRs) are what a configuration mistake can open, and they are known.
+        const listed = peekList(cluster, "vpcConfig", "publicAccessCidrs");
+        if (listed === UNKNOWN) {
+            report("vpcConfig.publicAccessCidrs is computed as a whole from resources not yet created, so no preview can check it: pass a list whose literal CIDRs are literal (computed addresses as separate entries)");
+            return;
+        }
+        const cidrs = listed ?? [];
         const open = cidrs.filter(isOpenCidr);
         if (cidrs.length === 0) {
             report(`vpcConfig.publicAccessCidrs is unset, so the public API endpoint${defaulted} accepts any address: list the operator and peer CIDRs in vpcConfig.publicAccessCidrs, or set vpcConfig.endpointPublicAccess false`);
@@ -38,7 +46,9 @@ export const eksSecretsEncryption: ResourceValidationPolicy = {
         configs.forEach((c, i) => {
             const where = Array.isArray(cluster.encryptionConfig) ? `encryptionConfig[${i}]` : "encryptionConfig";
             if (!(c?.resources ?? []).includes("secrets")) report(`${where}.resources is ${JSON.stringify(c?.resources ?? [])}: add "secrets"`);
-            const keyArn = c?.provider?.keyArn;
+            // The ARN of a key this deployment creates is unknown at a first preview: a key is named, which is the point.
+            const keyArn = peek(c, "provider", "keyArn");
+            if (keyArn === UNKNOWN) return;
             if (typeof keyArn !== "string" || !/^arn:aws[a-z-]*:kms:/.test(keyArn)) report(`${where}.provider.keyArn is ${keyArn === undefined ? "unset" : JSON.stringify(keyArn)}: set it to the ARN of a customer-managed aws.kms.Key`);
         });
     }),
@@ -139,15 +149,16 @@ export const eksNodeGroupLaunchTemplate: StackValidationPolicy = {
         const templates = args.resources.filter((r) => r.isType(aws.ec2.LaunchTemplate));
         for (const group of args.resources.filter((r) => r.isType(aws.eks.NodeGroup))) {
             if (exemptResources.includes(group.name)) continue;
-            const ref = group.props.launchTemplate;
-            if (!ref?.id && !ref?.name) {
+            // The template's id is unknown until it exists; that an id or a name is given is known.
+            const ref = { id: peek(group.props, "launchTemplate", "id"), name: peek(group.props, "launchTemplate", "name") };
+            if (!ref.id && !ref.name) {
                 report(`node group ${group.name} has no launchTemplate, so its nodes get metadata options this stack cannot pin to IMDSv2: set launchTemplate to an aws.ec2.LaunchTemplate with metadataOptions.httpTokens "required"`, group.urn);
                 continue;
             }
             const managed = [...(group.propertyDependencies.launchTemplate ?? []), ...group.dependencies].some((d) => d.isType(aws.ec2.LaunchTemplate))
-                || templates.some((t) => ref.name !== undefined && t.props.name === ref.name);
+                || templates.some((t) => typeof ref.name === "string" && peek(t.props, "name") === ref.name);
             if (!managed) {
-                report(`node group ${group.name} launches from ${ref.name ?? ref.id}, a launch template outside this stack whose metadata options no policy sees: manage it in this stack with metadataOptions.httpTokens "required", or exempt the node group`, group.urn);
+                report(`node group ${group.name} launches from ${String(ref.name ?? ref.id)}, a launch template outside this stack whose metadata options no policy sees: manage it in this stack with metadataOptions.httpTokens "required", or exempt the node group`, group.urn);
             }
         }
     },

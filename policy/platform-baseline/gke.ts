@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import { Unwrap } from "@pulumi/pulumi";
 import { ReportViolation, ResourceValidation, ResourceValidationPolicy } from "@pulumi/policy";
+import { peek, peekList, UNKNOWN } from "./preview";
 import { EXEMPT_RESOURCES, inProduction, isOpenCidr, PRODUCTION_STACKS, validateOfType } from "./support";
 
 /**
@@ -50,7 +51,13 @@ export const gkeControlPlaneAccess: ResourceValidationPolicy = {
             report("masterAuthorizedNetworksConfig is unset, so any address may reach the control plane: set masterAuthorizedNetworksConfig.cidrBlocks to the operator and peer CIDRs");
             return;
         }
-        const open = (networks.cidrBlocks ?? []).map((b) => b.cidrBlock).filter(isOpenCidr);
+        // As for EKS: peers' addresses are unknown at a first preview, the literal operator CIDRs are known.
+        const blocks = peekList(networks, "cidrBlocks");
+        if (blocks === UNKNOWN) {
+            report("masterAuthorizedNetworksConfig.cidrBlocks is computed as a whole from resources not yet created, so no preview can check it: pass a list whose literal CIDRs are literal (computed addresses as separate entries)");
+            return;
+        }
+        const open = (blocks ?? []).map((b) => peek(b, "cidrBlock")).filter(isOpenCidr);
         if (open.length > 0) report(`masterAuthorizedNetworksConfig.cidrBlocks contains ${open.join(", ")}, which opens the control plane to the internet: list only the operator and peer CIDRs`);
         if (networks.gcpPublicCidrsAccessEnabled === true) report("masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled is true, so every Google Cloud public address (any customer's VMs) may reach the control plane: set it false and list the CIDRs that need access");
     }),
@@ -102,7 +109,8 @@ export const gkeSecretsEncryption: ResourceValidationPolicy = {
     configSchema: { properties: { exemptResources: EXEMPT_RESOURCES } },
     validateResource: clusterRule((cluster, report) => {
         const encryption = cluster.databaseEncryption;
-        if (encryption?.state !== "ENCRYPTED" || !encryption.keyName) {
+        // The id of a key this deployment creates is unknown at a first preview; that one is named is known.
+        if (encryption?.state !== "ENCRYPTED" || !peek(encryption, "keyName")) {
             report(`databaseEncryption is ${encryption ? `${encryption.state}${encryption.keyName ? "" : " without keyName"}` : "unset"}, so Secrets in etcd are protected only by Google's default encryption: set databaseEncryption { state: "ENCRYPTED", keyName: <gcp.kms.CryptoKey id> }`);
         }
     }),
@@ -296,7 +304,10 @@ export const gkeNodeServiceAccount: ResourceValidationPolicy = {
         },
     },
     validateResource: nodeRules((nodes, report, { allowedServiceAccounts }) => {
-        const account: string | undefined = nodes.nodeConfig?.serviceAccount;
+        const account: string | undefined | typeof UNKNOWN = peek(nodes.nodeConfig, "serviceAccount");
+        // Unknown at preview: the email of an account this deployment creates, so neither unset nor the default
+        // (which exists before any deployment and is known); an allow-list is checked once it is known.
+        if (account === UNKNOWN) return;
         if (!account || account === "default" || DEFAULT_COMPUTE_SA.test(account)) {
             report(`${nodes.where}.serviceAccount is ${account ?? "unset"}${account ? "" : " (the Compute Engine default, Editor on the project)"}: create a gcp.serviceaccount.Account with only the logging, monitoring and registry roles nodes need, and set its email`);
         } else if (allowedServiceAccounts.length > 0 && !allowedServiceAccounts.includes(account)) {

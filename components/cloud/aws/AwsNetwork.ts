@@ -25,6 +25,7 @@ export class AwsNetwork extends pulumi.ComponentResource implements ClusterNetwo
     readonly publicSubnetIds: pulumi.Output<string[]>;
     readonly privateSubnetIds: pulumi.Output<string[]>;
     readonly egressIps: pulumi.Output<string[]>;
+    readonly egressAddresses: readonly pulumi.Output<string>[];
     readonly eastWestEnabled: boolean;
     /** Elastic IPs for the east-west NLB, one per public subnet, in subnet order (empty unless requested). */
     readonly eastWestAllocationIds: pulumi.Output<string[]>;
@@ -87,7 +88,8 @@ export class AwsNetwork extends pulumi.ComponentResource implements ClusterNetwo
         this.vpcId = vpc.id;
         this.publicSubnetIds = pulumi.all(publicSubnets.map((s) => s.id));
         this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
-        this.egressIps = pulumi.all(eips.map((e) => e.publicIp));
+        this.egressAddresses = eips.map((e) => e.publicIp);
+        this.egressIps = pulumi.all([...this.egressAddresses]);
         this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds, egressIps: this.egressIps, eastWestIps: this.eastWestIps });
     }
 }

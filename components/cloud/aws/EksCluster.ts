@@ -19,7 +19,7 @@ export interface EksClusterArgs {
     /** Public endpoint limited to `publicAccessCidrs`, or private only. */
     readonly endpointAccess: "public" | "private";
     /** Operators plus the peers' egress addresses. Ignored when the endpoint is private. */
-    readonly publicAccessCidrs: pulumi.Input<string[]>;
+    readonly publicAccessCidrs: readonly pulumi.Input<string>[];
     readonly nodes: { instanceType: string; minSize: number; maxSize: number; desiredSize: number };
     /** Two replicas and a PodDisruptionBudget for the load balancer controller. */
     readonly highAvailability: boolean;
@@ -49,6 +49,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly endpoint: pulumi.Output<string>;
     readonly caData: pulumi.Output<string>;
     readonly egressIps: pulumi.Output<string[]>;
+    readonly egressAddresses: readonly pulumi.Output<string>[];
     readonly eastWest?: EastWestAddress;
     readonly clusterSecurityGroupId: pulumi.Output<string>;
 
@@ -82,7 +83,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
                 subnetIds: pulumi.all([args.network.privateSubnetIds, args.network.publicSubnetIds]).apply(([a, b]) => [...a, ...b]),
                 endpointPrivateAccess: true,
                 endpointPublicAccess: args.endpointAccess === "public",
-                publicAccessCidrs: args.endpointAccess === "public" ? args.publicAccessCidrs : undefined,
+                publicAccessCidrs: args.endpointAccess === "public" ? [...args.publicAccessCidrs] : undefined,
             },
             encryptionConfig: { provider: { keyArn: key.arn }, resources: ["secrets"] },
             enabledClusterLogTypes: ["api", "audit", "authenticator"],
@@ -142,6 +143,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
         this.endpoint = cluster.endpoint;
         this.caData = cluster.certificateAuthority.data;
         this.egressIps = args.network.egressIps;
+        this.egressAddresses = args.network.egressAddresses;
         this.clusterSecurityGroupId = clusterSg;
         const net = args.network;
         this.eastWest = !net.eastWestEnabled ? undefined : {

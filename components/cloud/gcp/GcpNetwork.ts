@@ -21,6 +21,7 @@ export class GcpNetwork extends pulumi.ComponentResource implements ClusterNetwo
     readonly networkId: pulumi.Output<string>;
     readonly subnetworkId: pulumi.Output<string>;
     readonly egressIps: pulumi.Output<string[]>;
+    readonly egressAddresses: readonly pulumi.Output<string>[];
     readonly eastWestIp?: pulumi.Output<string>;
     static readonly PODS_RANGE = "pods";
     static readonly SERVICES_RANGE = "services";
@@ -58,7 +59,8 @@ export class GcpNetwork extends pulumi.ComponentResource implements ClusterNetwo
         }
         this.networkId = network.id;
         this.subnetworkId = subnet.id;
-        this.egressIps = pulumi.all(addresses.map((a) => a.address));
+        this.egressAddresses = addresses.map((a) => a.address);
+        this.egressIps = pulumi.all([...this.egressAddresses]);
         this.registerOutputs({ networkId: this.networkId, subnetworkId: this.subnetworkId, egressIps: this.egressIps });
     }
 }

@@ -17,7 +17,7 @@ export interface GkeClusterArgs {
     /** The control plane's private /28. */
     readonly masterCidr: string;
     /** Master authorized networks: operators plus the peers' egress addresses. */
-    readonly authorizedCidrs: pulumi.Input<string[]>;
+    readonly authorizedCidrs: readonly pulumi.Input<string>[];
     /** Per zone of the regional node pool. */
     readonly nodes: { machineType: string; minNodeCount: number; maxNodeCount: number };
     /** `protect` and deletion protection on the cluster, `protect` on its KMS key. */
@@ -42,6 +42,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly endpoint: pulumi.Output<string>;
     readonly caData: pulumi.Output<string>;
     readonly egressIps: pulumi.Output<string[]>;
+    readonly egressAddresses: readonly pulumi.Output<string>[];
     readonly eastWest?: EastWestAddress;
 
     constructor(name: string, args: GkeClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -81,7 +82,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
             ipAllocationPolicy: { clusterSecondaryRangeName: GcpNetwork.PODS_RANGE, servicesSecondaryRangeName: GcpNetwork.SERVICES_RANGE },
             privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: false, masterIpv4CidrBlock: args.masterCidr },
             masterAuthorizedNetworksConfig: {
-                cidrBlocks: pulumi.output(args.authorizedCidrs).apply((cidrs) => cidrs.map((cidrBlock) => ({ cidrBlock, displayName: cidrBlock }))),
+                cidrBlocks: args.authorizedCidrs.map((cidrBlock) => ({ cidrBlock, displayName: cidrBlock })),
             },
             releaseChannel: { channel: args.releaseChannel },
             workloadIdentityConfig: { workloadPool: `${args.project}.svc.id.goog` },
@@ -130,6 +131,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
         this.endpoint = pulumi.interpolate`https://${cluster.endpoint}`;
         this.caData = cluster.masterAuth.clusterCaCertificate.apply((ca) => ca ?? "");
         this.egressIps = args.network.egressIps;
+        this.egressAddresses = args.network.egressAddresses;
         const ip = args.network.eastWestIp;
         // Backend-service-based external passthrough load balancer, on the reserved address.
         this.eastWest = ip && { ips: ip.apply((a) => [a]), loadBalancerIP: ip, serviceAnnotations: pulumi.output<Record<string, string>>({ "cloud.google.com/l4-rbs": "enabled" }) };
