@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import YAML, { Document, isMap, isScalar, Pair, YAMLMap } from "yaml";
 import { CONFIG_NAMESPACE, ConfigError, parseStackConfig } from "../config";
-import { mandatoryViolations, planStack, PROJECT_ROOT } from "../engine/plan";
+import { mandatoryNotRun, mandatoryViolations, planStack, PROJECT_ROOT } from "../engine/plan";
 import { Violation } from "../engine/policy";
 import { readProject, readStack } from "../engine/project";
 
@@ -195,7 +195,9 @@ function stageOf(doc: Document, file: string): number {
 async function planViolations(stack: string, file: string): Promise<readonly Violation[]> {
     try {
         const settings = readStack({ ...readProject(PROJECT_ROOT), stackConfigDir: path.dirname(file) }, stack);
-        return mandatoryViolations(await planStack({ stack, config: settings.config }));
+        const plan = await planStack({ stack, config: settings.config });
+        // A mandatory policy the gate could not run at preview refuses like a violation: it was never checked.
+        return [...mandatoryViolations(plan), ...mandatoryNotRun(plan).map((n) => ({ ...n, message: `could not run at a first preview: ${n.reason}` }))];
     } catch (e) {
         throw new PromotionRefused(`refusing to promote ${stack}: its offline plan failed (npm run plan -- ${stack}): ${(e as Error).message}`);
     }
