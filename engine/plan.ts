@@ -116,7 +116,15 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
     const policyGraph = mode === "preview"
         ? await run(opts.stack, settings, [opts.stack], { created: byUrn(graph), existing: opts.existing })
         : graph;
-    const { violations, notRun } = await evaluatePacks(policyGraph, packs.map((pack) => ({ pack, config: opts.policyConfig?.[pack.name] })));
+    const withConfig = packs.map((pack) => ({ pack, config: opts.policyConfig?.[pack.name] }));
+    const { violations, notRun } = await evaluatePacks(policyGraph, withConfig);
+    if (mode === "preview") {
+        // The same packs over the emulated create: what `pulumi up` would refuse once the values a preview cannot see
+        // exist, found here before anything is created.
+        const seen = new Set(violations.map((v) => `${v.pack}\0${v.policy}\0${v.urn}`));
+        const later = (await evaluatePacks(graph, withConfig)).violations.filter((v) => !seen.has(`${v.pack}\0${v.policy}\0${v.urn}`));
+        violations.push(...later.map((v) => ({ ...v, at: "up" as const })));
+    }
     return { project, settings, mode, graph, policyGraph, packs, violations, notRun, referenced, referencedGraphs };
 }
 

@@ -85,6 +85,17 @@ describe("policy pack key-material", () => {
         assert.match((await stackViolations(rules.intermediateWithinRoot, [root, outside]))[0], /late is valid until 2036/);
     });
 
+    it("intermediate-within-root-validity at a first preview: validity hours decide, an intermediate signed after its root must be strictly shorter", async () => {
+        const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+        const root = node(tls.SelfSignedCert, "root", { isCaCertificate: true, validityPeriodHours: 26280, validityEndTime: unknown });
+        const int = (hours: number) => node(tls.LocallySignedCert, "int", { isCaCertificate: true, validityPeriodHours: hours, validityEndTime: unknown }, { deps: { caCertPem: [root] } });
+        assert.deepEqual(await stackViolations(rules.intermediateWithinRoot, [root, int(8760)]), []);
+        assert.match((await stackViolations(rules.intermediateWithinRoot, [root, int(26280)]))[0], /int would be valid for 26280 hours, ending at or after its root root \(26280 hours\)/);
+        const existingRoot = node(tls.SelfSignedCert, "root", { isCaCertificate: true, validityPeriodHours: 26280, validityEndTime: "2027-01-01T00:00:00Z" });
+        const late = node(tls.LocallySignedCert, "int", { isCaCertificate: true, validityPeriodHours: 8760 * 5, validityEndTime: unknown }, { deps: { caCertPem: [existingRoot] } });
+        assert.match((await stackViolations(rules.intermediateWithinRoot, [existingRoot, late]))[0], /valid until 2027-01-01/);
+    });
+
     it("root-ca-protected: an unprotected root key or certificate fails", async () => {
         const key = (protect: boolean) => node(tls.PrivateKey, "root-key", {}, { protect });
         const cert = (protect: boolean, k = key(true)) => node(tls.SelfSignedCert, "root-cert", { isCaCertificate: true }, { protect, deps: { privateKeyPem: [k] } });

@@ -107,18 +107,6 @@ export const intermediateConstraints: ResourceValidationPolicy = {
     }),
 };
 
-/**
- * When a certificate ends: its validityEndTime, or, before it is created (unknown at a first preview), now plus its
- * validityPeriodHours: a certificate created later than its root ends later by as much, so the estimate errs on
- * the side of refusing.
- */
-function validityEnd(r: PolicyResource, now: number): number | undefined {
-    const known = peek(r.props, "validityEndTime");
-    if (typeof known === "string") return Date.parse(known);
-    const hours = peek(r.props, "validityPeriodHours");
-    return typeof hours === "number" ? now + hours * 3_600_000 : undefined;
-}
-
 /** The resource a property was computed from, e.g. the root certificate behind an intermediate's `caCertPem`. */
 function source(r: PolicyResource, property: string, cls: { isInstance(o: unknown): boolean }): PolicyResource | undefined {
     return r.propertyDependencies[property]?.find((d) => d.isType(cls as never));
@@ -132,11 +120,21 @@ export const intermediateWithinRoot: StackValidationPolicy = {
         for (const cert of args.resources.filter((r) => r.isType(tls.LocallySignedCert) && r.props.isCaCertificate)) {
             const root = source(cert, "caCertPem", tls.SelfSignedCert);
             if (!root) continue;
+            const certEnd = peek(cert.props, "validityEndTime");
+            const rootEnd = peek(root.props, "validityEndTime");
+            if (typeof certEnd === "string" && typeof rootEnd === "string") {
+                if (Date.parse(certEnd) > Date.parse(rootEnd)) report(`intermediate ${cert.name} is valid until ${certEnd}, after its root ${root.name} (${rootEnd}): shorten its validity or rotate the root first`, cert.urn);
+                continue;
+            }
+            // Before creation: the intermediate is signed after its root exists (or is created), so it ends at least
+            // its validity after now; it must end strictly before the root does.
+            const hours = peek(cert.props, "validityPeriodHours");
+            const rootHours = peek(root.props, "validityPeriodHours");
             const now = Date.now();
-            const end = (r: PolicyResource) => validityEnd(r, now) ?? Number.NaN;
-            if (end(cert) > end(root)) {
-                const shown = (r: PolicyResource) => new Date(end(r)).toISOString();
-                report(`intermediate ${cert.name} is valid until ${shown(cert)}, after its root ${root.name} (${shown(root)}): shorten its validity or rotate the root first`, cert.urn);
+            const rootEndsBy = typeof rootEnd === "string" ? Date.parse(rootEnd) : typeof rootHours === "number" ? now + rootHours * 3_600_000 : Number.NaN;
+            const endsAfter = typeof hours === "number" ? now + hours * 3_600_000 : Number.NaN;
+            if (!(endsAfter < rootEndsBy)) {
+                report(`intermediate ${cert.name} would be valid for ${typeof hours === "number" ? `${hours} hours` : "an unknown time"}, ending at or after its root ${root.name}${typeof rootEnd === "string" ? ` (valid until ${rootEnd})` : typeof rootHours === "number" ? ` (${rootHours} hours)` : ""}: give it a validityPeriodHours that ends before the root, or rotate the root first`, cert.urn);
             }
         }
     },

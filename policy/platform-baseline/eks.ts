@@ -16,12 +16,9 @@ export const eksEndpointRestricted: ResourceValidationPolicy = {
         const defaulted = vpc?.endpointPublicAccess === undefined ? " (endpointPublicAccess defaults to true)" : "";
         // Entries computed from resources not yet created (peers' egress addresses) are unknown at a first preview;
         // the literal ones (operators' CIDRs) are what a configuration mistake can open, and they are known.
+        // (The bridged provider's Check turns a list unknown as a whole into one unknown entry.)
         const listed = peekList(cluster, "vpcConfig", "publicAccessCidrs");
-        if (listed === UNKNOWN) {
-            report("vpcConfig.publicAccessCidrs is computed as a whole from resources not yet created, so no preview can check it: pass a list whose literal CIDRs are literal (computed addresses as separate entries)");
-            return;
-        }
-        const cidrs = listed ?? [];
+        const cidrs = listed === UNKNOWN ? [UNKNOWN] : listed ?? [];
         const open = cidrs.filter(isOpenCidr);
         if (cidrs.length === 0) {
             report(`vpcConfig.publicAccessCidrs is unset, so the public API endpoint${defaulted} accepts any address: list the operator and peer CIDRs in vpcConfig.publicAccessCidrs, or set vpcConfig.endpointPublicAccess false`);
@@ -158,7 +155,8 @@ export const eksNodeGroupLaunchTemplate: StackValidationPolicy = {
             const managed = [...(group.propertyDependencies.launchTemplate ?? []), ...group.dependencies].some((d) => d.isType(aws.ec2.LaunchTemplate))
                 || templates.some((t) => typeof ref.name === "string" && peek(t.props, "name") === ref.name);
             if (!managed) {
-                report(`node group ${group.name} launches from ${String(ref.name ?? ref.id)}, a launch template outside this stack whose metadata options no policy sees: manage it in this stack with metadataOptions.httpTokens "required", or exempt the node group`, group.urn);
+                const named = [ref.name, ref.id].find((x) => typeof x === "string") ?? "a template created in this deployment";
+                report(`node group ${group.name} launches from ${named}, a launch template outside this stack whose metadata options no policy sees: manage it in this stack with metadataOptions.httpTokens "required", or exempt the node group`, group.urn);
             }
         }
     },
