@@ -10,6 +10,7 @@ import { destinationRuleSpec, failoverPairs } from "../components/traffic/destin
 import { releaseRouting } from "../components/traffic/releases";
 import { virtualServiceSpec } from "../components/traffic/virtualService";
 import { localRateLimitSpec } from "../components/traffic/localRateLimit";
+import { countsAs5xx, GRPC, rateLimitedAnswer, wouldRetry } from "./support/envoy";
 import { validateCustomResource } from "./support/manifests";
 import { runCli, shippedPlan, tempDir } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
@@ -94,6 +95,24 @@ describe("traffic management: release routing (pure)", () => {
         assert.deepEqual(validateCustomResource({ apiVersion: "networking.istio.io/v1alpha3", kind: "EnvoyFilter", metadata: { name: "x", namespace: "istio-system" }, spec: ef }), []);
     });
 
+    it("answers a rate-limited gRPC call RESOURCE_EXHAUSTED and an HTTP request 429: callers neither retry nor eject (Envoy's model)", () => {
+        const typed = localRateLimitSpec({ context: "SIDECAR_INBOUND", workloadLabels: { app: "payments" }, limit: { requestsPerSecond: 100 } })
+            .configPatches[0].patch.value.typed_config;
+        const grpc = rateLimitedAnswer(typed, true);
+        assert.deepEqual(grpc, { httpStatus: 200, grpcStatus: GRPC.RESOURCE_EXHAUSTED });
+        assert.deepEqual(rateLimitedAnswer(typed, false), { httpStatus: 429 });
+        for (const answer of [grpc, rateLimitedAnswer(typed, false)]) {
+            assert.equal(wouldRetry(defaults.retries.retryOn, answer), false, "the default retry conditions");
+            assert.equal(countsAs5xx(answer), false, "outlier detection");
+        }
+        // Envoy's default, which the filter must not fall back to: UNAVAILABLE is retried and counted as a 503.
+        const { rate_limited_as_resource_exhausted: _, ...envoyDefault } = typed;
+        const unavailable = rateLimitedAnswer(envoyDefault, true);
+        assert.equal(unavailable.grpcStatus, GRPC.UNAVAILABLE);
+        assert.equal(wouldRetry(defaults.retries.retryOn, unavailable), true);
+        assert.equal(countsAs5xx(unavailable), true);
+    });
+
     it("resolves resilience field by field: service over stack over defaults", () => {
         const r = resolveResilience({ timeoutMs: 5000, retries: { attempts: 3 } }, { retries: { perTryTimeoutMs: 1000 }, outlierDetection: { consecutive5xxErrors: 2 } });
         assert.equal(r.timeoutMs, 5000);
@@ -122,6 +141,8 @@ describe("traffic management: config gate", () => {
         ["HTTP-only settings on a TCP service", (c) => (c.services.find((s: any) => s.name === "payments").protocol = "tcp", c.traffic.services.payments = { rateLimit: { requestsPerSecond: 5 } }), "traffic.services.payments.rateLimit", /HTTP-only/],
         ["a per-try timeout longer than the request's", (c) => (c.traffic.services.catalog.resilience.retries.perTryTimeoutMs = 3000), "traffic.services.catalog.resilience.retries.perTryTimeoutMs", /exceeds the request timeout/],
         ["an unknown strategy", (c) => (c.traffic.services.cart.release = { strategy: "shadow" }), "traffic.services.cart.release.strategy", /canary" or "blueGreen/],
+        ["a rate-limited service whose callers retry RESOURCE_EXHAUSTED", (c) => (c.traffic.services.catalog.resilience.retries.retryOn = "connect-failure,resource-exhausted"), "traffic.services.catalog.resilience.retries.retryOn", /retries resource-exhausted, the answer of service catalog's rateLimit/],
+        ["a stack-wide retry on 429 where a service is rate-limited", (c) => (c.traffic.resilience.retries.retryOn = "connect-failure,429"), "traffic.resilience.retries.retryOn", /retries 429, the answer of service catalog's rateLimit/],
     ];
     for (const [what, mutate, key, message] of cases) {
         it(`refuses ${what}`, () => {
@@ -203,6 +224,24 @@ describe("traffic management in the plan (stage 4 and 5)", () => {
         assert.deepEqual(byName["catalog-local-ratelimit"].configPatches[0].patch.value.typed_config.token_bucket, { max_tokens: 400, tokens_per_fill: 200, fill_interval: "1s" });
         assert.deepEqual(byName["ingress-local-ratelimit"].workloadSelector, { labels: { istio: "ingressgateway" } });
         assert.equal(byName["ingress-local-ratelimit"].configPatches[0].match.context, "GATEWAY");
+    });
+
+    it("rate limits are answered so that the callers' routes neither retry them nor eject the limited endpoints", () => {
+        let checked = 0;
+        for (const plan of [staging, prod]) {
+            const services = stackConfig(plan.settings.stack).services as Array<{ name: string; protocol?: string }>;
+            for (const ef of kind(plan, "EnvoyFilter").filter((f) => plain(f.inputs).metadata.name.endsWith("-local-ratelimit") && spec(f).configPatches[0].match.context === "SIDECAR_INBOUND")) {
+                const app = spec(ef).workloadSelector.labels.app;
+                const service = services.find((s) => s.name === app)!;
+                const cluster = ef.name.slice(0, ef.name.indexOf("-traffic-"));
+                const answer = rateLimitedAnswer(spec(ef).configPatches[0].patch.value.typed_config, service.protocol === "grpc");
+                const retries = spec(named(plan, "VirtualService", app, cluster)).http[0].retries;
+                assert.equal(wouldRetry(retries.retryOn ?? "", answer), false, `${ef.name}: retried under ${retries.retryOn}`);
+                assert.equal(countsAs5xx(answer), false, `${ef.name}: counted by outlier detection`);
+                checked++;
+            }
+        }
+        assert.ok(checked >= 4, "catalog on staging's clusters and payments (gRPC) on prod's");
     });
 
     it("every routing resource validates against Istio 1.30's CRDs", () => {
