@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { capabilitiesFor, ConfigError, describeStage, MeshConfig } from "../config";
+import { capabilitiesFor, ConfigError, describeStage, MeshConfig, resolveResilience } from "../config";
 import { checkStageTransition } from "../config/stageGate";
 import { buildClusters } from "../components/cloud/clusters";
 import { clusterPki } from "../components/pki/handoff";
@@ -12,6 +12,7 @@ import { MeshAuthorization } from "../components/identity/MeshAuthorization";
 import { peerAllowList } from "../components/cloud/allowList";
 import { TrafficManagement } from "../components/traffic/TrafficManagement";
 import { releaseRouting } from "../components/traffic/releases";
+import { httpRouteResilience } from "../components/traffic/virtualService";
 import { TRACING_PROVIDER } from "../config/observability";
 import { MeshObservability } from "../components/observability/MeshObservability";
 
@@ -95,11 +96,18 @@ export async function meshProgram(config: MeshConfig) {
     };
 }
 
-/** Exposed services behind the ingress hosts; edge traffic follows a release in progress as mesh traffic does. */
+/**
+ * Exposed services behind the ingress hosts; edge traffic follows a release in progress, and has the timeout and
+ * retries of the service's mesh routes, as mesh traffic does.
+ */
 function ingressRoutes(config: MeshConfig, trafficManagement: boolean): IngressRoute[] {
     return config.services.filter((s) => s.exposed).map((s) => {
-        const release = trafficManagement ? config.traffic.services[s.name]?.release : undefined;
-        return { prefix: s.ingressPathPrefix, host: `${s.name}.${s.namespace}.svc.cluster.local`, port: s.port, weights: release && releaseRouting(release).routes };
+        const own = trafficManagement ? config.traffic.services[s.name] : undefined;
+        return {
+            prefix: s.ingressPathPrefix, host: `${s.name}.${s.namespace}.svc.cluster.local`, port: s.port,
+            weights: own?.release && releaseRouting(own.release).routes,
+            resilience: trafficManagement ? httpRouteResilience(resolveResilience(config.traffic.resilience, own?.resilience)) : undefined,
+        };
     });
 }
 

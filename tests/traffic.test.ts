@@ -10,7 +10,7 @@ import { destinationRuleSpec, failoverPairs } from "../components/traffic/destin
 import { releaseRouting } from "../components/traffic/releases";
 import { virtualServiceSpec } from "../components/traffic/virtualService";
 import { localRateLimitSpec } from "../components/traffic/localRateLimit";
-import { countsAs5xx, GRPC, rateLimitedAnswer, wouldRetry } from "./support/envoy";
+import { countsAs5xx, GRPC, istioRoutePolicy, rateLimitedAnswer, wouldRetry } from "./support/envoy";
 import { validateCustomResource } from "./support/manifests";
 import { runCli, shippedPlan, tempDir } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
@@ -242,6 +242,27 @@ describe("traffic management in the plan (stage 4 and 5)", () => {
             }
         }
         assert.ok(checked >= 4, "catalog on staging's clusters and payments (gRPC) on prod's");
+    });
+
+    it("edge routes time out and retry as the service's mesh routes do (Istio's translation of both)", () => {
+        // Without them Istio gives a gateway route no timeout and its default two retries.
+        assert.deepEqual(istioRoutePolicy({}), { timeoutMs: 0, retries: { numRetries: 2, retryOn: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes" } });
+        let checked = 0;
+        for (const plan of [staging, prod]) {
+            const services = stackConfig(plan.settings.stack).services as Array<{ name: string; namespace: string; exposed?: boolean; ingressPathPrefix?: string }>;
+            for (const edge of kind(plan, "VirtualService").filter((r) => plain(r.inputs).metadata.name === "ingress")) {
+                const cluster = edge.name.slice(0, edge.name.indexOf("-mesh-"));
+                for (const s of services.filter((x) => x.exposed)) {
+                    const route = spec(edge).http.find((h: any) => h.match[0].uri.prefix === (s.ingressPathPrefix ?? "/"));
+                    const mesh = spec(named(plan, "VirtualService", s.name, cluster)).http[0];
+                    const policy = istioRoutePolicy(route);
+                    assert.deepEqual(policy, istioRoutePolicy(mesh), `${edge.name} → ${s.name}`);
+                    assert.ok(policy.timeoutMs > 0, "a timeout at the edge");
+                    checked++;
+                }
+            }
+        }
+        assert.equal(checked, 4, "frontend on staging's and prod's two clusters");
     });
 
     it("every routing resource validates against Istio 1.30's CRDs", () => {

@@ -67,3 +67,25 @@ export function countsAs5xx(answer: Answer): boolean {
     const status = answer.grpcStatus !== undefined ? grpcToHttpStatus(answer.grpcStatus) : answer.httpStatus;
     return status >= 500 && status < 600;
 }
+
+/** What Envoy gets from an Istio HTTPRoute's `timeout` and `retries`. */
+export interface RoutePolicy {
+    /** 0: no timeout. */
+    readonly timeoutMs: number;
+    /** Absent: no retries. */
+    readonly retries?: { readonly numRetries: number; readonly retryOn: string; readonly perTryTimeoutMs?: number };
+}
+
+/**
+ * Istio's translation of an HTTPRoute's timeout and retries (istio/istio 1.30.3
+ * pilot/pkg/networking/core/route/route.go `setTimeout`: unset is `Notimeout`; route/retry/retry.go `ConvertPolicy`:
+ * unset is the default policy, two retries; zero attempts is none).
+ */
+export function istioRoutePolicy(route: { timeout?: string; retries?: { attempts?: number; perTryTimeout?: string; retryOn?: string } }): RoutePolicy {
+    const ms = (d: string) => (d.endsWith("ms") ? Number(d.slice(0, -2)) : Number(d.slice(0, -1)) * 1000);
+    const timeoutMs = route.timeout ? ms(route.timeout) : 0;
+    const r = route.retries;
+    if (r === undefined) return { timeoutMs, retries: { numRetries: 2, retryOn: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes" } };
+    if ((r.attempts ?? 0) <= 0) return { timeoutMs };
+    return { timeoutMs, retries: { numRetries: r.attempts!, retryOn: r.retryOn || "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes", ...(r.perTryTimeout ? { perTryTimeoutMs: ms(r.perTryTimeout) } : {}) } };
+}
