@@ -11,7 +11,7 @@ import { MeshVerification } from "../components/mesh/MeshVerification";
 import { MeshAuthorization } from "../components/identity/MeshAuthorization";
 import { peerAllowList } from "../components/cloud/allowList";
 import { TrafficManagement } from "../components/traffic/TrafficManagement";
-import { releaseRouting } from "../components/traffic/releases";
+import { releaseGates, releaseRouting } from "../components/traffic/releases";
 import { httpRouteResilience } from "../components/traffic/virtualService";
 import { TRACING_PROVIDER } from "../config/observability";
 import { MeshObservability } from "../components/observability/MeshObservability";
@@ -87,6 +87,11 @@ export async function meshProgram(config: MeshConfig) {
             endpoint: c.endpoint, egressIps: c.egressIps, eastWestIps: c.eastWest?.ips,
         })),
         chartVersions: config.charts,
+        /** Run on every cluster of the service before `pulumi up` changes a release: the subsets it sends traffic to have Ready pods. */
+        releaseGates: capabilities.trafficManagement ? config.services.flatMap((s) => {
+            const release = config.traffic.services[s.name]?.release;
+            return release ? releaseGates(s, releaseRouting(release)) : [];
+        }) : undefined,
         /** The CA material this stack hands its clusters, for audit: public certificates only. */
         pkiInventory: pki && pulumi.all([...pki].map(([cluster, m]) => pulumi.all([m.intermediateCertPem, m.roots]).apply(([intermediate, roots]) => ({
             cluster,

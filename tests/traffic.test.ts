@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { CapturedResource } from "../engine/graph";
-import { Plan, PROJECT_ROOT } from "../engine/plan";
+import { Plan, PROJECT_ROOT, stackOutputs } from "../engine/plan";
 import { plain } from "../engine/values";
 import { ConfigError, parseStackConfig, ReleaseConfig, resolveResilience } from "../config";
 import { destinationRuleSpec, failoverPairs } from "../components/traffic/destinationRule";
@@ -263,6 +263,48 @@ describe("traffic management in the plan (stage 4 and 5)", () => {
             }
         }
         assert.equal(checked, 4, "frontend on staging's and prod's two clusters");
+    });
+
+    it("release gates wait for exactly the pods Istio would send each live subset to", () => {
+        type Pod = { labels: Record<string, string>; ready: boolean };
+        // Istio: the service's ready endpoints (pods its Service selects, `app: <name>` by the graph's contract) whose
+        // labels include the subset's (istio/istio 1.30.3 pkg/config/labels/instance.go `SubsetOf`, used by
+        // pilot/pkg/xds/endpoints/endpoint_builder.go).
+        const subsetOf = (want: Record<string, string>, have: Record<string, string>) => Object.entries(want).every(([k, v]) => have[k] === v);
+        const istioEndpoints = (pods: Pod[], app: string, subset: Record<string, string>) => pods.filter((p) => p.ready && p.labels.app === app && subsetOf(subset, p.labels));
+        // `kubectl wait -l`: an equality selector is an AND of its terms; no matching pod is an error, and every match must become Ready.
+        const gatePasses = (selector: string, pods: Pod[]) => {
+            const terms = Object.fromEntries(selector.split(",").map((t) => t.split("=")));
+            const matched = pods.filter((p) => subsetOf(terms, p.labels));
+            return matched.length > 0 && matched.every((p) => p.ready);
+        };
+        let checked = 0;
+        for (const plan of [staging, prod]) {
+            const gates = stackOutputs(plan.graph).outputs.releaseGates as Array<{ service: string; subset: string; selector: string; command: string }>;
+            const cluster = (stackConfig(plan.settings.stack).clusters as Array<{ name: string }>)[0].name;
+            for (const dr of kind(plan, "DestinationRule").filter((r) => r.name.startsWith(cluster) && spec(r).subsets)) {
+                const app = plain(dr.inputs).metadata.name;
+                const http = spec(named(plan, "VirtualService", app, cluster)).http[0];
+                const live = new Set([...http.route.filter((r: any) => r.weight > 0), ...(http.mirrors ?? [])].map((r: any) => r.destination.subset));
+                assert.deepEqual(gates.filter((g) => g.service === app).map((g) => g.subset).sort(), [...live].sort(), `${app}: a gate per live subset`);
+                for (const subset of spec(dr).subsets.filter((x: any) => live.has(x.name))) {
+                    const gate = gates.find((g) => g.service === app && g.subset === subset.name)!;
+                    assert.match(gate.command, new RegExp(`^kubectl -n \\S+ wait pod -l ${gate.selector} --for=condition=Ready`));
+                    const other = { ...subset.labels, app: "someone-else" };
+                    for (const pods of [
+                        [] as Pod[],
+                        [{ labels: { app, ...subset.labels }, ready: false }],
+                        [{ labels: other, ready: true }],
+                        [{ labels: { app, ...subset.labels, extra: "x" }, ready: true }],
+                        [{ labels: { app, version: "elsewhere" }, ready: true }, { labels: { app, ...subset.labels }, ready: true }],
+                    ]) {
+                        assert.equal(gatePasses(gate.selector, pods), istioEndpoints(pods, app, subset.labels).length > 0, `${app}/${subset.name} with ${JSON.stringify(pods)}`);
+                    }
+                    checked++;
+                }
+            }
+        }
+        assert.equal(checked, 3, "cart's stable and canary (staging), frontend's blue (prod)");
     });
 
     it("every routing resource validates against Istio 1.30's CRDs", () => {
