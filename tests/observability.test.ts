@@ -195,6 +195,69 @@ describe("observability in the plan (stage 4 and 5)", () => {
         }
     });
 
+    it("no pod can reach Prometheus' lifecycle API: the flag is off and the chart's reloader, which needs it, too", () => {
+        // prometheus-community/helm-charts prometheus-29.27.0: values.yaml defaults, and templates/deploy.yaml renders
+        // `--<flag>` per server.extraFlags and the reloader container when configmapReload.prometheus.enabled.
+        const chartDefaults = { server: { extraFlags: ["web.enable-lifecycle"] }, configmapReload: { prometheus: { enabled: true } } };
+        // Helm merges maps key by key; any other value (lists included) replaces the default.
+        const merge = (base: any, over: any): any => (typeof base === "object" && !Array.isArray(base) && typeof over === "object" && over !== null && !Array.isArray(over)
+            ? Object.fromEntries([...new Set([...Object.keys(base), ...Object.keys(over)])].map((k) => [k, k in over ? merge(base[k], over[k]) : base[k]]))
+            : over);
+        const rendered = (v: any) => {
+            const m = merge(chartDefaults, v);
+            return { flags: (m.server.extraFlags as string[]).map((f) => `--${f}`), reloader: m.configmapReload.prometheus.enabled === true };
+        };
+        assert.deepEqual(rendered({}), { flags: ["--web.enable-lifecycle"], reloader: true }, "the chart alone");
+        for (const [plan, clusters] of [[staging, ["staging-aws-euw1", "staging-aws-euc1"]], [prod, ["prod-aws-use1", "prod-gcp-usc1"]]] as const) {
+            for (const cluster of clusters) {
+                // The reloader POSTs /-/reload, which Prometheus answers 403 without the flag (prometheus v3.14.0 web/web.go).
+                assert.deepEqual(rendered(values(releaseOf(plan, "prometheus", cluster))), { flags: [], reloader: false }, cluster);
+                assert.match(values(releaseOf(plan, "prometheus", cluster)).server.podAnnotations["checksum/config"], /^[0-9a-f]{64}$/, "a change of rules restarts the server");
+            }
+        }
+    });
+
+    it("a NetworkPolicy admits only Kiali on its cluster and, on a federation source, the east-west gateway carrying the hub's requests", () => {
+        type Pod = { namespace: string; labels: Record<string, string> };
+        const matches = (sel: { matchLabels?: Record<string, string> } | undefined, labels: Record<string, string>) =>
+            Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+        // Kubernetes networking/v1: a selected pod admits a connection only if some ingress rule's `from` peer matches
+        // (namespaceSelector and podSelector in one peer both apply) on one of its ports; no rule admits nothing.
+        const admits = (np: any, caller: Pod, port: number) => np.ingress.some((rule: any) =>
+            (rule.ports ?? [{ port }]).some((p: any) => p.port === port)
+            && (rule.from ?? [{}]).some((peer: any) => matches(peer.namespaceSelector, { "kubernetes.io/metadata.name": caller.namespace }) && matches(peer.podSelector, caller.labels)));
+        const policy = (plan: Plan, cluster: string) => {
+            const found = onCluster(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", cluster).filter((r) => plain(r.inputs).metadata.namespace === "monitoring");
+            assert.equal(found.length, 1, cluster);
+            const spec = plain(found[0].inputs).spec;
+            assert.deepEqual(spec.policyTypes, ["Ingress"]);
+            assert.ok(matches(spec.podSelector, { "app.kubernetes.io/name": "prometheus", "app.kubernetes.io/component": "server", "app.kubernetes.io/instance": "prometheus" }), "selects the server");
+            return spec;
+        };
+        // Kiali's pods (kiali/helm-charts v2.29.0 `selectorLabels`); the east-west gateway's, as the plan installs it.
+        const kiali: Pod = { namespace: "istio-system", labels: { "app.kubernetes.io/name": "kiali", "app.kubernetes.io/instance": "kiali" } };
+        const eastWest = (plan: Plan, cluster: string): Pod => ({ namespace: "istio-system", labels: values(releaseOf(plan, "istio-eastwestgateway", cluster)).labels });
+        const anyPod: Pod = { namespace: "shop", labels: { app: "frontend" } };
+        const istiod: Pod = { namespace: "istio-system", labels: { app: "istiod" } };
+        const hub = policy(staging, "staging-aws-euw1");
+        const source = policy(staging, "staging-aws-euc1");
+        assert.deepEqual([admits(hub, kiali, 9090), admits(hub, eastWest(staging, "staging-aws-euw1"), 9090), admits(hub, anyPod, 9090), admits(hub, istiod, 9090)], [true, false, false, false]);
+        assert.deepEqual([admits(source, kiali, 9090), admits(source, eastWest(staging, "staging-aws-euc1"), 9090), admits(source, anyPod, 9090)], [false, true, false]);
+        const prodSource = policy(prod, "prod-gcp-usc1");
+        assert.deepEqual(prodSource.ingress, [], "remote write: nothing reads a non-hub Prometheus");
+        assert.equal(admits(policy(prod, "prod-aws-use1"), kiali, 9090), true);
+    });
+
+    it("EKS enforces NetworkPolicies (the VPC CNI's network policy agent); GKE runs Dataplane V2", () => {
+        for (const plan of [staging, prod]) {
+            const eks = plan.graph.resources.filter((r) => r.type === "aws:eks/cluster:Cluster");
+            const cni = plan.graph.resources.filter((r) => r.type === "aws:eks/addon:Addon" && plain(r.inputs).addonName === "vpc-cni");
+            assert.equal(cni.length, eks.length);
+            for (const addon of cni) assert.deepEqual(JSON.parse(plain(addon.inputs).configurationValues), { enableNetworkPolicy: "true" });
+        }
+        for (const gke of prod.graph.resources.filter((r) => r.type === "gcp:container/cluster:Cluster")) assert.equal(plain(gke.inputs).datapathProvider, "ADVANCED_DATAPATH");
+    });
+
     it("sets access logs and trace sampling mesh-wide on every cluster", () => {
         const telemetry = staging.graph.resources.filter((r) => r.type === "kubernetes:telemetry.istio.io/v1:Telemetry");
         assert.equal(telemetry.length, 2);

@@ -5,7 +5,8 @@ import { MeshCluster } from "../cloud/MeshCluster";
 import { customResource } from "../mesh/resources";
 import { ISTIO_NAMESPACE } from "../mesh/values";
 import {
-    clusterPrometheusService, FederationRole, MONITORING_NAMESPACE, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER_LABELS, prometheusValues,
+    clusterPrometheusService, FederationRole, MONITORING_NAMESPACE, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER, PROMETHEUS_SERVER_LABELS,
+    prometheusNetworkPolicySpec, prometheusValues,
 } from "./prometheus";
 import { meshAlertRules, MeshRulesArgs, meshRecordingRules } from "./rules";
 import { meshTelemetrySpec, MeshTelemetryArgs } from "./telemetry";
@@ -21,6 +22,8 @@ export interface ClusterMonitoringArgs {
     readonly remoteWriteUrl?: string;
     /** Federation: this cluster's part. Absent: no federation (remote write, or a single cluster). */
     readonly federation?: FederationRole;
+    /** Kiali runs on this cluster: its pods may reach this Prometheus. */
+    readonly kiali: boolean;
     /** A federation source only: the principal of the hub's Prometheus, the one caller its Prometheus accepts. */
     readonly hubPrincipal?: string;
     readonly rules: Omit<MeshRulesArgs, "intermediateNotAfterSeconds">;
@@ -37,7 +40,7 @@ export function notAfterSeconds(pem: string): number {
 /**
  * Monitoring of one cluster: the `monitoring` namespace, a Prometheus with the mesh's alert and recording rules, its
  * part in federation (a Service naming it across the mesh and the one caller it accepts, or the hub's stubs of the
- * sources), and the mesh-wide Telemetry for access logs and trace sampling.
+ * sources), a NetworkPolicy that admits only its readers, and the mesh-wide Telemetry for access logs and trace sampling.
  */
 export class ClusterMonitoring extends pulumi.ComponentResource {
     readonly prometheus: k8s.helm.v3.Release;
@@ -64,6 +67,10 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
             atomic: true,
             // Federating servers run a sidecar: the injector must serve before their pods start.
         }, { ...child, dependsOn: [namespace, ...(args.federation ? [args.istiod] : [])] });
+        new k8s.networking.v1.NetworkPolicy(`${name}-prometheus-ingress`, {
+            metadata: { name: PROMETHEUS_SERVER, namespace: MONITORING_NAMESPACE },
+            spec: prometheusNetworkPolicySpec({ kiali: args.kiali, federationSource: args.federation?.role === "source" }),
+        }, { ...child, dependsOn: [namespace] });
         if (args.federation) this.federate(name, args, args.federation, namespace, child);
         customResource(`${name}-telemetry`, "telemetry.istio.io/v1", "Telemetry", { name: "mesh-default", namespace: ISTIO_NAMESPACE },
             { spec: meshTelemetrySpec(args.telemetry) }, { ...child, dependsOn: [args.istiod] });

@@ -55,6 +55,7 @@ export class MeshObservability extends pulumi.ComponentResource {
                 retentionDays: o.retentionDays,
                 remoteWriteUrl: o.aggregation === "remoteWrite" ? o.remoteWriteUrl : undefined,
                 federation: roleOf(c),
+                kiali: o.kiali && c === hub,
                 hubPrincipal: `${hub.cluster.trustDomain}/ns/${MONITORING_NAMESPACE}/sa/${PROMETHEUS_SERVER}`,
                 rules: {
                     istioCsr: args.istioCsr,

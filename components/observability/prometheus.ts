@@ -1,4 +1,6 @@
-import { CERT_MANAGER_NAMESPACE } from "../mesh/values";
+import * as crypto from "node:crypto";
+import { CERT_MANAGER_NAMESPACE, ISTIO_NAMESPACE } from "../mesh/values";
+import { KIALI_INSTANCE } from "./kialiValues";
 import { ISTIO_CSR_JOB, RuleGroup } from "./rules";
 
 /**
@@ -58,14 +60,7 @@ const SIDECAR_ONLY_FOR = {
 
 export function prometheusValues(a: PrometheusValuesArgs) {
     const sources = a.federation?.role === "hub" ? a.federation.sources : [];
-    return {
-        server: {
-            // Every series says which cluster and mesh it came from once aggregated (federation keeps them, honor_labels).
-            global: { external_labels: { cluster: a.clusterName, mesh_id: a.meshId } },
-            retention: `${a.retentionDays}d`,
-            ...(a.remoteWriteUrl ? { remoteWrite: [{ url: a.remoteWriteUrl }] } : {}),
-            ...(a.federation ? { podLabels: { "sidecar.istio.io/inject": "true" }, podAnnotations: { ...SIDECAR_ONLY_FOR[a.federation.role] } } : {}),
-        },
+    const config = {
         serverFiles: { "alerting_rules.yml": a.alerting, "recording_rules.yml": a.recording },
         scrapeConfigs: {
             ...(a.istioCsr ? {
@@ -84,6 +79,59 @@ export function prometheusValues(a: PrometheusValuesArgs) {
                 static_configs: [{ targets: [`${clusterPrometheusHost(source)}:${PROMETHEUS_PORT}`] }],
             }])),
         },
+    };
+    const server = {
+        // Every series says which cluster and mesh it came from once aggregated (federation keeps them, honor_labels).
+        global: { external_labels: { cluster: a.clusterName, mesh_id: a.meshId } },
+        retention: `${a.retentionDays}d`,
+        ...(a.remoteWriteUrl ? { remoteWrite: [{ url: a.remoteWriteUrl }] } : {}),
+    };
+    return {
+        ...config,
+        server: {
+            ...server,
+            // The chart's only default flag is --web.enable-lifecycle (values.yaml `server.extraFlags`), with which any
+            // pod that reaches port 9090 can POST /-/quit (prometheus/prometheus v3.14.0 web/web.go).
+            extraFlags: [],
+            ...(a.federation ? { podLabels: { "sidecar.istio.io/inject": "true" } } : {}),
+            podAnnotations: {
+                ...(a.federation ? SIDECAR_ONLY_FOR[a.federation.role] : {}),
+                // Without the lifecycle API the chart's reloader cannot reload (its POST to /-/reload is answered 403),
+                // so a change of configuration or rules restarts the server instead.
+                "checksum/config": crypto.createHash("sha256").update(JSON.stringify({ ...config, server })).digest("hex"),
+            },
+        },
+        configmapReload: { prometheus: { enabled: false } },
         "prometheus-pushgateway": { enabled: false },
+    };
+}
+
+/** Pod labels the `kiali-server` chart gives Kiali (kiali/helm-charts v2.29.0 templates/_helpers.tpl `selectorLabels`). */
+const KIALI_POD_LABELS = { "app.kubernetes.io/name": "kiali", "app.kubernetes.io/instance": KIALI_INSTANCE };
+/** Pod labels of the east-west gateway (eastWestGatewayValues). */
+const EAST_WEST_POD_LABELS = { istio: "eastwestgateway" };
+
+export interface PrometheusNetworkPolicyArgs {
+    /** Kiali runs on this cluster and reads this Prometheus. */
+    readonly kiali: boolean;
+    /** A federation source: the hub's requests arrive through this cluster's east-west gateway. */
+    readonly federationSource: boolean;
+}
+
+/**
+ * Who may open a connection to the Prometheus server: Kiali on its cluster, and on a federation source the east-west
+ * gateway that carries the hub's mTLS requests (its sidecar and AuthorizationPolicy then admit the hub alone). Nobody
+ * else: with no rule, a NetworkPolicy that selects the server denies every other ingress.
+ */
+export function prometheusNetworkPolicySpec(a: PrometheusNetworkPolicyArgs) {
+    const from = (podLabels: Record<string, string>) => ({
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ISTIO_NAMESPACE } },
+        podSelector: { matchLabels: { ...podLabels } },
+    });
+    const peers = [...(a.kiali ? [from(KIALI_POD_LABELS)] : []), ...(a.federationSource ? [from(EAST_WEST_POD_LABELS)] : [])];
+    return {
+        podSelector: { matchLabels: { ...PROMETHEUS_SERVER_LABELS } },
+        policyTypes: ["Ingress"],
+        ingress: peers.length ? [{ from: peers, ports: [{ protocol: "TCP", port: PROMETHEUS_PORT }] }] : [],
     };
 }

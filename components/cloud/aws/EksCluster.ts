@@ -36,7 +36,7 @@ const assumeBy = (service: string, actions: string[] = ["sts:AssumeRole"]) =>
 /**
  * A hardened EKS cluster: secrets envelope-encrypted with a rotating KMS key, control-plane audit logs, API
  * authentication mode, endpoint limited to an allow-list, managed nodes in private subnets with IMDSv2 only, node
- * security group that admits the control plane on the mesh's webhook ports, EKS Pod Identity, and the AWS Load
+ * security group that admits the control plane on the mesh's webhook ports, NetworkPolicy enforcement, EKS Pod Identity, and the AWS Load
  * Balancer Controller (static, internet-facing NLBs for east-west gateways need it).
  */
 export class EksCluster extends pulumi.ComponentResource implements MeshCluster {
@@ -131,6 +131,12 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
             tags,
         }, { ...child, parent: cluster, dependsOn: nodePolicies, ignoreChanges: ["scalingConfig.desiredSize"] });
 
+        // EKS stores NetworkPolicies but enforces none until the VPC CNI runs its network policy agent; the managed
+        // add-on takes over the CNI the cluster was created with.
+        new aws.eks.Addon(`${name}-vpc-cni`, {
+            clusterName: cluster.name, addonName: "vpc-cni", configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }),
+            resolveConflictsOnCreate: "OVERWRITE", resolveConflictsOnUpdate: "OVERWRITE", tags,
+        }, { ...child, parent: cluster });
         const podIdentity = new aws.eks.Addon(`${name}-pod-identity`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent", tags }, { ...child, parent: cluster, dependsOn: [nodeGroup] });
         const lbcRole = new aws.iam.Role(`${name}-lbc`, { assumeRolePolicy: assumeBy("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]), tags }, child);
         const lbcPolicy = new aws.iam.RolePolicy(`${name}-lbc`, { role: lbcRole.id, policy: partition.apply(loadBalancerControllerPolicy) }, { ...child, parent: lbcRole });
