@@ -9,12 +9,13 @@ import { prometheusValues } from "../components/observability/prometheus";
 import { meshAlertRules, MeshRulesArgs, meshRecordingRules, RECORDED, Rule } from "../components/observability/rules";
 import { meshTelemetrySpec } from "../components/observability/telemetry";
 import { validateChartValues, validateCustomResource } from "./support/manifests";
+import { federated, Labels, scrapedSample, selects, upSeries } from "./support/prometheus";
 import { shippedPlan } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 
 const PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts";
 const EVERYTHING: MeshRulesArgs = {
-    istioCsr: true, intermediateNotAfterSeconds: 1_900_000_000, intermediateExpiryWarningDays: 30, ingressCertificate: true, remoteClusters: 2, eastWestGateway: true,
+    clusterName: "c1", federatedClusters: ["c2"], istioCsr: true, intermediateNotAfterSeconds: 1_900_000_000, intermediateExpiryWarningDays: 30, ingressCertificate: true, remoteClusters: 2, eastWestGateway: true,
 };
 
 const PROMQL_KEYWORDS = new Set(["and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left", "group_right"]);
@@ -74,8 +75,27 @@ describe("observability: rules (pure)", () => {
         for (const r of allRules(EVERYTHING).filter((x) => x.alert)) assert.ok(["warning", "critical"].includes(r.labels!.severity), r.alert);
     });
 
+    it("groups every alert and recording rule by cluster; recordings read the own cluster's series only", () => {
+        const aggregations = (expr: string) => [...expr.matchAll(/\b(sum|max|min|avg|count)\s*(by\s*\(([^)]*)\))?\s*\(/g)];
+        for (const r of allRules(EVERYTHING)) {
+            const name = r.alert ?? r.record;
+            for (const agg of aggregations(r.expr)) assert.ok(agg[3]?.split(",").map((l) => l.trim()).includes("cluster"), `${name}: ${agg[0]} keeps cluster`);
+            for (const absent of r.expr.matchAll(/absent\(([^)]*?)\s*==/g)) {
+                assert.match(absent[1], /cluster="[^"]*"/, `${name}: absent() of one cluster`);
+                assert.ok(r.labels?.cluster, `${name}: labelled with that cluster`);
+            }
+            if (r.record) assert.ok([...r.expr.matchAll(/\{([^}]*)\}/g)].every((m) => m[1].includes('cluster="c1"')), `${name}: own series only`);
+            if (/^vector\(/.test(r.expr)) assert.equal(r.labels?.cluster, "c1", name);
+        }
+        const down = allRules(EVERYTHING).filter((r) => r.alert === "IstiodDown");
+        assert.deepEqual(down.map((r) => [r.labels!.cluster, r.expr]), [
+            ["c1", 'absent(up{cluster="",namespace="istio-system",app="istiod"} == 1)'],
+            ["c2", 'absent(up{cluster="c2",namespace="istio-system",app="istiod"} == 1)'],
+        ]);
+    });
+
     it("leaves out what a cluster does not run: no issuance rules without istio-csr, no multi-cluster rules alone", () => {
-        const alone = allRules({ istioCsr: false, intermediateExpiryWarningDays: 30, ingressCertificate: false, remoteClusters: 0, eastWestGateway: false });
+        const alone = allRules({ clusterName: "c1", istioCsr: false, intermediateExpiryWarningDays: 30, ingressCertificate: false, remoteClusters: 0, eastWestGateway: false });
         assert.deepEqual(alone.map((r) => r.alert ?? r.record), ["CertificateNotReady", "IstiodDown"]);
     });
 
@@ -140,6 +160,37 @@ describe("observability in the plan (stage 4 and 5)", () => {
         }
     });
 
+    it("federated series keep one unambiguous cluster label, istiod's remote cluster beside it, and the hub's own alerts fire (Prometheus' model)", () => {
+        const [hubName, sourceName] = ["staging-aws-euw1", "staging-aws-euc1"];
+        const hub = values(releaseOf(staging, "prometheus", hubName));
+        const source = values(releaseOf(staging, "prometheus", sourceName));
+        // kubernetes-pods keeps the chart's honor_labels: true (prometheus-29.27.0 values.yaml); the rest is ours.
+        const podsJob = (v: any) => ({ honorLabels: true, metricRelabelConfigs: v.scrapeConfigs["kubernetes-pods"].metric_relabel_configs });
+        const istiodTarget = { job: "kubernetes-pods", namespace: "istio-system", app: "istiod", pod: "istiod-0" };
+        // What each cluster's istiod exposes: its view of the other cluster, labelled with that cluster's ID.
+        const exposed = (remote: string): Labels => ({ __name__: "istiod_remote_cluster_sync_status", cluster: remote, cluster_type: "remote", status: "synced" });
+        // The hub's istiod is down: its target answers no scrape (up 0), the source's is up.
+        const hubLocal = [{ ...upSeries(istiodTarget), value: "0" }];
+        const sourceLocal = [{ ...upSeries(istiodTarget), value: "1" }, { ...scrapedSample(istiodTarget, exposed(hubName), podsJob(source)), value: "1" }];
+        assert.equal(hub.scrapeConfigs[`federate-${sourceName}`].honor_labels, true);
+        assert.equal(hub.scrapeConfigs[`federate-${sourceName}`].metric_relabel_configs, undefined, "federated series are stored as the source labelled them");
+        const fromSource = sourceLocal.map((s) => federated(s, source.server.global.external_labels));
+        const stored = [...hubLocal, ...fromSource];
+        for (const s of fromSource) assert.equal(s.cluster, sourceName, JSON.stringify(s));
+        const status = fromSource.find((s) => s.__name__ === "istiod_remote_cluster_sync_status")!;
+        assert.deepEqual([status.cluster, status.exported_cluster], [sourceName, hubName], "the source's istiod, watching the hub");
+        assert.equal(scrapedSample(istiodTarget, exposed(sourceName), podsJob(hub)).cluster, hubName, "the hub's own series say hub");
+        assert.equal(scrapedSample(istiodTarget, { __name__: "pilot_xds_pushes" }, podsJob(hub)).cluster, hubName, "also those without a cluster label of their own");
+        // absent(sel == 1) fires when no stored series matches sel with the value 1.
+        const fires = (expr: string) => {
+            const selector = /absent\((.*?)\s*==\s*1\)/.exec(expr)![1];
+            return !stored.some((s) => s.value === "1" && selects(selector, s));
+        };
+        const down = Object.values(hub.serverFiles["alerting_rules.yml"].groups).flatMap((g: any) => g.rules).filter((r: any) => r.alert === "IstiodDown");
+        assert.deepEqual(down.map((r: any) => [r.labels.cluster, fires(r.expr)]), [[hubName, true], [sourceName, false]]);
+        assert.equal(fires('absent(up{namespace="istio-system",app="istiod"} == 1)'), false, "without a cluster matcher the source's istiod masks the hub's");
+    });
+
     it("alerts on each cluster's own intermediate, at the expiry of the certificate it was handed", () => {
         for (const cluster of ["prod-aws-use1", "prod-gcp-usc1"]) {
             const secret = onCluster(prod, "kubernetes:core/v1:Secret", cluster).find((r) => plain(r.inputs).metadata.name === "istio-ca")!;
@@ -169,7 +220,7 @@ describe("observability in the plan (stage 4 and 5)", () => {
         for (const cluster of ["prod-aws-use1", "prod-gcp-usc1"]) {
             const v = values(releaseOf(prod, "prometheus", cluster));
             assert.deepEqual(v.server.remoteWrite, [{ url: "https://metrics.acme.example/api/v1/write" }]);
-            assert.deepEqual(Object.keys(v.scrapeConfigs), ["istio-csr"]);
+            assert.deepEqual(Object.keys(v.scrapeConfigs).filter((job) => job.startsWith("federate-")), []);
             assert.equal(v.server.podLabels, undefined, "no sidecar without federation");
         }
     });

@@ -58,6 +58,8 @@ export class MeshObservability extends pulumi.ComponentResource {
                 kiali: o.kiali && c === hub,
                 hubPrincipal: `${hub.cluster.trustDomain}/ns/${MONITORING_NAMESPACE}/sa/${PROMETHEUS_SERVER}`,
                 rules: {
+                    clusterName: c.cluster.name,
+                    federatedClusters: federating && c === hub ? others.map((x) => x.cluster.name) : [],
                     istioCsr: args.istioCsr,
                     intermediateExpiryWarningDays: o.intermediateExpiryWarningDays,
                     ingressCertificate: args.ingressCertificate,

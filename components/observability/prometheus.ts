@@ -1,6 +1,7 @@
 import * as crypto from "node:crypto";
 import { CERT_MANAGER_NAMESPACE, ISTIO_NAMESPACE } from "../mesh/values";
 import { KIALI_INSTANCE } from "./kialiValues";
+import { TARGET_CLUSTER_LABEL } from "./metrics";
 import { ISTIO_CSR_JOB, RuleGroup } from "./rules";
 
 /**
@@ -23,6 +24,30 @@ export const PROMETHEUS_SERVER_LABELS = { "app.kubernetes.io/name": "prometheus"
  */
 export const clusterPrometheusService = (cluster: string) => `prometheus-${cluster}`;
 export const clusterPrometheusHost = (cluster: string) => `${clusterPrometheusService(cluster)}.${MONITORING_NAMESPACE}.svc.cluster.local`;
+
+/**
+ * The scrape jobs the chart defines (prometheus-community/helm-charts prometheus-29.27.0 values.yaml `scrapeConfigs`);
+ * Helm merges this project's keys into each, so they need not be restated.
+ */
+const CHART_SCRAPE_JOBS = [
+    "prometheus", "kubernetes-api-servers", "kubernetes-nodes", "kubernetes-nodes-cadvisor", "kubernetes-service-endpoints",
+    "kubernetes-service-endpoints-slow", "prometheus-pushgateway", "kubernetes-services", "kubernetes-pods", "kubernetes-pods-slow",
+] as const;
+
+/**
+ * Every series scraped on a cluster carries that cluster's name as `cluster`, as stored, not only once federated or
+ * written out (external labels are attached only on the way out): rules evaluated where several clusters' series
+ * meet, the hub, can then tell them apart. A target's own `cluster` label moves to `exported_cluster`, Prometheus'
+ * own name for a displaced label. Metric relabelling runs after target labels are merged, so it wins even with the
+ * chart's `honor_labels: true` (prometheus/prometheus v3.14.0 scrape/scrape.go, `mutateSampleLabels`); it does not
+ * reach the series Prometheus writes about each scrape (`up`), which rules select with `cluster=""`.
+ */
+export function clusterLabelling(clusterName: string) {
+    return [
+        { source_labels: ["cluster"], regex: "(.+)", target_label: TARGET_CLUSTER_LABEL, replacement: "$1" },
+        { target_label: "cluster", replacement: clusterName },
+    ];
+}
 
 /** What the hub federates from each source cluster: the mesh's series and the sources' recorded issuance rules. */
 const FEDERATED_SERIES = ['{job=~"kubernetes-pods|istio-csr"}', '{__name__=~"mesh:.+"}'];
@@ -63,8 +88,10 @@ export function prometheusValues(a: PrometheusValuesArgs) {
     const config = {
         serverFiles: { "alerting_rules.yml": a.alerting, "recording_rules.yml": a.recording },
         scrapeConfigs: {
+            ...Object.fromEntries(CHART_SCRAPE_JOBS.map((job) => [job, { metric_relabel_configs: clusterLabelling(a.clusterName) }])),
             ...(a.istioCsr ? {
                 [ISTIO_CSR_JOB]: {
+                    metric_relabel_configs: clusterLabelling(a.clusterName),
                     kubernetes_sd_configs: [{ role: "endpointslice", namespaces: { names: [CERT_MANAGER_NAMESPACE] } }],
                     relabel_configs: [
                         { source_labels: ["__meta_kubernetes_service_name", "__meta_kubernetes_endpointslice_port_name"], regex: "cert-manager-istio-csr-metrics;metrics", action: "keep" },
