@@ -25,6 +25,25 @@ export const observabilitySchema = z.strictObject({
     retentionDays: z.number().int().min(1, "must be between 1 and 90").max(90, "must be between 1 and 90").default(15),
     /** Kiali on the hub cluster, reading every cluster of the mesh. @default true */
     kiali: z.boolean().default(true),
+    /**
+     * How users log in to Kiali; required with `kiali`. `openid`: through the OpenID Connect issuer (by default the
+     * edge's, `edgeAuth.issuer`), every user then sharing Kiali's read-only view of every cluster. `anonymous`: no
+     * login, refused in the prod environment. Kiali's `token` login is not offered: Kiali 2.29 opens a token session
+     * for its home cluster only.
+     */
+    kialiAuth: z.discriminatedUnion("strategy", [
+        z.strictObject({
+            strategy: z.literal("openid"),
+            /** The client registered for Kiali at the issuer (authorization code flow; redirect URI: Kiali's URL). */
+            clientId: z.string().min(1, "must not be empty"),
+            /** @default - edgeAuth.issuer */
+            issuerUri: httpsUrl.optional(),
+            /** Only users whose email is in one of these domains may log in. @default - any user the issuer authenticates */
+            allowedDomains: z.array(z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a DNS domain such as acme.example")).min(1).optional(),
+        }),
+        z.strictObject({ strategy: z.literal("anonymous") }),
+        z.strictObject({ strategy: z.literal("token") }),
+    ], { error: (iss) => (iss.code === "invalid_union" ? "strategy must be \"openid\" or \"anonymous\"" : undefined) }).optional(),
     /** Envoy access logs for every workload of the mesh (Telemetry in the root namespace). @default true */
     accessLogs: z.boolean().default(true),
     /** Percentage of requests traced. @default 1 */
@@ -47,10 +66,28 @@ export const TRACING_PROVIDER = "otel-tracing";
 
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
 
-/** Rules between `observability` and the rest: the remote-write keys go together, the hub is a cluster of the stack. */
-export function checkObservability(observability: unknown, clusters: ReadonlyArray<Record<string, unknown>>, ctx: z.RefinementCtx): void {
-    if (typeof observability !== "object" || observability === null) return;
-    const o = observability as { aggregation?: unknown; remoteWriteUrl?: unknown; queryUrl?: unknown; hubCluster?: unknown };
+/** Environments held to production rules, as the policy packs' `productionStacks` default. */
+export const PRODUCTION_ENVIRONMENTS: readonly string[] = ["prod"];
+
+/** What the observability rules read from the rest of the stack. */
+export interface ObservabilityContext {
+    readonly clusters: ReadonlyArray<Record<string, unknown>>;
+    /** The stack's stage turns observability on: settings that only matter then are required then. */
+    readonly enabled: boolean;
+    readonly environment: unknown;
+    readonly edgeAuth: unknown;
+}
+
+/**
+ * Rules between `observability` and the rest: the remote-write keys go together, the hub is a cluster of the stack,
+ * Kiali's login works across clusters and is not anonymous in production.
+ */
+export function checkObservability(observability: unknown, at: ObservabilityContext, ctx: z.RefinementCtx): void {
+    const o = (typeof observability === "object" && observability !== null ? observability : {}) as {
+        aggregation?: unknown; remoteWriteUrl?: unknown; queryUrl?: unknown; hubCluster?: unknown; kiali?: unknown; kialiAuth?: { strategy?: unknown; issuerUri?: unknown };
+    };
+    const clusters = at.clusters;
+    checkKialiAuth(o, at, ctx);
     const remoteWrite = o.aggregation === "remoteWrite";
     if (remoteWrite && o.remoteWriteUrl === undefined) {
         ctx.addIssue({ code: "custom", path: ["observability", "remoteWriteUrl"], input: undefined, message: "is required with aggregation: remoteWrite (where every cluster's Prometheus sends its samples)" });
@@ -63,5 +100,32 @@ export function checkObservability(observability: unknown, clusters: ReadonlyArr
     const names = clusters.map((c) => c?.name).filter((n): n is string => typeof n === "string");
     if (typeof o.hubCluster === "string" && names.length > 0 && !names.includes(o.hubCluster)) {
         ctx.addIssue({ code: "custom", path: ["observability", "hubCluster"], input: o.hubCluster, message: `names no cluster of this stack (${names.join(", ")})` });
+    }
+}
+
+function checkKialiAuth(o: { kiali?: unknown; kialiAuth?: { strategy?: unknown; issuerUri?: unknown } }, at: ObservabilityContext, ctx: z.RefinementCtx): void {
+    const auth = o.kialiAuth;
+    const path = ["observability", "kialiAuth"];
+    if (auth === undefined && at.enabled && o.kiali !== false) {
+        ctx.addIssue({ code: "custom", path, input: undefined, message: "is required with kiali (the default): set {strategy: openid, clientId: <Kiali's client at the issuer>}, or kiali: false" });
+    }
+    if (typeof auth !== "object" || auth === null) return;
+    if (auth.strategy === "token") {
+        // kiali/kiali v2.29.0 handlers/authentication/token_auth_controller.go: the session holds the token for
+        // conf.KubernetesConfig.ClusterName only ("TODO: Support multi-cluster").
+        ctx.addIssue({ code: "custom", path: [...path, "strategy"], input: "token",
+            message: "shows the home cluster only: Kiali 2.29 opens a token session for the cluster it runs on; use openid" });
+    }
+    if (auth.strategy === "anonymous" && typeof at.environment === "string" && PRODUCTION_ENVIRONMENTS.includes(at.environment)) {
+        ctx.addIssue({ code: "custom", path: [...path, "strategy"], input: "anonymous",
+            message: `lets anyone who reaches Kiali read every cluster of the mesh without logging in; refused in environment ${at.environment}: use openid` });
+    }
+    if (auth.strategy === "openid" && auth.issuerUri === undefined) {
+        const edgeIssuer = (at.edgeAuth as { issuer?: unknown } | undefined)?.issuer;
+        if (edgeIssuer === undefined) {
+            ctx.addIssue({ code: "custom", path: [...path, "issuerUri"], input: undefined, message: "is required without edgeAuth (whose issuer it defaults to)" });
+        } else if (typeof edgeIssuer === "string" && !/^https:\/\/[^/]/.test(edgeIssuer)) {
+            ctx.addIssue({ code: "custom", path: [...path, "issuerUri"], input: undefined, message: `is required: the default, edgeAuth.issuer ${edgeIssuer}, is not an https URL` });
+        }
     }
 }

@@ -264,7 +264,7 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
     checkPkiSource(cfg, clusters, ctx);
     checkServiceGraph(cfg.services, ctx);
     checkTraffic(cfg.traffic, cfg.services, ctx);
-    checkObservability(cfg.observability, clusters, ctx);
+    checkObservability(cfg.observability, { clusters, enabled: caps.observability, environment: cfg.environment, edgeAuth: cfg.edgeAuth }, ctx);
     // An alias for another cloud's trust domain would make aws/ns/x/sa/y and gcp/ns/x/sa/y the same principal.
     const aliases = (cfg.mesh as { trustDomainAliases?: unknown } | undefined)?.trustDomainAliases;
     const domains = new Set(clusters.map((c) => c?.trustDomain));

@@ -131,6 +131,21 @@ describe("observability: config gate", () => {
         }
     };
 
+    it("needs a Kiali login that works across clusters: token is refused, anonymous too in prod, openid needs an issuer", () => {
+        assert.deepEqual(issues((o) => delete o.kialiAuth), ["istio-production:observability.kialiAuth: is required with kiali (the default): set {strategy: openid, clientId: <Kiali's client at the issuer>}, or kiali: false"]);
+        assert.deepEqual(issues((o) => ((o.kiali = false), delete o.kialiAuth)), []);
+        assert.match(issues((o) => (o.kialiAuth = { strategy: "token" })).join("\n"), /observability\.kialiAuth\.strategy: shows the home cluster only/);
+        assert.deepEqual(issues((o) => (o.kialiAuth = { strategy: "anonymous" })), [], "outside prod");
+        const prod = stackConfig("prod");
+        prod.observability.kialiAuth = { strategy: "anonymous" };
+        assert.throws(() => parseStackConfig(toRuntime(prod)), (e: ConfigError) => e.issues.some((i) => i.key === "istio-production:observability.kialiAuth.strategy"
+            && /refused in environment prod/.test(i.message) && i.value === '"anonymous"'));
+        const noEdge = stackConfig("staging");
+        delete noEdge.edgeAuth;
+        assert.throws(() => parseStackConfig(toRuntime(noEdge)), (e: ConfigError) => e.issues.some((i) => i.key === "istio-production:observability.kialiAuth.issuerUri" && /required without edgeAuth/.test(i.message)));
+        assert.match(issues((o) => (o.kialiAuth = { strategy: "openid", clientId: "kiali", issuerUri: "http://idp.example.com" })).join("\n"), /kialiAuth\.issuerUri: must be an https URL/);
+    });
+
     it("needs remoteWriteUrl with remote write, reads queryUrl only with it, and a hub among the clusters", () => {
         assert.deepEqual(issues((o) => (o.aggregation = "remoteWrite")), ["istio-production:observability.remoteWriteUrl: is required with aggregation: remoteWrite (where every cluster's Prometheus sends its samples)"]);
         assert.match(issues((o) => (o.queryUrl = "https://q.example.com"))[0], /observability\.queryUrl: is only read with aggregation: remoteWrite/);
@@ -307,6 +322,70 @@ describe("observability in the plan (stage 4 and 5)", () => {
             for (const addon of cni) assert.deepEqual(JSON.parse(plain(addon.inputs).configurationValues), { enableNetworkPolicy: "true" });
         }
         for (const gke of prod.graph.resources.filter((r) => r.type === "gcp:container/cluster:Cluster")) assert.equal(plain(gke.inputs).datapathProvider, "ADVANCED_DATAPATH");
+    });
+
+    it("Kiali reads every cluster after an OpenID login with the edge's issuer (Kiali 2.29's model)", () => {
+        // kiali/kiali v2.29.0: token sessions hold the user's token for the home cluster only
+        // (handlers/authentication/token_auth_controller.go); with RBAC disabled (anonymous, or openid with disable_rbac,
+        // config/config.go `IsRBACDisabled`) every cluster is read with Kiali's service-account clients, the remote ones
+        // from the remote-cluster secrets (kubernetes/client_factory.go `GetClients`); with openid and RBAC, the user's
+        // token goes to every API server, which here trusts no OpenID issuer.
+        const readable = (v: any, home: string): string[] => {
+            const remotes = v.clustering.clusters.map((c: any) => c.name);
+            if (v.auth.strategy === "token") return [home];
+            if (v.auth.strategy === "anonymous" || (v.auth.strategy === "openid" && v.auth.openid.disable_rbac === true)) return [home, ...remotes];
+            return [];
+        };
+        for (const [plan, hub, remote] of [[staging, "staging-aws-euw1", "staging-aws-euc1"], [prod, "prod-aws-use1", "prod-gcp-usc1"]] as const) {
+            const v = values(releaseOf(plan, "kiali", hub));
+            assert.deepEqual(readable(v, hub), [hub, remote]);
+            assert.deepEqual(readable({ ...v, auth: { strategy: "token" } }, hub), [hub], "the strategy this replaces");
+            assert.equal(v.auth.openid.issuer_uri, stackConfig(plan.settings.stack).edgeAuth.issuer);
+            assert.equal(v.auth.openid.client_id, "kiali");
+        }
+        assert.deepEqual(values(releaseOf(prod, "kiali", "prod-aws-use1")).auth.openid.allowed_domains, ["acme.example"]);
+    });
+
+    it("Kiali's tokens read the mesh's namespaces only: no port-forward, no logs, no secrets, nothing cluster-wide (RBAC's model)", () => {
+        type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+        type Grant = { namespace?: string; rules: Rule[] };
+        const KIALI = { kind: "ServiceAccount", name: "kiali", namespace: "istio-system" };
+        // kiali/helm-charts v2.29.0: the chart renders its viewer role, with pods/portforward, unless skipResources
+        // names "clusterrole" (templates/role-viewer.yaml, _helpers.tpl `isSkippedResource`).
+        const chartGrants = (v: any): Grant[] => (v.skipResources ?? []).includes("clusterrole") ? [] :
+            [{ rules: [{ apiGroups: [""], resources: ["pods", "namespaces"], verbs: ["get", "list", "watch"] }, { apiGroups: [""], resources: ["pods/portforward"], verbs: ["create"] }] }];
+        // Kubernetes RBAC (rbac.authorization.k8s.io/v1): a RoleBinding grants its Role's rules in its own namespace,
+        // a ClusterRoleBinding grants everywhere; "*" matches any resource of the group.
+        const grants = (plan: Plan, cluster: string): Grant[] => {
+            const of = (kind: string) => onCluster(plan, `kubernetes:rbac.authorization.k8s.io/v1:${kind}`, cluster).map((r) => plain(r.inputs));
+            const roles = [...of("Role"), ...of("ClusterRole")];
+            return [...of("RoleBinding"), ...of("ClusterRoleBinding")]
+                .filter((b) => b.subjects.some((s: any) => s.kind === KIALI.kind && s.name === KIALI.name && s.namespace === KIALI.namespace))
+                .map((b) => ({ namespace: b.metadata.namespace, rules: roles.find((r) => r.metadata.name === b.roleRef.name && (b.roleRef.kind === "ClusterRole" || r.metadata.namespace === b.metadata.namespace))!.rules }));
+        };
+        const can = (all: Grant[], verb: string, group: string, resource: string, namespace?: string) => all.some((g) => (g.namespace === undefined || g.namespace === namespace)
+            && g.rules.some((r) => r.apiGroups.includes(group) && (r.resources.includes(resource) || (r.resources.includes("*") && !resource.includes("/"))) && r.verbs.includes(verb)));
+        for (const [plan, hub, remote] of [[staging, "staging-aws-euw1", "staging-aws-euc1"], [prod, "prod-aws-use1", "prod-gcp-usc1"]] as const) {
+            const meshNamespaces = [...new Set((stackConfig(plan.settings.stack).services as Array<{ namespace: string }>).map((s) => s.namespace))];
+            const hubValues = values(releaseOf(plan, "kiali", hub));
+            // Kiali without cluster-wide access reads the namespaces its selectors name (config/config.go `extractAccessibleNamespaceList`).
+            assert.equal(hubValues.deployment.cluster_wide_access, false);
+            const selected = hubValues.deployment.discovery_selectors.default.flatMap((sel: any) => sel.matchExpressions
+                .filter((e: any) => e.key === "kubernetes.io/metadata.name" && e.operator === "In").flatMap((e: any) => e.values));
+            assert.deepEqual(selected.sort(), ["istio-system", ...meshNamespaces].sort());
+            for (const [cluster, chartValues] of [[hub, hubValues], [remote, values(releaseOf(plan, "kiali", remote))]] as const) {
+                const all = [...grants(plan, cluster), ...chartGrants(chartValues)];
+                for (const ns of selected) {
+                    assert.ok(can(all, "list", "", "pods", ns) && can(all, "watch", "networking.istio.io", "virtualservices", ns) && can(all, "get", "", "namespaces", ns), `${cluster}: reads ${ns}`);
+                    assert.ok(!can(all, "create", "", "pods/portforward", ns), `${cluster}: no port-forward in ${ns}`);
+                    assert.ok(!can(all, "get", "", "pods/log", ns), `${cluster}: no logs in ${ns}`);
+                    assert.ok(!can(all, "get", "", "secrets", ns), `${cluster}: no secrets in ${ns}`);
+                }
+                assert.ok(!can(all, "list", "", "pods", "kube-system") && !can(all, "list", "", "pods", undefined), `${cluster}: nothing else, nothing cluster-wide`);
+                assert.ok(can([...grants(plan, cluster), ...chartGrants({})], "create", "", "pods/portforward", "shop"), "the chart's own role would grant port-forward");
+            }
+            assert.deepEqual(hubValues.kiali_feature_flags.disabled_features, ["logs-tab"]);
+        }
     });
 
     it("sets access logs and trace sampling mesh-wide on every cluster", () => {
