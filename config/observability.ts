@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { clusterName } from "./primitives";
+import { awsRegion, clusterName, kubernetesName } from "./primitives";
 
 /**
  * Observability (stage 4): a Prometheus per cluster with the mesh's alert and recording rules, the clusters' metrics
@@ -7,6 +7,36 @@ import { clusterName } from "./primitives";
  */
 
 const httpsUrl = z.url({ protocol: /^https$/, error: "must be an https URL" });
+const secretKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret data key (a-z, A-Z, 0-9, '-', '_', '.')");
+
+/**
+ * How every cluster's Prometheus authenticates to `remoteWriteUrl`. Credentials never pass through the stack: they are
+ * read from a Secret in the `monitoring` namespace of each cluster (create it from your secret store), or come from
+ * the cluster's workload identity.
+ */
+const remoteWriteAuthSchema = z.discriminatedUnion("type", [
+    /** `Authorization: Bearer <token>`, the token read from a Secret. */
+    z.strictObject({ type: z.literal("bearer"), secretName: kubernetesName, /** @default "token" */ key: secretKey.default("token") }),
+    /** HTTP basic authentication, both parts read from a Secret. */
+    z.strictObject({
+        type: z.literal("basic"), secretName: kubernetesName,
+        /** @default "username" */ usernameKey: secretKey.default("username"),
+        /** @default "password" */ passwordKey: secretKey.default("password"),
+    }),
+    /** AWS Signature V4, for Amazon Managed Service for Prometheus. */
+    z.strictObject({
+        type: z.literal("sigv4"),
+        /** The workspace's region. */
+        region: awsRegion,
+        /** EKS clusters: an IAM role allowed `aps:RemoteWrite`, bound to Prometheus' service account by EKS Pod Identity. */
+        roleArn: z.string().regex(/^arn:aws[-a-z]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, "must be an IAM role ARN").optional(),
+        /**
+         * Clusters without a role binding (GKE): a Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`; with
+         * `roleArn`, those keys only assume the role.
+         */
+        credentialsSecret: kubernetesName.optional(),
+    }),
+], { error: (iss) => (iss.code === "invalid_union" ? "type must be \"bearer\", \"basic\" or \"sigv4\"" : undefined) });
 
 export const observabilitySchema = z.strictObject({
     /**
@@ -17,6 +47,8 @@ export const observabilitySchema = z.strictObject({
     aggregation: z.enum(["federation", "remoteWrite"], "must be \"federation\" or \"remoteWrite\"").default("federation"),
     /** `aggregation: remoteWrite` only: the Prometheus remote-write endpoint of the central store. */
     remoteWriteUrl: httpsUrl.optional(),
+    /** `aggregation: remoteWrite` only: credentials for remoteWriteUrl. @default - none (refused in prod) */
+    remoteWriteAuth: remoteWriteAuthSchema.optional(),
     /** `aggregation: remoteWrite` only: the central store's Prometheus query API, for Kiali. @default - the hub cluster's own Prometheus (its metrics only) */
     queryUrl: httpsUrl.optional(),
     /** The cluster that runs Kiali and, with federation, the aggregating Prometheus. @default - the first cluster */
@@ -65,6 +97,7 @@ export const observabilitySchema = z.strictObject({
 export const TRACING_PROVIDER = "otel-tracing";
 
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
+export type RemoteWriteAuth = z.output<typeof remoteWriteAuthSchema>;
 
 /** Environments held to production rules, as the policy packs' `productionStacks` default. */
 export const PRODUCTION_ENVIRONMENTS: readonly string[] = ["prod"];
@@ -84,7 +117,8 @@ export interface ObservabilityContext {
  */
 export function checkObservability(observability: unknown, at: ObservabilityContext, ctx: z.RefinementCtx): void {
     const o = (typeof observability === "object" && observability !== null ? observability : {}) as {
-        aggregation?: unknown; remoteWriteUrl?: unknown; queryUrl?: unknown; hubCluster?: unknown; kiali?: unknown; kialiAuth?: { strategy?: unknown; issuerUri?: unknown };
+        aggregation?: unknown; remoteWriteUrl?: unknown; remoteWriteAuth?: unknown; queryUrl?: unknown; hubCluster?: unknown; kiali?: unknown;
+        kialiAuth?: { strategy?: unknown; issuerUri?: unknown };
     };
     const clusters = at.clusters;
     checkKialiAuth(o, at, ctx);
@@ -92,7 +126,12 @@ export function checkObservability(observability: unknown, at: ObservabilityCont
     if (remoteWrite && o.remoteWriteUrl === undefined) {
         ctx.addIssue({ code: "custom", path: ["observability", "remoteWriteUrl"], input: undefined, message: "is required with aggregation: remoteWrite (where every cluster's Prometheus sends its samples)" });
     }
-    for (const key of ["remoteWriteUrl", "queryUrl"] as const) {
+    if (remoteWrite && o.remoteWriteAuth === undefined && typeof at.environment === "string" && PRODUCTION_ENVIRONMENTS.includes(at.environment)) {
+        ctx.addIssue({ code: "custom", path: ["observability", "remoteWriteAuth"], input: undefined,
+            message: `is required in environment ${at.environment}: without it every cluster sends its samples to remoteWriteUrl unauthenticated (bearer or basic from a Secret, or sigv4)` });
+    }
+    if (remoteWrite) checkSigV4(o.remoteWriteAuth, clusters, ctx);
+    for (const key of ["remoteWriteUrl", "remoteWriteAuth", "queryUrl"] as const) {
         if (!remoteWrite && o[key] !== undefined) {
             ctx.addIssue({ code: "custom", path: ["observability", key], input: o[key], message: "is only read with aggregation: remoteWrite" });
         }
@@ -127,5 +166,19 @@ function checkKialiAuth(o: { kiali?: unknown; kialiAuth?: { strategy?: unknown; 
         } else if (typeof edgeIssuer === "string" && !/^https:\/\/[^/]/.test(edgeIssuer)) {
             ctx.addIssue({ code: "custom", path: [...path, "issuerUri"], input: undefined, message: `is required: the default, edgeAuth.issuer ${edgeIssuer}, is not an https URL` });
         }
+    }
+}
+
+/** SigV4 needs AWS credentials on every cluster: a role bound by EKS Pod Identity, or keys from a Secret elsewhere. */
+function checkSigV4(auth: unknown, clusters: ReadonlyArray<Record<string, unknown>>, ctx: z.RefinementCtx): void {
+    const a = auth as { type?: unknown; roleArn?: unknown; credentialsSecret?: unknown } | undefined;
+    if (a?.type !== "sigv4" || a.credentialsSecret !== undefined) return;
+    const gke = clusters.filter((c) => c?.cloud === "gcp").map((c) => c.name);
+    if (gke.length > 0) {
+        ctx.addIssue({ code: "custom", path: ["observability", "remoteWriteAuth", "credentialsSecret"], input: undefined,
+            message: `is required with sigv4 on GKE clusters (${gke.join(", ")}): they have no AWS role of their own` });
+    } else if (a.roleArn === undefined) {
+        ctx.addIssue({ code: "custom", path: ["observability", "remoteWriteAuth", "roleArn"], input: undefined,
+            message: "is required with sigv4 (or credentialsSecret): the EKS clusters' Prometheus needs an AWS identity to sign with" });
     }
 }

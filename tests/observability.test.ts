@@ -105,7 +105,9 @@ describe("observability: rules (pure)", () => {
         for (const v of [
             prometheusValues({ ...base, federation: { role: "hub", sources: ["c2", "c3"] } }),
             prometheusValues({ ...base, federation: { role: "source" } }),
-            prometheusValues({ ...base, remoteWriteUrl: "https://metrics.example.com/api/v1/write" }),
+            prometheusValues({ ...base, remoteWrite: { url: "https://metrics.example.com/api/v1/write", roleBound: false } }),
+            prometheusValues({ ...base, remoteWrite: { url: "https://metrics.example.com/api/v1/write", roleBound: false, auth: { type: "basic", secretName: "rw", usernameKey: "u", passwordKey: "p" } } }),
+            prometheusValues({ ...base, remoteWrite: { url: "https://aps.example.com/api/v1/remote_write", roleBound: false, auth: { type: "sigv4", region: "us-east-1", credentialsSecret: "amp" } } }),
         ]) {
             assert.deepEqual(validateChartValues("prometheus", "29.27.0", v, { repo: PROMETHEUS_REPO }), []);
         }
@@ -120,8 +122,8 @@ describe("observability: rules (pure)", () => {
 });
 
 describe("observability: config gate", () => {
-    const issues = (mutate: (o: Record<string, any>) => void) => {
-        const c = stackConfig("staging");
+    const issues = (mutate: (o: Record<string, any>) => void, stack = "staging") => {
+        const c = stackConfig(stack);
         mutate(c.observability);
         try {
             parseStackConfig(toRuntime(c));
@@ -144,6 +146,20 @@ describe("observability: config gate", () => {
         delete noEdge.edgeAuth;
         assert.throws(() => parseStackConfig(toRuntime(noEdge)), (e: ConfigError) => e.issues.some((i) => i.key === "istio-production:observability.kialiAuth.issuerUri" && /required without edgeAuth/.test(i.message)));
         assert.match(issues((o) => (o.kialiAuth = { strategy: "openid", clientId: "kiali", issuerUri: "http://idp.example.com" })).join("\n"), /kialiAuth\.issuerUri: must be an https URL/);
+    });
+
+    it("refuses remote write without credentials in prod, and SigV4 without an AWS identity for every cluster", () => {
+        const prodIssues = (mutate: (o: Record<string, any>) => void) => issues(mutate, "prod");
+        assert.deepEqual(prodIssues((o) => delete o.remoteWriteAuth), [
+            "istio-production:observability.remoteWriteAuth: is required in environment prod: without it every cluster sends its samples to remoteWriteUrl unauthenticated (bearer or basic from a Secret, or sigv4)"]);
+        assert.deepEqual(prodIssues((o) => (o.remoteWriteAuth = { type: "sigv4", region: "us-east-1", roleArn: "arn:aws:iam::210987654321:role/amp-writer" })), [
+            "istio-production:observability.remoteWriteAuth.credentialsSecret: is required with sigv4 on GKE clusters (prod-gcp-usc1): they have no AWS role of their own"]);
+        assert.deepEqual(prodIssues((o) => (o.remoteWriteAuth = { type: "sigv4", region: "us-east-1", roleArn: "arn:aws:iam::210987654321:role/amp-writer", credentialsSecret: "amp-writer" })), []);
+        assert.match(prodIssues((o) => (o.remoteWriteAuth = { type: "oauth" })).join("\n"), /remoteWriteAuth\.type: type must be "bearer", "basic" or "sigv4"/);
+        assert.match(issues((o) => (o.remoteWriteAuth = { type: "bearer", secretName: "rw" })).join("\n"), /observability\.remoteWriteAuth: is only read with aggregation: remoteWrite/);
+        assert.match(issues((o) => ((o.aggregation = "remoteWrite"), (o.remoteWriteUrl = "https://m.example.com/w"), (o.remoteWriteAuth = { type: "sigv4", region: "eu-west-1" }))).join("\n"),
+            /remoteWriteAuth\.roleArn: is required with sigv4 \(or credentialsSecret\)/);
+        assert.deepEqual(issues((o) => ((o.aggregation = "remoteWrite"), (o.remoteWriteUrl = "https://m.example.com/w"))), [], "credentials are optional outside prod");
     });
 
     it("needs remoteWriteUrl with remote write, reads queryUrl only with it, and a hub among the clusters", () => {
@@ -234,7 +250,7 @@ describe("observability in the plan (stage 4 and 5)", () => {
     it("prod writes every cluster's samples to the central store and federates nothing", () => {
         for (const cluster of ["prod-aws-use1", "prod-gcp-usc1"]) {
             const v = values(releaseOf(prod, "prometheus", cluster));
-            assert.deepEqual(v.server.remoteWrite, [{ url: "https://metrics.acme.example/api/v1/write" }]);
+            assert.deepEqual(v.server.remoteWrite, [{ url: "https://metrics.acme.example/api/v1/write", authorization: { type: "Bearer", credentials_file: "/etc/prometheus/remote-write/token" } }]);
             assert.deepEqual(Object.keys(v.scrapeConfigs).filter((job) => job.startsWith("federate-")), []);
             assert.equal(v.server.podLabels, undefined, "no sidecar without federation");
         }
@@ -322,6 +338,39 @@ describe("observability in the plan (stage 4 and 5)", () => {
             for (const addon of cni) assert.deepEqual(JSON.parse(plain(addon.inputs).configurationValues), { enableNetworkPolicy: "true" });
         }
         for (const gke of prod.graph.resources.filter((r) => r.type === "gcp:container/cluster:Cluster")) assert.equal(plain(gke.inputs).datapathProvider, "ADVANCED_DATAPATH");
+    });
+
+    it("remote write authenticates on every cluster: one method, its files from the mounted Secret or AWS identity without keys on EKS", async () => {
+        // prometheus/prometheus v3.14.0 config/config.go `validateAuthConfigs`: at most one method per remote_write;
+        // docs/configuration/configuration.md: google_iam is "NOT SUPPORTED by Google Cloud", sigv4 without keys reads
+        // AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or the SDK's default chain (EKS Pod Identity).
+        const METHODS = ["basic_auth", "authorization", "oauth2", "sigv4", "azuread", "google_iam"];
+        // prometheus-29.27.0 templates/deploy.yaml: each server.extraSecretMounts entry is the Secret `secretName`
+        // mounted at `mountPath`, so `<mountPath>/<key>` is that Secret's key.
+        const fileSource = (v: any, path: string) => (v.server.extraSecretMounts ?? []).map((m: any) => path.startsWith(`${m.mountPath}/`) && { secret: m.secretName, key: path.slice(m.mountPath.length + 1) }).find(Boolean);
+        const check = (v: any) => {
+            const [rw] = v.server.remoteWrite;
+            const methods = METHODS.filter((k) => rw[k] !== undefined);
+            assert.equal(methods.length, 1, `one method, not ${methods.join(", ")}`);
+            const files = [rw.authorization?.credentials_file, rw.basic_auth?.username_file, rw.basic_auth?.password_file].filter(Boolean);
+            return { method: methods[0], files: files.map((f: string) => fileSource(v, f)), env: (v.server.env ?? []).map((e: any) => [e.name, e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key]) };
+        };
+        for (const cluster of ["prod-aws-use1", "prod-gcp-usc1"]) {
+            assert.deepEqual(check(values(releaseOf(prod, "prometheus", cluster))), { method: "authorization", files: [{ secret: "remote-write", key: "token" }], env: [] });
+        }
+        const config = stackConfig("prod");
+        config.observability.remoteWriteAuth = { type: "sigv4", region: "us-east-1", roleArn: "arn:aws:iam::210987654321:role/amp-writer", credentialsSecret: "amp-writer" };
+        const sigv4 = await planStack({ stack: "prod", config: toRuntime(config) });
+        const eks = values(releaseOf(sigv4, "prometheus", "prod-aws-use1"));
+        assert.deepEqual(check(eks), { method: "sigv4", files: [], env: [] });
+        assert.deepEqual(eks.server.remoteWrite[0].sigv4, { region: "us-east-1" }, "Pod Identity's credentials are the role's: nothing to assume");
+        const associations = sigv4.graph.resources.filter((r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation" && plain(r.inputs).namespace === "monitoring");
+        assert.deepEqual(associations.map((r) => [plain(r.inputs).serviceAccount, plain(r.inputs).roleArn]), [["prometheus-server", "arn:aws:iam::210987654321:role/amp-writer"]]);
+        assert.ok(releaseOf(sigv4, "prometheus", "prod-aws-use1").dependencies.includes(associations[0].urn), "the role is bound before Prometheus starts");
+        const gke = values(releaseOf(sigv4, "prometheus", "prod-gcp-usc1"));
+        assert.deepEqual(check(gke), { method: "sigv4", files: [], env: [["AWS_ACCESS_KEY_ID", "amp-writer", "AWS_ACCESS_KEY_ID"], ["AWS_SECRET_ACCESS_KEY", "amp-writer", "AWS_SECRET_ACCESS_KEY"]] });
+        assert.deepEqual(gke.server.remoteWrite[0].sigv4, { region: "us-east-1", role_arn: "arn:aws:iam::210987654321:role/amp-writer" });
+        for (const cluster of ["prod-aws-use1", "prod-gcp-usc1"]) assert.deepEqual(validateChartValues("prometheus", "29.27.0", values(releaseOf(sigv4, "prometheus", cluster)), { repo: PROMETHEUS_REPO }), []);
     });
 
     it("Kiali reads every cluster after an OpenID login with the edge's issuer (Kiali 2.29's model)", () => {

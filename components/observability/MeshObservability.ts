@@ -60,7 +60,7 @@ export class MeshObservability extends pulumi.ComponentResource {
                 version: args.charts.prometheus,
                 meshId: args.meshId,
                 retentionDays: o.retentionDays,
-                remoteWriteUrl: o.aggregation === "remoteWrite" ? o.remoteWriteUrl : undefined,
+                remoteWrite: o.aggregation === "remoteWrite" && o.remoteWriteUrl ? { url: o.remoteWriteUrl, auth: o.remoteWriteAuth } : undefined,
                 federation: roleOf(c),
                 kiali: o.kiali && c === hub,
                 hubPrincipal: `${hub.cluster.trustDomain}/ns/${MONITORING_NAMESPACE}/sa/${PROMETHEUS_SERVER}`,

@@ -1,4 +1,5 @@
 import * as crypto from "node:crypto";
+import { RemoteWriteAuth } from "../../config/observability";
 import { CERT_MANAGER_NAMESPACE, ISTIO_NAMESPACE } from "../mesh/values";
 import { KIALI_INSTANCE } from "./kialiValues";
 import { TARGET_CLUSTER_LABEL } from "./metrics";
@@ -65,10 +66,49 @@ export interface PrometheusValuesArgs {
     readonly retentionDays: number;
     readonly istioCsr: boolean;
     /** Remote-write aggregation: where every sample goes too. */
-    readonly remoteWriteUrl?: string;
+    readonly remoteWrite?: RemoteWriteArgs;
     readonly federation?: FederationRole;
     readonly alerting: { groups: readonly RuleGroup[] };
     readonly recording: { groups: readonly RuleGroup[] };
+}
+
+export interface RemoteWriteArgs {
+    readonly url: string;
+    readonly auth?: RemoteWriteAuth;
+    /** The server's service account acts as `auth.roleArn` (EKS Pod Identity): no keys needed. */
+    readonly roleBound: boolean;
+}
+
+/** Where the remote-write Secret is mounted in the server container. */
+export const REMOTE_WRITE_CREDENTIALS = "/etc/prometheus/remote-write";
+/** The keys the AWS SDK reads from the environment (Prometheus' sigv4: "If blank, the environment variables ... are used"). */
+const AWS_KEYS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+
+/**
+ * The chart values that send every sample to the central store, authenticated (prometheus/prometheus v3.14.0
+ * docs/configuration/configuration.md `<remote_write>`: `authorization.credentials_file`, `basic_auth.username_file`
+ * and `password_file`, `sigv4`; at most one of them): files from the Secret mounted with the chart's
+ * `server.extraSecretMounts`, or AWS credentials from Pod Identity or from the Secret as environment variables.
+ */
+function remoteWriteValues(rw: RemoteWriteArgs) {
+    const auth = rw.auth;
+    const file = (key: string) => `${REMOTE_WRITE_CREDENTIALS}/${key}`;
+    const mounted = (secretName: string) => ({ extraSecretMounts: [{ name: "remote-write-credentials", mountPath: REMOTE_WRITE_CREDENTIALS, subPath: "", secretName, readOnly: true }] });
+    switch (auth?.type) {
+        case undefined:
+            return { remoteWrite: [{ url: rw.url }] };
+        case "bearer":
+            return { remoteWrite: [{ url: rw.url, authorization: { type: "Bearer", credentials_file: file(auth.key) } }], ...mounted(auth.secretName) };
+        case "basic":
+            return { remoteWrite: [{ url: rw.url, basic_auth: { username_file: file(auth.usernameKey), password_file: file(auth.passwordKey) } }], ...mounted(auth.secretName) };
+        case "sigv4": {
+            const keys = rw.roleBound ? undefined : auth.credentialsSecret;
+            return {
+                remoteWrite: [{ url: rw.url, sigv4: { region: auth.region, ...(keys && auth.roleArn ? { role_arn: auth.roleArn } : {}) } }],
+                ...(keys ? { env: AWS_KEYS.map((name) => ({ name, valueFrom: { secretKeyRef: { name: keys, key: name } } })) } : {}),
+            };
+        }
+    }
 }
 
 const SIDECAR_ONLY_FOR = {
@@ -111,7 +151,7 @@ export function prometheusValues(a: PrometheusValuesArgs) {
         // Every series says which cluster and mesh it came from once aggregated (federation keeps them, honor_labels).
         global: { external_labels: { cluster: a.clusterName, mesh_id: a.meshId } },
         retention: `${a.retentionDays}d`,
-        ...(a.remoteWriteUrl ? { remoteWrite: [{ url: a.remoteWriteUrl }] } : {}),
+        ...(a.remoteWrite ? remoteWriteValues(a.remoteWrite) : {}),
     };
     return {
         ...config,

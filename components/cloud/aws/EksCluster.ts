@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { eksKubeconfig } from "../kubeconfig";
-import { EastWestAddress, MeshCluster } from "../MeshCluster";
+import { AwsRoleBinding, EastWestAddress, MeshCluster } from "../MeshCluster";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { AwsNetwork } from "./AwsNetwork";
 import { loadBalancerControllerPolicy } from "./lbcPolicy";
@@ -51,6 +51,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly egressIps: pulumi.Output<string[]>;
     readonly eastWest?: EastWestAddress;
     readonly clusterSecurityGroupId: pulumi.Output<string>;
+    readonly bindAwsRole: (name: string, binding: AwsRoleBinding, opts: { parent: pulumi.Resource }) => pulumi.Resource;
 
     constructor(name: string, args: EksClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:aws:EksCluster", name, {}, opts);
@@ -144,6 +145,10 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
         const lbcIdentity = new aws.eks.PodIdentityAssociation(`${name}-lbc`, {
             clusterName: cluster.name, namespace: "kube-system", serviceAccount: lbcServiceAccount, roleArn: lbcRole.arn, tags,
         }, { ...child, parent: lbcRole, dependsOn: [podIdentity] });
+
+        this.bindAwsRole = (bindingName, binding, opts) => new aws.eks.PodIdentityAssociation(bindingName, {
+            clusterName: cluster.name, namespace: binding.namespace, serviceAccount: binding.serviceAccount, roleArn: binding.roleArn, tags,
+        }, { parent: opts.parent, provider: args.provider, dependsOn: [podIdentity] });
 
         this.endpoint = cluster.endpoint;
         this.caData = cluster.certificateAuthority.data;
