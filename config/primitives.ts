@@ -9,6 +9,12 @@ export const clusterName = z
     .max(40, "must be at most 40 characters (GKE's limit)")
     .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label starting with a letter (a-z, 0-9, '-')");
 
+export const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as eu-west-1");
+
+/** A Kubernetes object name (DNS subdomain), e.g. of a Secret. */
+export const kubernetesName = z.string().max(253, "must be at most 253 characters")
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a Kubernetes object name (a-z, 0-9, '-', '.')");
+
 export const dnsLabel = z
     .string()
     .max(63, "must be at most 63 characters")

@@ -5,7 +5,7 @@ import { stageGateSchema } from "./stageGate";
 import { checkServiceGraph, edgeAuthSchema, serviceSchema } from "./services";
 import { checkTraffic, trafficSchema } from "./traffic";
 import { checkObservability, observabilitySchema } from "./observability";
-import { certificatePem, clusterName, dnsLabel, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
+import { awsRegion, certificatePem, clusterName, dnsLabel, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
 
 /** Keys that hold private key material: the gate refuses them unless they were set with `--secret`. */
 export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set(["intermediates"]);
@@ -16,7 +16,6 @@ export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set(["intermediates"]
  * stack file with several mistakes gets all of them in one error.
  */
 
-const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as eu-west-1");
 const gcpRegion = z.string().regex(/^[a-z]+-[a-z]+\d+$/, "must be a GCP region such as europe-west4");
 const gcpProject = z
     .string()
@@ -264,7 +263,7 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
     checkPkiSource(cfg, clusters, ctx);
     checkServiceGraph(cfg.services, ctx);
     checkTraffic(cfg.traffic, cfg.services, ctx);
-    checkObservability(cfg.observability, clusters, ctx);
+    checkObservability(cfg.observability, { clusters, enabled: caps.observability, environment: cfg.environment, edgeAuth: cfg.edgeAuth }, ctx);
     // An alias for another cloud's trust domain would make aws/ns/x/sa/y and gcp/ns/x/sa/y the same principal.
     const aliases = (cfg.mesh as { trustDomainAliases?: unknown } | undefined)?.trustDomainAliases;
     const domains = new Set(clusters.map((c) => c?.trustDomain));

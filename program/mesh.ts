@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { capabilitiesFor, ConfigError, describeStage, MeshConfig } from "../config";
+import { capabilitiesFor, ConfigError, describeStage, MeshConfig, resolveResilience } from "../config";
 import { checkStageTransition } from "../config/stageGate";
 import { buildClusters } from "../components/cloud/clusters";
 import { clusterPki } from "../components/pki/handoff";
@@ -11,7 +11,8 @@ import { MeshVerification } from "../components/mesh/MeshVerification";
 import { MeshAuthorization } from "../components/identity/MeshAuthorization";
 import { peerAllowList } from "../components/cloud/allowList";
 import { TrafficManagement } from "../components/traffic/TrafficManagement";
-import { releaseRouting } from "../components/traffic/releases";
+import { releaseGates, releaseRouting } from "../components/traffic/releases";
+import { httpRouteResilience } from "../components/traffic/virtualService";
 import { TRACING_PROVIDER } from "../config/observability";
 import { MeshObservability } from "../components/observability/MeshObservability";
 
@@ -69,10 +70,13 @@ export async function meshProgram(config: MeshConfig) {
     }
     if (capabilities.observability) {
         new MeshObservability("observability", {
-            clusters: clusters.map((cluster, i) => ({ cluster, istiod: meshes[i].istiod, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem })),
+            clusters: clusters.map((cluster, i) => ({
+                cluster, istiod: meshes[i].istiod, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem, namespaces: authorization[i]?.namespaces ?? {},
+            })),
             meshId: config.meshId, charts: config.charts, observability: config.observability, highAvailability: config.highAvailability,
             istioCsr: capabilities.enterpriseMeshCa, ingressCertificate: config.ingress !== undefined, multiCluster: capabilities.multiCluster,
             remoteSecretEpoch: config.multiCluster.remoteSecretEpoch,
+            meshNamespaces: [...new Set(config.services.map((s) => s.namespace))], edgeIssuer: config.edgeAuth?.issuer,
         });
     }
     return {
@@ -86,6 +90,11 @@ export async function meshProgram(config: MeshConfig) {
             endpoint: c.endpoint, egressIps: c.egressIps, eastWestIps: c.eastWest?.ips,
         })),
         chartVersions: config.charts,
+        /** Run on every cluster of the service before `pulumi up` changes a release: the subsets it sends traffic to have Ready pods. */
+        releaseGates: capabilities.trafficManagement ? config.services.flatMap((s) => {
+            const release = config.traffic.services[s.name]?.release;
+            return release ? releaseGates(s, releaseRouting(release)) : [];
+        }) : undefined,
         /** The CA material this stack hands its clusters, for audit: public certificates only. */
         pkiInventory: pki && pulumi.all([...pki].map(([cluster, m]) => pulumi.all([m.intermediateCertPem, m.roots]).apply(([intermediate, roots]) => ({
             cluster,
@@ -95,11 +104,18 @@ export async function meshProgram(config: MeshConfig) {
     };
 }
 
-/** Exposed services behind the ingress hosts; edge traffic follows a release in progress as mesh traffic does. */
+/**
+ * Exposed services behind the ingress hosts; edge traffic follows a release in progress, and has the timeout and
+ * retries of the service's mesh routes, as mesh traffic does.
+ */
 function ingressRoutes(config: MeshConfig, trafficManagement: boolean): IngressRoute[] {
     return config.services.filter((s) => s.exposed).map((s) => {
-        const release = trafficManagement ? config.traffic.services[s.name]?.release : undefined;
-        return { prefix: s.ingressPathPrefix, host: `${s.name}.${s.namespace}.svc.cluster.local`, port: s.port, weights: release && releaseRouting(release).routes };
+        const own = trafficManagement ? config.traffic.services[s.name] : undefined;
+        return {
+            prefix: s.ingressPathPrefix, host: `${s.name}.${s.namespace}.svc.cluster.local`, port: s.port,
+            weights: own?.release && releaseRouting(own.release).routes,
+            resilience: trafficManagement ? httpRouteResilience(resolveResilience(config.traffic.resilience, own?.resilience)) : undefined,
+        };
     });
 }
 

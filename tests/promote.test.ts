@@ -113,6 +113,8 @@ describe("promotion (npm run promote)", () => {
     it("raises the target's stage by one step toward the source's, and never past it", async () => {
         const dir = stacksCopy();
         edit(dir, "dev", (c) => c.set(`${NS}:stage`, 4));
+        // Stage 4 runs Kiali, which needs a login.
+        edit(dir, "dev", (c) => c.set(`${NS}:observability`, { kialiAuth: { strategy: "anonymous" } }));
         edit(dir, "dev", (c) => (c.get(`${NS}:clusters`) as YAML.YAMLSeq).add({
             name: "dev-aws-2", cloud: "aws", region: "eu-central-1", network: "net-dev-aws-2", trustDomain: "dev.mesh.acme.example",
             nodes: { instanceType: "t3.large", minSize: 1, maxSize: 3, desiredSize: 2 },

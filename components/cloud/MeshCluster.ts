@@ -24,6 +24,17 @@ export interface MeshCluster {
     readonly egressAddresses: readonly pulumi.Output<string>[];
     /** Static public addresses for the east-west gateway (multi-cluster only). */
     readonly eastWest?: EastWestAddress;
+    /**
+     * Lets a Kubernetes service account act as an AWS IAM role, with no key: EKS Pod Identity. Absent on clouds that
+     * cannot bind an AWS role to a workload.
+     */
+    readonly bindAwsRole?: (name: string, binding: AwsRoleBinding, opts: { parent: pulumi.Resource }) => pulumi.Resource;
+}
+
+export interface AwsRoleBinding {
+    readonly namespace: string;
+    readonly serviceAccount: string;
+    readonly roleArn: pulumi.Input<string>;
 }
 
 /** How the east-west gateway's LoadBalancer Service gets static, reachable addresses on this cloud. */

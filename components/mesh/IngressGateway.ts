@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { HttpRouteResilience } from "../traffic/virtualService";
 import { approvalPolicy } from "./approval";
 import { customResource, WAIT_READY } from "./resources";
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, ingressGatewayValues, ISTIO_NAMESPACE, MESH_ISSUER, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO } from "./values";
@@ -34,6 +35,11 @@ export interface IngressRoute {
     readonly port: number;
     /** A release in progress (canary, blue/green): the same weighted subsets the mesh routes use. */
     readonly weights?: ReadonlyArray<{ readonly subset: string; readonly weight: number }>;
+    /**
+     * The request timeout and retries of the service's mesh routes. Absent: Istio's defaults for a route, no timeout
+     * and two retries.
+     */
+    readonly resilience?: HttpRouteResilience;
 }
 
 const ACME_ISSUER = "acme";
@@ -127,6 +133,7 @@ export class IngressGateway extends pulumi.ComponentResource {
                         route: r.weights
                             ? r.weights.map((w) => ({ destination: { host: r.host, port: { number: r.port }, subset: w.subset }, weight: w.weight }))
                             : [{ destination: { host: r.host, port: { number: r.port } } }],
+                        ...(r.resilience ? { timeout: r.resilience.timeout, retries: { ...r.resilience.retries } } : {}),
                     })),
                 },
             }, { ...child, dependsOn: [gateway] });

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { eksKubeconfig } from "../kubeconfig";
-import { EastWestAddress, MeshCluster } from "../MeshCluster";
+import { AwsRoleBinding, EastWestAddress, MeshCluster } from "../MeshCluster";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { AwsNetwork } from "./AwsNetwork";
 import { loadBalancerControllerPolicy } from "./lbcPolicy";
@@ -36,7 +36,7 @@ const assumeBy = (service: string, actions: string[] = ["sts:AssumeRole"]) =>
 /**
  * A hardened EKS cluster: secrets envelope-encrypted with a rotating KMS key, control-plane audit logs, API
  * authentication mode, endpoint limited to an allow-list, managed nodes in private subnets with IMDSv2 only, node
- * security group that admits the control plane on the mesh's webhook ports, EKS Pod Identity, and the AWS Load
+ * security group that admits the control plane on the mesh's webhook ports, NetworkPolicy enforcement, EKS Pod Identity, and the AWS Load
  * Balancer Controller (static, internet-facing NLBs for east-west gateways need it).
  */
 export class EksCluster extends pulumi.ComponentResource implements MeshCluster {
@@ -52,6 +52,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly egressAddresses: readonly pulumi.Output<string>[];
     readonly eastWest?: EastWestAddress;
     readonly clusterSecurityGroupId: pulumi.Output<string>;
+    readonly bindAwsRole: (name: string, binding: AwsRoleBinding, opts: { parent: pulumi.Resource }) => pulumi.Resource;
 
     constructor(name: string, args: EksClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:aws:EksCluster", name, {}, opts);
@@ -132,6 +133,12 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
             tags,
         }, { ...child, parent: cluster, dependsOn: nodePolicies, ignoreChanges: ["scalingConfig.desiredSize"] });
 
+        // EKS stores NetworkPolicies but enforces none until the VPC CNI runs its network policy agent; the managed
+        // add-on takes over the CNI the cluster was created with.
+        new aws.eks.Addon(`${name}-vpc-cni`, {
+            clusterName: cluster.name, addonName: "vpc-cni", configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }),
+            resolveConflictsOnCreate: "OVERWRITE", resolveConflictsOnUpdate: "OVERWRITE", tags,
+        }, { ...child, parent: cluster });
         const podIdentity = new aws.eks.Addon(`${name}-pod-identity`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent", tags }, { ...child, parent: cluster, dependsOn: [nodeGroup] });
         const lbcRole = new aws.iam.Role(`${name}-lbc`, { assumeRolePolicy: assumeBy("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]), tags }, child);
         const lbcPolicy = new aws.iam.RolePolicy(`${name}-lbc`, { role: lbcRole.id, policy: partition.apply(loadBalancerControllerPolicy) }, { ...child, parent: lbcRole });
@@ -139,6 +146,10 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
         const lbcIdentity = new aws.eks.PodIdentityAssociation(`${name}-lbc`, {
             clusterName: cluster.name, namespace: "kube-system", serviceAccount: lbcServiceAccount, roleArn: lbcRole.arn, tags,
         }, { ...child, parent: lbcRole, dependsOn: [podIdentity] });
+
+        this.bindAwsRole = (bindingName, binding, opts) => new aws.eks.PodIdentityAssociation(bindingName, {
+            clusterName: cluster.name, namespace: binding.namespace, serviceAccount: binding.serviceAccount, roleArn: binding.roleArn, tags,
+        }, { parent: opts.parent, provider: args.provider, dependsOn: [podIdentity] });
 
         this.endpoint = cluster.endpoint;
         this.caData = cluster.certificateAuthority.data;
