@@ -3,7 +3,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { main } from "../../engine/cli";
 import { CapturedResource } from "../../engine/graph";
-import { Plan, planStack } from "../../engine/plan";
+import { memoizePlans, Plan, planStack } from "../../engine/plan";
+
+// Tests read plans and never change them: identical plans are made once per test process.
+memoizePlans();
 
 export const FIXTURE_PROGRAM = path.join(__dirname, "..", "fixtures", "program");
 export const FIXTURE_POLICY = path.join(__dirname, "..", "fixtures", "policy");
