@@ -62,7 +62,10 @@ export function checkIntermediateInputs(inputs: Partial<IntermediateCertificateI
     return failures;
 }
 
-/** Go's crypto/x509 choice for a signer (signingParamsForKey): the hash follows the ECDSA curve; RSA signs with SHA-256. */
+/**
+ * The signature the tls provider's certificates carry, Go's choice for a signer (golang/go src/crypto/x509/x509.go
+ * `signingParamsForKey`): the hash follows the ECDSA curve; RSA signs with SHA-256 and PKCS #1 v1.5.
+ */
 function signatureAlgorithm(key: import("node:crypto").KeyObject): { name: string; hash: string; namedCurve?: string } {
     if (key.asymmetricKeyType === "rsa") return { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
     const curve = key.asymmetricKeyDetails?.namedCurve;

@@ -5,14 +5,17 @@
  * resource's `__provider` (pulumi.runtime.serializeFunction).
  *
  * What the constraints mean to verifiers (RFC 5280: a name type with no subtree of its type is unconstrained):
- * - URI subtrees match the URI's host only, whatever its scheme (OpenSSL 3.0 crypto/x509/v3_ncons.c `nc_uri`;
- *   BoringSSL crypto/x509/v3_ncons.cc `nc_uri`, google/boringssl@a0689af). `spiffe://aws.td/ns/a/sa/b` and
- *   `https://aws.td/x` both match the subtree `aws.td`; a URI with another host, or without `//host`
- *   (`urn:...`), is refused. That the URI is a SPIFFE ID is enforced at issuance (approver-policy allows only
- *   `spiffe://<trust domain>/ns/*\/sa/*`) and by Istio, which takes identities only from `spiffe://` URIs.
+ * - URI subtrees match the URI's host only, whatever its scheme (openssl/openssl crypto/x509/v3_ncons.c `nc_uri`,
+ *   the same in 3.0, which Node and `openssl verify` use here, and in master@01e5aa4; google/boringssl
+ *   crypto/x509/v3_ncons.cc `nc_uri` at a0689af, the library Envoy verifies peers with). `spiffe://aws.td/ns/a/sa/b`
+ *   and `https://aws.td/x` both match the subtree `aws.td`; a URI with another host, or without `//host` (`urn:...`),
+ *   is refused. That the URI is a SPIFFE ID is enforced at issuance (approver-policy allows only
+ *   `spiffe://<trust domain>/ns/<ns>/sa/<sa>` patterns) and by Istio, which takes identities only from `spiffe://`
+ *   URIs.
  * - DNS subtrees match the name and its subdomains.
- * - IP subtrees: OpenSSL matches them; BoringSSL refuses any IP SAN under an IP constraint
- *   (X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE). Excluding every address refuses IP SANs in both.
+ * - IP subtrees: OpenSSL matches them (`nc_ip`); BoringSSL has no IP matcher and refuses any IP SAN under an IP
+ *   constraint (`nc_match_single`: X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE). Excluding every address refuses IP SANs
+ *   in both, and costs nothing for certificates without one.
  */
 
 /** The constraints this project's intermediates carry. */
