@@ -40,10 +40,6 @@ const requestPolicy = (allowed: Record<string, unknown>, rest: Record<string, un
 
 const PEM_KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n";
 
-// The policy SDK's own proxy over values unknown at preview, as the engine hands them to packs (engine/policy.ts);
-// its typings mark it internal.
-const { unknownCheckingProxy, unknownStringValue } = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(v: T): T; unknownStringValue: unknown };
-
 const INTERMEDIATE = "pulumi-nodejs:dynamic/pki:IntermediateCertificate";
 /** The inputs the pki program gives prod's GKE intermediate; each case changes one thing. */
 const goodIntermediate = {
@@ -129,11 +125,12 @@ describe("policy pack key-material", () => {
         assert.match((await stackViolations(rules.intermediateWithinRoot, [root, outside]))[0], /late is valid until 2036/);
         const signed = node(INTERMEDIATE, "signed", { validityEndTime: "2036-01-01T00:00:00Z" }, { deps: { caCertPem: [root] } });
         assert.match((await stackViolations(rules.intermediateWithinRoot, [root, signed]))[0], /signed is valid until 2036/, "the name-constrained signer's intermediates too");
-        // At a first preview, validityEndTime is unknown: the provider sets it to now + validityPeriodHours.
-        const unknownEnd = (hours: number) => unknownCheckingProxy({ validityPeriodHours: hours, validityEndTime: unknownStringValue });
-        const previewRoot = node(tls.SelfSignedCert, "new-root", unknownEnd(8760));
-        assert.deepEqual(await stackViolations(rules.intermediateWithinRoot, [previewRoot, node(INTERMEDIATE, "short", unknownEnd(4380), { deps: { caCertPem: [previewRoot] } })]), []);
-        assert.match((await stackViolations(rules.intermediateWithinRoot, [previewRoot, node(INTERMEDIATE, "long", unknownEnd(17520), { deps: { caCertPem: [previewRoot] } })]))[0], /long is valid until/);
+        // At a first preview, where validityEndTime is unknown, the signer's intermediates are judged by their hours too.
+        const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+        const previewRoot = node(tls.SelfSignedCert, "new-root", { isCaCertificate: true, validityPeriodHours: 8760, validityEndTime: unknown });
+        const previewInt = (name: string, hours: number) => node(INTERMEDIATE, name, { validityPeriodHours: hours, validityEndTime: unknown }, { deps: { caCertPem: [previewRoot] } });
+        assert.deepEqual(await stackViolations(rules.intermediateWithinRoot, [previewRoot, previewInt("short", 4380)]), []);
+        assert.match((await stackViolations(rules.intermediateWithinRoot, [previewRoot, previewInt("long", 17520)]))[0], /long would be valid for 17520 hours, ending at or after its root new-root/);
     });
 
     it("intermediate-within-root-validity at a first preview: validity hours decide, an intermediate signed after its root must be strictly shorter", async () => {
@@ -299,8 +296,6 @@ describe("policy pack key-material", () => {
         assert.match(found[1], /stack output intermediateKeys\.a of stack prod/, "declared for pki, not for prod");
         assert.deepEqual(await stackViolations(p, [prod({ key: PEM_KEY })], { keyOutputs: { prod: ["key"] } }), []);
         assert.deepEqual(await stackViolations(p, [node(tls.PrivateKey, "k", { privateKeyPem: PEM_KEY })]), [], "only the stack's outputs");
-        const unknown = unknownCheckingProxy({ environment: "prod", clusters: [{ name: "a", egressIps: unknownStringValue }] });
-        assert.deepEqual(await stackViolations(p, [prod(unknown)]), [], "an output unknown at preview is checked when known, at pulumi up");
     });
 
     it("key-material-of-own-environment: a stack reads keys only from its own environment's stack", async () => {
