@@ -20,6 +20,8 @@ export const dnsLabel = z
     .max(63, "must be at most 63 characters")
     .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label (a-z, 0-9, '-')");
 
+export const dnsName = z.string().max(253).regex(/^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase DNS name such as shop.example.com");
+
 // SPIFFE trust domain names: lowercase letters, digits, '.', '-', '_' (SPIFFE-ID spec §2.1), and no scheme or path.
 export const trustDomain = z
     .string()

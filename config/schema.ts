@@ -5,7 +5,7 @@ import { stageGateSchema } from "./stageGate";
 import { checkServiceGraph, edgeAuthSchema, serviceSchema } from "./services";
 import { checkTraffic, trafficSchema } from "./traffic";
 import { checkObservability, observabilitySchema } from "./observability";
-import { awsRegion, certificatePem, clusterName, dnsLabel, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
+import { awsRegion, certificatePem, clusterName, dnsLabel, dnsName, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
 
 /** Keys that hold private key material: the gate refuses them unless they were set with `--secret`. */
 export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set(["intermediates"]);
@@ -124,15 +124,13 @@ const chartsSchema = z
 const pkiSourceSchema = z.discriminatedUnion(
     "source",
     [
-        /** Read from the pki stack's outputs with a StackReference (shared backend). */
+        /** Read from the environment's pki stack (`<org>/<project>/pki-<environment>`) with a StackReference (shared backend). */
         z.strictObject({ source: z.literal("stack"), stack: stackName }),
         /** Air gap: the pki stack's export command printed `pulumi config set --secret` lines for this stack. */
         z.strictObject({ source: z.literal("config") }),
     ],
     { error: (iss) => (iss.code === "invalid_union" ? "source must be \"stack\" or \"config\"" : undefined) },
 );
-
-const dnsName = z.string().max(253).regex(/^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase DNS name such as shop.example.com");
 
 /** The ingress gateway's TLS: names it serves and who issues the certificate. */
 const ingressSchema = z.strictObject({
@@ -282,7 +280,7 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
     }
     if (caps.enterpriseMeshCa && cfg.pki === undefined) {
         ctx.addIssue({ code: "custom", path: ["pki"], input: undefined,
-            message: `stage ${stage} anchors identities in the offline root: set where the PKI comes from ({source: stack, stack: <org>/istio-production/pki} or {source: config})` });
+            message: `stage ${stage} anchors identities in the offline root: set where the PKI comes from ({source: stack, stack: <org>/istio-production/pki-${String(cfg.environment)}} or {source: config})` });
     }
 }
 
@@ -301,6 +299,13 @@ function checkPkiSource(cfg: MeshInput, clusters: Array<Record<string, unknown>>
             }
         }
     } else {
+        // Checked before anything is read: a StackReference copies every output of the stack it reads, keys included.
+        const stack = (cfg.pki as { stack?: unknown } | undefined)?.stack;
+        const own = `pki-${String(cfg.environment)}`;
+        if (source === "stack" && typeof stack === "string" && typeof cfg.environment === "string" && stack.split("/").pop() !== own) {
+            ctx.addIssue({ code: "custom", path: ["pki", "stack"], input: stack,
+                message: `must be this environment's pki stack, <org>/<project>/${own}: a mesh stack reads no other environment's key material` });
+        }
         for (const key of ["trustBundle", "intermediates"] as const) {
             if (cfg[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], input: "(set)", message: "is only read when pki.source is config" });
         }

@@ -83,6 +83,8 @@ export function publicPki(resources: readonly CapturedResource[]): Array<[string
         "tls:index/selfSignedCert:SelfSignedCert": "certPem",
         "tls:index/locallySignedCert:LocallySignedCert": "certPem",
         "tls:index/certRequest:CertRequest": "certRequestPem",
+        // The pki program's name-constrained intermediates (a dynamic resource: components/pki/IntermediateCertificate.ts).
+        "pulumi-nodejs:dynamic/pki:IntermediateCertificate": "certPem",
     };
     for (const r of resources) {
         const pem = publicOutput[r.type] && plain(r.outputs)[publicOutput[r.type]];

@@ -446,7 +446,12 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
         }
         if (monitor.errors.length === 0) await untilDrained(Promise.race([monitor.failed, waitForRegistrations()]), stalled).catch(() => undefined);
         const missing = [thrown, ...monitor.errors, ...uncaught].find((e): e is MissingStackError => e instanceof MissingStackError);
-        if (missing) throw missing;
+        if (missing) {
+            // The SDK rejects every output of the failed read in this tick; Node reports the unobserved ones when the
+            // tick ends. Let it end while this run's collector listens, not the next run's (the referenced stack's).
+            await new Promise((resolve) => setImmediate(resolve));
+            throw missing;
+        }
         if (thrown && monitor.errors.length === 0 && uncaught.length === 0) throw thrown;
         const causes = dedupe([...(thrown ? [thrown] : []), ...monitor.errors, ...uncaught]);
         if (causes.length > 0) throw new ProgramError(causes);

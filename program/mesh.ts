@@ -23,7 +23,7 @@ import { MeshObservability } from "../components/observability/MeshObservability
 export async function meshProgram(config: MeshConfig) {
     await stageGate(config);
     const capabilities = capabilitiesFor(config.stage);
-    const pki = capabilities.enterpriseMeshCa ? clusterPki(config) : undefined;
+    const pki = capabilities.enterpriseMeshCa ? await clusterPki(config) : undefined;
     const clusters = buildClusters(config, capabilities.multiCluster);
     const clouds = [...new Set(clusters.map((c) => c.cloud))];
     const trustDomainOf = (cloud: "aws" | "gcp") => clusters.find((c) => c.cloud === cloud)!.trustDomain;

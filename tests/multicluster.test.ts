@@ -99,9 +99,9 @@ describe("multi-cluster and multi-cloud (stages 4-5)", () => {
         const config = stackConfig("prod");
         config.clusters.push({ ...config.clusters[0], name: "prod-aws-euw1", region: "eu-west-1", network: "net-prod-aws-euw1" });
         config.multiCluster = { exposeIstiod: true };
-        const pki = stackConfig("pki");
-        pki.environments.prod.clusters.push("prod-aws-euw1");
-        const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { pki: toRuntime(pki) } });
+        const pki = stackConfig("pki-prod");
+        pki.clusters.push({ name: "prod-aws-euw1", trustDomain: config.clusters[0].trustDomain });
+        const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { "pki-prod": toRuntime(pki) } });
         checkRemoteSecrets(three, ["prod-aws-use1", "prod-aws-euw1", "prod-gcp-usc1"]);
         const v = plain(eastWest(three, "prod-aws-euw1").inputs).values;
         assert.deepEqual(v.service.loadBalancerSourceRanges, [...egress(three, "prod-aws-use1"), ...egress(three, "prod-gcp-usc1")]);

@@ -40,6 +40,17 @@ const requestPolicy = (allowed: Record<string, unknown>, rest: Record<string, un
 
 const PEM_KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n";
 
+const INTERMEDIATE = "pulumi-nodejs:dynamic/pki:IntermediateCertificate";
+/** The inputs the pki program gives prod's GKE intermediate; each case changes one thing. */
+const goodIntermediate = {
+    cluster: "prod-gcp-usc1", trustDomain: "gcp.prod.mesh.acme.example", maxPathLength: 0, validityPeriodHours: 8760, earlyRenewalHours: 720,
+    nameConstraints: {
+        permittedUriDomains: ["gcp.prod.mesh.acme.example"],
+        permittedDnsNames: ["istiod.istio-system.svc", "cert-manager-istio-csr.cert-manager.svc"],
+        excludedIpRanges: ["0.0.0.0/0", "::/0"],
+    },
+};
+
 describe("policy pack key-material", () => {
     it("loads as pulumi preview loads it: every policy named once, described, leveled, with a valid config schema", () => {
         packContract(loadPack(path.join(__dirname, "..", "policy", "key-material")), rules.keyMaterialPolicies);
@@ -55,10 +66,13 @@ describe("policy pack key-material", () => {
         assert.deepEqual(await violations(p, tls.PrivateKey, { algorithm: "RSA", rsaBits: 2048 }, { minRsaBits: 2048 }), [], "configurable");
     });
 
-    it("offline-root-only-in-pki-stack: a root in the pki stack passes, in a mesh stack fails", async () => {
+    it("offline-root-only-in-pki-stack: a root in an environment's pki stack passes, in a mesh stack fails", async () => {
         const root = { isCaCertificate: true, validityPeriodHours: 1, allowedUses: ["cert_signing"] };
-        assert.deepEqual(await violations(rules.offlineRoot, tls.SelfSignedCert, root, {}, "pki"), []);
+        assert.deepEqual(await violations(rules.offlineRoot, tls.SelfSignedCert, root, {}, "pki-prod"), []);
+        assert.deepEqual(await violations(rules.offlineRoot, tls.SelfSignedCert, root, {}, "pki-qa"), [], "a new environment's pki stack needs no config");
         assert.match((await violations(rules.offlineRoot, tls.SelfSignedCert, root, {}, "prod"))[0], /root CA is created in stack "prod"/);
+        assert.match((await violations(rules.offlineRoot, tls.SelfSignedCert, root, {}, "pki"))[0], /root CA is created in stack "pki"/, "the former shared stack name");
+        assert.deepEqual(await violations(rules.offlineRoot, tls.SelfSignedCert, root, { rootStacks: ["ca-*"] }, "ca-prod"), [], "configurable");
         assert.deepEqual(await violations(rules.offlineRoot, tls.SelfSignedCert, { ...root, isCaCertificate: false }, {}, "prod"), [], "self-signed leaves are not roots");
     });
 
@@ -77,12 +91,46 @@ describe("policy pack key-material", () => {
         assert.equal(bad.length, 3, bad.join("\n"));
     });
 
+    it("intermediate-ca-constraints: the name-constrained signer's validity and early renewal too", async () => {
+        const good = { cluster: "c", validityPeriodHours: 8760, earlyRenewalHours: 720 };
+        assert.deepEqual(await violations(rules.intermediateConstraints, INTERMEDIATE, good), []);
+        assert.equal((await violations(rules.intermediateConstraints, INTERMEDIATE, { ...good, validityPeriodHours: 43800, earlyRenewalHours: 0 })).length, 2);
+    });
+
+    it("intermediate-name-constraints: pathlen:0 with the cluster's trust domain, its serving hosts and no IP passes; a tls CA, wider or other URIs, domain-wide DNS, IP addresses fail", async () => {
+        const p = rules.intermediateNameConstraints;
+        const check = (changes: Record<string, unknown>, config = {}) => violations(p, INTERMEDIATE, { ...goodIntermediate, ...changes }, config);
+        const constraints = (changes: Record<string, unknown>) => ({ nameConstraints: { ...goodIntermediate.nameConstraints, ...changes } });
+        assert.deepEqual(await check({}), []);
+        assert.match((await violations(p, tls.LocallySignedCert, { isCaCertificate: true, validityPeriodHours: 8760 }, {}, { name: "int-x" }))[0], /int-x is a tls\.LocallySignedCert, which emits neither name constraints nor pathlen:0/);
+        assert.deepEqual(await violations(p, tls.LocallySignedCert, { isCaCertificate: false }), [], "leaves are not intermediates");
+        assert.match((await check({ maxPathLength: 1 }))[0], /maxPathLength 1: it must be 0/);
+        assert.match((await check({ nameConstraints: undefined }))[0], /carries no name constraints/);
+        assert.match((await check(constraints({ permittedUriDomains: [] })))[0], /permits URIs of any trust domain/);
+        assert.match((await check(constraints({ permittedUriDomains: ["prod.mesh.acme.example"] })))[0], /permits URIs of "prod\.mesh\.acme\.example", wider than its trust domain "gcp\.prod\.mesh\.acme\.example"/);
+        assert.match((await check(constraints({ permittedUriDomains: [".mesh.acme.example"] })))[0], /wider than/);
+        assert.match((await check(constraints({ permittedUriDomains: ["gcp.prod.mesh.acme.example", "aws.prod.mesh.acme.example"] })))[0], /permits URIs of "aws\.prod\.mesh\.acme\.example", outside its trust domain/);
+        assert.match((await check(constraints({ permittedDnsNames: [] })))[0], /permits any DNS name/);
+        assert.match((await check(constraints({ permittedDnsNames: ["istiod.istio-system.svc", "istio-system.svc"] })))[0], /the DNS subtree "istio-system\.svc", a whole domain/);
+        assert.deepEqual(await check(constraints({ permittedDnsNames: ["shop.example"] }), { minDnsLabels: 2 }), [], "configurable");
+        assert.match((await check(constraints({ excludedIpRanges: ["0.0.0.0/0"] })))[0], /does not exclude every IP address/);
+        assert.deepEqual(await violations(p, "kubernetes:core/v1:Secret", goodIntermediate), [], "other types");
+    });
+
     it("intermediate-within-root-validity: an intermediate outliving its root fails", async () => {
         const root = node(tls.SelfSignedCert, "root", { isCaCertificate: true, validityEndTime: "2035-01-01T00:00:00Z" });
         const inside = node(tls.LocallySignedCert, "int", { isCaCertificate: true, validityEndTime: "2027-01-01T00:00:00Z" }, { deps: { caCertPem: [root] } });
         const outside = node(tls.LocallySignedCert, "late", { isCaCertificate: true, validityEndTime: "2036-01-01T00:00:00Z" }, { deps: { caCertPem: [root] } });
         assert.deepEqual(await stackViolations(rules.intermediateWithinRoot, [root, inside]), []);
         assert.match((await stackViolations(rules.intermediateWithinRoot, [root, outside]))[0], /late is valid until 2036/);
+        const signed = node(INTERMEDIATE, "signed", { validityEndTime: "2036-01-01T00:00:00Z" }, { deps: { caCertPem: [root] } });
+        assert.match((await stackViolations(rules.intermediateWithinRoot, [root, signed]))[0], /signed is valid until 2036/, "the name-constrained signer's intermediates too");
+        // At a first preview, where validityEndTime is unknown, the signer's intermediates are judged by their hours too.
+        const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+        const previewRoot = node(tls.SelfSignedCert, "new-root", { isCaCertificate: true, validityPeriodHours: 8760, validityEndTime: unknown });
+        const previewInt = (name: string, hours: number) => node(INTERMEDIATE, name, { validityPeriodHours: hours, validityEndTime: unknown }, { deps: { caCertPem: [previewRoot] } });
+        assert.deepEqual(await stackViolations(rules.intermediateWithinRoot, [previewRoot, previewInt("short", 4380)]), []);
+        assert.match((await stackViolations(rules.intermediateWithinRoot, [previewRoot, previewInt("long", 17520)]))[0], /long would be valid for 17520 hours, ending at or after its root new-root/);
     });
 
     it("intermediate-within-root-validity at a first preview: validity hours decide, an intermediate signed after its root must be strictly shorter", async () => {
@@ -239,7 +287,7 @@ describe("policy pack key-material", () => {
 
     it("no-private-key-in-stack-output: keys only in the outputs a stack declares; nested and plain keys elsewhere fail", async () => {
         const p = rules.noPrivateKeyInStackOutput;
-        const pki = (outputs: Record<string, unknown>) => node(STACK, "istio-production-pki", outputs, { stack: "pki" });
+        const pki = (outputs: Record<string, unknown>) => node(STACK, "istio-production-pki-prod", outputs, { stack: "pki-prod" });
         const prod = (outputs: Record<string, unknown>) => node(STACK, "istio-production-prod", outputs, { stack: "prod" });
         assert.deepEqual(await stackViolations(p, [pki({ intermediateKeys: { "prod-aws-use1": PEM_KEY }, trustBundles: { prod: ["-----BEGIN CERTIFICATE-----"] } })]), []);
         const found = await stackViolations(p, [prod({ clusters: [{ name: "a", debug: { key: PEM_KEY } }], intermediateKeys: { a: PEM_KEY } })]);
@@ -248,5 +296,19 @@ describe("policy pack key-material", () => {
         assert.match(found[1], /stack output intermediateKeys\.a of stack prod/, "declared for pki, not for prod");
         assert.deepEqual(await stackViolations(p, [prod({ key: PEM_KEY })], { keyOutputs: { prod: ["key"] } }), []);
         assert.deepEqual(await stackViolations(p, [node(tls.PrivateKey, "k", { privateKeyPem: PEM_KEY })]), [], "only the stack's outputs");
+    });
+
+    it("key-material-of-own-environment: a stack reads keys only from its own environment's stack", async () => {
+        const p = rules.keyMaterialOfOwnEnvironment;
+        const mesh = (environment: unknown) => node(STACK, "istio-production-dev", environment === undefined ? {} : { environment }, { stack: "dev" });
+        const ref = (name: string, outputs: Record<string, unknown>) => node("pulumi:pulumi:StackReference", name, { name, outputs }, { stack: "dev" });
+        const devPki = ref("acme/istio-production/pki-dev", { environment: "dev", intermediateKeys: { "dev-aws-1": PEM_KEY } });
+        assert.deepEqual(await stackViolations(p, [mesh("dev"), devPki]), []);
+        assert.deepEqual(await stackViolations(p, [mesh("dev"), ref("acme/istio-production/dev", { stage: 2 })]), [], "no keys: the stage gate's read of itself");
+        const prodPki = ref("acme/istio-production/pki-prod", { environment: "prod", intermediateKeys: { "prod-aws-use1": PEM_KEY } });
+        assert.match((await stackViolations(p, [mesh("dev"), prodPki]))[0], /environment "dev" reads stack acme\/istio-production\/pki-prod, whose outputs hold private keys \(outputs\.intermediateKeys\.prod-aws-use1\) of environment "prod"/);
+        const shared = ref("acme/istio-production/pki", { trustBundles: {}, intermediateKeys: { "dev-aws-1": PEM_KEY, "prod-aws-use1": PEM_KEY } });
+        assert.match((await stackViolations(p, [mesh("dev"), shared]))[0], /of no single environment \(it declares none\)/, "the former shared pki stack");
+        assert.match((await stackViolations(p, [mesh(undefined), devPki]))[0], /stack dev, which declares no environment/);
     });
 });

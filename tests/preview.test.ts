@@ -156,7 +156,7 @@ describe("the policy gate fails closed", () => {
 });
 
 describe("shipped stacks at a first preview", () => {
-    for (const stack of ["pki", "dev", "staging", "prod"]) {
+    for (const stack of ["pki-dev", "pki-staging", "pki-prod", "dev", "staging", "prod"]) {
         it(`${stack}: every mandatory policy reaches a verdict and none is violated`, async () => {
             const p = await shippedPlan(stack);
             assert.equal(p.mode, "preview");

@@ -319,7 +319,7 @@ describe("traffic management in the plan (stage 4 and 5)", () => {
         const dir = tempDir("prod-faults");
         fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: istio-production\nruntime: nodejs\nmain: ${path.join(PROJECT_ROOT, "index.ts")}\nstackConfigDir: stacks\n`);
         fs.mkdirSync(path.join(dir, "stacks"));
-        fs.copyFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.pki.yaml"), path.join(dir, "stacks", "Pulumi.pki.yaml"));
+        fs.copyFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.pki-prod.yaml"), path.join(dir, "stacks", "Pulumi.pki-prod.yaml"));
         const doc = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.prod.yaml"), "utf8"));
         const traffic = doc.config["istio-production:traffic"];
         traffic.allowFaultInjection = true;

@@ -15,7 +15,9 @@ const STAGE_KEY = `${CONFIG_NAMESPACE}:stage`;
 /**
  * The settings a promotion carries: what is deployed (stage, chart versions, Istio images, workload certificate
  * policy), as opposed to where (clusters, sizes, regions, CIDRs, secrets, PKI source, ingress hosts,
- * highAvailability, protectResources), which belongs to each environment and never moves. Settings added later that
+ * highAvailability, protectResources), which belongs to each environment and never moves. The PKI source above all:
+ * each environment reads its own pki stack (`pki-<environment>`), and carrying dev's would hand staging dev's keys
+ * (the config gate refuses a result that points at another environment's pki stack). Settings added later that
  * describe what is deployed belong here.
  */
 export const PROMOTABLE_KEYS: readonly string[] = [STAGE_KEY, `${CONFIG_NAMESPACE}:charts`, `${CONFIG_NAMESPACE}:mesh`];

@@ -5,7 +5,7 @@ import { issuerChain } from "../pki/chain";
 import { approvalPolicy, NON_CA_USAGES } from "./approval";
 import { customResource, WAIT_READY } from "./resources";
 import {
-    approverPolicyValues, CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, ISTIO_CSR_ADDRESS, ISTIO_CSR_SERVICE_ACCOUNT, ISTIO_NAMESPACE,
+    approverPolicyValues, CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, ISTIO_CSR_ADDRESS, ISTIO_CSR_SERVICE_ACCOUNT, ISTIO_NAMESPACE, ISTIOD_SERVING_NAME,
     istioCsrValues, KeyAlgorithm, MESH_ISSUER, ROOT_BUNDLE_SECRET,
 } from "./values";
 
@@ -85,8 +85,9 @@ export class MeshCa extends pulumi.ComponentResource {
             // istiod's serving certificate is a cert-manager Certificate, so cert-manager itself requests it.
             ...approvalPolicy(name, { ...common, policyName: "istiod-serving", requester: { namespace: CERT_MANAGER_NAMESPACE, name: CERT_MANAGER_SERVICE_ACCOUNT },
                 allowed: {
-                    commonName: { value: `istiod.${ISTIO_NAMESPACE}.svc` },
-                    dnsNames: { values: [`istiod.${ISTIO_NAMESPACE}.svc`, `istiod-default.${ISTIO_NAMESPACE}.svc`], required: true },
+                    commonName: { value: ISTIOD_SERVING_NAME },
+                    // Only the name the intermediate's name constraints permit: istio-csr requests no other.
+                    dnsNames: { values: [ISTIOD_SERVING_NAME], required: true },
                     uris: { values: [`spiffe://${args.trustDomain}/ns/${ISTIO_NAMESPACE}/sa/istiod-service-account`] },
                     usages: NON_CA_USAGES,
                     isCA: false,

@@ -12,6 +12,23 @@ export const CERT_MANAGER_NAMESPACE = "cert-manager";
 /** The istio-csr Service: chart name in the cert-manager namespace, port 443 (→ 6443). */
 export const ISTIO_CSR_ADDRESS = "cert-manager-istio-csr.cert-manager.svc:443";
 export const ISTIO_CSR_SERVICE_ACCOUNT = "cert-manager-istio-csr";
+/**
+ * istiod's serving name, the CN and only DNS name of the certificate istio-csr requests for it with
+ * `app.istio.revisions: ["default"]` (the chart writes the default revision without a suffix:
+ * cert-manager/istio-csr v0.17.0 deploy/charts/istio-csr/templates/certificate.yaml). Proxies reach istiod at the
+ * mesh's default discovery address and the API server its webhooks at the `istiod` Service, both this name; istiod
+ * serves the file certificate as it is (istio/istio 1.30.3 pilot/pkg/bootstrap/server.go initIstiodCerts).
+ */
+export const ISTIOD_SERVING_NAME = `istiod.${ISTIO_NAMESPACE}.svc`;
+
+/**
+ * Every DNS name the mesh issuer signs besides ingress hosts: istiod's, and istio-csr's gRPC serving name
+ * (`app.tls.certificateDNSNames`, its only SAN: cert-manager/istio-csr v0.17.0 pkg/tls/tls.go fetchCertificate).
+ * A cluster's intermediate is name-constrained to these.
+ */
+export function meshIssuerServingNames(): string[] {
+    return [ISTIOD_SERVING_NAME, ISTIO_CSR_ADDRESS.split(":")[0]];
+}
 export const CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager";
 /** The mesh CA Issuer istio-csr signs with (namespaced, as the istio-csr docs recommend). */
 export const MESH_ISSUER = "istio-ca";

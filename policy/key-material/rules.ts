@@ -6,7 +6,7 @@ import { certificatePolicies } from "./certificates";
 import { istioCsrPolicies } from "./istioCsr";
 import { peek } from "./preview";
 import { stackOutputPolicies } from "./stackOutputs";
-import { PEM_PRIVATE_KEY, stackOf } from "./support";
+import { PEM_PRIVATE_KEY, stackOf, wildcardMatches } from "./support";
 
 /**
  * Key material and CA hierarchy: the keys and CAs Pulumi creates (here), what cert-manager, istio-csr and
@@ -53,14 +53,18 @@ export const privateKeyStrength: ResourceValidationPolicy = {
 
 export const offlineRoot: ResourceValidationPolicy = {
     name: "offline-root-only-in-pki-stack",
-    description: "Self-signed CA certificates (roots) exist only in the offline pki stack, never in a stack that deploys to clusters.",
+    description: "Self-signed CA certificates (roots) exist only in the offline pki stacks, never in a stack that deploys to clusters.",
     enforcementLevel: "mandatory",
-    configSchema: { properties: { rootStacks: { type: "array", items: { type: "string" }, default: ["pki"] } } },
+    configSchema: {
+        properties: {
+            rootStacks: { type: "array", items: { type: "string" }, default: ["pki-*"], description: "Stack names (`*` matches any run of characters) that may hold roots: by default every environment's pki stack." },
+        },
+    },
     validateResource: validateResourceOfType(tls.SelfSignedCert, (cert, args, report) => {
         const { rootStacks } = args.getConfig<{ rootStacks: string[] }>();
         const stack = stackOf(args.urn);
-        if (cert.isCaCertificate && !rootStacks.includes(stack)) {
-            report(`a root CA is created in stack "${stack}": roots belong only to the offline stack(s) ${rootStacks.join(", ")}; hand the root certificate to this stack through the pki stack's outputs instead`);
+        if (cert.isCaCertificate && !rootStacks.some((pattern) => wildcardMatches(pattern, stack))) {
+            report(`a root CA is created in stack "${stack}": roots belong only to the offline stack(s) ${rootStacks.join(", ")}; hand the root certificate to this stack through its environment's pki stack instead`);
         }
     }),
 };
@@ -93,18 +97,104 @@ export const rootConstraints: ResourceValidationPolicy = {
     }),
 };
 
+/**
+ * The pki program's name-constrained intermediate, a dynamic resource (components/pki/IntermediateCertificate.ts):
+ * matched by type token, since a pack does not import the program.
+ */
+export const INTERMEDIATE_CERTIFICATE = "pulumi-nodejs:dynamic/pki:IntermediateCertificate";
+
+interface IntermediateCertificateProps {
+    readonly cluster?: string;
+    readonly trustDomain?: string;
+    readonly maxPathLength?: number;
+    readonly validityPeriodHours?: number;
+    readonly earlyRenewalHours?: number;
+    readonly nameConstraints?: { readonly permittedUriDomains?: string[]; readonly permittedDnsNames?: string[]; readonly excludedIpRanges?: string[] };
+}
+
+function lifetimeProblems(validityPeriodHours: number | undefined, earlyRenewalHours: number | undefined, max: number): string[] {
+    const problems: string[] = [];
+    if (validityPeriodHours === undefined || validityPeriodHours > max) problems.push(`intermediate validity of ${validityPeriodHours ?? "unset"} hours exceeds ${max}: lower validityPeriodHours`);
+    if (!earlyRenewalHours || earlyRenewalHours <= 0) problems.push("the intermediate is never renewed early: set earlyRenewalHours so pulumi up re-issues it before it expires");
+    return problems;
+}
+
 export const intermediateConstraints: ResourceValidationPolicy = {
     name: "intermediate-ca-constraints",
     description: "Intermediate CA certificates have only CA key usages, a bounded validity, and are renewed before they expire.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { maxIntermediateValidityHours: { type: "integer", minimum: 1, default: 26280 } } },
-    validateResource: validateResourceOfType(tls.LocallySignedCert, (cert, args, report) => {
-        if (!cert.isCaCertificate) return;
-        const { maxIntermediateValidityHours } = args.getConfig<{ maxIntermediateValidityHours: number }>();
-        if (cert.validityPeriodHours > maxIntermediateValidityHours) report(`intermediate validity of ${cert.validityPeriodHours} hours exceeds ${maxIntermediateValidityHours}: lower validityPeriodHours`);
-        if (!cert.earlyRenewalHours || cert.earlyRenewalHours <= 0) report("the intermediate is never renewed early: set earlyRenewalHours so pulumi up re-issues it before it expires");
-        for (const p of caUsageProblems(cert.allowedUses)) report(`intermediate allowedUses: ${p}; use only cert_signing, crl_signing, digital_signature`);
-    }),
+    validateResource: [
+        validateResourceOfType(tls.LocallySignedCert, (cert, args, report) => {
+            if (!cert.isCaCertificate) return;
+            const { maxIntermediateValidityHours } = args.getConfig<{ maxIntermediateValidityHours: number }>();
+            lifetimeProblems(cert.validityPeriodHours, cert.earlyRenewalHours, maxIntermediateValidityHours).forEach((p) => report(p));
+            for (const p of caUsageProblems(cert.allowedUses)) report(`intermediate allowedUses: ${p}; use only cert_signing, crl_signing, digital_signature`);
+        }),
+        (args, report) => {
+            if (args.type !== INTERMEDIATE_CERTIFICATE) return;
+            const { maxIntermediateValidityHours } = args.getConfig<{ maxIntermediateValidityHours: number }>();
+            const cert = args.props as IntermediateCertificateProps;
+            lifetimeProblems(cert.validityPeriodHours, cert.earlyRenewalHours, maxIntermediateValidityHours).forEach((p) => report(p));
+        },
+    ],
+};
+
+/** Every IPv4 and IPv6 address, as the signer excludes them. */
+const ALL_IP_RANGES = ["0.0.0.0/0", "::/0"];
+
+/**
+ * Why an intermediate's constraints do not confine it to its cluster. RFC 5280 §4.2.1.10: a URI subtree is a host
+ * (a leading "." a whole domain) and matches the host of any URI; a DNS subtree matches the name and its subdomains.
+ */
+function nameConstraintProblems(cert: IntermediateCertificateProps, minDnsLabels: number): string[] {
+    const who = `cluster ${cert.cluster ?? "(unnamed)"}'s intermediate`;
+    const problems: string[] = [];
+    if (cert.maxPathLength !== 0) problems.push(`${who} has maxPathLength ${cert.maxPathLength ?? "unset"}: it must be 0, or it can sign a sub-CA`);
+    const nc = cert.nameConstraints;
+    const td = cert.trustDomain;
+    if (!td) problems.push(`${who} names no trust domain: its URI constraint cannot be checked`);
+    if (!nc) return [...problems, `${who} carries no name constraints: it can sign identities of every trust domain under the root`];
+    const uris = nc.permittedUriDomains ?? [];
+    if (uris.length === 0) problems.push(`${who} permits URIs of any trust domain: permit only spiffe://${td ?? "<its trust domain>"}`);
+    for (const uri of uris) {
+        if (td && uri.toLowerCase() === td.toLowerCase()) continue;
+        const base = uri.replace(/^\./, "").toLowerCase();
+        const wider = td !== undefined && (td.toLowerCase().endsWith(`.${base}`) || uri.startsWith("."));
+        problems.push(`${who} permits URIs of ${JSON.stringify(uri)}, ${wider ? "wider than" : "outside"} its trust domain ${JSON.stringify(td ?? "")}: a leak would mint identities of ${wider ? "every trust domain under it" : "another trust domain"}`);
+    }
+    const dns = nc.permittedDnsNames ?? [];
+    if (dns.length === 0) problems.push(`${who} permits any DNS name: permit only the names its issuer serves (istiod, istio-csr, private ingress hosts)`);
+    for (const name of dns) {
+        if (name.startsWith(".") || name.includes("*") || name.split(".").length < minDnsLabels) {
+            problems.push(`${who} permits the DNS subtree ${JSON.stringify(name)}, a whole domain: permit the served host names themselves (at least ${minDnsLabels} labels)`);
+        }
+    }
+    const excluded = new Set(nc.excludedIpRanges ?? []);
+    if (!ALL_IP_RANGES.every((r) => excluded.has(r))) problems.push(`${who} does not exclude every IP address (${ALL_IP_RANGES.join(", ")}): it could sign certificates for any address`);
+    return problems;
+}
+
+export const intermediateNameConstraints: ResourceValidationPolicy = {
+    name: "intermediate-name-constraints",
+    description: "Intermediate CAs are pathlen:0 and name-constrained to their cluster: URIs only of its SPIFFE trust domain, DNS only named serving hosts, no IP address. A tls.LocallySignedCert CA can carry neither and is refused.",
+    enforcementLevel: "mandatory",
+    configSchema: {
+        properties: {
+            minDnsLabels: { type: "integer", minimum: 2, default: 3, description: "A permitted DNS subtree with fewer labels (`svc`, `acme.example`) counts as a whole domain." },
+        },
+    },
+    validateResource: [
+        validateResourceOfType(tls.LocallySignedCert, (cert, args, report) => {
+            if (!cert.isCaCertificate) return;
+            report(`intermediate ${args.name} is a tls.LocallySignedCert, which emits neither name constraints nor pathlen:0: a leak would mint identities of every trust domain under the root, and sub-CAs; issue it with the pki program's IntermediateCertificate`);
+        }),
+        (args, report) => {
+            if (args.type !== INTERMEDIATE_CERTIFICATE) return;
+            const { minDnsLabels } = args.getConfig<{ minDnsLabels: number }>();
+            nameConstraintProblems(args.props as IntermediateCertificateProps, minDnsLabels).forEach((p) => report(p));
+        },
+    ],
 };
 
 /** The resource a property was computed from, e.g. the root certificate behind an intermediate's `caCertPem`. */
@@ -117,7 +207,8 @@ export const intermediateWithinRoot: StackValidationPolicy = {
     description: "No intermediate outlives the root that signed it.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        for (const cert of args.resources.filter((r) => r.isType(tls.LocallySignedCert) && r.props.isCaCertificate)) {
+        const intermediates = args.resources.filter((r) => (r.isType(tls.LocallySignedCert) && r.props.isCaCertificate) || r.type === INTERMEDIATE_CERTIFICATE);
+        for (const cert of intermediates) {
             const root = source(cert, "caCertPem", tls.SelfSignedCert);
             if (!root) continue;
             const certEnd = peek(cert.props, "validityEndTime");
@@ -165,6 +256,6 @@ export const noKeyInConfigMap: ResourceValidationPolicy = {
 };
 
 export const keyMaterialPolicies = [
-    privateKeyStrength, offlineRoot, rootConstraints, intermediateConstraints, intermediateWithinRoot, caKeysProtected, noKeyInConfigMap,
+    privateKeyStrength, offlineRoot, rootConstraints, intermediateConstraints, intermediateNameConstraints, intermediateWithinRoot, caKeysProtected, noKeyInConfigMap,
     ...certificatePolicies, ...istioCsrPolicies, ...approverPolicyPolicies, ...stackOutputPolicies,
 ];
