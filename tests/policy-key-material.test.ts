@@ -6,7 +6,7 @@ import * as rules from "../policy/key-material/rules";
 import { formatDuration, parseGoDuration } from "../policy/key-material/durations";
 import { istioCsrValues } from "../components/mesh/values";
 import { loadPack } from "../engine/policy";
-import { node, packContract, stackViolations, violations } from "./support/policy";
+import { node, packContract, packFlagsGraph, stackViolations, violations } from "./support/policy";
 import { FIXTURE_PROGRAM, runCli, tempDir } from "./support/plan";
 
 const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
@@ -29,6 +29,7 @@ const workloadPolicy = {
     spec: {
         allowed: {
             uris: { values: ["spiffe://aws.prod.mesh.acme.example/ns/*/sa/*"], required: true },
+            subject: { organizations: { values: [""] } },
             usages: ["digital signature", "key encipherment", "server auth", "client auth"], isCA: false,
         },
         constraints: { maxDuration: "60m", privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 384 } },
@@ -224,6 +225,43 @@ describe("policy pack key-material", () => {
             assert.deepEqual(await check({ ...loose, spec: { ...loose.spec, selector } }), [], `${JSON.stringify(selector)} is another issuer`);
         }
         assert.equal((await check({ ...loose, spec: { ...loose.spec, selector: { issuerRef: { name: "vault" } } } }, { meshIssuers: ["vault"] })).length, 2, "mesh issuers are configurable");
+    });
+
+    it("istio-csr-requests-approvable: the empty organization passes; none, a wider one or no policy fails, on default and explicit providers", async () => {
+        const csr = istioCsrValues({ clusterName: "c1", trustDomain: "aws.prod.mesh.acme.example", highAvailability: false, maxCertificateMinutes: 60, keyAlgorithm: "ECDSA" });
+        const serving = requestPolicy({ uris: undefined, dnsNames: { values: ["cert-manager-istio-csr.cert-manager.svc"], required: true } }, { constraints: { maxDuration: "1h" } });
+        const RELEASE = "kubernetes:helm.sh/v3:Release";
+        // A program that names no provider: the engine registers the default one, a cluster like any other.
+        const cluster = (provider: string, policies: Record<string, any>[]) => [
+            { type: "pulumi:providers:kubernetes", name: provider, inputs: {} },
+            { type: RELEASE, name: `${provider}-approver-policy`, provider, inputs: { chart: "oci://quay.io/jetstack/charts/cert-manager-approver-policy", values: {} } },
+            { type: RELEASE, name: `${provider}-istio-csr`, provider, inputs: { chart: "oci://quay.io/jetstack/charts/cert-manager-istio-csr", namespace: "cert-manager", values: csr } },
+            ...policies.map((crp, i) => ({ type: REQUEST_POLICY, name: `${provider}-crp-${i}`, provider, inputs: crp })),
+        ];
+        const flagged = async (...entries: ReturnType<typeof cluster>[]) =>
+            (await packFlagsGraph("key-material", entries.flat())).filter((v) => v.policy === "istio-csr-requests-approvable");
+        assert.deepEqual(await flagged(cluster("default", [workloadPolicy, serving])), []);
+        const unset = await flagged(cluster("default_4_34_2", [requestPolicy({ subject: undefined })]));
+        assert.equal(unset.length, 1, JSON.stringify(unset));
+        assert.match(unset[0].message, /istio-csr release default_4_34_2-istio-csr on cluster default_4_34_2: CertificateRequestPolicy istio-mesh-workloads does not allow the empty subject organization every Istio CSR carries/);
+        assert.equal(unset[0].enforcementLevel, "mandatory");
+        assert.match((await flagged(cluster("default", [requestPolicy({ subject: { organizations: { values: ["", "*"] } } })])))[0].message, /allows subject organizations "\*", which istio-csr never requests/);
+        assert.match((await flagged(cluster("default", [])))[0].message, /no CertificateRequestPolicy on Issuer istio-ca allows istio-csr's requests/);
+        const two = await flagged(cluster("eks-a", [workloadPolicy]), cluster("gke-b", [{ ...serving, spec: { ...serving.spec, allowed: { ...serving.spec.allowed, subject: undefined } } }]));
+        assert.deepEqual(two.map((v) => v.message.split(":")[0]), ["istio-csr release gke-b-istio-csr on cluster gke-b"], "per cluster: the serving policy of gke-b");
+        // approver-policy evaluates only the policies the requester may `use`: istiod's, bound to cert-manager, is not istio-csr's.
+        const istiodServing = { metadata: { name: "istiod-serving" }, spec: { ...workloadPolicy.spec, allowed: { uris: { values: ["spiffe://aws.prod.mesh.acme.example/ns/istio-system/sa/istiod"] } } } };
+        const use = (policy: string, account: string) => [
+            { type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", name: `role-${policy}`, provider: "default", inputs: { metadata: { name: `use-${policy}` }, rules: [{ apiGroups: ["policy.cert-manager.io"], resources: ["certificaterequestpolicies"], verbs: ["use"], resourceNames: [policy] }] } },
+            { type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", name: `binding-${policy}`, provider: "default", inputs: { metadata: { name: `use-${policy}` }, roleRef: { kind: "ClusterRole", name: `use-${policy}` }, subjects: [{ kind: "ServiceAccount", namespace: "cert-manager", name: account }] } },
+        ];
+        assert.deepEqual(await flagged([...cluster("default", [workloadPolicy, istiodServing]), ...use("istio-mesh-workloads", "cert-manager-istio-csr"), ...use("istiod-serving", "cert-manager")]), []);
+        assert.match((await flagged(cluster("default", [workloadPolicy, istiodServing])))[0].message, /istiod-serving does not allow/, "without grants in the stack, every policy may apply");
+        const withoutApproverPolicy = cluster("default", []).filter((e) => !e.name.endsWith("approver-policy"));
+        assert.deepEqual(await flagged(withoutApproverPolicy), [], "cert-manager's own approver decides");
+        assert.deepEqual(await stackViolations(rules.istioCsrRequestsApprovable, [
+            node(RELEASE, "ap", { chart: "cert-manager-approver-policy" }), node(RELEASE, "csr", { chart: "cert-manager-istio-csr", values: csr }),
+        ], { exemptClusters: ["default"] }), [], "exemptClusters");
     });
 
     it("no-private-key-in-stack-output: keys only in the outputs a stack declares; nested and plain keys elsewhere fail", async () => {

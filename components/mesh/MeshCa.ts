@@ -9,6 +9,16 @@ import {
     istioCsrValues, KeyAlgorithm, MESH_ISSUER, ROOT_BUNDLE_SECRET,
 } from "./values";
 
+/**
+ * The subject of every CSR istio-csr forwards: Istio's CSR template always writes one Organization attribute, empty
+ * when no org is set (istio/istio 1.30.3 security/pkg/pki/util/generate_csr.go `GenCSRTemplate`; istio/istio#53828),
+ * proxies set none (security/pkg/nodeagent/cache/secretcache.go), and istio-csr v0.17.0 generates its own serving CSR
+ * with the same function (pkg/tls/tls.go). approver-policy v0.27.0 denies any subject attribute a policy does not
+ * list (pkg/internal/approver/allowed/evaluator.go `evaluateSlice`: "no allowed values"), and matches an empty
+ * pattern only against the empty string (pkg/internal/util/wildcard.go): so exactly the empty organization.
+ */
+const ISTIO_CSR_SUBJECT = { organizations: { values: [""] } };
+
 export interface MeshCaArgs {
     readonly provider: k8s.Provider;
     /** cert-manager's release: its CRDs and webhook must exist before any Issuer or policy. */
@@ -77,10 +87,10 @@ export class MeshCa extends pulumi.ComponentResource {
         const policies = [
             // Workload identities: only SPIFFE URIs of this cluster's trust domain, only leaf usages, only short-lived.
             ...approvalPolicy(name, { ...common, policyName: "istio-mesh-workloads", requester: istioCsrAccount,
-                allowed: { uris: { values: [`spiffe://${args.trustDomain}/ns/*/sa/*`], required: true }, usages: NON_CA_USAGES, isCA: false },
+                allowed: { uris: { values: [`spiffe://${args.trustDomain}/ns/*/sa/*`], required: true }, subject: ISTIO_CSR_SUBJECT, usages: NON_CA_USAGES, isCA: false },
                 constraints: { maxDuration: `${args.workloadCertificateTtlMinutes}m`, privateKey: keyConstraint } }, child),
             ...approvalPolicy(name, { ...common, policyName: "istio-csr-serving", requester: istioCsrAccount,
-                allowed: { dnsNames: { values: [ISTIO_CSR_ADDRESS.split(":")[0]], required: true }, usages: NON_CA_USAGES, isCA: false },
+                allowed: { dnsNames: { values: [ISTIO_CSR_ADDRESS.split(":")[0]], required: true }, subject: ISTIO_CSR_SUBJECT, usages: NON_CA_USAGES, isCA: false },
                 constraints: { maxDuration: "1h", privateKey: keyConstraint } }, child),
             // istiod's serving certificate is a cert-manager Certificate, so cert-manager itself requests it.
             ...approvalPolicy(name, { ...common, policyName: "istiod-serving", requester: { namespace: CERT_MANAGER_NAMESPACE, name: CERT_MANAGER_SERVICE_ACCOUNT },
