@@ -28,6 +28,11 @@ export function principalsOf(s: ServiceConfig, clouds: readonly ("aws" | "gcp")[
     return domains.map((td) => `${td}/ns/${s.namespace}/sa/${serviceAccountOf(s)}`);
 }
 
+/** The SPIFFE IDs a service's certificates carry: one per trust domain it runs in. */
+export function spiffeIdsOf(s: ServiceConfig, clouds: readonly ("aws" | "gcp")[], trustDomainOf: TrustDomainOf): string[] {
+    return principalsOf(s, clouds, trustDomainOf).map((p) => `spiffe://${p}`);
+}
+
 /** The mesh-wide posture: an ALLOW policy with no rules in the root namespace matches nothing, so it denies everything. */
 export function defaultDeny(): PolicyDocument {
     return { name: "default-deny", namespace: ROOT_NAMESPACE, spec: {} };

@@ -4,8 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { customResource } from "../mesh/resources";
 import { ISTIO_NAMESPACE } from "../mesh/values";
+import { istioMutual } from "../traffic/destinationRule";
 import {
-    clusterPrometheusService, FederationRole, MONITORING_NAMESPACE, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER_LABELS, prometheusValues,
+    clusterPrometheusHost, clusterPrometheusService, FederationRole, MONITORING_NAMESPACE, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER_LABELS, prometheusValues,
 } from "./prometheus";
 import { meshAlertRules, MeshRulesArgs, meshRecordingRules } from "./rules";
 import { meshTelemetrySpec, MeshTelemetryArgs } from "./telemetry";
@@ -23,6 +24,11 @@ export interface ClusterMonitoringArgs {
     readonly federation?: FederationRole;
     /** A federation source only: the principal of the hub's Prometheus, the one caller its Prometheus accepts. */
     readonly hubPrincipal?: string;
+    /**
+     * The federation hub with per-cloud trust domains: per source cluster, the SPIFFE ID its Prometheus presents,
+     * which the hub's sidecar must be told to expect (see istioMutual). Absent: istiod's default.
+     */
+    readonly sourceIdentities?: Readonly<Record<string, string>>;
     readonly rules: Omit<MeshRulesArgs, "intermediateNotAfterSeconds">;
     /** This cluster's intermediate CA, for its expiry alert. */
     readonly intermediateCertPem?: pulumi.Input<string>;
@@ -79,6 +85,12 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
                     metadata: { name: clusterPrometheusService(source), namespace: MONITORING_NAMESPACE },
                     spec: { ports: [port] },
                 }, { ...child, dependsOn: [namespace] });
+                const identity = args.sourceIdentities?.[source];
+                if (identity) {
+                    customResource(`${name}-source-${source}`, "networking.istio.io/v1", "DestinationRule", { name: clusterPrometheusService(source), namespace: MONITORING_NAMESPACE }, {
+                        spec: { host: clusterPrometheusHost(source), trafficPolicy: { tls: istioMutual([identity]) } },
+                    }, { ...child, dependsOn: [namespace, args.istiod] });
+                }
             }
             return;
         }

@@ -44,6 +44,7 @@ export class MeshObservability extends pulumi.ComponentResource {
         if (!hub) throw new Error(`observability.hubCluster ${o.hubCluster} is not a cluster of this stack`);
         const others = args.clusters.filter((c) => c !== hub);
         const federating = o.aggregation === "federation" && others.length > 0;
+        const perCloud = new Set(args.clusters.map((c) => c.cluster.trustDomain)).size > 1;
         const roleOf = (c: ObservedCluster): FederationRole | undefined =>
             !federating ? undefined : c === hub ? { role: "hub", sources: others.map((x) => x.cluster.name) } : { role: "source" };
         for (const c of args.clusters) {
@@ -56,6 +57,9 @@ export class MeshObservability extends pulumi.ComponentResource {
                 remoteWriteUrl: o.aggregation === "remoteWrite" ? o.remoteWriteUrl : undefined,
                 federation: roleOf(c),
                 hubPrincipal: `${hub.cluster.trustDomain}/ns/${MONITORING_NAMESPACE}/sa/${PROMETHEUS_SERVER}`,
+                sourceIdentities: perCloud && c === hub
+                    ? Object.fromEntries(others.map((x) => [x.cluster.name, `spiffe://${x.cluster.trustDomain}/ns/${MONITORING_NAMESPACE}/sa/${PROMETHEUS_SERVER}`]))
+                    : undefined,
                 rules: {
                     istioCsr: args.istioCsr,
                     intermediateExpiryWarningDays: o.intermediateExpiryWarningDays,
