@@ -22,6 +22,11 @@ export interface MeshCluster {
     readonly egressIps: pulumi.Output<string[]>;
     /** Static public addresses for the east-west gateway (multi-cluster only). */
     readonly eastWest?: EastWestAddress;
+    /**
+     * An in-cluster controller that admits every Service and cleans up after LoadBalancer Services, so everything the
+     * mesh applies to the cluster is created after it and deleted before it (EKS: the AWS Load Balancer Controller).
+     */
+    readonly serviceController?: pulumi.Resource;
 }
 
 /** How the east-west gateway's LoadBalancer Service gets static, reachable addresses on this cloud. */

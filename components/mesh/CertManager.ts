@@ -9,6 +9,8 @@ export interface CertManagerArgs {
     readonly highAvailability: boolean;
     /** approver-policy decides approvals; the built-in approver is turned off. */
     readonly approverPolicy: boolean;
+    /** What must run in the cluster before cert-manager, and outlive it. @default [] */
+    readonly after?: readonly pulumi.Resource[];
 }
 
 /** cert-manager with its CRDs, in its own namespace. Everything that creates cert-manager resources waits for `release`. */
@@ -19,7 +21,7 @@ export class CertManager extends pulumi.ComponentResource {
     constructor(name: string, args: CertManagerArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:CertManager", name, {}, opts);
         const child = { parent: this, provider: args.provider };
-        this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: CERT_MANAGER_NAMESPACE } }, child);
+        this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: CERT_MANAGER_NAMESPACE } }, { ...child, dependsOn: [...args.after ?? []] });
         // Release, not Chart v4: cert-manager's startupapicheck is a Helm hook, and the release waits for the webhook.
         this.release = new k8s.helm.v3.Release(`${name}-cert-manager`, {
             name: "cert-manager",

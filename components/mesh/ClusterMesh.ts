@@ -43,11 +43,14 @@ export class ClusterMesh extends pulumi.ComponentResource {
         super("istio-production:mesh:ClusterMesh", name, {}, opts);
         const { cluster } = args;
         const child = { parent: this };
+        // Everything here hangs off these two namespaces, so it all follows the cluster's service controller.
+        const afterController = cluster.serviceController ? [cluster.serviceController] : [];
         const istioNamespace = new k8s.core.v1.Namespace(`${name}-istio-system`, {
             metadata: { name: ISTIO_NAMESPACE, labels: { "topology.istio.io/network": cluster.network } },
-        }, { ...child, provider: cluster.provider });
+        }, { ...child, provider: cluster.provider, dependsOn: afterController });
         const certManager = new CertManager(`${name}-cert-manager`, {
             provider: cluster.provider, version: args.charts.certManager, highAvailability: args.highAvailability, approverPolicy: !!args.enterpriseCa,
+            after: afterController,
         }, child);
         const ca = args.enterpriseCa && new MeshCa(`${name}-mesh-ca`, {
             provider: cluster.provider, certManager: certManager.release, istioNamespace, pki: args.enterpriseCa,

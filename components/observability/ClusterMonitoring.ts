@@ -52,7 +52,8 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
         super("istio-production:observability:ClusterMonitoring", name, {}, opts);
         const { cluster } = args;
         const child = { parent: this, provider: cluster.provider };
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: MONITORING_NAMESPACE } }, child);
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: MONITORING_NAMESPACE } },
+            { ...child, dependsOn: cluster.serviceController ? [cluster.serviceController] : [] });
         const values = pulumi.output(args.intermediateCertPem).apply((pem) => {
             const rules = { ...args.rules, intermediateNotAfterSeconds: pem ? notAfterSeconds(pem) : undefined };
             return prometheusValues({

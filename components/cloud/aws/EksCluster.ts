@@ -50,6 +50,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly caData: pulumi.Output<string>;
     readonly egressIps: pulumi.Output<string[]>;
     readonly eastWest?: EastWestAddress;
+    readonly serviceController: k8s.helm.v3.Release;
     readonly clusterSecurityGroupId: pulumi.Output<string>;
 
     constructor(name: string, args: EksClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -161,7 +162,13 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
             enableServerSideApply: true,
         }, { parent: this, dependsOn: [nodeGroup] });
 
-        new k8s.helm.v3.Release(`${name}-aws-load-balancer-controller`, {
+        // Its mservice.elbv2.k8s.aws webhook has failurePolicy Fail on every Service (kubernetes-sigs/aws-load-balancer-controller
+        // v2.14.0 helm/aws-load-balancer-controller/templates/webhook.yaml, values.yaml serviceMutatorWebhookConfig), and
+        // it alone removes its finalizer service.k8s.aws/resources from LoadBalancer Services after deleting their NLB
+        // (controllers/service/service_controller.go `cleanupLoadBalancerResources`): the mesh is created after it and
+        // deleted before it, and a Helm uninstall waits for its Services to go (pulumi/pulumi-kubernetes
+        // provider/pkg/provider/helm_release.go `Delete`: uninstall.Wait unless skipAwait).
+        this.serviceController = new k8s.helm.v3.Release(`${name}-aws-load-balancer-controller`, {
             name: "aws-load-balancer-controller",
             chart: "aws-load-balancer-controller",
             version: args.loadBalancerControllerVersion,
