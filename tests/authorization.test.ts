@@ -38,7 +38,7 @@ describe("authorization by identity (stages 3 and 5)", () => {
             assert.ok(allowed(payments, { principal: `${AWS_TD}/ns/shop/sa/cart`, path: "/payments.v1.Payments/Charge", port: 9090 }));
             assert.ok(!allowed(payments, { principal: `${AWS_TD}/ns/shop/sa/frontend`, path: "/payments.v1.Payments/Charge", port: 9090 }));
             const frontend = policiesFor(prod, cluster, "shop", "frontend");
-            assert.ok(allowed(frontend, { principal: `${GCP_TD}/ns/istio-system/sa/istio-ingressgateway`, port: 8080 }), "exposed: the ingress gateway may call it");
+            assert.ok(allowed(frontend, { principal: `${GCP_TD}/ns/istio-ingress/sa/istio-ingressgateway`, port: 8080 }), "exposed: the ingress gateway may call it");
             assert.ok(!allowed(frontend, { principal: `${GCP_TD}/ns/shop/sa/cart`, port: 8080 }));
         }
     });

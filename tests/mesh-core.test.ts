@@ -83,7 +83,7 @@ describe("mesh core in the plan", () => {
         assert.ok(dependsOn(issuer, certManager));
         for (const policy of kind(dev, "CertificateRequestPolicy")) assert.ok(dependsOn(policy, release(dev, "cert-manager-approver-policy")), policy.name);
         assert.ok(dependsOn(kind(dev, "PeerAuthentication")[0], istiod));
-        assert.ok(dependsOn(kind(dev, "Certificate")[0], issuer), "the private ingress certificate waits for the mesh issuer");
+        assert.ok(dependsOn(kind(dev, "Certificate")[0], kind(dev, "ClusterIssuer", "istio-ca")[0]), "the private ingress certificate waits for the intermediate's ClusterIssuer");
         assert.equal(plain(issuer.inputs).metadata.annotations["pulumi.com/waitFor"], "condition=Ready");
     });
 
@@ -131,7 +131,7 @@ describe("mesh core in the plan", () => {
     it("routes the ingress hosts to the exposed services, following a release in progress at the edge too", () => {
         for (const vs of kind(prod, "VirtualService", "ingress")) {
             const spec = plain(vs.inputs).spec;
-            assert.deepEqual(spec.gateways, ["istio-system/ingress"]);
+            assert.deepEqual(spec.gateways, ["istio-ingress/ingress"]);
             assert.deepEqual(spec.hosts, ["shop.acme.example"]);
             // prod runs frontend blue/green with blue active: edge traffic goes to blue, as mesh traffic does.
             assert.deepEqual(spec.http, [{ match: [{ uri: { prefix: "/" } }], route: [{ destination: { host: "frontend.shop.svc.cluster.local", port: { number: 8080 }, subset: "blue" }, weight: 100 }] }]);

@@ -57,6 +57,7 @@ export class ClusterMesh extends pulumi.ComponentResource {
             clusterName: cluster.name, trustDomain: cluster.trustDomain, highAvailability: args.highAvailability,
             workloadCertificateTtlMinutes: args.workloadCertificateTtlMinutes, keyAlgorithm: args.keyAlgorithm,
             istioCsrVersion: args.charts.istioCsr, approverPolicyVersion: args.charts.approverPolicy,
+            clusterIssuer: args.ingressTls?.issuer === "private",
         }, child);
         const controlPlane = new IstioControlPlane(`${name}-istio`, {
             provider: cluster.provider, istioNamespace, version: args.charts.istio, caReady: ca ? [ca.istioCsr] : [],
@@ -69,7 +70,7 @@ export class ClusterMesh extends pulumi.ComponentResource {
         new IngressGateway(`${name}-ingress`, {
             provider: cluster.provider, cloud: cluster.cloud, version: args.charts.istio, highAvailability: args.highAvailability,
             istiod: controlPlane.istiod, certManager: certManager.release,
-            tls: args.ingressTls && { ...args.ingressTls, approverPolicy: ca?.approverPolicy, meshIssuer: ca?.issuer },
+            tls: args.ingressTls && { ...args.ingressTls, approverPolicy: ca?.approverPolicy, meshIssuer: ca?.clusterIssuer },
         }, child);
         if (args.eastWest) {
             new EastWestGateway(`${name}-eastwest`, {

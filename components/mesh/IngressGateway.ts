@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { approvalPolicy } from "./approval";
 import { customResource, WAIT_READY } from "./resources";
-import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, ingressGatewayValues, ISTIO_NAMESPACE, MESH_ISSUER, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO } from "./values";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, INGRESS_NAMESPACE, ingressGatewayValues, MESH_ISSUER, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO } from "./values";
 
 export interface IngressGatewayArgs {
     readonly provider: k8s.Provider;
@@ -20,7 +20,7 @@ export interface IngressGatewayArgs {
         readonly acmeServer: string;
         /** When approver-policy decides approvals, the ingress certificate needs a policy of its own. */
         readonly approverPolicy?: pulumi.Resource;
-        /** The mesh CA Issuer, for `issuer: private`. */
+        /** The cluster's intermediate as a ClusterIssuer, for `issuer: private`. */
         readonly meshIssuer?: pulumi.Resource;
         /** Exposed services: requests under `prefix` go to `host:port`. */
         readonly routes?: readonly IngressRoute[];
@@ -41,9 +41,10 @@ const SERVER_USAGES = ["digital signature", "key encipherment", "server auth"];
 const CREDENTIAL = "ingress-tls";
 
 /**
- * The ingress gateway from Istio's `gateway` chart, its certificate issued and renewed by cert-manager (ACME for
- * public names, the cluster's intermediate for internal names), and the Gateway that serves it by `credentialName`.
- * It runs in istio-system, beside the namespaced mesh Issuer, so internal certificates need no second copy of the key.
+ * The ingress gateway from Istio's `gateway` chart in its own namespace, its certificate issued and renewed by
+ * cert-manager (ACME for public names, the cluster's intermediate for internal names) into that namespace, and the
+ * Gateway that serves it by `credentialName`, which istiod resolves in the gateway's namespace only (istio/istio 1.30.3
+ * pilot/pkg/xds/sds.go `filterAuthorizedResources`).
  */
 export class IngressGateway extends pulumi.ComponentResource {
     readonly release: k8s.helm.v3.Release;
@@ -51,15 +52,17 @@ export class IngressGateway extends pulumi.ComponentResource {
     constructor(name: string, args: IngressGatewayArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:IngressGateway", name, {}, opts);
         const child = { parent: this, provider: args.provider };
+        const namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: INGRESS_NAMESPACE, labels: { "istio-injection": "enabled" } } },
+            { ...child, dependsOn: [args.istiod] });
         this.release = new k8s.helm.v3.Release(`${name}-gateway`, {
             name: INGRESS_GATEWAY,
             chart: "gateway",
             version: args.version,
             repositoryOpts: { repo: ISTIO_CHARTS_REPO },
-            namespace: ISTIO_NAMESPACE,
+            namespace: INGRESS_NAMESPACE,
             values: ingressGatewayValues({ highAvailability: args.highAvailability, serviceAnnotations: publicLoadBalancerAnnotations(args.cloud) }),
             atomic: true,
-        }, { ...child, dependsOn: [args.istiod] });
+        }, { ...child, dependsOn: [args.istiod, namespace] });
         if (args.tls) this.serveTls(name, args, args.tls, child);
         this.registerOutputs({ release: this.release.status });
     }
@@ -68,7 +71,7 @@ export class IngressGateway extends pulumi.ComponentResource {
         const waits: pulumi.Resource[] = [args.certManager];
         const issuerRef = tls.issuer === "acme"
             ? { name: ACME_ISSUER, kind: "ClusterIssuer" as const, group: "cert-manager.io" as const }
-            : { name: MESH_ISSUER, kind: "Issuer" as const, group: "cert-manager.io" as const };
+            : { name: MESH_ISSUER, kind: "ClusterIssuer" as const, group: "cert-manager.io" as const };
         if (tls.issuer === "acme") {
             waits.push(customResource(`${name}-acme`, "cert-manager.io/v1", "ClusterIssuer", { name: ACME_ISSUER, annotations: WAIT_READY }, {
                 spec: {
@@ -95,7 +98,7 @@ export class IngressGateway extends pulumi.ComponentResource {
                 constraints: { maxDuration: lifetime.duration, privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 384 } },
             }, child));
         }
-        const certificate = customResource(`${name}-certificate`, "cert-manager.io/v1", "Certificate", { name: CREDENTIAL, namespace: ISTIO_NAMESPACE }, {
+        const certificate = customResource(`${name}-certificate`, "cert-manager.io/v1", "Certificate", { name: CREDENTIAL, namespace: INGRESS_NAMESPACE }, {
             spec: {
                 secretName: CREDENTIAL,
                 dnsNames: [...tls.hosts],
@@ -105,7 +108,7 @@ export class IngressGateway extends pulumi.ComponentResource {
                 usages: SERVER_USAGES,
             },
         }, { ...child, dependsOn: [...waits, this.release] });
-        const gateway = customResource(`${name}-gateway-https`, "networking.istio.io/v1", "Gateway", { name: "ingress", namespace: ISTIO_NAMESPACE }, {
+        const gateway = customResource(`${name}-gateway-https`, "networking.istio.io/v1", "Gateway", { name: "ingress", namespace: INGRESS_NAMESPACE }, {
             spec: {
                 selector: { istio: "ingressgateway" },
                 servers: [{
@@ -118,10 +121,10 @@ export class IngressGateway extends pulumi.ComponentResource {
         if (tls.routes?.length) {
             // Longest prefix first: Istio takes the first matching route.
             const routes = [...tls.routes].sort((a, b) => b.prefix.length - a.prefix.length);
-            customResource(`${name}-routes`, "networking.istio.io/v1", "VirtualService", { name: "ingress", namespace: ISTIO_NAMESPACE }, {
+            customResource(`${name}-routes`, "networking.istio.io/v1", "VirtualService", { name: "ingress", namespace: INGRESS_NAMESPACE }, {
                 spec: {
                     hosts: [...tls.hosts],
-                    gateways: [`${ISTIO_NAMESPACE}/ingress`],
+                    gateways: [`${INGRESS_NAMESPACE}/ingress`],
                     http: routes.map((r) => ({
                         match: [{ uri: { prefix: r.prefix } }],
                         route: r.weights

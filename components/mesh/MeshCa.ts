@@ -33,6 +33,11 @@ export interface MeshCaArgs {
     readonly keyAlgorithm: KeyAlgorithm;
     readonly istioCsrVersion: string;
     readonly approverPolicyVersion: string;
+    /**
+     * Also the intermediate as a ClusterIssuer (same name), for certificates outside istio-system: a CA Issuer only
+     * signs in its own namespace, and a gateway's namespace must hold no CA key. @default false
+     */
+    readonly clusterIssuer?: boolean;
 }
 
 /**
@@ -43,6 +48,8 @@ export interface MeshCaArgs {
 export class MeshCa extends pulumi.ComponentResource {
     readonly istioCsr: k8s.helm.v3.Release;
     readonly issuer: k8s.apiextensions.CustomResource;
+    /** With `clusterIssuer`: the intermediate as a ClusterIssuer. */
+    readonly clusterIssuer?: k8s.apiextensions.CustomResource;
     /** approver-policy's release, for other components' CertificateRequestPolicies. */
     readonly approverPolicy: k8s.helm.v3.Release;
 
@@ -51,15 +58,21 @@ export class MeshCa extends pulumi.ComponentResource {
         const child = { parent: this, provider: args.provider };
         const chain = pulumi.all([args.pki.intermediateCertPem, args.pki.roots]).apply(([int, roots]) => issuerChain(int, roots));
 
+        const caData = { "tls.crt": chain.chainPem, "tls.key": args.pki.intermediateKeyPem, "ca.crt": chain.signerPem };
         const caSecret = new k8s.core.v1.Secret(`${name}-intermediate`, {
             metadata: { name: "istio-ca", namespace: ISTIO_NAMESPACE },
             type: "kubernetes.io/tls",
-            stringData: {
-                "tls.crt": chain.chainPem,
-                "tls.key": args.pki.intermediateKeyPem,
-                "ca.crt": chain.signerPem,
-            },
+            stringData: caData,
         }, { ...child, dependsOn: [args.istioNamespace] });
+        if (args.clusterIssuer) {
+            // A ClusterIssuer reads its Secret from cert-manager's cluster resource namespace (its own by default).
+            const clusterSecret = new k8s.core.v1.Secret(`${name}-intermediate-cluster`, {
+                metadata: { name: "istio-ca", namespace: CERT_MANAGER_NAMESPACE }, type: "kubernetes.io/tls", stringData: caData,
+            }, { ...child, dependsOn: [args.certManager] });
+            this.clusterIssuer = customResource(`${name}-cluster-issuer`, "cert-manager.io/v1", "ClusterIssuer",
+                { name: MESH_ISSUER, annotations: WAIT_READY }, { spec: { ca: { secretName: clusterSecret.metadata.name } } },
+                { ...child, dependsOn: [args.certManager, clusterSecret] });
+        }
         // The Issuer must be Ready before istio-csr: istio-csr is not Ready until the Issuer signed its serving cert.
         this.issuer = customResource(`${name}-issuer`, "cert-manager.io/v1", "Issuer",
             { name: MESH_ISSUER, namespace: ISTIO_NAMESPACE, annotations: WAIT_READY },
