@@ -53,7 +53,8 @@ export async function meshProgram(config: MeshConfig) {
     }));
     const authorization = !capabilities.authorization ? [] : clusters.map((cluster, i) => new MeshAuthorization(`${cluster.name}-authz`, {
         provider: cluster.provider, istiod: meshes[i].istiod, services: config.services, clouds, trustDomainOf,
-        ingress: config.ingress && { hosts: config.ingress.hosts, acmeChallenges: config.ingress.issuer === "acme" },
+        // Only HTTP-01 needs the challenge path open at the edge.
+        ingress: config.ingress && { hosts: config.ingress.hosts, acmeChallenges: config.ingress.issuer === "acme" && config.ingress.acmeChallenge === "http01" },
         edgeAuth: capabilities.endUserAuthentication ? config.edgeAuth : undefined,
         eastWest: capabilities.multiCluster,
     }));

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { planStack } from "../engine/plan";
 import { plain } from "../engine/values";
 import { SERVICE_ACCOUNT_ID, shortName } from "../components/cloud/gcp/names";
-import { stackConfig, toRuntime } from "./support/stacks";
+import { gkeOnlyStaging, longClusterName as clusterName } from "./support/variants";
 
 /**
  * GCP names derived from cluster names (at most 40 characters, config/primitives.ts) must fit GCP's limits and stay
@@ -15,8 +14,6 @@ import { stackConfig, toRuntime } from "./support/stacks";
 const RFC1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const validAccountId = (id: string) => RFC1035.test(id) && id.length >= SERVICE_ACCOUNT_ID.minLength && id.length <= SERVICE_ACCOUNT_ID.maxLength;
 
-/** A cluster name of exactly `length` characters (the schema's 40 at most), ending in `tag`. */
-const clusterName = (length: number, tag: string) => `prod-gcp-us-central1-mesh-cluster-shared-prefix`.slice(0, length - tag.length - 1).replace(/-+$/, "x") + `-${tag}`;
 
 describe("GCP names at the length limits", () => {
     it("keeps a name that fits as it was, so existing service accounts are not replaced", () => {
@@ -50,18 +47,7 @@ describe("GCP names at the length limits", () => {
     });
 
     it("plans two GKE clusters with 40-character names in one project: every name unique and within its limit", async () => {
-        // A GKE-only staging: stage 4, one cloud, two clusters in prod's GCP project.
-        const config = stackConfig("staging");
-        const gke = stackConfig("prod").clusters.find((c: any) => c.cloud === "gcp");
-        config.clusters = [
-            { ...gke, name: clusterName(40, "a"), network: "net-gcp-a", trustDomain: "staging.mesh.acme.example" },
-            { ...gke, name: clusterName(40, "b"), network: "net-gcp-b", trustDomain: "staging.mesh.acme.example", masterCidr: "172.16.0.16/28" },
-        ];
-        config.multiCluster = {};
-        config.observability = { ...config.observability, hubCluster: config.clusters[0].name };
-        const pki = stackConfig("pki");
-        pki.environments.staging.clusters = config.clusters.map((c: any) => c.name);
-        const plan = await planStack({ stack: "staging", config: toRuntime(config), referencedConfig: { pki: toRuntime(pki) } });
+        const plan = await gkeOnlyStaging();
         const gcpResources = plan.graph.resources.filter((r) => r.custom && r.type.startsWith("gcp:"));
         const accounts = gcpResources.filter((r) => r.type === "gcp:serviceaccount/account:Account").map((r) => plain(r.inputs).accountId);
         assert.ok(accounts.length >= 2);

@@ -184,7 +184,7 @@ describe("stage 1 and images", () => {
         const config = stackConfig("dev");
         config.stage = 1;
         delete config.pki;
-        config.ingress = { hosts: ["shop.dev.acme.example"], issuer: "acme", acmeEmail: "ops@acme.example" };
+        config.ingress = { hosts: ["shop.dev.acme.example"], issuer: "acme", acmeEmail: "ops@acme.example", acmeChallenge: "http01" };
         const plan = await planStack({ stack: "dev", config: toRuntime(config) });
         const names = releases(plan).map((r) => plain(r.inputs).name).sort();
         assert.deepEqual(names, ["aws-load-balancer-controller", "cert-manager", "istio-base", "istio-ingressgateway", "istiod"]);

@@ -227,6 +227,52 @@ describe("policy pack key-material", () => {
         assert.equal((await check({ ...loose, spec: { ...loose.spec, selector: { issuerRef: { name: "vault" } } } }, { meshIssuers: ["vault"] })).length, 2, "mesh issuers are configurable");
     });
 
+    describe("acme-http01-where-it-works", () => {
+        const p = rules.acmeHttp01WhereItWorks;
+        const CLUSTER_ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer";
+        const INGRESS_CLASS = "kubernetes:networking.k8s.io/v1:IngressClass";
+        const kube = (name: string) => node("pulumi:providers:kubernetes", name, {});
+        const http01 = { http01: { ingress: { ingressClassName: "istio" } } };
+        const dns01 = { dns01: { route53: { hostedZoneID: "Z0123", region: "eu-west-1" } } };
+        /** One cluster's ACME issuer, the IngressClass istio when asked, and a Certificate for `hosts`. */
+        const cluster = (provider: ReturnType<typeof kube> | undefined, solvers: object[], hosts: string[], ingressClass = true) => [
+            ...(provider ? [provider] : []),
+            node(CLUSTER_ISSUER, `${provider?.name ?? "default"}-acme`, { metadata: { name: "acme" }, spec: { acme: { server: "https://acme.example/dir", solvers } } }, { provider }),
+            ...(ingressClass ? [node(INGRESS_CLASS, `${provider?.name ?? "default"}-class`, { metadata: { name: "istio" }, spec: { controller: "istio.io/ingress-controller" } }, { provider })] : []),
+            node(CERTIFICATE, `${provider?.name ?? "default"}-cert`, certificate({ dnsNames: hosts }), { provider }),
+        ];
+
+        it("passes DNS-01 from several clusters, and HTTP-01 on one cluster with its IngressClass, default provider included", async () => {
+            assert.deepEqual(await stackViolations(p, [...cluster(kube("eks-a"), [dns01], ["shop.acme.example"]), ...cluster(kube("gke-b"), [dns01], ["shop.acme.example"])]), []);
+            assert.deepEqual(await stackViolations(p, cluster(undefined, [http01], ["shop.acme.example"])), []);
+            assert.deepEqual(await stackViolations(p, cluster(kube("default_4_34_2"), [http01, { ...dns01, selector: { dnsNames: ["*.acme.example"] } }], ["shop.acme.example", "*.acme.example"])), [], "a dns01 solver for the wildcard");
+        });
+
+        it("refuses an IngressClass nobody created, a wildcard over HTTP-01, and one name ordered by HTTP-01 on two clusters", async () => {
+            const noClass = await stackViolations(p, cluster(kube("default"), [http01], ["shop.acme.example"], false));
+            assert.equal(noClass.length, 1, noClass.join("\n"));
+            assert.match(noClass[0], /^ACME issuer default-acme on cluster default solves HTTP-01 through an Ingress of class istio, and no IngressClass istio exists/);
+            assert.deepEqual(await stackViolations(p, cluster(kube("default"), [http01], ["shop.acme.example"], false), { externalIngressClasses: ["istio"] }), [], "a class installed elsewhere");
+            assert.match((await stackViolations(p, cluster(undefined, [http01], ["*.acme.example"])))[0], /asks default-acme for wildcard \*\.acme\.example, which ACME CAs validate only by DNS-01/);
+            const two = await stackViolations(p, [...cluster(kube("eks-a"), [http01], ["shop.acme.example"]), ...cluster(kube("eks-b"), [http01], ["shop.acme.example", "api.acme.example"])]);
+            assert.equal(two.length, 2, two.join("\n"));
+            assert.match(two[0], /^Certificate eks-a-cert on cluster eks-a orders shop\.acme\.example by HTTP-01, as clusters eks-b do/);
+            assert.deepEqual(await stackViolations(p, [...cluster(kube("eks-a"), [http01], ["shop.acme.example"]), ...cluster(kube("eks-b"), [http01], ["shop.acme.example"])], { exemptClusters: ["eks-b"] }), []);
+        });
+
+        it("picks solvers as cert-manager does: dnsNames before dnsZones before none; wildcards only by dns01", () => {
+            const byZone = { ...dns01, selector: { dnsZones: ["acme.example"] } };
+            const byDeeperZone = { ...http01, selector: { dnsZones: ["shop.acme.example"] } };
+            const byName = { ...http01, selector: { dnsNames: ["www.acme.example"] } };
+            const solvers = [http01, byZone, byDeeperZone, byName];
+            assert.equal(rules.pickSolver(solvers, "www.acme.example"), byName);
+            assert.equal(rules.pickSolver(solvers, "api.acme.example"), byZone);
+            assert.equal(rules.pickSolver(solvers, "x.shop.acme.example"), byDeeperZone);
+            assert.equal(rules.pickSolver(solvers, "other.example"), http01);
+            assert.equal(rules.pickSolver([http01], "*.acme.example"), undefined);
+        });
+    });
+
     it("istio-csr-requests-approvable: the empty organization passes; none, a wider one or no policy fails, on default and explicit providers", async () => {
         const csr = istioCsrValues({ clusterName: "c1", trustDomain: "aws.prod.mesh.acme.example", highAvailability: false, maxCertificateMinutes: 60, keyAlgorithm: "ECDSA" });
         const serving = requestPolicy({ uris: undefined, dnsNames: { values: ["cert-manager-istio-csr.cert-manager.svc"], required: true } }, { constraints: { maxDuration: "1h" } });

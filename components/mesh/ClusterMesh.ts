@@ -21,7 +21,7 @@ export interface ClusterMeshArgs {
     readonly keyAlgorithm: KeyAlgorithm;
     readonly istioHub: string;
     readonly istioTag: string;
-    readonly ingressTls?: Omit<NonNullable<IngressGatewayArgs["tls"]>, "approverPolicy" | "meshIssuer">;
+    readonly ingressTls?: Omit<NonNullable<IngressGatewayArgs["tls"]>, "approverPolicy" | "meshIssuer" | "dns01">;
     /** Stage 5, per-cloud trust domains: the other clouds' trust domains this cluster accepts for mTLS. */
     readonly peerTrustDomains?: readonly string[];
     readonly trustDomainAliases?: readonly string[];
@@ -50,7 +50,7 @@ export class ClusterMesh extends pulumi.ComponentResource {
         }, { ...child, provider: cluster.provider, dependsOn: afterController });
         const certManager = new CertManager(`${name}-cert-manager`, {
             provider: cluster.provider, version: args.charts.certManager, highAvailability: args.highAvailability, approverPolicy: !!args.enterpriseCa,
-            after: afterController,
+            after: afterController, acmeDns01: cluster.acmeDns01,
         }, child);
         const ca = args.enterpriseCa && new MeshCa(`${name}-mesh-ca`, {
             provider: cluster.provider, certManager: certManager.release, istioNamespace, pki: args.enterpriseCa,
@@ -70,7 +70,7 @@ export class ClusterMesh extends pulumi.ComponentResource {
         new IngressGateway(`${name}-ingress`, {
             provider: cluster.provider, cloud: cluster.cloud, version: args.charts.istio, highAvailability: args.highAvailability,
             istiod: controlPlane.istiod, certManager: certManager.release,
-            tls: args.ingressTls && { ...args.ingressTls, approverPolicy: ca?.approverPolicy, meshIssuer: ca?.clusterIssuer },
+            tls: args.ingressTls && { ...args.ingressTls, approverPolicy: ca?.approverPolicy, meshIssuer: ca?.clusterIssuer, dns01: cluster.acmeDns01 },
         }, child);
         if (args.eastWest) {
             new EastWestGateway(`${name}-eastwest`, {

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { AcmeDns01 } from "../cloud/MeshCluster";
 import { approvalPolicy } from "./approval";
 import { customResource, WAIT_READY } from "./resources";
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, INGRESS_NAMESPACE, ingressGatewayValues, MESH_ISSUER, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO } from "./values";
@@ -18,6 +19,9 @@ export interface IngressGatewayArgs {
         readonly issuer: "acme" | "private";
         readonly acmeEmail?: string;
         readonly acmeServer: string;
+        /** How the ACME CA validates the hosts: DNS-01 with `dns01` (required then), or HTTP-01 through this gateway. */
+        readonly acmeChallenge: "dns01" | "http01";
+        readonly dns01?: AcmeDns01;
         /** When approver-policy decides approvals, the ingress certificate needs a policy of its own. */
         readonly approverPolicy?: pulumi.Resource;
         /** The cluster's intermediate as a ClusterIssuer, for `issuer: private`. */
@@ -37,6 +41,8 @@ export interface IngressRoute {
 }
 
 const ACME_ISSUER = "acme";
+/** meshConfig.ingressClass's default, which istiod serves in STRICT mode. */
+const ISTIO_INGRESS_CLASS = "istio";
 const SERVER_USAGES = ["digital signature", "key encipherment", "server auth"];
 const CREDENTIAL = "ingress-tls";
 
@@ -73,15 +79,10 @@ export class IngressGateway extends pulumi.ComponentResource {
             ? { name: ACME_ISSUER, kind: "ClusterIssuer" as const, group: "cert-manager.io" as const }
             : { name: MESH_ISSUER, kind: "ClusterIssuer" as const, group: "cert-manager.io" as const };
         if (tls.issuer === "acme") {
-            waits.push(customResource(`${name}-acme`, "cert-manager.io/v1", "ClusterIssuer", { name: ACME_ISSUER, annotations: WAIT_READY }, {
+            const solver = this.acmeSolver(name, tls, child);
+            waits.push(...solver.ready, customResource(`${name}-acme`, "cert-manager.io/v1", "ClusterIssuer", { name: ACME_ISSUER, annotations: WAIT_READY }, {
                 spec: {
-                    acme: {
-                        email: tls.acmeEmail,
-                        server: tls.acmeServer,
-                        privateKeySecretRef: { name: `${ACME_ISSUER}-account-key` },
-                        // HTTP-01 through Istio's own Ingress support on the ingress gateway.
-                        solvers: [{ http01: { ingress: { ingressClassName: "istio" } } }],
-                    },
+                    acme: { email: tls.acmeEmail, server: tls.acmeServer, privateKeySecretRef: { name: `${ACME_ISSUER}-account-key` }, solvers: [solver.spec] },
                 },
             }, { ...child, dependsOn: [args.certManager] }));
         } else if (tls.meshIssuer) {
@@ -118,21 +119,42 @@ export class IngressGateway extends pulumi.ComponentResource {
                 }],
             },
         }, { ...child, dependsOn: [this.release, certificate] });
-        if (tls.routes?.length) {
-            // Longest prefix first: Istio takes the first matching route.
-            const routes = [...tls.routes].sort((a, b) => b.prefix.length - a.prefix.length);
-            customResource(`${name}-routes`, "networking.istio.io/v1", "VirtualService", { name: "ingress", namespace: INGRESS_NAMESPACE }, {
-                spec: {
-                    hosts: [...tls.hosts],
-                    gateways: [`${INGRESS_NAMESPACE}/ingress`],
-                    http: routes.map((r) => ({
-                        match: [{ uri: { prefix: r.prefix } }],
-                        route: r.weights
-                            ? r.weights.map((w) => ({ destination: { host: r.host, port: { number: r.port }, subset: w.subset }, weight: w.weight }))
-                            : [{ destination: { host: r.host, port: { number: r.port } } }],
-                    })),
-                },
-            }, { ...child, dependsOn: [gateway] });
+        if (tls.routes?.length) this.route(name, tls, gateway, child);
+    }
+
+    /**
+     * The ACME solver. DNS-01: the cluster's cloud identity writes the challenge to the hosts' zone, so every cluster
+     * that serves the hosts can renew on its own. HTTP-01 (one cluster, the config gate checks): cert-manager creates
+     * an Ingress of class `istio`, which istiod turns into routes on this gateway only if that IngressClass names
+     * Istio's controller (istio/istio 1.30.3 pilot/pkg/config/kube/ingress/virtualservices.go
+     * `shouldProcessIngressWithClass`: under the default ingressControllerMode STRICT an Ingress of an unknown class is
+     * ignored); its selector `istio: ingressgateway` is meshConfig.ingressSelector's default.
+     */
+    private acmeSolver(name: string, tls: NonNullable<IngressGatewayArgs["tls"]>, child: { parent: pulumi.Resource; provider: k8s.Provider }): { spec: Record<string, unknown>; ready: pulumi.Resource[] } {
+        if (tls.acmeChallenge === "dns01") {
+            if (!tls.dns01) throw new Error("acmeChallenge dns01 without a DNS-01 identity on this cluster: the cloud layer provides one when ingress.dnsZone is set");
+            return { spec: { dns01: tls.dns01.solver }, ready: [...tls.dns01.ready] };
         }
+        const ingressClass = new k8s.networking.v1.IngressClass(`${name}-ingress-class`, {
+            metadata: { name: ISTIO_INGRESS_CLASS }, spec: { controller: "istio.io/ingress-controller" },
+        }, child);
+        return { spec: { http01: { ingress: { ingressClassName: ISTIO_INGRESS_CLASS } } }, ready: [ingressClass] };
+    }
+
+    private route(name: string, tls: NonNullable<IngressGatewayArgs["tls"]>, gateway: pulumi.Resource, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
+        // Longest prefix first: Istio takes the first matching route.
+        const routes = [...tls.routes ?? []].sort((a, b) => b.prefix.length - a.prefix.length);
+        customResource(`${name}-routes`, "networking.istio.io/v1", "VirtualService", { name: "ingress", namespace: INGRESS_NAMESPACE }, {
+            spec: {
+                hosts: [...tls.hosts],
+                gateways: [`${INGRESS_NAMESPACE}/ingress`],
+                http: routes.map((r) => ({
+                    match: [{ uri: { prefix: r.prefix } }],
+                    route: r.weights
+                        ? r.weights.map((w) => ({ destination: { host: r.host, port: { number: r.port }, subset: w.subset }, weight: w.weight }))
+                        : [{ destination: { host: r.host, port: { number: r.port } } }],
+                })),
+            },
+        }, { ...child, dependsOn: [gateway] });
     }
 }

@@ -34,7 +34,7 @@ function zoneSpread(labels: Record<string, string>) {
     return [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } }];
 }
 
-export function certManagerValues(a: { highAvailability: boolean; approverPolicy: boolean }) {
+export function certManagerValues(a: { highAvailability: boolean; approverPolicy: boolean; serviceAccountAnnotations?: Record<string, string> }) {
     const replicas = a.highAvailability ? 2 : 1;
     const ha = (component: string) => a.highAvailability
         ? { replicaCount: replicas, podDisruptionBudget: { enabled: true, minAvailable: 1 }, topologySpreadConstraints: zoneSpread({ "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": component }) }
@@ -48,6 +48,8 @@ export function certManagerValues(a: { highAvailability: boolean; approverPolicy
         disableAutoApproval: a.approverPolicy,
         prometheus: { enabled: true },
         enableCertificateOwnerRef: true,
+        // The controller's cloud identity for ACME DNS-01 (GKE Workload Identity).
+        ...(a.serviceAccountAnnotations ? { serviceAccount: { annotations: a.serviceAccountAnnotations } } : {}),
     };
 }
 

@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { eksKubeconfig } from "../kubeconfig";
-import { EastWestAddress, MeshCluster } from "../MeshCluster";
+import { AcmeDns01, AcmeDnsZone, EastWestAddress, MeshCluster } from "../MeshCluster";
+import { Route53ChallengeRole } from "./Route53ChallengeRole";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { AwsNetwork } from "./AwsNetwork";
 import { loadBalancerControllerPolicy } from "./lbcPolicy";
@@ -27,6 +28,8 @@ export interface EksClusterArgs {
     readonly protect: boolean;
     /** Chart version of the AWS Load Balancer Controller (Helm repo https://aws.github.io/eks-charts). */
     readonly loadBalancerControllerVersion: string;
+    /** ACME DNS-01 for the ingress hosts in a Route 53 zone, written with cert-manager's Pod Identity. */
+    readonly acmeDns?: AcmeDnsZone & { readonly zone: { readonly provider: "route53" } };
     readonly tags?: Record<string, string>;
 }
 
@@ -51,6 +54,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly egressIps: pulumi.Output<string[]>;
     readonly eastWest?: EastWestAddress;
     readonly serviceController: k8s.helm.v3.Release;
+    readonly acmeDns01?: AcmeDns01;
     readonly clusterSecurityGroupId: pulumi.Output<string>;
 
     constructor(name: string, args: EksClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -139,6 +143,16 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
         const lbcIdentity = new aws.eks.PodIdentityAssociation(`${name}-lbc`, {
             clusterName: cluster.name, namespace: "kube-system", serviceAccount: lbcServiceAccount, roleArn: lbcRole.arn, tags,
         }, { ...child, parent: lbcRole, dependsOn: [podIdentity] });
+
+        if (args.acmeDns) {
+            const { zone, certManager } = args.acmeDns;
+            const dns = new Route53ChallengeRole(`${name}-acme-dns`, { hostedZoneId: zone.hostedZoneId, trust: { podIdentity: true }, tags }, child);
+            const association = new aws.eks.PodIdentityAssociation(`${name}-acme-dns`, {
+                clusterName: cluster.name, namespace: certManager.namespace, serviceAccount: certManager.serviceAccount, roleArn: dns.role.arn, tags,
+            }, { ...child, parent: dns, dependsOn: [podIdentity] });
+            // Ambient credentials (a ClusterIssuer's default): the AWS SDK's chain finds the Pod Identity agent.
+            this.acmeDns01 = { solver: pulumi.output({ route53: { region: args.region, hostedZoneID: zone.hostedZoneId } }), ready: [...dns.ready, association] };
+        }
 
         this.endpoint = cluster.endpoint;
         this.caData = cluster.certificateAuthority.data;
