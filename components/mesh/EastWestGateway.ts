@@ -30,6 +30,8 @@ export class EastWestGateway extends pulumi.ComponentResource {
         const namespace = new k8s.core.v1.Namespace(`${name}-ns`, {
             metadata: { name: EASTWEST_NAMESPACE, labels: { "istio-injection": "enabled" } },
         }, { ...child, dependsOn: [args.istiod] });
+        // Replaced by deleting first: its load balancer holds the cluster's static addresses, which a new load balancer
+        // cannot take until the old one lets go of them.
         this.release = new k8s.helm.v3.Release(`${name}-gateway`, {
             name: EASTWEST_GATEWAY,
             chart: "gateway",
@@ -39,7 +41,7 @@ export class EastWestGateway extends pulumi.ComponentResource {
             values: pulumi.all([ew.serviceAnnotations, args.sourceRanges, ew.loadBalancerIP]).apply(([serviceAnnotations, sourceRanges, loadBalancerIP]) =>
                 eastWestGatewayValues({ network: cluster.network, highAvailability: args.highAvailability, serviceAnnotations, sourceRanges, loadBalancerIP, exposeIstiod: args.exposeIstiod })),
             atomic: true,
-        }, { ...child, dependsOn: [args.istiod, namespace] });
+        }, { ...child, dependsOn: [args.istiod, namespace], deleteBeforeReplace: true });
         customResource(`${name}-cross-network`, "networking.istio.io/v1", "Gateway", { name: "cross-network-gateway", namespace: EASTWEST_NAMESPACE }, {
             spec: {
                 selector: { istio: "eastwestgateway" },
