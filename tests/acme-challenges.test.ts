@@ -4,6 +4,7 @@ import { Plan, planStack } from "../engine/plan";
 import { plain } from "../engine/values";
 import { ConfigError } from "../config";
 import { allowed } from "./support/authz";
+import { validateChartValues } from "./support/manifests";
 import { shippedPlan } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 import { gkeOnlyStaging } from "./support/variants";
@@ -99,6 +100,8 @@ describe("ACME challenges (upstream model)", () => {
                     assert.equal(roles.length, 1);
                     const binding = onCluster(plan, c.name, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").find((b) => inputs(b).roleRef.name === inputs(roles[0]).metadata.name)!;
                     assert.deepEqual(inputs(binding).subjects, [{ kind: "ServiceAccount", name: "cert-manager", namespace: "cert-manager" }]);
+                    const [certificate] = onCluster(plan, c.name, "kubernetes:cert-manager.io/v1:Certificate");
+                    assert.ok(certificate.dependencies.includes(binding.urn), "the certificate is requested once cert-manager may request the token");
                     const issuer = `container.googleapis.com/v1/projects/${c.project}/locations/${c.region}/clusters/${c.name}`;
                     const { trust } = rolePolicy(plan, route53.role);
                     const statement = trust.Statement[0];
@@ -122,6 +125,7 @@ describe("ACME challenges (upstream model)", () => {
             assert.deepEqual(cloudDNS, { project: zone.project, hostedZoneName: zone.managedZone }, "no serviceAccountSecretRef: ambient Google credentials");
             const [certManager] = onCluster(plan, c.name, "kubernetes:helm.sh/v3:Release").filter((r) => inputs(r).name === "cert-manager");
             const email = inputs(certManager).values.serviceAccount.annotations["iam.gke.io/gcp-service-account"];
+            assert.deepEqual(validateChartValues(inputs(certManager).chart, inputs(certManager).version, inputs(certManager).values), []);
             const account = of(plan, "gcp:serviceaccount/account:Account").find((a) => outputs(a).email === email)!;
             assert.ok(account, `${c.name}: a Google service account for cert-manager`);
             assert.ok(of(plan, "gcp:serviceaccount/iAMMember:IAMMember").some((m) => inputs(m).serviceAccountId === outputs(account).name

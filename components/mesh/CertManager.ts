@@ -20,6 +20,8 @@ export interface CertManagerArgs {
 export class CertManager extends pulumi.ComponentResource {
     readonly release: k8s.helm.v3.Release;
     readonly namespace: k8s.core.v1.Namespace;
+    /** What lets cert-manager use its ACME DNS-01 identity in the cluster: a challenge fails until it exists. */
+    readonly acmeDnsAccess: pulumi.Resource[] = [];
 
     constructor(name: string, args: CertManagerArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:CertManager", name, {}, opts);
@@ -48,15 +50,16 @@ export class CertManager extends pulumi.ComponentResource {
      */
     private allowTokenRequests(name: string, account: string, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
         const inNamespace = { ...child, dependsOn: [this.namespace] };
-        new k8s.core.v1.ServiceAccount(`${name}-${account}`, { metadata: { name: account, namespace: CERT_MANAGER_NAMESPACE } }, inNamespace);
+        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-${account}`, { metadata: { name: account, namespace: CERT_MANAGER_NAMESPACE } }, inNamespace);
         const role = new k8s.rbac.v1.Role(`${name}-${account}`, {
             metadata: { name: `${account}-token`, namespace: CERT_MANAGER_NAMESPACE },
             rules: [{ apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [account], verbs: ["create"] }],
         }, inNamespace);
-        new k8s.rbac.v1.RoleBinding(`${name}-${account}`, {
+        const binding = new k8s.rbac.v1.RoleBinding(`${name}-${account}`, {
             metadata: { name: `${account}-token`, namespace: CERT_MANAGER_NAMESPACE },
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
             subjects: [{ kind: "ServiceAccount", name: CERT_MANAGER_SERVICE_ACCOUNT, namespace: CERT_MANAGER_NAMESPACE }],
         }, inNamespace);
+        this.acmeDnsAccess.push(serviceAccount, role, binding);
     }
 }

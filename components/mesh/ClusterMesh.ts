@@ -70,7 +70,8 @@ export class ClusterMesh extends pulumi.ComponentResource {
         new IngressGateway(`${name}-ingress`, {
             provider: cluster.provider, cloud: cluster.cloud, version: args.charts.istio, highAvailability: args.highAvailability,
             istiod: controlPlane.istiod, certManager: certManager.release,
-            tls: args.ingressTls && { ...args.ingressTls, approverPolicy: ca?.approverPolicy, meshIssuer: ca?.clusterIssuer, dns01: cluster.acmeDns01 },
+            tls: args.ingressTls && { ...args.ingressTls, approverPolicy: ca?.approverPolicy, meshIssuer: ca?.clusterIssuer,
+                dns01: cluster.acmeDns01 && { ...cluster.acmeDns01, ready: [...cluster.acmeDns01.ready, ...certManager.acmeDnsAccess] } },
         }, child);
         if (args.eastWest) {
             new EastWestGateway(`${name}-eastwest`, {
