@@ -9,6 +9,7 @@ import { IngressRoute } from "../components/mesh/IngressGateway";
 import { MeshPeering } from "../components/mesh/MeshPeering";
 import { MeshVerification } from "../components/mesh/MeshVerification";
 import { MeshAuthorization } from "../components/identity/MeshAuthorization";
+import { spiffeIdsOf } from "../components/identity/policies";
 import { peerAllowList } from "../components/cloud/allowList";
 import { TrafficManagement } from "../components/traffic/TrafficManagement";
 import { releaseGates, releaseRouting } from "../components/traffic/releases";
@@ -27,6 +28,8 @@ export async function meshProgram(config: MeshConfig) {
     const clusters = buildClusters(config, capabilities.multiCluster);
     const clouds = [...new Set(clusters.map((c) => c.cloud))];
     const trustDomainOf = (cloud: "aws" | "gcp") => clusters.find((c) => c.cloud === cloud)!.trustDomain;
+    // Clients verify a destination in another trust domain only against identities listed for it (subjectAltNames).
+    const perCloudTrustDomains = new Set(clusters.map((c) => c.trustDomain)).size > 1;
     const meshes = clusters.map((cluster) => new ClusterMesh(`${cluster.name}-mesh`, {
         cluster,
         meshId: config.meshId,
@@ -51,7 +54,8 @@ export async function meshProgram(config: MeshConfig) {
     }));
     const authorization = !capabilities.authorization ? [] : clusters.map((cluster, i) => new MeshAuthorization(`${cluster.name}-authz`, {
         provider: cluster.provider, istiod: meshes[i].istiod, services: config.services, clouds, trustDomainOf,
-        ingress: config.ingress && { hosts: config.ingress.hosts, acmeChallenges: config.ingress.issuer === "acme" },
+        // Only HTTP-01 needs the challenge path open at the edge.
+        ingress: config.ingress && { hosts: config.ingress.hosts, acmeChallenges: config.ingress.issuer === "acme" && config.ingress.acmeChallenge === "http01" },
         edgeAuth: capabilities.endUserAuthentication ? config.edgeAuth : undefined,
         eastWest: capabilities.multiCluster,
     }));
@@ -66,6 +70,7 @@ export async function meshProgram(config: MeshConfig) {
             provider: cluster.provider, istiod: meshes[i].istiod, services: config.services, traffic: config.traffic, regions,
             // Routing lives in each service's namespace, created (with sidecar injection) by the authorization layer.
             namespaces: authorization[i]?.namespaces ?? {},
+            identitiesOf: perCloudTrustDomains ? (s) => spiffeIdsOf(s, clouds, trustDomainOf) : undefined,
         }));
     }
     if (capabilities.observability) {

@@ -69,8 +69,8 @@ describe("clusters on two clouds (prod)", () => {
         assert.equal(v.clusterName, "prod-aws-use1");
         assert.equal(v.vpcId, outputs(one(prod, "aws:ec2/vpc:Vpc")).id);
         assert.equal(v.replicaCount, 2);
-        assert.equal(inputs(one(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation")).serviceAccount, v.serviceAccount.name);
-        const policy = JSON.parse(inputs(one(prod, "aws:iam/rolePolicy:RolePolicy")).policy);
+        assert.equal(inputs(one(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "prod-aws-use1-lbc")).serviceAccount, v.serviceAccount.name);
+        const policy = JSON.parse(inputs(one(prod, "aws:iam/rolePolicy:RolePolicy", "prod-aws-use1-lbc")).policy);
         assert.ok(policy.Statement.some((s: any) => [s.Action].flat().includes("elasticloadbalancing:CreateLoadBalancer")));
     });
 

@@ -6,7 +6,7 @@ import * as rules from "../policy/key-material/rules";
 import { formatDuration, parseGoDuration } from "../policy/key-material/durations";
 import { istioCsrValues } from "../components/mesh/values";
 import { loadPack } from "../engine/policy";
-import { node, packContract, stackViolations, violations } from "./support/policy";
+import { node, packContract, packFlagsGraph, stackViolations, violations } from "./support/policy";
 import { FIXTURE_PROGRAM, runCli, tempDir } from "./support/plan";
 
 const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
@@ -29,6 +29,7 @@ const workloadPolicy = {
     spec: {
         allowed: {
             uris: { values: ["spiffe://aws.prod.mesh.acme.example/ns/*/sa/*"], required: true },
+            subject: { organizations: { values: [""] } },
             usages: ["digital signature", "key encipherment", "server auth", "client auth"], isCA: false,
         },
         constraints: { maxDuration: "60m", privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 384 } },
@@ -283,6 +284,89 @@ describe("policy pack key-material", () => {
             assert.deepEqual(await check({ ...loose, spec: { ...loose.spec, selector } }), [], `${JSON.stringify(selector)} is another issuer`);
         }
         assert.equal((await check({ ...loose, spec: { ...loose.spec, selector: { issuerRef: { name: "vault" } } } }, { meshIssuers: ["vault"] })).length, 2, "mesh issuers are configurable");
+    });
+
+    describe("acme-http01-where-it-works", () => {
+        const p = rules.acmeHttp01WhereItWorks;
+        const CLUSTER_ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer";
+        const INGRESS_CLASS = "kubernetes:networking.k8s.io/v1:IngressClass";
+        const kube = (name: string) => node("pulumi:providers:kubernetes", name, {});
+        const http01 = { http01: { ingress: { ingressClassName: "istio" } } };
+        const dns01 = { dns01: { route53: { hostedZoneID: "Z0123", region: "eu-west-1" } } };
+        /** One cluster's ACME issuer, the IngressClass istio when asked, and a Certificate for `hosts`. */
+        const cluster = (provider: ReturnType<typeof kube> | undefined, solvers: object[], hosts: string[], ingressClass = true) => [
+            ...(provider ? [provider] : []),
+            node(CLUSTER_ISSUER, `${provider?.name ?? "default"}-acme`, { metadata: { name: "acme" }, spec: { acme: { server: "https://acme.example/dir", solvers } } }, { provider }),
+            ...(ingressClass ? [node(INGRESS_CLASS, `${provider?.name ?? "default"}-class`, { metadata: { name: "istio" }, spec: { controller: "istio.io/ingress-controller" } }, { provider })] : []),
+            node(CERTIFICATE, `${provider?.name ?? "default"}-cert`, certificate({ dnsNames: hosts }), { provider }),
+        ];
+
+        it("passes DNS-01 from several clusters, and HTTP-01 on one cluster with its IngressClass, default provider included", async () => {
+            assert.deepEqual(await stackViolations(p, [...cluster(kube("eks-a"), [dns01], ["shop.acme.example"]), ...cluster(kube("gke-b"), [dns01], ["shop.acme.example"])]), []);
+            assert.deepEqual(await stackViolations(p, cluster(undefined, [http01], ["shop.acme.example"])), []);
+            assert.deepEqual(await stackViolations(p, cluster(kube("default_4_34_2"), [http01, { ...dns01, selector: { dnsNames: ["*.acme.example"] } }], ["shop.acme.example", "*.acme.example"])), [], "a dns01 solver for the wildcard");
+        });
+
+        it("refuses an IngressClass nobody created, a wildcard over HTTP-01, and one name ordered by HTTP-01 on two clusters", async () => {
+            const noClass = await stackViolations(p, cluster(kube("default"), [http01], ["shop.acme.example"], false));
+            assert.equal(noClass.length, 1, noClass.join("\n"));
+            assert.match(noClass[0], /^ACME issuer default-acme on cluster default solves HTTP-01 through an Ingress of class istio, and no IngressClass istio exists/);
+            assert.deepEqual(await stackViolations(p, cluster(kube("default"), [http01], ["shop.acme.example"], false), { externalIngressClasses: ["istio"] }), [], "a class installed elsewhere");
+            assert.match((await stackViolations(p, cluster(undefined, [http01], ["*.acme.example"])))[0], /asks default-acme for wildcard \*\.acme\.example, which ACME CAs validate only by DNS-01/);
+            const two = await stackViolations(p, [...cluster(kube("eks-a"), [http01], ["shop.acme.example"]), ...cluster(kube("eks-b"), [http01], ["shop.acme.example", "api.acme.example"])]);
+            assert.equal(two.length, 2, two.join("\n"));
+            assert.match(two[0], /^Certificate eks-a-cert on cluster eks-a orders shop\.acme\.example by HTTP-01, as clusters eks-b do/);
+            assert.deepEqual(await stackViolations(p, [...cluster(kube("eks-a"), [http01], ["shop.acme.example"]), ...cluster(kube("eks-b"), [http01], ["shop.acme.example"])], { exemptClusters: ["eks-b"] }), []);
+        });
+
+        it("picks solvers as cert-manager does: dnsNames before dnsZones before none; wildcards only by dns01", () => {
+            const byZone = { ...dns01, selector: { dnsZones: ["acme.example"] } };
+            const byDeeperZone = { ...http01, selector: { dnsZones: ["shop.acme.example"] } };
+            const byName = { ...http01, selector: { dnsNames: ["www.acme.example"] } };
+            const solvers = [http01, byZone, byDeeperZone, byName];
+            assert.equal(rules.pickSolver(solvers, "www.acme.example"), byName);
+            assert.equal(rules.pickSolver(solvers, "api.acme.example"), byZone);
+            assert.equal(rules.pickSolver(solvers, "x.shop.acme.example"), byDeeperZone);
+            assert.equal(rules.pickSolver(solvers, "other.example"), http01);
+            assert.equal(rules.pickSolver([http01], "*.acme.example"), undefined);
+        });
+    });
+
+    it("istio-csr-requests-approvable: the empty organization passes; none, a wider one or no policy fails, on default and explicit providers", async () => {
+        const csr = istioCsrValues({ clusterName: "c1", trustDomain: "aws.prod.mesh.acme.example", highAvailability: false, maxCertificateMinutes: 60, keyAlgorithm: "ECDSA" });
+        const serving = requestPolicy({ uris: undefined, dnsNames: { values: ["cert-manager-istio-csr.cert-manager.svc"], required: true } }, { constraints: { maxDuration: "1h" } });
+        const RELEASE = "kubernetes:helm.sh/v3:Release";
+        // A program that names no provider: the engine registers the default one, a cluster like any other.
+        const cluster = (provider: string, policies: Record<string, any>[]) => [
+            { type: "pulumi:providers:kubernetes", name: provider, inputs: {} },
+            { type: RELEASE, name: `${provider}-approver-policy`, provider, inputs: { chart: "oci://quay.io/jetstack/charts/cert-manager-approver-policy", values: {} } },
+            { type: RELEASE, name: `${provider}-istio-csr`, provider, inputs: { chart: "oci://quay.io/jetstack/charts/cert-manager-istio-csr", namespace: "cert-manager", values: csr } },
+            ...policies.map((crp, i) => ({ type: REQUEST_POLICY, name: `${provider}-crp-${i}`, provider, inputs: crp })),
+        ];
+        const flagged = async (...entries: ReturnType<typeof cluster>[]) =>
+            (await packFlagsGraph("key-material", entries.flat())).filter((v) => v.policy === "istio-csr-requests-approvable");
+        assert.deepEqual(await flagged(cluster("default", [workloadPolicy, serving])), []);
+        const unset = await flagged(cluster("default_4_34_2", [requestPolicy({ subject: undefined })]));
+        assert.equal(unset.length, 1, JSON.stringify(unset));
+        assert.match(unset[0].message, /istio-csr release default_4_34_2-istio-csr on cluster default_4_34_2: CertificateRequestPolicy istio-mesh-workloads does not allow the empty subject organization every Istio CSR carries/);
+        assert.equal(unset[0].enforcementLevel, "mandatory");
+        assert.match((await flagged(cluster("default", [requestPolicy({ subject: { organizations: { values: ["", "*"] } } })])))[0].message, /allows subject organizations "\*", which istio-csr never requests/);
+        assert.match((await flagged(cluster("default", [])))[0].message, /no CertificateRequestPolicy on Issuer istio-ca allows istio-csr's requests/);
+        const two = await flagged(cluster("eks-a", [workloadPolicy]), cluster("gke-b", [{ ...serving, spec: { ...serving.spec, allowed: { ...serving.spec.allowed, subject: undefined } } }]));
+        assert.deepEqual(two.map((v) => v.message.split(":")[0]), ["istio-csr release gke-b-istio-csr on cluster gke-b"], "per cluster: the serving policy of gke-b");
+        // approver-policy evaluates only the policies the requester may `use`: istiod's, bound to cert-manager, is not istio-csr's.
+        const istiodServing = { metadata: { name: "istiod-serving" }, spec: { ...workloadPolicy.spec, allowed: { uris: { values: ["spiffe://aws.prod.mesh.acme.example/ns/istio-system/sa/istiod"] } } } };
+        const use = (policy: string, account: string) => [
+            { type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", name: `role-${policy}`, provider: "default", inputs: { metadata: { name: `use-${policy}` }, rules: [{ apiGroups: ["policy.cert-manager.io"], resources: ["certificaterequestpolicies"], verbs: ["use"], resourceNames: [policy] }] } },
+            { type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", name: `binding-${policy}`, provider: "default", inputs: { metadata: { name: `use-${policy}` }, roleRef: { kind: "ClusterRole", name: `use-${policy}` }, subjects: [{ kind: "ServiceAccount", namespace: "cert-manager", name: account }] } },
+        ];
+        assert.deepEqual(await flagged([...cluster("default", [workloadPolicy, istiodServing]), ...use("istio-mesh-workloads", "cert-manager-istio-csr"), ...use("istiod-serving", "cert-manager")]), []);
+        assert.match((await flagged(cluster("default", [workloadPolicy, istiodServing])))[0].message, /istiod-serving does not allow/, "without grants in the stack, every policy may apply");
+        const withoutApproverPolicy = cluster("default", []).filter((e) => !e.name.endsWith("approver-policy"));
+        assert.deepEqual(await flagged(withoutApproverPolicy), [], "cert-manager's own approver decides");
+        assert.deepEqual(await stackViolations(rules.istioCsrRequestsApprovable, [
+            node(RELEASE, "ap", { chart: "cert-manager-approver-policy" }), node(RELEASE, "csr", { chart: "cert-manager-istio-csr", values: csr }),
+        ], { exemptClusters: ["default"] }), [], "exemptClusters");
     });
 
     it("no-private-key-in-stack-output: keys only in the outputs a stack declares; nested and plain keys elsewhere fail", async () => {

@@ -35,6 +35,15 @@ export const MESH_ISSUER = "istio-ca";
 export const ROOT_BUNDLE_SECRET = "istio-root-ca";
 export const ROOT_BUNDLE_MOUNT = "/var/run/secrets/istio-csr";
 export const INGRESS_GATEWAY = "istio-ingressgateway";
+/**
+ * Gateways run in namespaces of their own (istio.io "Installing Gateways"): the `gateway` chart grants a gateway's
+ * service account read on every Secret of its namespace (istio/istio 1.30.3 manifests/charts/gateway/templates/role.yaml,
+ * `rbac.enabled` default true), and istiod serves a gateway any same-namespace Secret its account may list
+ * (pilot/pkg/xds/sds.go `filterAuthorizedResources`, pilot/pkg/credentials/kube/secrets.go `Authorize`). Beside
+ * istiod, that would be the mesh CA key, istiod's serving key and the remote-secret tokens.
+ */
+export const INGRESS_NAMESPACE = "istio-ingress";
+export const EASTWEST_NAMESPACE = "istio-eastwest";
 
 export type KeyAlgorithm = "ECDSA" | "RSA";
 
@@ -43,7 +52,7 @@ function zoneSpread(labels: Record<string, string>) {
     return [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } }];
 }
 
-export function certManagerValues(a: { highAvailability: boolean; approverPolicy: boolean }) {
+export function certManagerValues(a: { highAvailability: boolean; approverPolicy: boolean; serviceAccountAnnotations?: Record<string, string> }) {
     const replicas = a.highAvailability ? 2 : 1;
     const ha = (component: string) => a.highAvailability
         ? { replicaCount: replicas, podDisruptionBudget: { enabled: true, minAvailable: 1 }, topologySpreadConstraints: zoneSpread({ "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": component }) }
@@ -57,6 +66,8 @@ export function certManagerValues(a: { highAvailability: boolean; approverPolicy
         disableAutoApproval: a.approverPolicy,
         prometheus: { enabled: true },
         enableCertificateOwnerRef: true,
+        // The controller's cloud identity for ACME DNS-01 (GKE Workload Identity).
+        ...(a.serviceAccountAnnotations ? { serviceAccount: { annotations: a.serviceAccountAnnotations } } : {}),
     };
 }
 
@@ -242,6 +253,8 @@ export function eastWestGatewayValues(a: EastWestValuesArgs) {
     return {
         name: EASTWEST_GATEWAY,
         labels: { istio: "eastwestgateway", app: EASTWEST_GATEWAY, "topology.istio.io/network": a.network },
+        // AUTO_PASSTHROUGH serves no credential: the gateway reads no Secret at all.
+        rbac: { enabled: false },
         env: { ISTIO_META_REQUESTED_NETWORK_VIEW: a.network },
         autoscaling: { enabled: a.highAvailability, minReplicas: a.highAvailability ? 2 : 1, maxReplicas: a.highAvailability ? 5 : 1 },
         replicaCount: a.highAvailability ? 2 : 1,

@@ -5,8 +5,9 @@ import { RemoteWriteAuth } from "../../config/observability";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { customResource } from "../mesh/resources";
 import { ISTIO_NAMESPACE } from "../mesh/values";
+import { istioMutual } from "../traffic/destinationRule";
 import {
-    clusterPrometheusService, FederationRole, MONITORING_NAMESPACE, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER, PROMETHEUS_SERVER_LABELS,
+    clusterPrometheusHost, clusterPrometheusService, FederationRole, MONITORING_NAMESPACE, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER, PROMETHEUS_SERVER_LABELS,
     prometheusNetworkPolicySpec, prometheusValues,
 } from "./prometheus";
 import { meshAlertRules, MeshRulesArgs, meshRecordingRules } from "./rules";
@@ -28,6 +29,11 @@ export interface ClusterMonitoringArgs {
     readonly kiali: boolean;
     /** A federation source only: the principal of the hub's Prometheus, the one caller its Prometheus accepts. */
     readonly hubPrincipal?: string;
+    /**
+     * The federation hub with per-cloud trust domains: per source cluster, the SPIFFE ID its Prometheus presents,
+     * which the hub's sidecar must be told to expect (see istioMutual). Absent: istiod's default.
+     */
+    readonly sourceIdentities?: Readonly<Record<string, string>>;
     readonly rules: Omit<MeshRulesArgs, "intermediateNotAfterSeconds">;
     /** This cluster's intermediate CA, for its expiry alert. */
     readonly intermediateCertPem?: pulumi.Input<string>;
@@ -51,7 +57,8 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
         super("istio-production:observability:ClusterMonitoring", name, {}, opts);
         const { cluster } = args;
         const child = { parent: this, provider: cluster.provider };
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: MONITORING_NAMESPACE } }, child);
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: MONITORING_NAMESPACE } },
+            { ...child, dependsOn: cluster.serviceController ? [cluster.serviceController] : [] });
         const auth = args.remoteWrite?.auth;
         // SigV4 from EKS: Prometheus' service account acts as the role, with no key in the cluster.
         const roleBinding = auth?.type === "sigv4" && auth.roleArn && cluster.bindAwsRole
@@ -93,6 +100,12 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
                     metadata: { name: clusterPrometheusService(source), namespace: MONITORING_NAMESPACE },
                     spec: { ports: [port] },
                 }, { ...child, dependsOn: [namespace] });
+                const identity = args.sourceIdentities?.[source];
+                if (identity) {
+                    customResource(`${name}-source-${source}`, "networking.istio.io/v1", "DestinationRule", { name: clusterPrometheusService(source), namespace: MONITORING_NAMESPACE }, {
+                        spec: { host: clusterPrometheusHost(source), trafficPolicy: { tls: istioMutual([identity]) } },
+                    }, { ...child, dependsOn: [namespace, args.istiod] });
+                }
             }
             return;
         }

@@ -51,6 +51,7 @@ export class MeshObservability extends pulumi.ComponentResource {
         if (!hub) throw new Error(`observability.hubCluster ${o.hubCluster} is not a cluster of this stack`);
         const others = args.clusters.filter((c) => c !== hub);
         const federating = o.aggregation === "federation" && others.length > 0;
+        const perCloud = new Set(args.clusters.map((c) => c.cluster.trustDomain)).size > 1;
         const roleOf = (c: ObservedCluster): FederationRole | undefined =>
             !federating ? undefined : c === hub ? { role: "hub", sources: others.map((x) => x.cluster.name) } : { role: "source" };
         for (const c of args.clusters) {
@@ -64,6 +65,9 @@ export class MeshObservability extends pulumi.ComponentResource {
                 federation: roleOf(c),
                 kiali: o.kiali && c === hub,
                 hubPrincipal: `${hub.cluster.trustDomain}/ns/${MONITORING_NAMESPACE}/sa/${PROMETHEUS_SERVER}`,
+                sourceIdentities: perCloud && c === hub
+                    ? Object.fromEntries(others.map((x) => [x.cluster.name, `spiffe://${x.cluster.trustDomain}/ns/${MONITORING_NAMESPACE}/sa/${PROMETHEUS_SERVER}`]))
+                    : undefined,
                 rules: {
                     clusterName: c.cluster.name,
                     federatedClusters: federating && c === hub ? others.map((x) => x.cluster.name) : [],

@@ -1,4 +1,4 @@
-import { ISTIO_NAMESPACE } from "../mesh/values";
+import { EASTWEST_GATEWAY, EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../mesh/values";
 import { ISTIO_CERTIFICATE_SERVICE, METRICS, MetricKey, TARGET_CLUSTER_LABEL } from "./metrics";
 
 /** The scrape job of istio-csr's metrics Service (the chart serves no Prometheus annotations). */
@@ -43,7 +43,7 @@ const CREATE_CERTIFICATE = `grpc_service="${ISTIO_CERTIFICATE_SERVICE}",grpc_met
 const CA_ISSUER_CONTROLLER = `controller="certificaterequests-issuer-ca"`;
 // Certificate names of this project: istio-csr's chart names istiod's `istiod`; IngressGateway's secret is `ingress-tls`.
 const ISTIOD_CERTIFICATE = `namespace="${ISTIO_NAMESPACE}",name="istiod"`;
-const INGRESS_CERTIFICATE = `namespace="${ISTIO_NAMESPACE}",name="ingress-tls"`;
+const INGRESS_CERTIFICATE = `namespace="${INGRESS_NAMESPACE}",name="ingress-tls"`;
 
 export const RECORDED = {
     issuanceRate: "mesh:istio_csr_issuance:rate5m",
@@ -145,7 +145,7 @@ export function meshAlertRules(a: MeshRulesArgs): { groups: RuleGroup[] } {
             "istiod watches fewer remote clusters than the mesh has",
             `istiod on {{ $labels.cluster }} manages {{ $value }} remote clusters, not ${a.remoteClusters}: a remote secret is missing or unreadable.`),
     ] : [];
-    const eastWest: Rule[] = a.eastWestGateway ? perClusterAbsent(a, `namespace="${ISTIO_NAMESPACE}",app="istio-eastwestgateway"`, (expr, cluster) =>
+    const eastWest: Rule[] = a.eastWestGateway ? perClusterAbsent(a, `namespace="${EASTWEST_NAMESPACE}",app="${EASTWEST_GATEWAY}"`, (expr, cluster) =>
         alert("EastWestGatewayDown", expr, "5m", "critical",
             "No east-west gateway replica is up", `No east-west gateway of cluster ${cluster} is up: other clusters cannot reach its services, and locality failover to it fails.`)) : [];
     return {

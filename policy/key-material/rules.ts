@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as tls from "@pulumi/tls";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { acmePolicies } from "./acme";
 import { approverPolicyPolicies } from "./approverPolicy";
 import { certificatePolicies } from "./certificates";
 import { istioCsrPolicies } from "./istioCsr";
@@ -14,6 +15,7 @@ import { PEM_PRIVATE_KEY, stackOf, wildcardMatches } from "./support";
  * plan load exactly what `pulumi preview --policy-pack policy/key-material` runs.
  */
 
+export * from "./acme";
 export * from "./approverPolicy";
 export * from "./certificates";
 export * from "./istioCsr";
@@ -257,5 +259,5 @@ export const noKeyInConfigMap: ResourceValidationPolicy = {
 
 export const keyMaterialPolicies = [
     privateKeyStrength, offlineRoot, rootConstraints, intermediateConstraints, intermediateNameConstraints, intermediateWithinRoot, caKeysProtected, noKeyInConfigMap,
-    ...certificatePolicies, ...istioCsrPolicies, ...approverPolicyPolicies, ...stackOutputPolicies,
+    ...certificatePolicies, ...acmePolicies, ...istioCsrPolicies, ...approverPolicyPolicies, ...stackOutputPolicies,
 ];

@@ -1,5 +1,5 @@
 import * as aws from "@pulumi/aws";
-import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { peek, peekList, UNKNOWN } from "./preview";
 import { EXEMPT_RESOURCES, isOpenCidr, validateOfType } from "./support";
 
@@ -162,7 +162,51 @@ export const eksNodeGroupLaunchTemplate: StackValidationPolicy = {
     },
 };
 
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const chartOf = (r: PolicyResource) => typeof r.props.chart === "string" ? r.props.chart.replace(/\/+$/, "").split("/").pop() : undefined;
+/** The cluster a Kubernetes resource is applied to: its provider, a default one included. */
+const clusterOf = (r: PolicyResource) => r.provider?.urn ?? "default";
+
+/** Everything `r` waits for on create and outlives on delete: its dependencies and providers, transitively. */
+function waitsFor(r: PolicyResource, byUrn: ReadonlyMap<string, PolicyResource>): Set<string> {
+    const seen = new Set<string>();
+    const pending = [r];
+    while (pending.length > 0) {
+        const next = pending.pop()!;
+        for (const dep of [...next.dependencies, ...(next.provider ? [byUrn.get(next.provider.urn)].filter((p): p is PolicyResource => p !== undefined) : [])]) {
+            if (seen.has(dep.urn)) continue;
+            seen.add(dep.urn);
+            pending.push(dep);
+        }
+    }
+    return seen;
+}
+
+export const eksReleasesAfterLoadBalancerController: StackValidationPolicy = {
+    name: "eks-releases-after-load-balancer-controller",
+    description: "On a cluster with the AWS Load Balancer Controller and its Service webhook, every other Helm release and Service depends on the controller's release: created after it, deleted before it.",
+    enforcementLevel: "mandatory",
+    configSchema: { properties: { exemptResources: EXEMPT_RESOURCES } },
+    validateStack: (args, report) => {
+        const { exemptResources } = args.getConfig<{ exemptResources: string[] }>();
+        const byUrn = new Map(args.resources.map((r) => [r.urn, r]));
+        // kubernetes-sigs/aws-load-balancer-controller v2.14.0 helm/.../templates/webhook.yaml: mservice.elbv2.k8s.aws
+        // on every Service CREATE, failurePolicy Fail unless configured otherwise.
+        const controllers = args.resources.filter((r) => r.type === RELEASE && chartOf(r) === "aws-load-balancer-controller"
+            && r.props.values?.enableServiceMutatorWebhook !== false && r.props.values?.serviceMutatorWebhookConfig?.failurePolicy !== "Ignore");
+        for (const controller of controllers) {
+            const cluster = clusterOf(controller);
+            const creators = args.resources.filter((r) => r !== controller && clusterOf(r) === cluster && !exemptResources.includes(r.name)
+                && ((r.type === RELEASE) || r.type === "kubernetes:core/v1:Service"));
+            for (const r of creators.filter((x) => !waitsFor(x, byUrn).has(controller.urn))) {
+                const what = r.type === RELEASE ? `Helm release ${r.name}` : `Service ${r.name}`;
+                report(`${what} does not depend on ${controller.name}, the AWS Load Balancer Controller of its cluster: on the first pulumi up it races the controller, whose webhook (failurePolicy Fail) refuses every Service until it serves; on destroy the controller may go first, leaving LoadBalancer Services with a finalizer nobody clears and NLBs holding Elastic IPs and subnets; add dependsOn on the controller's release (directly or through what it already depends on)`, r.urn);
+            }
+        }
+    },
+};
+
 export const eksPolicies = [
     eksEndpointRestricted, eksSecretsEncryption, eksControlPlaneLogging, eksAuthenticationMode, eksVersionAllowed,
-    launchTemplateImdsv2, eksNodeGroupLaunchTemplate,
+    launchTemplateImdsv2, eksNodeGroupLaunchTemplate, eksReleasesAfterLoadBalancerController,
 ];
