@@ -104,11 +104,12 @@ describe("the real policy runtime reaches the engine's verdicts", function () {
             }
         });
 
-        it("a first preview that reads unknown values: policies skipped, stack policies without outputs", async () => {
+        it("a first preview that reads unknown values: policies skipped, stack policies without outputs, providers analysed", async () => {
             const plan = await planStack({ programDir: path.join(FIXTURES, "preview"), stack: "test", policyDir: path.dirname(PREVIEW_PACK) });
             const { preview, created } = await assertBothModes(plan);
             assert.deepEqual(preview.notRun.map((n) => n.policy), ["configmap-values-short"]);
             assert.deepEqual(created.notRun, []);
+            assert.equal(preview.violations.filter((v) => v.policy === "kubernetes-providers-namespaced").length, 2);
             // The project's packs over the same program: a mandatory policy that cannot run at a first preview.
             const real = await assertBothModes(plan, packs().map((pack) => ({ pack })));
             assert.ok(real.preview.notRun.some((n) => n.enforcementLevel === "mandatory"));
