@@ -5,7 +5,7 @@ import { ProgramGraph } from "../engine/graph";
 import { PROJECT_ROOT, Plan, planStack } from "../engine/plan";
 import { evaluatePacks, LoadedPack, loadPack, PackConfig, Verdicts } from "../engine/policy";
 import { shippedPlan } from "./support/plan";
-import { PackProcess } from "./support/policy-runtime";
+import { comparable, PackProcess } from "./support/policy-runtime";
 import { stackConfig, toRuntime } from "./support/stacks";
 
 /**
@@ -21,15 +21,6 @@ const PREVIEW_PACK = path.join(FIXTURES, "preview-policy", "preview-pack");
 const SHIPPED = ["pki", "dev", "staging", "prod"];
 
 type Case = { pack: LoadedPack; config?: PackConfig };
-
-/**
- * Verdicts in one order, whatever order the engine and the processes produced them in. A message that quotes a time
- * counted from the moment of evaluation (a certificate's end of validity) differs by the milliseconds between the two.
- */
-function sorted(v: { readonly violations: readonly object[]; readonly notRun: readonly object[] }) {
-    const key = (x: object) => JSON.stringify(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))).replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<time>");
-    return { violations: v.violations.map(key).sort(), notRun: v.notRun.map(key).sort() };
-}
 
 describe("the real policy runtime reaches the engine's verdicts", function () {
     // Each pack is started once, while mocha loads the suite: on a cold ts-node cache the launcher type-checks the
@@ -54,7 +45,7 @@ describe("the real policy runtime reaches the engine's verdicts", function () {
     async function assertSame(graph: ProgramGraph, engine: Pick<Plan, "violations" | "notRun">, cases: readonly Case[], dryRun: boolean): Promise<Verdicts> {
         const answers = await Promise.all(cases.map(({ pack, config }) => processes.get(pack.dir)!.analyze(graph, { dryRun, config })));
         const runtime: Verdicts = { violations: answers.flatMap((a) => a.violations), notRun: answers.flatMap((a) => a.notRun) };
-        assert.deepEqual(sorted(runtime), sorted(engine), `${graph.stack}${dryRun ? " (preview)" : " (as if created)"}`);
+        assert.deepEqual(comparable(runtime), comparable(engine), `${graph.stack}${dryRun ? " (preview)" : " (as if created)"}`);
         return runtime;
     }
 

@@ -286,3 +286,13 @@ function marshalValue(v: Wire): any {
     if (v[SIG_KEY] === RESOURCE_SIG) return !("id" in v) ? v.urn : typeof v.id === "string" && v.id !== "" ? v.id : UNKNOWN;
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, marshalValue(x)]));
 }
+
+/**
+ * Verdicts in one order, whatever order the engine and the pack processes produced them in. A message that quotes a
+ * time counted from the moment of evaluation (a certificate's end of validity) differs by the milliseconds between
+ * the two evaluations.
+ */
+export function comparable(v: { readonly violations: readonly object[]; readonly notRun: readonly object[] }) {
+    const key = (x: object) => JSON.stringify(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))).replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<time>");
+    return { violations: v.violations.map(key).sort(), notRun: v.notRun.map(key).sort() };
+}
