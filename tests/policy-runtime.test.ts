@@ -29,7 +29,8 @@ describe("the real policy runtime reaches the engine's verdicts", function () {
     // One process serves every stack here, where the CLI starts one per deployment with that stack's name and config
     // in its environment: the packs key on URNs and read neither, and ConfigureStack names each stack.
     const env = { PULUMI_NODEJS_ORGANIZATION: "organization", PULUMI_NODEJS_PROJECT: "istio-production", PULUMI_NODEJS_DRY_RUN: "true" };
-    const processes = new Map([...PACKS, PREVIEW_PACK].map((dir) => [dir, new PackProcess(dir, env)]));
+    // By real path, as the engine's loaded packs name their folders.
+    const processes = new Map([...PACKS, PREVIEW_PACK].map((dir) => [fs.realpathSync(dir), new PackProcess(dir, env)]));
     const packs = () => PACKS.map((dir) => loadPack(dir));
 
     before(async function () {
