@@ -203,8 +203,10 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
     const violations: Violation[] = [];
     const notRun: NotRun[] = [];
     const byUrn = new Map(graph.resources.map((r) => [r.urn, r]));
-    // Every registered resource is analysed, providers and the root stack included; reads are not
-    // (pulumi/pulumi v3.248.0 `pkg/resource/deploy/step_generator.go`).
+    // Every registration is analysed, providers (default ones too) and the root stack included: the step generator
+    // runs the analyzers on each resource it generates steps for (pulumi/pulumi v3.248.0
+    // `pkg/resource/deploy/step_generator.go`; `pkg/engine/lifecycletest/analyzer_test.go` sees the default provider
+    // analysed). Reads are not: their steps skip the analyzers.
     const analysed = graph.resources
         .filter((r) => !r.read)
         .map((res) => ({ res, props: plain(res.inputs), provider: byUrn.get(res.provider) }));
