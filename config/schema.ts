@@ -16,6 +16,11 @@ export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set(["intermediates"]
  * stack file with several mistakes gets all of them in one error.
  */
 
+/** Where a cluster's intermediate CA key lives; the hardware-backed ones each exist on one cloud only. */
+export const CA_BACKENDS = ["secret", "aws-private-ca", "google-cas"] as const;
+export type CaBackend = (typeof CA_BACKENDS)[number];
+const CA_BACKEND_CLOUD: Readonly<Record<string, "aws" | "gcp">> = { "aws-private-ca": "aws", "google-cas": "gcp" };
+
 const gcpRegion = z.string().regex(/^[a-z]+-[a-z]+\d+$/, "must be a GCP region such as europe-west4");
 const gcpProject = z
     .string()
@@ -57,6 +62,14 @@ const clusterCommon = {
     network: dnsLabel,
     /** SPIFFE trust domain of the cluster's workload identities. */
     trustDomain,
+    /**
+     * Where the cluster's intermediate CA key lives (stage 2+). `secret`: a Kubernetes Secret in istio-system, read
+     * by a cert-manager CA Issuer. `aws-private-ca` (EKS only): an AWS Private CA subordinate whose key never leaves
+     * AWS's HSMs, behind cert-manager's aws-privateca-issuer. `google-cas` (GKE only): a Certificate Authority Service
+     * subordinate (HSM-backed key), behind cert-manager's google-cas-issuer. See docs/pki/ca-backends.md.
+     * @default "secret"
+     */
+    caBackend: z.enum(CA_BACKENDS, "must be \"secret\", \"aws-private-ca\" or \"google-cas\"").default("secret"),
 };
 
 export const awsClusterSchema = z.strictObject({
@@ -279,6 +292,7 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
         });
     }
     checkPkiSource(cfg, clusters, ctx);
+    checkCaBackends(cfg, clusters, ctx);
     checkServiceGraph(cfg.services, ctx);
     checkTraffic(cfg.traffic, cfg.services, ctx);
     checkObservability(cfg.observability, { clusters, enabled: caps.observability, environment: cfg.environment, edgeAuth: cfg.edgeAuth }, ctx);
@@ -377,6 +391,28 @@ function checkPkiSource(cfg: MeshInput, clusters: Array<Record<string, unknown>>
             if (cfg[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], input: "(set)", message: "is only read when pki.source is config" });
         }
     }
+}
+
+/**
+ * A hardware-backed backend only on its own cloud: aws-privateca-issuer v1.9.0 reaches AWS Private CA with the AWS
+ * SDK's default credentials (Pod Identity on EKS), google-cas-issuer v0.12.0 reaches CAS with Google's application
+ * default credentials (Workload Identity on GKE); neither has a federation path from the other cloud that this
+ * program sets up, and each managed CA is billed and audited in the cloud account of its cluster.
+ */
+function checkCaBackends(cfg: MeshInput, clusters: Array<Record<string, unknown>>, ctx: z.RefinementCtx): void {
+    clusters.forEach((c, i) => {
+        const backend = c?.caBackend;
+        if (typeof backend !== "string" || backend === "secret") return;
+        const cloud = CA_BACKEND_CLOUD[backend];
+        if (cloud !== undefined && c.cloud !== cloud) {
+            ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: backend,
+                message: `${backend} serves ${cloud === "aws" ? "EKS" : "GKE"} clusters only, and clusters[${i}] runs on ${String(c.cloud)}: use ${c.cloud === "aws" ? "aws-private-ca" : "google-cas"} or secret` });
+        }
+        if ((cfg.pki as { source?: unknown } | undefined)?.source === "config") {
+            ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: backend,
+                message: "needs pki.source stack: the subordinate's CSR and the certificate the pki stack signs for it travel through the stacks' outputs" });
+        }
+    });
 }
 
 /** One trust domain per cloud at stage 5, one for the whole mesh before that: identities never differ by cluster. */
