@@ -127,6 +127,8 @@ const chartsSchema = z
         certManager: exactVersion("v").default(DEFAULT_CHART_VERSIONS.certManager),
         istioCsr: exactVersion("v").default(DEFAULT_CHART_VERSIONS.istioCsr),
         approverPolicy: exactVersion("v").default(DEFAULT_CHART_VERSIONS.approverPolicy),
+        awsPrivateCaIssuer: exactVersion("v").default(DEFAULT_CHART_VERSIONS.awsPrivateCaIssuer),
+        googleCasIssuer: exactVersion("v").default(DEFAULT_CHART_VERSIONS.googleCasIssuer),
         awsLoadBalancerController: exactVersion("").default(DEFAULT_CHART_VERSIONS.awsLoadBalancerController),
         prometheus: exactVersion("").default(DEFAULT_CHART_VERSIONS.prometheus),
         kiali: exactVersion("").default(DEFAULT_CHART_VERSIONS.kiali),

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { stackOutputs } from "../engine/plan";
+import { planStack, stackOutputs } from "../engine/plan";
 import { parseStackConfig } from "../config";
 import { exportScript } from "../tools/pki-export";
-import { stackConfig, toRuntime } from "./support/stacks";
+import { secretBackendProd, selfKeyedPkiProd, toRuntime } from "./support/stacks";
 import { shippedPlan } from "./support/plan";
 
 describe("air-gap handoff (npm run pki:export)", () => {
     it("prints the environment's roots and, as a secret via stdin, its clusters' intermediates; the mesh config gate accepts them", async () => {
-        const pki = await shippedPlan("pki-prod");
+        const pki = await planStack({ stack: "pki-prod", config: selfKeyedPkiProd() });
         const outputs = stackOutputs(pki.graph).outputs as any;
         const script = exportScript(outputs, "prod");
         const values = [...script.matchAll(/pulumi config set --stack prod (--secret )?(\S+) <<'PKI_EOF'\n(.*)\nPKI_EOF/g)]
@@ -19,10 +19,15 @@ describe("air-gap handoff (npm run pki:export)", () => {
         assert.ok(!script.includes((rootKey.outputs.privateKeyPem as any).value.split("\n")[1]), "the root key leaked");
 
         // What the script sets is what the config gate of the prod stack accepts, with the keys marked secret.
-        const config = { ...stackConfig("prod"), pki: values[0].value, trustBundle: values[1].value, intermediates: values[2].value };
+        const config = { ...secretBackendProd(), pki: values[0].value, trustBundle: values[1].value, intermediates: values[2].value };
         const parsed = parseStackConfig(toRuntime(config), new Set(["istio-production:intermediates"]));
         assert.equal(parsed.role, "mesh");
         assert.throws(() => parseStackConfig(toRuntime(config)), /must be set with `pulumi config set --secret istio-production:intermediates`/);
+    });
+
+    it("refuses clusters whose key lives in a managed CA: they read the pki stack, never an air-gapped key", async () => {
+        const outputs = stackOutputs((await shippedPlan("pki-prod")).graph).outputs as any;
+        assert.throws(() => exportScript(outputs, "prod"), /cluster "prod-aws-use1"'s key lives in its managed CA/);
     });
 
     it("refuses another environment's pki outputs: staging's material never reaches prod's script", async () => {

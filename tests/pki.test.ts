@@ -7,7 +7,7 @@ import { planDocument, writePlan } from "../engine/report";
 import { isSecretValue, plain } from "../engine/values";
 import { signIntermediate } from "../components/pki/IntermediateCertificate";
 import { issueLeaf, LeafOptions, mtlsHandshake, opensslVerify } from "./support/pki";
-import { stackConfig, toRuntime } from "./support/stacks";
+import { selfKeyedPkiProd, stackConfig, toRuntime } from "./support/stacks";
 import { shippedPlan, tempDir } from "./support/plan";
 
 const INTERMEDIATE = "pulumi-nodejs:dynamic/pki:IntermediateCertificate";
@@ -61,7 +61,8 @@ describe("pki stacks, one per environment, proven with real crypto", function ()
     const m = (env: string) => material(plans.get(env)!);
 
     before(async () => {
-        for (const env of ENVIRONMENTS) plans.set(env, await shippedPlan(`pki-${env}`));
+        // prod's own ceremony, with the keys it makes; signing managed CAs' CSRs is proven in ca-backends.test.ts.
+        for (const env of ENVIRONMENTS) plans.set(env, env === "prod" ? await planStack({ stack: "pki-prod", config: selfKeyedPkiProd() }) : await shippedPlan(`pki-${env}`));
     });
 
     it("each plans without a mandatory violation or an unchecked mandatory policy, and holds its own environment only", () => {

@@ -1,15 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, ConfigError, MeshConfig } from "../../config";
+import { CaBackend, ClusterConfig, ConfigError, MeshConfig } from "../../config";
+import { caHandoffStep, CaHandoffStep } from "../../config/stageGate";
 import { meshIssuerServingNames } from "../mesh/values";
 import { ClusterNames, constraintProblems, readCaConstraints } from "./caConstraints";
+import { issuerChain } from "./chain";
+import { SignedSubordinate } from "./managedCa";
 
 /** What one cluster of a mesh stack receives from the offline PKI: never a root key. */
 export interface ClusterPki {
     /** The environment's root certificates, in bundle order (more than one during a root rotation). */
     readonly roots: pulumi.Output<string[]>;
     readonly intermediateCertPem: pulumi.Output<string>;
-    /** Secret. */
-    readonly intermediateKeyPem: pulumi.Output<string>;
+    readonly backend: CaBackend;
+    readonly step: CaHandoffStep;
+    /** Secret. Only while the mesh CA runs on the pki stack's intermediate (steps `secret` and `awaiting-signature`). */
+    readonly intermediateKeyPem?: pulumi.Output<string>;
+    /** Step `managed`: the certificate the pki stack signed for the managed subordinate, and the root that signed it. */
+    readonly signed?: SignedSubordinate;
 }
 
 /** The names a cluster's mesh issuer signs: its trust domain's identities, istiod, istio-csr and private ingress hosts. */
@@ -40,9 +47,11 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
     const pki = config.pki;
     if (!pki) throw new Error("pki is not configured: the config gate requires it from stage 2");
     if (pki.source === "config") {
+        // The config gate allows only the secret backend with an air-gapped handoff.
         return new Map(config.clusters.map((c) => {
             const material = config.intermediates![c.name];
             return [c.name, {
+                backend: c.caBackend, step: "secret",
                 roots: pulumi.output(config.trustBundle!),
                 intermediateCertPem: pulumi.output(material.certPem).apply((pem) => checkedIntermediate(c, issuerNames(config, c), pem, "istio-production:intermediates")),
                 intermediateKeyPem: pulumi.secret(material.keyPem),
@@ -65,14 +74,26 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
     });
     const intermediates = ref.requireOutput("intermediates");
     const keys = ref.requireOutput("intermediateKeys");
-    return new Map(config.clusters.map((c) => [c.name, {
-        roots,
-        intermediateCertPem: intermediates.apply((all: Record<string, { certPem?: string }>) => {
-            const entry = all?.[c.name];
-            if (!entry) throw new Error(`${from} has no intermediate for cluster "${c.name}"; add it to the clusters of that stack`);
-            if (!entry.certPem) throw new Error(`cluster "${c.name}"'s intermediate is not signed yet: have the enterprise CA sign its CSR and set externalIntermediates.${c.name} in ${from}`);
-            return checkedIntermediate(c, issuerNames(config, c), entry.certPem, from);
-        }),
-        intermediateKeyPem: keys.apply((all: Record<string, string>) => all[c.name]),
-    }]));
+    // The handoff step decides what gets registered (an import, an issuer), so it is read before anything is.
+    const published = ((await ref.getOutputDetails("intermediates")).value ?? {}) as Record<string, { certPem?: string; key?: "pki-stack" | "managed-ca" }>;
+    return new Map(config.clusters.map((c, i) => {
+        const entry = published[c.name];
+        let step: CaHandoffStep;
+        try {
+            // Entries of pki stacks older than managed CAs carry no `key`: the stack made the key.
+            step = caHandoffStep({ cluster: c.name, backend: c.caBackend, pki: entry && (entry.key ?? "pki-stack"), signed: !!entry?.certPem, pkiStack: pki.stack });
+        } catch (e) {
+            throw new ConfigError([{ key: `istio-production:clusters[${i}].caBackend`, value: JSON.stringify(c.caBackend), message: (e as Error).message }]);
+        }
+        const intermediateCertPem = intermediates.apply((all: Record<string, { certPem?: string }>) => {
+            const certPem = all?.[c.name]?.certPem;
+            if (!certPem) throw new Error(`cluster "${c.name}"'s intermediate is not signed yet: have the enterprise CA sign its CSR and set externalIntermediates.${c.name} in ${from}`);
+            return checkedIntermediate(c, issuerNames(config, c), certPem, from);
+        });
+        const material: ClusterPki = step === "managed"
+            ? { roots, intermediateCertPem, backend: c.caBackend, step,
+                signed: { certPem: intermediateCertPem, chainPem: pulumi.all([intermediateCertPem, roots]).apply(([cert, r]) => [issuerChain(cert, r).signerPem]) } }
+            : { roots, intermediateCertPem, backend: c.caBackend, step, intermediateKeyPem: keys.apply((all: Record<string, string>) => all[c.name]) };
+        return [c.name, material];
+    }));
 }

@@ -3,6 +3,7 @@ import * as tls from "@pulumi/tls";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { acmePolicies } from "./acme";
 import { approverPolicyPolicies } from "./approverPolicy";
+import { caBackendPolicies } from "./caBackends";
 import { certificatePolicies } from "./certificates";
 import { istioCsrPolicies } from "./istioCsr";
 import { peek } from "./preview";
@@ -17,6 +18,7 @@ import { PEM_PRIVATE_KEY, stackOf, wildcardMatches } from "./support";
 
 export * from "./acme";
 export * from "./approverPolicy";
+export * from "./caBackends";
 export * from "./certificates";
 export * from "./istioCsr";
 export * from "./stackOutputs";
@@ -259,5 +261,5 @@ export const noKeyInConfigMap: ResourceValidationPolicy = {
 
 export const keyMaterialPolicies = [
     privateKeyStrength, offlineRoot, rootConstraints, intermediateConstraints, intermediateNameConstraints, intermediateWithinRoot, caKeysProtected, noKeyInConfigMap,
-    ...certificatePolicies, ...acmePolicies, ...istioCsrPolicies, ...approverPolicyPolicies, ...stackOutputPolicies,
+    ...certificatePolicies, ...acmePolicies, ...istioCsrPolicies, ...approverPolicyPolicies, ...caBackendPolicies, ...stackOutputPolicies,
 ];

@@ -22,3 +22,19 @@ function parse(text: string): unknown {
         return text;
     }
 }
+
+/**
+ * pki-prod as a ceremony that makes every intermediate's key itself (the `secret` backend), as before its clusters
+ * moved to managed CAs: the shipped file signs the managed subordinates' CSRs instead.
+ */
+export function selfKeyedPkiProd(): Record<string, string> {
+    const { subordinateCsrs: _signedForManagedCas, ...config } = stackConfig("pki-prod");
+    return toRuntime(config);
+}
+
+/** prod with the `secret` backend on every cluster, against selfKeyedPkiProd(). */
+export function secretBackendProd(): Record<string, any> {
+    const config = stackConfig("prod");
+    config.clusters = config.clusters.map((c: Record<string, unknown>) => ({ ...c, caBackend: "secret" }));
+    return config;
+}

@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { eksKubeconfig } from "../kubeconfig";
-import { AcmeDns01, AcmeDnsZone, AwsRoleBinding, EastWestAddress, MeshCluster } from "../MeshCluster";
+import { AcmeDns01, AcmeDnsZone, AwsRoleBinding, EastWestAddress, ManagedCaRequest, MeshCluster } from "../MeshCluster";
+import { PrivateCaSubordinate } from "./PrivateCaSubordinate";
 import { Route53ChallengeRole } from "./Route53ChallengeRole";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { AwsNetwork } from "./AwsNetwork";
@@ -30,6 +31,8 @@ export interface EksClusterArgs {
     readonly loadBalancerControllerVersion: string;
     /** ACME DNS-01 for the ingress hosts in a Route 53 zone, written with cert-manager's Pod Identity. */
     readonly acmeDns?: AcmeDnsZone & { readonly zone: { readonly provider: "route53" } };
+    /** `caBackend: aws-private-ca`: the cluster's AWS Private CA subordinate. */
+    readonly managedCa?: ManagedCaRequest;
     readonly tags?: Record<string, string>;
 }
 
@@ -58,6 +61,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly acmeDns01?: AcmeDns01;
     readonly clusterSecurityGroupId: pulumi.Output<string>;
     readonly bindAwsRole: (name: string, binding: AwsRoleBinding, opts: { parent: pulumi.Resource }) => pulumi.Resource;
+    readonly managedCa?: PrivateCaSubordinate;
 
     constructor(name: string, args: EksClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:aws:EksCluster", name, {}, opts);
@@ -163,6 +167,13 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
             }, { ...child, parent: dns, dependsOn: [podIdentity] });
             // Ambient credentials (a ClusterIssuer's default): the AWS SDK's chain finds the Pod Identity agent.
             this.acmeDns01 = { solver: pulumi.output({ route53: { region: args.region, hostedZoneID: zone.hostedZoneId } }), ready: [...dns.ready, association] };
+        }
+
+        if (args.managedCa) {
+            this.managedCa = new PrivateCaSubordinate(`${name}-ca`, {
+                ...args.managedCa, cluster: name, region: args.region, provider: args.provider, bindAwsRole: this.bindAwsRole,
+                highAvailability: args.highAvailability, protect: args.protect,
+            }, { parent: this });
         }
 
         this.endpoint = cluster.endpoint;
