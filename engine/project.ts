@@ -48,23 +48,43 @@ export function readStack(project: ProjectInfo, stack: string): StackSettings {
         const known = listStacks(project);
         throw new StackInputError(`no stack "${stack}" in ${project.name}: ${file} does not exist (stacks: ${known.join(", ") || "none"})`);
     }
-    let doc: any;
+    // The CLI reads stack files with gopkg.in/yaml.v3 (pulumi/pulumi v3.248.0, sdk/go/common/encoding/marshal.go),
+    // which resolves `<<` merge keys (yaml.v3 v3.0.1, decode.go `isMerge`/`merge`: keys of the mapping itself win,
+    // then the merged maps in order) and refuses duplicate keys; `yaml` does the same with `merge: true`.
+    let doc: unknown;
     try {
-        doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+        doc = YAML.parse(fs.readFileSync(file, "utf8"), { merge: true }) ?? {};
     } catch (e) {
         throw new StackInputError(`${file}: not valid YAML: ${(e as Error).message}`);
     }
+    // As LoadProjectStackBytes (sdk/go/common/workspace/loaders.go) does: the document and its `config` are mappings.
+    if (!isMapping(doc)) {
+        throw new StackInputError(`${file}: the top level is ${describeYaml(doc)}, not a mapping: a stack file is \`config:\` followed by indented \`${project.name}:<key>: <value>\` lines`);
+    }
+    const entries = doc.config ?? {};
+    if (!isMapping(entries)) {
+        throw new StackInputError(`${file}: config is ${describeYaml(entries)}, not a mapping of keys to values: write \`${project.name}:<key>: <value>\` lines under config:, without a leading '- '`);
+    }
     const config: Record<string, string> = {};
-    for (const [rawKey, value] of Object.entries<any>(doc.config ?? {})) {
+    for (const [rawKey, value] of Object.entries(entries)) {
         // The CLI files keys without a namespace under the project's own.
         const key = rawKey.includes(":") ? rawKey : `${project.name}:${rawKey}`;
         if (containsSecure(value)) {
             throw new StackInputError(`${file}: ${key} is encrypted with the stack's secrets provider, which the offline plan cannot decrypt; ` +
                 "plan a stack whose secrets come from a StackReference or keep secrets out of offline plans");
         }
-        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+        // A key without a value reaches the program as "" (loaders.go, checkForEmptyConfig).
+        config[key] = value === null ? "" : typeof value === "string" ? value : JSON.stringify(value);
     }
     return { stack, file, config, secretKeys: [] };
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function describeYaml(v: unknown): string {
+    return Array.isArray(v) ? "a list" : `a ${typeof v}`;
 }
 
 function containsSecure(v: unknown): boolean {

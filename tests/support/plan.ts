@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { main } from "../../engine/cli";
 import { CapturedResource } from "../../engine/graph";
-import { Plan, planStack } from "../../engine/plan";
+import { Plan, planStack, PROJECT_ROOT } from "../../engine/plan";
 
 export const FIXTURE_PROGRAM = path.join(__dirname, "..", "fixtures", "program");
 export const FIXTURE_POLICY = path.join(__dirname, "..", "fixtures", "policy");
@@ -24,14 +24,18 @@ export async function runCli(args: string[]): Promise<{ code: number; stdout: st
     const err: string[] = [];
     const log = console.log;
     const error = console.error;
+    const warn = console.warn;
     console.log = (...a: unknown[]) => out.push(a.join(" "));
     console.error = (...a: unknown[]) => err.push(a.join(" "));
+    // The program's warnings (`pulumi.log.warn` without an engine prints with console.warn) go to stderr.
+    console.warn = (...a: unknown[]) => err.push(a.join(" "));
     try {
         const code = await main(args);
         return { code, stdout: out.join("\n"), stderr: err.join("\n") };
     } finally {
         console.log = log;
         console.error = error;
+        console.warn = warn;
     }
 }
 
@@ -44,4 +48,23 @@ const shipped = new Map<string, Promise<Plan>>();
 export function shippedPlan(stack: string): Promise<Plan> {
     if (!shipped.has(stack)) shipped.set(stack, planStack({ stack }));
     return shipped.get(stack)!;
+}
+
+/**
+ * `npm run plan -- <stack>` on a stack file as a user wrote it, in a copy of this project's layout (the real program,
+ * the shipped pki stack for its StackReference). Returns what the command printed and whether it wrote a plan.
+ */
+export async function planStackFile(text: string, stack = "mistake"): Promise<{ code: number; stdout: string; stderr: string; wrotePlan: boolean }> {
+    const dir = tempDir(stack);
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: istio-production\nruntime: nodejs\nmain: ${path.join(PROJECT_ROOT, "index.ts")}\nstackConfigDir: stacks\n`);
+    fs.mkdirSync(path.join(dir, "stacks"));
+    fs.copyFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.pki.yaml"), path.join(dir, "stacks", "Pulumi.pki.yaml"));
+    fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), text);
+    const result = await runCli([stack, "--program", dir, "--out", path.join(dir, "out")]);
+    return { ...result, wrotePlan: fs.existsSync(path.join(dir, "out", stack)) };
+}
+
+/** A shipped stack file's text, to edit as a user would. */
+export function shippedStackFile(stack: string): string {
+    return fs.readFileSync(path.join(PROJECT_ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8");
 }
