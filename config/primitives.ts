@@ -1,6 +1,10 @@
 import { z } from "zod";
+import { secretValues } from "./redaction";
 
 /** Value types shared by the mesh and pki schemas. */
+
+/** The project's config namespace, which is the project's name: keys in stack files read `istio-production:<key>`. */
+export const CONFIG_NAMESPACE = "istio-production";
 
 // Cluster names end up in GKE cluster names (≤ 40 characters, starting with a letter), AWS resource names and
 // Kubernetes labels, so they are the strictest of the three.
@@ -32,7 +36,7 @@ export const ipv4Cidr = z.string().superRefine((s, ctx) => {
     const address = octets.reduce((acc, o) => acc * 256 + o, 0);
     const hostBits = 2 ** (32 - prefix);
     if (address % hostBits !== 0) {
-        ctx.addIssue({ code: "custom", message: `has host bits set; did you mean ${networkOf(octets, prefix)}?` });
+        ctx.addIssue({ code: "custom", message: "has host bits set", params: { hint: `did you mean ${networkOf(octets, prefix)}?` } });
     }
     if (prefix === 0) {
         ctx.addIssue({ code: "custom", message: "must not be 0.0.0.0/0: operator access is an allow-list" });
@@ -47,11 +51,21 @@ function networkOf(octets: number[], prefix: number): string {
 }
 
 // `<org>/<project>/<stack>`: a fully qualified name, so a mesh stack never resolves another organisation's stack.
+// The stacks a mesh stack reads (the pki stack, the stack it takes over from) run this program: another project's
+// stack has none of the outputs read from it.
 export const stackName = z
     .string()
-    .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*$/, "must be a fully qualified stack name <org>/<project>/<stack>");
+    .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*$/, "must be a fully qualified stack name <org>/<project>/<stack>")
+    .superRefine((name, ctx) => {
+        const [org, project, stack] = name.split("/");
+        if (stack !== undefined && project !== CONFIG_NAMESPACE) {
+            ctx.addIssue({ code: "custom", message: `names a stack of project ${project}, not of this project`, params: { hint: `did you mean ${org}/${CONFIG_NAMESPACE}/${stack}?` } });
+        }
+    });
 
 
 export const certificatePem = z.string().regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, "must be one PEM certificate");
 
-export const privateKeyPem = z.string().regex(/^-----BEGIN ([A-Z]+ )?PRIVATE KEY-----[\s\S]+-----END ([A-Z]+ )?PRIVATE KEY-----\s*$/, "must be one PEM private key");
+export const privateKeyPem = z.string()
+    .regex(/^-----BEGIN ([A-Z]+ )?PRIVATE KEY-----[\s\S]+-----END ([A-Z]+ )?PRIVATE KEY-----\s*$/, "must be one PEM private key")
+    .register(secretValues, { holds: "private key material" });
