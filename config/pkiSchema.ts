@@ -1,5 +1,8 @@
 import { z } from "zod";
 import { certificatePem, clusterName, dnsLabel } from "./primitives";
+import { rootSubject } from "../components/pki/keys";
+
+const UB_COMMON_NAME = 64;
 
 /**
  * Configuration of the `pki` stack: the offline root ceremony. It runs on an offline workstation with a local
@@ -88,6 +91,16 @@ function pkiCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
         }
         const roots = Array.isArray(spec.roots) ? spec.roots.map(String) : [defaultRootId(env)];
         roots.forEach((r) => usedRoots.add(r));
+        if (typeof cfg.organization === "string") {
+            roots.forEach((r, i) => {
+                const cn = rootSubject(cfg.organization as string, r).commonName;
+                // RFC 5280 Appendix A.1: ub-common-name INTEGER ::= 64; CAs and TLS libraries refuse longer names.
+                if (cn.length > UB_COMMON_NAME) {
+                    ctx.addIssue({ code: "custom", path: Array.isArray(spec.roots) ? ["environments", env, "roots", i] : ["environments", env], input: r,
+                        message: `makes the root's subject common name "${cn}" ${cn.length} characters, over X.509's 64: shorten the root id${Array.isArray(spec.roots) ? "" : " (set roots: [<shorter id>]) or the environment name"} or organization` });
+                }
+            });
+        }
         if (spec.issuingRoot !== undefined && !roots.includes(String(spec.issuingRoot))) {
             ctx.addIssue({ code: "custom", path: ["environments", env, "issuingRoot"], input: spec.issuingRoot,
                 message: `must be one of the environment's roots (${roots.join(", ")})` });

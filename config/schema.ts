@@ -1,14 +1,14 @@
 import { z } from "zod";
-import { capabilitiesFor, clusterCountRange, Stage, STAGES } from "./stages";
+import { Capabilities, capabilitiesFor, clusterCountRange, Stage, STAGES } from "./stages";
 import { DEFAULT_CHART_VERSIONS } from "./versions";
 import { stageGateSchema } from "./stageGate";
 import { checkServiceGraph, edgeAuthSchema, serviceSchema } from "./services";
 import { checkTraffic, trafficSchema } from "./traffic";
 import { checkObservability, observabilitySchema } from "./observability";
 import { certificatePem, clusterName, dnsLabel, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
-
-/** Keys that hold private key material: the gate refuses them unless they were set with `--secret`. */
-export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set(["intermediates"]);
+import { AWS_REGIONS, GCP_REGIONS } from "./regions";
+import { closest } from "./closest";
+import { checkDeployRules, GKE_RANGE_DEFAULTS } from "./deployRules";
 
 /**
  * The one schema of a stack's configuration. Every key a stack file may set under `istio-production:` is declared
@@ -16,8 +16,16 @@ export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set(["intermediates"]
  * stack file with several mistakes gets all of them in one error.
  */
 
-const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as eu-west-1");
-const gcpRegion = z.string().regex(/^[a-z]+-[a-z]+\d+$/, "must be a GCP region such as europe-west4");
+const region = (cloud: "aws" | "gcp") => z.string().superRefine((r, ctx) => {
+    const [own, other] = cloud === "aws" ? [AWS_REGIONS, GCP_REGIONS] : [GCP_REGIONS, AWS_REGIONS];
+    if (own.includes(r)) return;
+    const [name, otherName] = cloud === "aws" ? ["an AWS", "a GCP"] : ["a GCP", "an AWS"];
+    const meant = closest(r, own);
+    ctx.addIssue({ code: "custom", message: other.includes(r) ? `is ${otherName} region, not ${name} region` : `is not ${name} region`,
+        params: { hint: meant ? `did you mean ${meant}?` : `${cloud} regions read like ${cloud === "aws" ? "eu-west-1" : "europe-west4"} (config/regions.ts lists them)` } });
+});
+const awsRegion = region("aws");
+const gcpRegion = region("gcp");
 const gcpProject = z
     .string()
     .regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "must be a GCP project ID (6-30 characters, a-z, 0-9, '-')");
@@ -85,13 +93,13 @@ export const gcpClusterSchema = z.strictObject({
     /** @default "REGULAR" */
     releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"], "must be RAPID, REGULAR or STABLE").default("REGULAR"),
     /** Node subnet. @default "10.10.0.0/20" */
-    subnetCidr: ipv4Cidr.default("10.10.0.0/20"),
+    subnetCidr: ipv4Cidr.default(GKE_RANGE_DEFAULTS.subnetCidr),
     /** Secondary range for pods. @default "10.20.0.0/14" */
-    podsCidr: ipv4Cidr.default("10.20.0.0/14"),
+    podsCidr: ipv4Cidr.default(GKE_RANGE_DEFAULTS.podsCidr),
     /** Secondary range for services. @default "10.24.0.0/20" */
-    servicesCidr: ipv4Cidr.default("10.24.0.0/20"),
+    servicesCidr: ipv4Cidr.default(GKE_RANGE_DEFAULTS.servicesCidr),
     /** The control plane's private range; GKE requires a /28. @default "172.16.0.0/28" */
-    masterCidr: ipv4Cidr.refine((c) => c.endsWith("/28"), "must be a /28 (GKE's requirement)").default("172.16.0.0/28"),
+    masterCidr: ipv4Cidr.refine((c) => c.endsWith("/28"), "must be a /28 (GKE's requirement)").default(GKE_RANGE_DEFAULTS.masterCidr),
     /** Reserved Cloud NAT egress addresses. @default - 2 with highAvailability, else 1 */
     natAddresses: z.number().int().min(1).max(8).optional(),
     nodes: gcpNodes,
@@ -262,6 +270,7 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
         });
     }
     checkPkiSource(cfg, clusters, ctx);
+    checkDeployRules(cfg, clusters, caps, ctx);
     checkServiceGraph(cfg.services, ctx);
     checkTraffic(cfg.traffic, cfg.services, ctx);
     checkObservability(cfg.observability, clusters, ctx);
@@ -324,9 +333,24 @@ function checkTrustDomains(clusters: Array<Record<string, unknown>>, perCloud: b
                     : `all clusters share one trust domain before stage 5; clusters[${seen.index}] uses "${seen.td}"` });
         }
     });
+    // At stage 5 the trust domain is the boundary between clouds: one name for both would erase it.
+    const [aws, gcp] = [first.get("aws"), first.get("gcp")];
+    if (perCloud && aws && gcp && aws.td === gcp.td) {
+        ctx.addIssue({ code: "custom", path: ["clusters", gcp.index, "trustDomain"], input: gcp.td,
+            message: `is also the trust domain of the aws clusters (clusters[${aws.index}]): at stage 5 each cloud has its own, the boundary authorization checks; use e.g. gcp.<environment>.<your domain> here and aws.<environment>.<your domain> there (docs/trust-domain-migration.md)` });
+    }
 }
 
 export type MeshConfig = z.output<typeof meshConfigSchema>;
 export type ClusterConfig = MeshConfig["clusters"][number];
 export type AwsClusterConfig = Extract<ClusterConfig, { cloud: "aws" }>;
 export type GcpClusterConfig = Extract<ClusterConfig, { cloud: "gcp" }>;
+
+/**
+ * What a stack builds: its stage's capabilities, less those its config leaves nothing to build with (end-user
+ * authentication needs `edgeAuth`), so the stack's outputs never claim what is not there.
+ */
+export function builtCapabilities(config: MeshConfig): Capabilities {
+    const caps = capabilitiesFor(config.stage);
+    return { ...caps, endUserAuthentication: caps.endUserAuthentication && config.edgeAuth !== undefined };
+}

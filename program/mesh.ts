@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { capabilitiesFor, ConfigError, describeStage, MeshConfig } from "../config";
+import { builtCapabilities, ConfigError, describeCapabilities, MeshConfig } from "../config";
 import { checkStageTransition } from "../config/stageGate";
 import { buildClusters } from "../components/cloud/clusters";
 import { clusterPki } from "../components/pki/handoff";
@@ -21,8 +21,8 @@ import { MeshObservability } from "../components/observability/MeshObservability
  */
 export async function meshProgram(config: MeshConfig) {
     await stageGate(config);
-    const capabilities = capabilitiesFor(config.stage);
-    const pki = capabilities.enterpriseMeshCa ? clusterPki(config) : undefined;
+    const capabilities = builtCapabilities(config);
+    const pki = capabilities.enterpriseMeshCa ? await clusterPki(config) : undefined;
     const clusters = buildClusters(config, capabilities.multiCluster);
     const clouds = [...new Set(clusters.map((c) => c.cloud))];
     const trustDomainOf = (cloud: "aws" | "gcp") => clusters.find((c) => c.cloud === cloud)!.trustDomain;
@@ -79,7 +79,7 @@ export async function meshProgram(config: MeshConfig) {
         environment: config.environment,
         stage: config.stage,
         meshId: config.meshId,
-        enabled: describeStage(config.stage),
+        enabled: describeCapabilities(capabilities),
         capabilities,
         clusters: clusters.map((c) => ({
             name: c.name, cloud: c.cloud, region: c.region, network: c.network, trustDomain: c.trustDomain,

@@ -119,6 +119,8 @@ describe("promotion (npm run promote)", () => {
         }));
         edit(dir, "staging", (c) => c.set(`${NS}:stage`, 2));
         edit(dir, "staging", (c) => (c.get(`${NS}:clusters`) as YAML.YAMLSeq).delete(1));
+        // End-user authentication starts at stage 3: a stage-2 stack file with edgeAuth is refused by the gate.
+        edit(dir, "staging", (c) => c.delete(`${NS}:edgeAuth`));
         gateAccepts(dir, "dev");
         gateAccepts(dir, "staging");
 

@@ -5,6 +5,7 @@ import { gkeKubeconfig } from "../kubeconfig";
 import { EastWestAddress, MeshCluster } from "../MeshCluster";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { GcpNetwork } from "./GcpNetwork";
+import { nodeServiceAccountId } from "./names";
 
 export interface GkeClusterArgs {
     readonly project: string;
@@ -63,9 +64,8 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
             member: pulumi.interpolate`serviceAccount:service-${projectNumber}@container-engine-robot.iam.gserviceaccount.com`,
         }, { ...child, parent: key });
 
-        // Service account ids are 6-30 characters; cluster names may be 40.
         const nodeSa = new gcp.serviceaccount.Account(`${name}-nodes`, {
-            accountId: `${name.slice(0, 24).replace(/-$/, "")}-nodes`, displayName: `GKE nodes of ${name}`,
+            accountId: nodeServiceAccountId(name), displayName: `GKE nodes of ${name}`,
         }, child);
         const grants = NODE_ROLES.map((role) => new gcp.projects.IAMMember(`${name}-nodes-${role.split("/")[1]}`, {
             project: args.project, role, member: pulumi.interpolate`serviceAccount:${nodeSa.email}`,
