@@ -76,24 +76,14 @@ export async function main(argv: string[]): Promise<number> {
             console.error(err.message);
             return EXIT.badInput;
         }
-        // A config error thrown inside the program (the program's own check of what another stack holds) surfaces
-        // wrapped when registrations also failed; it is still bad input, reported alone.
+        // A config error thrown inside the program surfaces wrapped when registrations also failed.
         if (err instanceof ProgramError && err.causes.some((c) => c.name === "ConfigError")) {
-            console.error(unwrapped(err.causes.find((c) => c.name === "ConfigError")!.message));
+            console.error(err.causes.find((c) => c.name === "ConfigError")!.message);
             return EXIT.badInput;
         }
         console.error(`the program failed:\n${err.stack ?? err.message}`);
         return EXIT.programFailed;
     }
-}
-
-/**
- * An error thrown inside an `apply` reaches the engine with each property it was serialized under prepended to its
- * message (@pulumi/pulumi 3.248.0, runtime/rpc.js `serializeProperty`: `error serializing property "k": ...`, the same
- * error object rethrown); the user needs only the error's own message.
- */
-function unwrapped(message: string): string {
-    return message.replace(/^(error serializing property "[^"]*": )+/, "");
 }
 
 /** `pulumi stack output --json` of the planned stack (secrets shown as "[secret]" are kept as they are). */
