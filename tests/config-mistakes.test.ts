@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { configWarnings, parseStackConfig } from "../config/load";
 import { builtCapabilities, MeshConfig } from "../config/schema";
-import { planStackFile, shippedStackFile, tempDir, runCli } from "./support/plan";
+import { planStackFile, shippedStackFile } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
-import { PROJECT_ROOT } from "../engine/plan";
 
 /**
  * Realistic mistakes in copies of the shipped stack files, as a platform team makes them: each is refused by
@@ -161,15 +159,10 @@ describe("config gate: what only the pki stack's outputs reveal", () => {
 
 describe("config gate: what it deploys but says out loud", () => {
     it("stage 3 with no declared service warns that everything will be denied, and the plan claims no end-user authentication", async () => {
-        const dir = tempDir("stage3");
-        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: istio-production\nruntime: nodejs\nmain: ${path.join(PROJECT_ROOT, "index.ts")}\nstackConfigDir: stacks\n`);
-        fs.mkdirSync(path.join(dir, "stacks"));
-        fs.copyFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.pki.yaml"), path.join(dir, "stacks", "Pulumi.pki.yaml"));
-        fs.writeFileSync(path.join(dir, "stacks", "Pulumi.dev.yaml"), edited("dev", [["istio-production:stage: 2", "istio-production:stage: 3"]]));
-        const { code, stderr } = await runCli(["dev", "--program", dir, "--out", path.join(dir, "out")]);
+        const { code, stderr, planFile } = await planStackFile(edited("dev", [["istio-production:stage: 2", "istio-production:stage: 3"]]));
         assert.equal(code, 0, stderr);
         assert.match(stderr, /warning: .*istio-production:services is empty at stage 3: authorization denies every call/);
-        const plan = JSON.parse(fs.readFileSync(path.join(dir, "out", "dev", "plan.json"), "utf8"));
+        const plan = JSON.parse(fs.readFileSync(planFile, "utf8"));
         const outputs = plan.resources.find((r: { type: string }) => r.type === "pulumi:pulumi:Stack").outputs;
         assert.ok(outputs.enabled.some((e: string) => e.startsWith("authorization:")), JSON.stringify(outputs.enabled));
         assert.ok(!outputs.enabled.some((e: string) => e.startsWith("endUserAuthentication:")), "no edgeAuth: end-user authentication is not built");

@@ -54,14 +54,14 @@ export function shippedPlan(stack: string): Promise<Plan> {
  * `npm run plan -- <stack>` on a stack file as a user wrote it, in a copy of this project's layout (the real program,
  * the shipped pki stack for its StackReference). Returns what the command printed and whether it wrote a plan.
  */
-export async function planStackFile(text: string, stack = "mistake"): Promise<{ code: number; stdout: string; stderr: string; wrotePlan: boolean }> {
+export async function planStackFile(text: string, stack = "mistake"): Promise<{ code: number; stdout: string; stderr: string; wrotePlan: boolean; planFile: string }> {
     const dir = tempDir(stack);
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: istio-production\nruntime: nodejs\nmain: ${path.join(PROJECT_ROOT, "index.ts")}\nstackConfigDir: stacks\n`);
     fs.mkdirSync(path.join(dir, "stacks"));
     fs.copyFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.pki.yaml"), path.join(dir, "stacks", "Pulumi.pki.yaml"));
     fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), text);
     const result = await runCli([stack, "--program", dir, "--out", path.join(dir, "out")]);
-    return { ...result, wrotePlan: fs.existsSync(path.join(dir, "out", stack)) };
+    return { ...result, wrotePlan: fs.existsSync(path.join(dir, "out", stack)), planFile: path.join(dir, "out", stack, "plan.json") };
 }
 
 /** A shipped stack file's text, to edit as a user would. */
