@@ -50,7 +50,7 @@ const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
 
 /** The project's default profile: the pki stack's schema defaults, and P-256 leaves as Istio proxies make them with ECC. */
 function defaultProfile(): Profile {
-    const defaults = pkiConfigSchema.parse({ role: "pki", organization: "bench", environments: { bench: { clusters: ["bench-1"] } } });
+    const defaults = pkiConfigSchema.parse({ role: "pki", environment: "bench", organization: "bench", clusters: [{ name: "bench-1", trustDomain: "bench.mesh.acme.example" }] });
     return { label: "project default", leaf: { algorithm: "ECDSA", ecdsaCurve: "P256" }, intermediate: defaults.intermediateKey, root: defaults.rootKey };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Key-material cost of a profile: the chain a workload sends (leaf + intermediate), CPU per full mutual TLS 1.3
  * handshake counting both ends, and how fast the intermediate signs workload certificates. The CAs come from the tls
- * provider emulator with the inputs the pki stack uses; leaves are Istio workload certificates (empty subject, SPIFFE
+ * provider emulator and the pki stack's name-constrained signer, with the inputs the pki stack uses; leaves are Istio workload certificates (empty subject, SPIFFE
  * URI SAN), signed the way the mesh CA signs them. Every count is bounded: RSA-4096 keys take about a second each.
  */
 import { randomBytes } from "node:crypto";
@@ -16,6 +16,9 @@ import { nameFromSubject } from "../engine/emulation/tls/names";
 import { createCertificate, EXTENDED_KEY_USAGES, Issuer, KEY_USAGES, parseCertificatePem } from "../engine/emulation/tls/x509";
 import { median } from "./stats";
 import { intermediateSubject, rootSubject } from "../components/pki/keys";
+import { signIntermediate } from "../components/pki/IntermediateCertificate";
+import { constraintsFor } from "../components/pki/nameConstraints";
+import { meshIssuerServingNames } from "../components/mesh/values";
 
 export type KeySpec = { readonly algorithm: "RSA"; readonly rsaBits: number } | { readonly algorithm: "ECDSA"; readonly ecdsaCurve: "P256" | "P384" | "P521" };
 
@@ -80,9 +83,11 @@ async function hierarchy(p: Profile): Promise<Hierarchy> {
     const csr = await emulate("tls:index/certRequest:CertRequest", "int-csr", {
         privateKeyPem: intKey.privateKeyPem, subject: intermediateSubject("ACME Corp", "prod-aws-use1"),
     });
-    const int = await emulate("tls:index/locallySignedCert:LocallySignedCert", "int-cert", {
-        certRequestPem: csr.certRequestPem, caCertPem: root.certPem, caPrivateKeyPem: rootKey.privateKeyPem,
-        isCaCertificate: true, validityPeriodHours: 8760, earlyRenewalHours: 720, allowedUses: CA_USES, setSubjectKeyId: true,
+    // The pki stack's own signer: its name constraints are part of every chain a workload sends.
+    const int = await signIntermediate({
+        certRequestPem: csr.certRequestPem, caCertPem: root.certPem, caPrivateKeyPem: rootKey.privateKeyPem, cluster: "prod-aws-use1",
+        trustDomain: "aws.prod.mesh.acme.example", nameConstraints: constraintsFor("aws.prod.mesh.acme.example", meshIssuerServingNames()),
+        maxPathLength: 0, validityPeriodHours: 8760, earlyRenewalHours: 720,
     });
     return { rootPem: root.certPem, intermediatePem: int.certPem, intermediate: parseCertificatePem(int.certPem), intermediateKey: parsePrivateKeyPem(intKey.privateKeyPem) };
 }

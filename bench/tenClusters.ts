@@ -49,18 +49,19 @@ export async function tenClusterSpec(): Promise<PlanSpec> {
     const names = clusters.map((c) => String(c.name));
     const env = String(prod.environment);
 
-    const pki = shippedConfig("pki");
-    const environments = pki.environments as Record<string, Record<string, unknown>>;
-    const pkiPlan = await planStack({ stack: "pki", config: toRuntime({ ...pki, environments: { ...environments, [env]: { ...environments[env], clusters: names } } }) });
+    const pkiStack = `pki-${env}`;
+    const pki = shippedConfig(pkiStack);
+    const pkiClusters = clusters.map((c) => ({ name: c.name, trustDomain: c.trustDomain }));
+    const pkiPlan = await planStack({ stack: pkiStack, config: toRuntime({ ...pki, clusters: pkiClusters }), mode: "created" });
     const outputs = stackOutputs(pkiPlan.graph).outputs as {
-        trustBundles: Record<string, string[]>;
+        trustBundle: string[];
         intermediates: Record<string, { certPem: string }>;
         intermediateKeys: Record<string, string>;
     };
     const intermediates = Object.fromEntries(names.map((n) => [n, { certPem: outputs.intermediates[n].certPem, keyPem: outputs.intermediateKeys[n] }]));
     // Settings that name one of prod's clusters follow it to the generated cluster that replaces it.
     const observability = prod.observability && { ...(prod.observability as object), hubCluster: names[0] };
-    const config = { ...prod, clusters, pki: { source: "config" }, trustBundle: outputs.trustBundles[env], intermediates, ...(observability ? { observability } : {}) };
+    const config = { ...prod, clusters, pki: { source: "config" }, trustBundle: outputs.trustBundle, intermediates, ...(observability ? { observability } : {}) };
     return { stack: "prod", config: toRuntime(config), secretKeys: [`${NS}:intermediates`] };
 }
 

@@ -32,7 +32,6 @@ export function checkDeployRules(cfg: Raw, clusters: readonly Raw[], caps: Capab
     checkClusterNetworks(clusters, cfg.highAvailability === true, ctx);
     checkNodeAccounts(clusters, ctx);
     checkOperatorCidrs(cfg.operatorCidrs, ctx);
-    checkIngress(cfg.ingress, ctx);
     checkServiceClouds(cfg.services, clusters, ctx);
     checkProduction(cfg, ctx);
     if (caps && !caps.endUserAuthentication && cfg.edgeAuth !== undefined) {
@@ -72,19 +71,23 @@ function checkClusterNetworks(clusters: readonly Raw[], highAvailability: boolea
     });
 }
 
-/** GKE node service accounts are named from a cut cluster name; two that cut to the same id in one project collide. */
+/**
+ * Service account ids are unique within a project. Node accounts are named by the program's own function, whose hash
+ * keeps long names that share a prefix apart; what can still meet is a name that fits whole and reads like another's
+ * shortened one (`<cut>-<hash>`).
+ */
 function checkNodeAccounts(clusters: readonly Raw[], ctx: z.RefinementCtx): void {
     const seen = new Map<string, number>();
     clusters.forEach((c, i) => {
         if (c?.cloud !== "gcp" || typeof c.name !== "string" || typeof c.project !== "string") return;
-        const id = `${c.project}/${nodeServiceAccountId(c.name)}`;
-        const first = seen.get(id);
+        const account = nodeServiceAccountId(c.name);
+        const first = seen.get(`${c.project}/${account}`);
         if (first === undefined) {
-            seen.set(id, i);
+            seen.set(`${c.project}/${account}`, i);
             return;
         }
         ctx.addIssue({ code: "custom", path: ["clusters", i, "name"], input: c.name,
-            message: `shares its first 24 characters with clusters[${first}].name in the same project, so both would get the node service account "${nodeServiceAccountId(c.name)}" (service account ids are at most 30 characters): make the names differ in their first 24 characters` });
+            message: `would get the node service account "${account}" that clusters[${first}].name gets in project ${c.project} (service account ids are at most 30 characters, longer names are cut and hashed): rename one of them` });
     });
 }
 
@@ -96,19 +99,6 @@ function checkOperatorCidrs(cidrs: unknown, ctx: z.RefinementCtx): void {
         ctx.addIssue({ code: "custom", path: ["operatorCidrs"], input: cidrs,
             message: "together admit every address on the internet, which is no allow-list: list the operators' own ranges (office, VPN, CI egress)" });
     }
-}
-
-function checkIngress(ingress: unknown, ctx: z.RefinementCtx): void {
-    const i = ingress as { hosts?: unknown; issuer?: unknown } | undefined;
-    if (!i || (i.issuer ?? "acme") !== "acme" || !Array.isArray(i.hosts)) return;
-    // RFC 8555 §8.3: http-01 proves control of one host name; Let's Encrypt and cert-manager issue wildcards only
-    // through dns-01, so the order would never be valid.
-    i.hosts.forEach((h, j) => {
-        if (typeof h === "string" && h.startsWith("*.")) {
-            ctx.addIssue({ code: "custom", path: ["ingress", "hosts", j], input: h,
-                message: "is a wildcard, which an ACME CA does not issue through the HTTP-01 challenge the acme issuer uses: list each host name, or use issuer: private" });
-        }
-    });
 }
 
 /** A service limited to clouds the stack does not have would have no identity, and its callers an empty principal list. */

@@ -1,12 +1,13 @@
 import { z } from "zod";
-import { certificatePem, clusterName, dnsLabel } from "./primitives";
+import { certificatePem, clusterName, dnsLabel, dnsName, trustDomain } from "./primitives";
 import { rootSubject } from "../components/pki/keys";
 
 const UB_COMMON_NAME = 64;
 
 /**
- * Configuration of the `pki` stack: the offline root ceremony. It runs on an offline workstation with a local
- * backend and a passphrase secrets provider; nothing here is ever deployed to a cluster.
+ * Configuration of an environment's pki stack (`pki-<environment>`): the offline root ceremony. It runs on an
+ * offline workstation with a local backend and a passphrase secrets provider; nothing here is ever deployed to a
+ * cluster.
  */
 
 const HOURS_PER_YEAR = 8760;
@@ -31,24 +32,28 @@ export type KeySpec = z.output<typeof rootKey> | z.output<typeof intermediateKey
 
 const rootId = dnsLabel;
 
-const environmentSchema = z.strictObject({
-    /** Every cluster of the environment gets its own intermediate under the issuing root. */
-    clusters: z.array(clusterName).min(1, "must list at least one cluster"),
+const pkiClusterSchema = z.strictObject({
+    /** The mesh stack's cluster name: the intermediate is handed to the cluster of that name. */
+    name: clusterName,
+    /** The cluster's SPIFFE trust domain (the mesh stack's `clusters[].trustDomain`): the only URIs its intermediate may sign. */
+    trustDomain,
     /**
-     * The roots the environment's clusters trust, in bundle order. Root rotation is a change of this list:
-     * phase 1 `[old, new]` with `issuingRoot: old`; phase 2 `issuingRoot: new`; phase 3 `[new]`.
-     * @default - one root, `<environment>-root-1`
+     * DNS names the cluster's issuer signs besides istiod's and istio-csr's serving names, which are always permitted:
+     * the ingress hosts when the mesh stack sets `ingress.issuer: private`. Each also permits its subdomains.
+     * @default []
      */
-    roots: z.array(rootId).min(1, "must list at least one root").optional(),
-    /** @default - the first of `roots` */
-    issuingRoot: rootId.optional(),
-    /** Bump to re-issue every intermediate of the environment under the same root (new keys, new certificates). */
-    intermediateEpoch: z.number().int().min(1, "must be ≥ 1").default(1),
+    dnsNames: z.array(dnsName).default([]),
 });
 
+/**
+ * One environment's offline PKI: its roots and one intermediate per cluster. Each environment has a pki stack of its
+ * own (`pki-<environment>`), so no stack holds, or lets a reader copy, another environment's keys.
+ */
 export const pkiConfigSchema = z
     .strictObject({
         role: z.literal("pki"),
+        /** The environment whose roots and intermediates this stack holds; its mesh stack reads only this stack. */
+        environment: dnsLabel,
         /** Subject organisation (O) of every CA certificate. */
         organization: z.string().min(1, "must not be empty").max(64, "must be at most 64 characters (X.520 ub-organization-name)"),
         /** `generate`: roots live in this stack. `external`: an enterprise CA signs the intermediates; no root key exists here. */
@@ -63,7 +68,18 @@ export const pkiConfigSchema = z
         intermediateValidityHours: z.number().int().min(720, "must be at least 720 (30 days)").max(3 * HOURS_PER_YEAR, "must be at most 26280 (3 years)").default(HOURS_PER_YEAR),
         /** How long before expiry `pulumi up` re-issues an intermediate. @default 720 (30 days) */
         intermediateEarlyRenewalHours: z.number().int().min(24, "must be at least 24").default(720),
-        environments: z.record(dnsLabel, environmentSchema).refine((e) => Object.keys(e).length > 0, "must list at least one environment"),
+        /** Every cluster of the environment gets its own intermediate under the issuing root. */
+        clusters: z.array(pkiClusterSchema).min(1, "must list at least one cluster"),
+        /**
+         * The roots the environment's clusters trust, in bundle order. Root rotation is a change of this list:
+         * phase 1 `[old, new]` with `issuingRoot: old`; phase 2 `issuingRoot: new`; phase 3 `[new]`.
+         * @default - one root, `<environment>-root-1`
+         */
+        roots: z.array(rootId).min(1, "must list at least one root").optional(),
+        /** @default - the first of `roots` */
+        issuingRoot: rootId.optional(),
+        /** Bump to re-issue every intermediate of the environment under the same root (new keys, new certificates). */
+        intermediateEpoch: z.number().int().min(1, "must be ≥ 1").default(1),
         /** External mode: the enterprise root certificates, by root id (public material, plain config). */
         externalRoots: z.record(rootId, certificatePem).default({}),
         /** External mode: the intermediate certificates the enterprise CA signed from this stack's CSRs, by cluster. */
@@ -75,36 +91,28 @@ type PkiInput = Partial<Record<keyof z.input<typeof pkiConfigSchema>, unknown>>;
 
 function pkiCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
     const cfg = (raw ?? {}) as PkiInput;
-    const envs = isRecord(cfg.environments) ? cfg.environments : {};
-    const owner = new Map<string, string>();
-    const usedRoots = new Set<string>();
-    for (const [env, spec] of Object.entries(envs)) {
-        if (!isRecord(spec)) continue;
-        for (const [i, cluster] of (Array.isArray(spec.clusters) ? spec.clusters : []).entries()) {
-            if (typeof cluster !== "string") continue;
-            if (owner.has(cluster)) {
-                ctx.addIssue({ code: "custom", path: ["environments", env, "clusters", i], input: cluster,
-                    message: `cluster names are unique across environments; ${owner.get(cluster)} already has it` });
-            } else {
-                owner.set(cluster, env);
+    const clusters = new Set<string>();
+    (Array.isArray(cfg.clusters) ? cfg.clusters : []).forEach((c, i) => {
+        const name = isRecord(c) ? c.name : undefined;
+        if (typeof name !== "string") return;
+        if (clusters.has(name)) ctx.addIssue({ code: "custom", path: ["clusters", i, "name"], input: name, message: "must be unique" });
+        clusters.add(name);
+    });
+    const environment = typeof cfg.environment === "string" ? cfg.environment : "";
+    const roots = Array.isArray(cfg.roots) ? cfg.roots.map(String) : [defaultRootId(environment)];
+    // Only generated roots carry the subject this stack writes; an enterprise root keeps its own.
+    if (typeof cfg.organization === "string" && cfg.mode !== "external") {
+        roots.forEach((r, i) => {
+            const cn = rootSubject(cfg.organization as string, r).commonName;
+            // RFC 5280 Appendix A.1: ub-common-name INTEGER ::= 64; CAs and TLS libraries refuse longer names.
+            if (cn.length > UB_COMMON_NAME) {
+                ctx.addIssue({ code: "custom", path: Array.isArray(cfg.roots) ? ["roots", i] : ["environment"], input: Array.isArray(cfg.roots) ? r : cfg.environment,
+                    message: `makes the root's subject common name "${cn}" ${cn.length} characters, over X.509's 64: shorten the root id${Array.isArray(cfg.roots) ? "" : " (set roots: [<shorter id>]) or the environment name"} or organization` });
             }
-        }
-        const roots = Array.isArray(spec.roots) ? spec.roots.map(String) : [defaultRootId(env)];
-        roots.forEach((r) => usedRoots.add(r));
-        if (typeof cfg.organization === "string") {
-            roots.forEach((r, i) => {
-                const cn = rootSubject(cfg.organization as string, r).commonName;
-                // RFC 5280 Appendix A.1: ub-common-name INTEGER ::= 64; CAs and TLS libraries refuse longer names.
-                if (cn.length > UB_COMMON_NAME) {
-                    ctx.addIssue({ code: "custom", path: Array.isArray(spec.roots) ? ["environments", env, "roots", i] : ["environments", env], input: r,
-                        message: `makes the root's subject common name "${cn}" ${cn.length} characters, over X.509's 64: shorten the root id${Array.isArray(spec.roots) ? "" : " (set roots: [<shorter id>]) or the environment name"} or organization` });
-                }
-            });
-        }
-        if (spec.issuingRoot !== undefined && !roots.includes(String(spec.issuingRoot))) {
-            ctx.addIssue({ code: "custom", path: ["environments", env, "issuingRoot"], input: spec.issuingRoot,
-                message: `must be one of the environment's roots (${roots.join(", ")})` });
-        }
+        });
+    }
+    if (cfg.issuingRoot !== undefined && !roots.includes(String(cfg.issuingRoot))) {
+        ctx.addIssue({ code: "custom", path: ["issuingRoot"], input: cfg.issuingRoot, message: `must be one of the environment's roots (${roots.join(", ")})` });
     }
     const validity = Number(cfg.intermediateValidityHours ?? 8760);
     if (typeof cfg.intermediateEarlyRenewalHours === "number" && cfg.intermediateEarlyRenewalHours >= validity / 2) {
@@ -119,10 +127,10 @@ function pkiCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
     const extRoots = isRecord(cfg.externalRoots) ? cfg.externalRoots : {};
     const extInts = isRecord(cfg.externalIntermediates) ? cfg.externalIntermediates : {};
     if (external) {
-        for (const root of usedRoots) {
+        for (const root of roots) {
             if (!(root in extRoots)) {
                 ctx.addIssue({ code: "custom", path: ["externalRoots", root], input: undefined,
-                    message: "external mode needs the enterprise root certificate of every root an environment trusts" });
+                    message: "external mode needs the enterprise root certificate of every root the environment trusts" });
             }
         }
     } else {
@@ -134,9 +142,8 @@ function pkiCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
         }
     }
     for (const cluster of Object.keys(extInts)) {
-        if (!owner.has(cluster)) {
-            ctx.addIssue({ code: "custom", path: ["externalIntermediates", cluster], input: cluster,
-                message: "names no cluster of any environment" });
+        if (!clusters.has(cluster)) {
+            ctx.addIssue({ code: "custom", path: ["externalIntermediates", cluster], input: cluster, message: "names no cluster of this environment" });
         }
     }
 }
@@ -151,4 +158,4 @@ export function defaultRootId(environment: string): string {
 }
 
 export type PkiConfig = z.output<typeof pkiConfigSchema>;
-export type PkiEnvironmentConfig = PkiConfig["environments"][string];
+export type PkiClusterConfig = PkiConfig["clusters"][number];

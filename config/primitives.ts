@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { closest } from "./closest";
 import { secretValues } from "./redaction";
+import { AWS_REGIONS, GCP_REGIONS } from "./regions";
 
 /** Value types shared by the mesh and pki schemas. */
 
@@ -13,10 +15,28 @@ export const clusterName = z
     .max(40, "must be at most 40 characters (GKE's limit)")
     .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label starting with a letter (a-z, 0-9, '-')");
 
+/** A region of the given cloud; the other cloud's spelling, and near misses, are named as such. */
+const region = (cloud: "aws" | "gcp") => z.string().superRefine((r, ctx) => {
+    const [own, other] = cloud === "aws" ? [AWS_REGIONS, GCP_REGIONS] : [GCP_REGIONS, AWS_REGIONS];
+    if (own.includes(r)) return;
+    const [name, otherName] = cloud === "aws" ? ["an AWS", "a GCP"] : ["a GCP", "an AWS"];
+    const meant = closest(r, own);
+    ctx.addIssue({ code: "custom", message: other.includes(r) ? `is ${otherName} region, not ${name} region` : `is not ${name} region`,
+        params: { hint: meant ? `did you mean ${meant}?` : `${cloud} regions read like ${cloud === "aws" ? "eu-west-1" : "europe-west4"} (config/regions.ts lists them)` } });
+});
+export const awsRegion = region("aws");
+export const gcpRegion = region("gcp");
+
+/** A Kubernetes object name (DNS subdomain), e.g. of a Secret. */
+export const kubernetesName = z.string().max(253, "must be at most 253 characters")
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a Kubernetes object name (a-z, 0-9, '-', '.')");
+
 export const dnsLabel = z
     .string()
     .max(63, "must be at most 63 characters")
     .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label (a-z, 0-9, '-')");
+
+export const dnsName = z.string().max(253).regex(/^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase DNS name such as shop.example.com");
 
 // SPIFFE trust domain names: lowercase letters, digits, '.', '-', '_' (SPIFFE-ID spec §2.1), and no scheme or path.
 export const trustDomain = z

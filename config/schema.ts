@@ -5,9 +5,7 @@ import { stageGateSchema } from "./stageGate";
 import { checkServiceGraph, edgeAuthSchema, serviceSchema } from "./services";
 import { checkTraffic, trafficSchema } from "./traffic";
 import { checkObservability, observabilitySchema } from "./observability";
-import { certificatePem, clusterName, dnsLabel, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
-import { AWS_REGIONS, GCP_REGIONS } from "./regions";
-import { closest } from "./closest";
+import { awsRegion, certificatePem, clusterName, dnsLabel, dnsName, gcpRegion, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
 import { checkDeployRules, GKE_RANGE_DEFAULTS } from "./deployRules";
 
 /**
@@ -16,16 +14,6 @@ import { checkDeployRules, GKE_RANGE_DEFAULTS } from "./deployRules";
  * stack file with several mistakes gets all of them in one error.
  */
 
-const region = (cloud: "aws" | "gcp") => z.string().superRefine((r, ctx) => {
-    const [own, other] = cloud === "aws" ? [AWS_REGIONS, GCP_REGIONS] : [GCP_REGIONS, AWS_REGIONS];
-    if (own.includes(r)) return;
-    const [name, otherName] = cloud === "aws" ? ["an AWS", "a GCP"] : ["a GCP", "an AWS"];
-    const meant = closest(r, own);
-    ctx.addIssue({ code: "custom", message: other.includes(r) ? `is ${otherName} region, not ${name} region` : `is not ${name} region`,
-        params: { hint: meant ? `did you mean ${meant}?` : `${cloud} regions read like ${cloud === "aws" ? "eu-west-1" : "europe-west4"} (config/regions.ts lists them)` } });
-});
-const awsRegion = region("aws");
-const gcpRegion = region("gcp");
 const gcpProject = z
     .string()
     .regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "must be a GCP project ID (6-30 characters, a-z, 0-9, '-')");
@@ -133,7 +121,7 @@ const chartsSchema = z
 const pkiSourceSchema = z.discriminatedUnion(
     "source",
     [
-        /** Read from the pki stack's outputs with a StackReference (shared backend). */
+        /** Read from the environment's pki stack (`<org>/<project>/pki-<environment>`) with a StackReference (shared backend). */
         z.strictObject({ source: z.literal("stack"), stack: stackName }),
         /** Air gap: the pki stack's export command printed `pulumi config set --secret` lines for this stack. */
         z.strictObject({ source: z.literal("config") }),
@@ -141,17 +129,35 @@ const pkiSourceSchema = z.discriminatedUnion(
     { error: (iss) => (iss.code === "invalid_union" ? "source must be \"stack\" or \"config\"" : undefined) },
 );
 
-const dnsName = z.string().max(253).regex(/^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase DNS name such as shop.example.com");
+/** The public DNS zone that holds the ingress hosts, where cert-manager writes ACME DNS-01 challenges. */
+const dnsZoneSchema = z.discriminatedUnion("provider", [
+    /** Route 53: EKS clusters write with their cert-manager's Pod Identity, GKE clusters by web identity federation. */
+    z.strictObject({ provider: z.literal("route53"), hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,32}$/, "must be a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ") }),
+    /** Cloud DNS: GKE clusters write with their cert-manager's Workload Identity; EKS clusters cannot (refused). */
+    z.strictObject({
+        provider: z.literal("cloudDns"),
+        project: gcpProject,
+        managedZone: z.string().regex(/^[a-z][-a-z0-9]{0,62}$/, "must be a Cloud DNS managed zone name such as acme-example"),
+    }),
+], { error: (iss) => (iss.code === "invalid_union" ? "provider must be \"route53\" or \"cloudDns\"" : undefined) });
 
 /** The ingress gateway's TLS: names it serves and who issues the certificate. */
 const ingressSchema = z.strictObject({
     hosts: z.array(dnsName).min(1, "must list at least one host"),
-    /** `acme`: public names from an ACME CA (HTTP-01 through the ingress gateway). `private`: the cluster's intermediate. @default "acme" */
+    /** `acme`: public names from an ACME CA. `private`: the cluster's intermediate. @default "acme" */
     issuer: z.enum(["acme", "private"], "must be \"acme\" or \"private\"").default("acme"),
     /** ACME account e-mail (expiry notices). Required with `issuer: acme`. */
     acmeEmail: z.email("must be an e-mail address").optional(),
     /** @default "https://acme-v02.api.letsencrypt.org/directory" */
     acmeServer: z.url({ protocol: /^https$/, error: "must be an https URL" }).default("https://acme-v02.api.letsencrypt.org/directory"),
+    /**
+     * How the ACME CA validates the hosts. `dns01`: a TXT record in `dnsZone`, written by every cluster's cert-manager
+     * with its cloud identity. `http01`: through the ingress gateway, for one cluster and no wildcard host only.
+     * @default "dns01"
+     */
+    acmeChallenge: z.enum(["dns01", "http01"], "must be \"dns01\" or \"http01\"").default("dns01"),
+    /** With `acmeChallenge: dns01`: the zone that holds the hosts. */
+    dnsZone: dnsZoneSchema.optional(),
 });
 
 /** Workload identities and images. */
@@ -273,7 +279,7 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
     checkDeployRules(cfg, clusters, caps, ctx);
     checkServiceGraph(cfg.services, ctx);
     checkTraffic(cfg.traffic, cfg.services, ctx);
-    checkObservability(cfg.observability, clusters, ctx);
+    checkObservability(cfg.observability, { clusters, enabled: caps.observability, environment: cfg.environment, edgeAuth: cfg.edgeAuth }, ctx);
     // An alias for another cloud's trust domain would make aws/ns/x/sa/y and gcp/ns/x/sa/y the same principal.
     const aliases = (cfg.mesh as { trustDomainAliases?: unknown } | undefined)?.trustDomainAliases;
     const domains = new Set(clusters.map((c) => c?.trustDomain));
@@ -287,12 +293,59 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
     if (ingress && (ingress.issuer ?? "acme") === "acme" && ingress.acmeEmail === undefined) {
         ctx.addIssue({ code: "custom", path: ["ingress", "acmeEmail"], input: undefined, message: "is required with issuer: acme (the ACME account's contact)" });
     }
+    checkAcmeChallenge(cfg.ingress, clusters, ctx);
     if (ingress?.issuer === "private" && !caps.enterpriseMeshCa) {
         ctx.addIssue({ code: "custom", path: ["ingress", "issuer"], input: "private", message: `the private CA (the cluster's intermediate) exists from stage 2; stage ${stage} can only use acme` });
     }
     if (caps.enterpriseMeshCa && cfg.pki === undefined) {
         ctx.addIssue({ code: "custom", path: ["pki"], input: undefined,
-            message: `stage ${stage} anchors identities in the offline root: set where the PKI comes from ({source: stack, stack: <org>/istio-production/pki} or {source: config})` });
+            message: `stage ${stage} anchors identities in the offline root: set where the PKI comes from ({source: stack, stack: <org>/istio-production/pki-${String(cfg.environment)}} or {source: config})` });
+    }
+}
+
+/**
+ * ACME challenges only where they can succeed. HTTP-01: the CA fetches the token from whichever cluster the host's
+ * DNS answers with, while each cluster places its own order, and ACME CAs refuse it for wildcard names (RFC 8555
+ * §8.3; Let's Encrypt). DNS-01: every cluster's cert-manager needs write access to the zone with its own identity:
+ * cert-manager v1.21.1's Cloud DNS solver takes only a key file or ambient Google credentials
+ * (pkg/issuer/acme/dns/clouddns/clouddns.go `NewDNSProvider`), which EKS has not; its Route 53 solver takes a
+ * Kubernetes service account token for AssumeRoleWithWebIdentity (pkg/issuer/acme/dns/dns.go), which GKE has, with
+ * the role in the account of the stack's EKS clusters.
+ */
+function checkAcmeChallenge(raw: unknown, clusters: Array<Record<string, unknown>>, ctx: z.RefinementCtx): void {
+    const ingress = raw as { issuer?: unknown; acmeChallenge?: unknown; dnsZone?: { provider?: unknown }; hosts?: unknown } | undefined;
+    if (!ingress) return;
+    const acme = (ingress.issuer ?? "acme") === "acme";
+    const challenge = ingress.acmeChallenge ?? "dns01";
+    if (!acme || challenge !== "dns01") {
+        if (ingress.dnsZone !== undefined) ctx.addIssue({ code: "custom", path: ["ingress", "dnsZone"], input: "(set)", message: "is only read with issuer: acme and acmeChallenge: dns01" });
+    }
+    if (!acme) return;
+    if (challenge === "http01") {
+        if (clusters.length > 1) {
+            ctx.addIssue({ code: "custom", path: ["ingress", "acmeChallenge"], input: "http01",
+                message: `${clusters.length} clusters serve these hosts: each places its own order and the ACME CA fetches the token from whichever cluster DNS answers with; use dns01` });
+        }
+        (Array.isArray(ingress.hosts) ? ingress.hosts : []).forEach((h, i) => {
+            if (typeof h === "string" && h.startsWith("*.")) {
+                ctx.addIssue({ code: "custom", path: ["ingress", "hosts", i], input: h, message: "is a wildcard name, which ACME CAs validate only by DNS-01; use acmeChallenge: dns01" });
+            }
+        });
+        return;
+    }
+    const zone = ingress.dnsZone?.provider;
+    if (zone === undefined) {
+        ctx.addIssue({ code: "custom", path: ["ingress", "dnsZone"], input: undefined, message: "is required with acmeChallenge: dns01 (the default): the Route 53 or Cloud DNS zone that holds the hosts" });
+        return;
+    }
+    const onCloud = (cloud: string) => clusters.filter((c) => c?.cloud === cloud).map((c) => String(c.name));
+    if (zone === "cloudDns" && onCloud("aws").length > 0) {
+        ctx.addIssue({ code: "custom", path: ["ingress", "dnsZone", "provider"], input: "cloudDns",
+            message: `EKS clusters ${onCloud("aws").join(", ")} cannot write to Cloud DNS: cert-manager's Cloud DNS solver takes a key file or ambient Google credentials only; keep the zone in Route 53 (EKS through Pod Identity, GKE through web identity federation)` });
+    }
+    if (zone === "route53" && onCloud("gcp").length > 0 && onCloud("aws").length === 0) {
+        ctx.addIssue({ code: "custom", path: ["ingress", "dnsZone", "provider"], input: "route53",
+            message: `GKE clusters ${onCloud("gcp").join(", ")} assume a role in the account of the stack's EKS clusters, and the stack has none; use a Cloud DNS zone` });
     }
 }
 
@@ -311,6 +364,13 @@ function checkPkiSource(cfg: MeshInput, clusters: Array<Record<string, unknown>>
             }
         }
     } else {
+        // Checked before anything is read: a StackReference copies every output of the stack it reads, keys included.
+        const stack = (cfg.pki as { stack?: unknown } | undefined)?.stack;
+        const own = `pki-${String(cfg.environment)}`;
+        if (source === "stack" && typeof stack === "string" && typeof cfg.environment === "string" && stack.split("/").pop() !== own) {
+            ctx.addIssue({ code: "custom", path: ["pki", "stack"], input: stack,
+                message: `must be this environment's pki stack, <org>/<project>/${own}: a mesh stack reads no other environment's key material` });
+        }
         for (const key of ["trustBundle", "intermediates"] as const) {
             if (cfg[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], input: "(set)", message: "is only read when pki.source is config" });
         }

@@ -194,6 +194,28 @@ export function checkTraffic(traffic: unknown, services: unknown, ctx: z.Refinem
             ctx.addIssue({ code: "custom", path: [...at, "release", "green"], input: r.green, message: "must differ from blue: blue and green are two deployments" });
         }
         checkTimeouts([...at, "resilience"], [stackResilience, typeof s?.resilience === "object" ? s.resilience : undefined], ctx);
+        if (s?.rateLimit !== undefined) checkRateLimitNotRetried(name, stackResilience, s?.resilience, ctx);
+    }
+}
+
+/**
+ * Retry conditions that match a local rate limit's answer (429, or `RESOURCE_EXHAUSTED` for gRPC): Envoy's
+ * `resource-exhausted` gRPC condition, and 429 itself, which Istio turns into `retriable-status-codes` (istio/istio
+ * 1.30.3 pilot/pkg/networking/core/route/retry/retry.go, `parseRetryOn`). Retrying a rate limit only multiplies the load
+ * that caused it.
+ */
+const RETRIES_RATE_LIMITS = new Set(["resource-exhausted", "429"]);
+
+function checkRateLimitNotRetried(name: string, stack: ResilienceConfig | undefined, own: unknown, ctx: z.RefinementCtx): void {
+    const ownRetryOn = (own as ResilienceConfig | undefined)?.retries?.retryOn;
+    const [retryOn, at] = typeof ownRetryOn === "string"
+        ? [ownRetryOn, ["traffic", "services", name, "resilience", "retries", "retryOn"]]
+        : [stack?.retries?.retryOn ?? RESILIENCE_DEFAULTS.retries.retryOn, ["traffic", "resilience", "retries", "retryOn"]];
+    if (typeof retryOn !== "string") return;
+    const retried = retryOn.split(",").filter((c) => RETRIES_RATE_LIMITS.has(c.trim()));
+    if (retried.length > 0) {
+        ctx.addIssue({ code: "custom", path: at, input: retryOn,
+            message: `retries ${retried.join(" and ")}, the answer of service ${name}'s rateLimit: callers would retry every rate-limited request; remove ${retried.join(", ")}` });
     }
 }
 

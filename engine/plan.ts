@@ -1,8 +1,9 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { Emulators } from "./emulation";
 import { byUrn, CapturedResource, ProgramGraph } from "./graph";
 import { discoverPacks, evaluatePacks, LoadedPack, NotRun, PackConfig, Violation } from "./policy";
-import { ProjectInfo, readProject, readStack, StackInputError, StackSettings } from "./project";
+import { listStacks, ProjectInfo, readProject, readStack, StackInputError, StackSettings } from "./project";
 import { MissingStackError, PreviewBasis, runProgram, StackOutputs } from "./runtime";
 import { containsSecret, plain } from "./values";
 
@@ -66,6 +67,29 @@ const referencedPlans = new Map<string, ProgramGraph>();
  * what it registered. Stacks the program reads through a StackReference are planned first, in the same process.
  */
 export async function planStack(opts: PlanOptions): Promise<Plan> {
+    if (!memo || opts.emulators || opts.onRegister) return plan(opts);
+    // Everything a plan depends on: its options, the files it reads (unchanged within a process), and the
+    // environment variables the provider emulators read.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(AWS_|GOOGLE_|GCLOUD_|CLOUDSDK_)/.test(k)));
+    const project = readProject(opts.programDir ?? PROJECT_ROOT);
+    const stackFiles = listStacks(project).map((s) => fs.readFileSync(path.join(project.stackConfigDir, `Pulumi.${s}.yaml`), "utf8"));
+    const key = JSON.stringify({ ...opts, existing: opts.existing && [...opts.existing].sort(), env, stackFiles });
+    if (!memo.has(key)) memo.set(key, plan(opts));
+    return memo.get(key)!;
+}
+
+let memo: Map<string, Promise<Plan>> | undefined;
+
+/**
+ * Reuse plans with identical inputs (options, stack files, the provider environment) within this process: a test
+ * process plans the shipped stacks many times over. Plans are deterministic in their inputs and read only by their
+ * callers. Program and pack sources are assumed unchanged for the life of the process.
+ */
+export function memoizePlans(): void {
+    memo ??= new Map();
+}
+
+async function plan(opts: PlanOptions): Promise<Plan> {
     const project = readProject(opts.programDir ?? PROJECT_ROOT);
     const emulators = opts.emulators ?? new Emulators();
     const outputsOf = new Map<string, StackOutputs>();
@@ -116,7 +140,15 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
     const policyGraph = mode === "preview"
         ? await run(opts.stack, settings, [opts.stack], { created: byUrn(graph), existing: opts.existing })
         : graph;
-    const { violations, notRun } = await evaluatePacks(policyGraph, packs.map((pack) => ({ pack, config: opts.policyConfig?.[pack.name] })));
+    const withConfig = packs.map((pack) => ({ pack, config: opts.policyConfig?.[pack.name] }));
+    const { violations, notRun } = await evaluatePacks(policyGraph, withConfig);
+    if (mode === "preview") {
+        // The same packs over the emulated create: what `pulumi up` would refuse once the values a preview cannot see
+        // exist, found here before anything is created.
+        const seen = new Set(violations.map((v) => `${v.pack}\0${v.policy}\0${v.urn}`));
+        const later = (await evaluatePacks(graph, withConfig)).violations.filter((v) => !seen.has(`${v.pack}\0${v.policy}\0${v.urn}`));
+        violations.push(...later.map((v) => ({ ...v, at: "up" as const })));
+    }
     return { project, settings, mode, graph, policyGraph, packs, violations, notRun, referenced, referencedGraphs };
 }
 

@@ -28,6 +28,11 @@ export interface Violation {
     /** The resource the violation is about; empty for a stack-wide finding that names none. */
     readonly urn: string;
     readonly message: string;
+    /**
+     * "up": a first preview cannot see it (a value it needs is unknown until created); the packs refuse it during
+     * `pulumi up`, once that value exists, after whatever comes before it was created. Absent: the preview refuses it.
+     */
+    readonly at?: "up";
 }
 
 /**
@@ -198,8 +203,12 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
     const violations: Violation[] = [];
     const notRun: NotRun[] = [];
     const byUrn = new Map(graph.resources.map((r) => [r.urn, r]));
+    // Every registration is analysed, providers (default ones too) and the root stack included: the step generator
+    // runs the analyzers on each resource it generates steps for (pulumi/pulumi v3.248.0
+    // `pkg/resource/deploy/step_generator.go`; `pkg/engine/lifecycletest/analyzer_test.go` sees the default provider
+    // analysed). Reads are not: their steps skip the analyzers.
     const analysed = graph.resources
-        .filter((r) => !r.read && !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack")
+        .filter((r) => !r.read)
         .map((res) => ({ res, props: plain(res.inputs), provider: byUrn.get(res.provider) }));
     const enabled = packs.map(({ pack, config }) => ({
         pack, proxy: proxyOf(pack),

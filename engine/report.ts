@@ -83,6 +83,8 @@ export function publicPki(resources: readonly CapturedResource[]): Array<[string
         "tls:index/selfSignedCert:SelfSignedCert": "certPem",
         "tls:index/locallySignedCert:LocallySignedCert": "certPem",
         "tls:index/certRequest:CertRequest": "certRequestPem",
+        // The pki program's name-constrained intermediates (a dynamic resource: components/pki/IntermediateCertificate.ts).
+        "pulumi-nodejs:dynamic/pki:IntermediateCertificate": "certPem",
     };
     for (const r of resources) {
         const pem = publicOutput[r.type] && plain(r.outputs)[publicOutput[r.type]];
@@ -131,7 +133,10 @@ export function summarize(plan: Plan): string {
     const policies = plan.packs.reduce((n, p) => n + p.policies.length, 0);
     lines.push("", `Policy: ${plan.packs.length} pack(s), ${policies} polic${policies === 1 ? "y" : "ies"}: ${plan.packs.map((p) => `${p.name}@${p.version}`).join(", ") || "none found"}`);
     if (plan.violations.length === 0) lines.push("  no violations");
-    for (const v of plan.violations) lines.push(`  ${v.enforcementLevel.toUpperCase()} ${v.pack}/${v.policy}: ${v.message}${v.urn ? `\n      at ${v.urn}` : ""}`);
+    for (const v of plan.violations) {
+        const when = v.at === "up" ? " (not visible to a first preview: refused during pulumi up, once the value exists)" : "";
+        lines.push(`  ${v.enforcementLevel.toUpperCase()} ${v.pack}/${v.policy}: ${v.message}${when}${v.urn ? `\n      at ${v.urn}` : ""}`);
+    }
     if (plan.notRun.length) {
         lines.push("", `Could not run at preview (${plan.notRun.length}; \`pulumi preview\` reports each as an advisory and lets it pass):`);
         for (const n of plan.notRun) lines.push(`  ${n.enforcementLevel.toUpperCase()} ${n.pack}/${n.policy}: ${n.reason}${n.urn ? `\n      at ${n.urn}` : ""}`);

@@ -101,15 +101,15 @@ class EngineMonitor {
             const custom = req.getCustom();
             const additionalSecretOutputs = req.getAdditionalsecretoutputsList();
             const provider = custom ? this.providerFor(type, req.getProvider(), req.getVersion()) : "";
-            const { id, state, previewKnown } = !custom
-                ? { id: undefined, state: {}, previewKnown: undefined }
+            const { id, state, previewKnown, inputs: checked } = !custom
+                ? { id: undefined, state: {}, previewKnown: undefined, inputs: undefined }
                 : this.opts.preview
                     ? this.planned(urn, type, inputs, provider, additionalSecretOutputs)
-                    : await this.emulate({ type, name, urn, inputs, custom, id: req.getImportid() || undefined, provider }, additionalSecretOutputs);
+                    : { ...await this.emulate({ type, name, urn, inputs, custom, id: req.getImportid() || undefined, provider }, additionalSecretOutputs), inputs: undefined };
             const propertyDependencies: Record<string, string[]> = {};
             req.getPropertydependenciesMap().forEach((v, k) => (propertyDependencies[k] = v.getUrnsList()));
             this.record({
-                urn, type, name, custom, id, inputs, outputs: state, propertyDependencies, additionalSecretOutputs,
+                urn, type, name, custom, id, inputs: checked ?? inputs, outputs: state, propertyDependencies, additionalSecretOutputs,
                 parent: req.getParent(),
                 remote: req.getRemote(),
                 read: false,
@@ -144,9 +144,7 @@ class EngineMonitor {
             const state = type === "pulumi:pulumi:StackReference"
                 ? this.readStack(id)
                 : this.opts.preview
-                    // A preview reads only what exists; anything else reads as an empty bag, every property unknown
-                    // (pulumi/pulumi v3.248.0 sdk/go/common/resource/plugin/provider_plugin.go, Read).
-                    ? (this.existing(urn) ? this.opts.preview.created.get(urn)!.outputs : {})
+                    ? this.previewRead(urn, type, id, provider)
                     : (await this.emulate({ type, name, urn, inputs, custom: true, id, provider, existing: created && plain(created.outputs) }, [])).state;
             this.record({
                 urn, type, name, id, inputs, outputs: state,
@@ -219,6 +217,20 @@ class EngineMonitor {
         return { id: emulated.id, state, previewKnown: emulated.knownAtPreview };
     }
 
+    /**
+     * A read during a preview, as pulumi/pulumi v3.248.0 runs it (`pkg/resource/deploy/step.go`, ReadStep: "Read steps
+     * run during previews"): an unknown id reads nothing; a provider whose configuration is unknown returns an empty
+     * bag (`provider_plugin.go`, Read); otherwise the provider reads the object, and one that does not exist yet (the
+     * program creates it in this very deployment) fails the preview with "resource '<id>' does not exist".
+     */
+    private previewRead(urn: string, type: string, id: string, provider: string): Record<string, Wire> {
+        if (id === UNKNOWN || containsUnknown(this.byUrn.get(provider)?.inputs ?? {})) return {};
+        const created = [...this.opts.preview!.created.values()];
+        const target = created.find((r) => !r.read && r.type === type && r.id === id && r.provider === provider);
+        if (target && !this.existing(target.urn)) throw new Error(`reading ${type} ${id} during preview: resource '${id}' does not exist (the program creates it in this deployment: read it by an id that is unknown until it exists, such as the created resource's id)`);
+        return this.opts.preview!.created.get(urn)?.outputs ?? {};
+    }
+
     private existing(urn: string): boolean {
         return this.opts.preview?.existing?.has(urn) === true && this.opts.preview.created.has(urn);
     }
@@ -233,15 +245,16 @@ class EngineMonitor {
      * - otherwise the provider plans the create: inputs as given, and every property it computes unknown, except
      *   what its Check fills in (auto-names).
      */
-    private planned(urn: string, type: string, inputs: Record<string, Wire>, provider: string, additionalSecretOutputs: readonly string[]) {
+    private planned(urn: string, type: string, inputs: Record<string, Wire>, provider: string, additionalSecretOutputs: readonly string[]): { id?: string; state: Record<string, Wire>; previewKnown?: readonly string[]; inputs?: Record<string, Wire> } {
         const twin = this.opts.preview!.created.get(urn);
         if (this.existing(urn)) return { id: twin!.id, state: twin!.outputs, previewKnown: twin!.previewKnown };
         if (type.startsWith("pulumi:providers:")) return { id: undefined, state: { ...inputs }, previewKnown: undefined };
         const config = this.byUrn.get(provider)?.inputs ?? {};
         if (containsUnknown(config)) return { id: undefined, state: {}, previewKnown: undefined };
+        if (BRIDGED.has(type.split(":")[0])) inputs = checkedUnknownLists(inputs, twin?.inputs ?? {});
         const state = plannedOutputs(inputs, twin?.outputs ?? {}, new Set(twin?.previewKnown ?? []), "");
         for (const k of additionalSecretOutputs) if (k in state) state[k] = secret(state[k]);
-        return { id: undefined, state, previewKnown: twin?.previewKnown };
+        return { id: undefined, state, previewKnown: twin?.previewKnown, inputs };
     }
 
     /**
@@ -331,6 +344,25 @@ export function defaultProviderName(version: string): string {
     return `default_${parts.join("_")}`;
 }
 
+/** Packages whose providers are bridged from Terraform providers (their Check follows pulumi-terraform-bridge). */
+const BRIDGED = new Set(["aws", "gcp", "tls"]);
+
+/**
+ * The inputs a bridged provider's Check returns: a list-typed property whose value is unknown as a whole comes back as
+ * a list of one unknown element (pulumi/pulumi-terraform-bridge `pkg/tfbridge/schema.go`, makeTerraformUnknown), which
+ * is what Analyze then sees. Which properties are lists is read off the same inputs as created.
+ */
+function checkedUnknownLists(inputs: Record<string, Wire>, created: Record<string, Wire>): Record<string, Wire> {
+    const out: Record<string, Wire> = {};
+    for (const [k, v] of Object.entries(inputs)) {
+        const shape = isSecretValue(created[k]) ? (created[k] as { value: Wire }).value : created[k];
+        if (v === UNKNOWN && Array.isArray(shape)) out[k] = [UNKNOWN];
+        else if (isObject(v) && !isSecretValue(v) && isObject(shape)) out[k] = checkedUnknownLists(v as Record<string, Wire>, shape);
+        else out[k] = v;
+    }
+    return out;
+}
+
 /**
  * The state a provider plans for a create: the inputs as given, every property it would compute unknown (nested
  * ones too), and the paths its Check fills in known.
@@ -414,7 +446,12 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
         }
         if (monitor.errors.length === 0) await untilDrained(Promise.race([monitor.failed, waitForRegistrations()]), stalled).catch(() => undefined);
         const missing = [thrown, ...monitor.errors, ...uncaught].find((e): e is MissingStackError => e instanceof MissingStackError);
-        if (missing) throw missing;
+        if (missing) {
+            // The SDK rejects every output of the failed read in this tick; Node reports the unobserved ones when the
+            // tick ends. Let it end while this run's collector listens, not the next run's (the referenced stack's).
+            await new Promise((resolve) => setImmediate(resolve));
+            throw missing;
+        }
         if (thrown && monitor.errors.length === 0 && uncaught.length === 0) throw thrown;
         const causes = dedupe([...(thrown ? [thrown] : []), ...monitor.errors, ...uncaught]);
         if (causes.length > 0) throw new ProgramError(causes);

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { builtCapabilities, ConfigError, describeCapabilities, MeshConfig } from "../config";
+import { builtCapabilities, ConfigError, describeCapabilities, MeshConfig, resolveResilience } from "../config";
 import { checkStageTransition } from "../config/stageGate";
 import { buildClusters } from "../components/cloud/clusters";
 import { clusterPki } from "../components/pki/handoff";
@@ -9,9 +9,11 @@ import { IngressRoute } from "../components/mesh/IngressGateway";
 import { MeshPeering } from "../components/mesh/MeshPeering";
 import { MeshVerification } from "../components/mesh/MeshVerification";
 import { MeshAuthorization } from "../components/identity/MeshAuthorization";
+import { spiffeIdsOf } from "../components/identity/policies";
 import { peerAllowList } from "../components/cloud/allowList";
 import { TrafficManagement } from "../components/traffic/TrafficManagement";
-import { releaseRouting } from "../components/traffic/releases";
+import { releaseGates, releaseRouting } from "../components/traffic/releases";
+import { httpRouteResilience } from "../components/traffic/virtualService";
 import { TRACING_PROVIDER } from "../config/observability";
 import { MeshObservability } from "../components/observability/MeshObservability";
 
@@ -26,6 +28,8 @@ export async function meshProgram(config: MeshConfig) {
     const clusters = buildClusters(config, capabilities.multiCluster);
     const clouds = [...new Set(clusters.map((c) => c.cloud))];
     const trustDomainOf = (cloud: "aws" | "gcp") => clusters.find((c) => c.cloud === cloud)!.trustDomain;
+    // Clients verify a destination in another trust domain only against identities listed for it (subjectAltNames).
+    const perCloudTrustDomains = new Set(clusters.map((c) => c.trustDomain)).size > 1;
     const meshes = clusters.map((cluster) => new ClusterMesh(`${cluster.name}-mesh`, {
         cluster,
         meshId: config.meshId,
@@ -50,7 +54,8 @@ export async function meshProgram(config: MeshConfig) {
     }));
     const authorization = !capabilities.authorization ? [] : clusters.map((cluster, i) => new MeshAuthorization(`${cluster.name}-authz`, {
         provider: cluster.provider, istiod: meshes[i].istiod, services: config.services, clouds, trustDomainOf,
-        ingress: config.ingress && { hosts: config.ingress.hosts, acmeChallenges: config.ingress.issuer === "acme" },
+        // Only HTTP-01 needs the challenge path open at the edge.
+        ingress: config.ingress && { hosts: config.ingress.hosts, acmeChallenges: config.ingress.issuer === "acme" && config.ingress.acmeChallenge === "http01" },
         edgeAuth: capabilities.endUserAuthentication ? config.edgeAuth : undefined,
         eastWest: capabilities.multiCluster,
     }));
@@ -65,14 +70,18 @@ export async function meshProgram(config: MeshConfig) {
             provider: cluster.provider, istiod: meshes[i].istiod, services: config.services, traffic: config.traffic, regions,
             // Routing lives in each service's namespace, created (with sidecar injection) by the authorization layer.
             namespaces: authorization[i]?.namespaces ?? {},
+            identitiesOf: perCloudTrustDomains ? (s) => spiffeIdsOf(s, clouds, trustDomainOf) : undefined,
         }));
     }
     if (capabilities.observability) {
         new MeshObservability("observability", {
-            clusters: clusters.map((cluster, i) => ({ cluster, istiod: meshes[i].istiod, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem })),
+            clusters: clusters.map((cluster, i) => ({
+                cluster, istiod: meshes[i].istiod, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem, namespaces: authorization[i]?.namespaces ?? {},
+            })),
             meshId: config.meshId, charts: config.charts, observability: config.observability, highAvailability: config.highAvailability,
             istioCsr: capabilities.enterpriseMeshCa, ingressCertificate: config.ingress !== undefined, multiCluster: capabilities.multiCluster,
             remoteSecretEpoch: config.multiCluster.remoteSecretEpoch,
+            meshNamespaces: [...new Set(config.services.map((s) => s.namespace))], edgeIssuer: config.edgeAuth?.issuer,
         });
     }
     return {
@@ -86,6 +95,11 @@ export async function meshProgram(config: MeshConfig) {
             endpoint: c.endpoint, egressIps: c.egressIps, eastWestIps: c.eastWest?.ips,
         })),
         chartVersions: config.charts,
+        /** Run on every cluster of the service before `pulumi up` changes a release: the subsets it sends traffic to have Ready pods. */
+        releaseGates: capabilities.trafficManagement ? config.services.flatMap((s) => {
+            const release = config.traffic.services[s.name]?.release;
+            return release ? releaseGates(s, releaseRouting(release)) : [];
+        }) : undefined,
         /** The CA material this stack hands its clusters, for audit: public certificates only. */
         pkiInventory: pki && pulumi.all([...pki].map(([cluster, m]) => pulumi.all([m.intermediateCertPem, m.roots]).apply(([intermediate, roots]) => ({
             cluster,
@@ -95,11 +109,18 @@ export async function meshProgram(config: MeshConfig) {
     };
 }
 
-/** Exposed services behind the ingress hosts; edge traffic follows a release in progress as mesh traffic does. */
+/**
+ * Exposed services behind the ingress hosts; edge traffic follows a release in progress, and has the timeout and
+ * retries of the service's mesh routes, as mesh traffic does.
+ */
 function ingressRoutes(config: MeshConfig, trafficManagement: boolean): IngressRoute[] {
     return config.services.filter((s) => s.exposed).map((s) => {
-        const release = trafficManagement ? config.traffic.services[s.name]?.release : undefined;
-        return { prefix: s.ingressPathPrefix, host: `${s.name}.${s.namespace}.svc.cluster.local`, port: s.port, weights: release && releaseRouting(release).routes };
+        const own = trafficManagement ? config.traffic.services[s.name] : undefined;
+        return {
+            prefix: s.ingressPathPrefix, host: `${s.name}.${s.namespace}.svc.cluster.local`, port: s.port,
+            weights: own?.release && releaseRouting(own.release).routes,
+            resilience: trafficManagement ? httpRouteResilience(resolveResilience(config.traffic.resilience, own?.resilience)) : undefined,
+        };
     });
 }
 

@@ -3,20 +3,16 @@ import { defaultRootId, PkiConfig } from "../config";
 import { IntermediateCa } from "../components/pki/IntermediateCa";
 import { RootCa } from "../components/pki/RootCa";
 import { CertificateRecord, describeCertificate } from "../components/pki/inventory";
+import { meshIssuerServingNames } from "../components/mesh/values";
 
 /**
- * The offline root CA stack: roots (one per environment by default) and one intermediate per cluster of every
- * environment. Mesh stacks read only the public outputs and their own clusters' intermediate keys; no root key is
- * ever an output.
+ * One environment's offline root CA stack (`pki-<environment>`): its roots and one name-constrained intermediate per
+ * cluster. Its mesh stack reads the public outputs and the intermediate keys; no root key is ever an output, and no
+ * other environment's key is ever here.
  */
 export function pkiProgram(config: PkiConfig) {
-    const envs = Object.entries(config.environments).map(([name, env]) => {
-        const roots = env.roots ?? [defaultRootId(name)];
-        return { name, ...env, roots, issuingRoot: env.issuingRoot ?? roots[0] };
-    });
-
-    const rootIds = [...new Set(envs.flatMap((e) => e.roots))];
-    const usersOf = (id: string) => envs.filter((e) => e.roots.includes(id)).map((e) => e.name);
+    const rootIds = config.roots ?? [defaultRootId(config.environment)];
+    const issuingRoot = config.issuingRoot ?? rootIds[0];
     const roots = new Map<string, { certPem: pulumi.Output<string>; ca?: RootCa }>(rootIds.map((id) => {
         if (config.mode === "external") return [id, { certPem: pulumi.output(config.externalRoots[id]) }];
         const ca = new RootCa(id, {
@@ -27,41 +23,45 @@ export function pkiProgram(config: PkiConfig) {
         });
         return [id, { certPem: ca.certPem, ca }];
     }));
+    const issuer = roots.get(issuingRoot)!;
 
-    const intermediates = envs.flatMap((env) => env.clusters.map((cluster) => {
-        const issuer = roots.get(env.issuingRoot)!;
+    const intermediates = config.clusters.map((cluster) => {
         // The epoch is part of the name: bumping it creates the new intermediate before the old one is deleted.
-        const name = `int-${cluster}-e${env.intermediateEpoch}`;
+        const name = `int-${cluster.name}-e${config.intermediateEpoch}`;
         const ca = new IntermediateCa(name, {
             organization: config.organization,
-            cluster,
+            cluster: cluster.name,
+            trustDomain: cluster.trustDomain,
+            dnsNames: [...meshIssuerServingNames(), ...cluster.dnsNames],
             key: config.intermediateKey,
             validityHours: config.intermediateValidityHours,
             earlyRenewalHours: config.intermediateEarlyRenewalHours,
             issuer: issuer.ca && { certPem: issuer.ca.certPem, privateKeyPem: issuer.ca.privateKeyPem },
-            externalCertPem: config.externalIntermediates[cluster],
-            externalRootPem: config.externalRoots[env.issuingRoot],
+            externalCertPem: config.externalIntermediates[cluster.name],
+            externalRootPem: config.externalRoots[issuingRoot],
         });
-        return { name, cluster, environment: env.name, issuingRoot: env.issuingRoot, ca };
-    }));
+        return { name, cluster, ca };
+    });
 
     const inventory = pulumi.all([
-        ...rootIds.map((id) => roots.get(id)!.certPem.apply((pem) => describeCertificate(id, "root", pem, usersOf(id)))),
+        ...rootIds.map((id) => roots.get(id)!.certPem.apply((pem) => describeCertificate(id, "root", pem, [config.environment]))),
         ...intermediates.map((i) => pulumi.output(i.ca.certPem).apply((pem: string | undefined) =>
-            pem ? describeCertificate(i.name, "intermediate", pem, [`${i.environment}/${i.cluster}`]) : undefined)),
+            pem ? describeCertificate(i.name, "intermediate", pem, [`${config.environment}/${i.cluster.name}`]) : undefined)),
     ]).apply((records) => records.filter((r): r is CertificateRecord => r !== undefined));
 
     return {
+        /** The one environment whose key material this stack holds; mesh stacks and policies check it. */
+        environment: config.environment,
         organization: config.organization,
         mode: config.mode,
-        /** Per environment, the root certificates its clusters trust, in bundle order (a list, for rotation). */
-        trustBundles: pulumi.output(Object.fromEntries(envs.map((e) => [e.name, pulumi.all(e.roots.map((id) => roots.get(id)!.certPem))]))),
+        /** The root certificates the environment's clusters trust, in bundle order (more than one during a rotation). */
+        trustBundle: pulumi.all(rootIds.map((id) => roots.get(id)!.certPem)),
         /** Per cluster, the public half of its intermediate: certificate (absent until an external CA signed it) and CSR. */
-        intermediates: pulumi.output(Object.fromEntries(intermediates.map((i) => [i.cluster, {
-            environment: i.environment, issuingRoot: i.issuingRoot, certPem: i.ca.certPem, certRequestPem: i.ca.certRequestPem,
+        intermediates: pulumi.output(Object.fromEntries(intermediates.map((i) => [i.cluster.name, {
+            issuingRoot, trustDomain: i.cluster.trustDomain, certPem: i.ca.certPem, certRequestPem: i.ca.certRequestPem,
         }]))),
-        /** Per cluster, its intermediate's private key. A secret; mesh stacks read only their own clusters' keys. */
-        intermediateKeys: pulumi.secret(pulumi.output(Object.fromEntries(intermediates.map((i) => [i.cluster, i.ca.privateKeyPem])))),
+        /** Per cluster, its intermediate's private key. A secret. */
+        intermediateKeys: pulumi.secret(pulumi.output(Object.fromEntries(intermediates.map((i) => [i.cluster.name, i.ca.privateKeyPem])))),
         inventory,
     };
 }

@@ -69,8 +69,8 @@ describe("clusters on two clouds (prod)", () => {
         assert.equal(v.clusterName, "prod-aws-use1");
         assert.equal(v.vpcId, outputs(one(prod, "aws:ec2/vpc:Vpc")).id);
         assert.equal(v.replicaCount, 2);
-        assert.equal(inputs(one(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation")).serviceAccount, v.serviceAccount.name);
-        const policy = JSON.parse(inputs(one(prod, "aws:iam/rolePolicy:RolePolicy")).policy);
+        assert.equal(inputs(one(prod, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "prod-aws-use1-lbc")).serviceAccount, v.serviceAccount.name);
+        const policy = JSON.parse(inputs(one(prod, "aws:iam/rolePolicy:RolePolicy", "prod-aws-use1-lbc")).policy);
         assert.ok(policy.Statement.some((s: any) => [s.Action].flat().includes("elasticloadbalancing:CreateLoadBalancer")));
     });
 
@@ -118,9 +118,9 @@ describe("clusters on two clouds (prod)", () => {
     it("adding a third cluster adds its egress addresses to every peer's allow-list", async () => {
         const config = stackConfig("prod");
         config.clusters.push({ ...config.clusters[0], name: "prod-aws-euw1", region: "eu-west-1", network: "net-prod-aws-euw1" });
-        const pki = stackConfig("pki");
-        pki.environments.prod.clusters.push("prod-aws-euw1");
-        const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { pki: toRuntime(pki) } });
+        const pki = stackConfig("pki-prod");
+        pki.clusters.push({ name: "prod-aws-euw1", trustDomain: config.clusters[0].trustDomain });
+        const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { "pki-prod": toRuntime(pki) } });
         const [use1, euw1, gcp] = [egressOf(three, "prod-aws-use1"), egressOf(three, "prod-aws-euw1"), egressOf(three, "prod-gcp-usc1")];
         const eksAllow = (name: string) => inputs(one(three, "aws:eks/cluster:Cluster", name)).vpcConfig.publicAccessCidrs;
         // Operators first, then each peer's addresses in cluster order (the order of istio-production:clusters).

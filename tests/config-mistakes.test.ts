@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { configWarnings, parseStackConfig } from "../config/load";
 import { builtCapabilities, MeshConfig } from "../config/schema";
+import { nodeServiceAccountId } from "../components/cloud/gcp/names";
 import { planStackFile, shippedStackFile } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 
@@ -31,6 +32,11 @@ function edited(stack: string, edits: Mistake["edits"]): string {
 
 const EDGE_AUTH = "  istio-production:edgeAuth:\n    issuer: https://login.acme.example/\n    jwksUri: https://login.acme.example/.well-known/jwks.json\n";
 
+// Node service account ids are at most 30 characters: a longer cluster name is cut and hashed, and a cluster may be
+// named exactly like that shortened form.
+const LONG_GKE = "prod-gcp-uscentral1-mesh-blue";
+const LOOKALIKE = nodeServiceAccountId(LONG_GKE).replace(/-nodes$/, "");
+
 const mistakes: Mistake[] = [
     { what: "the same trust domain on both clouds at stage 5", stack: "prod",
         edits: [["trustDomain: gcp.prod.mesh.acme.example", "trustDomain: aws.prod.mesh.acme.example"]],
@@ -50,9 +56,9 @@ const mistakes: Mistake[] = [
     { what: "a split of the internet around private space", stack: "dev",
         edits: [["    - 203.0.113.0/24", "    - 0.0.0.0/5\n    - 8.0.0.0/7\n    - 11.0.0.0/8\n    - 12.0.0.0/6\n    - 16.0.0.0/4\n    - 32.0.0.0/3\n    - 64.0.0.0/2\n    - 128.0.0.0/1"]],
         key: "istio-production:operatorCidrs", message: /every address on the internet/ },
-    { what: "a wildcard host with the HTTP-01 issuer", stack: "staging",
-        edits: [["hosts: [shop.staging.acme.example]", "hosts: [\"*.staging.acme.example\"]"]],
-        key: "istio-production:ingress.hosts[0]", message: /wildcard.*HTTP-01.*list each host name, or use issuer: private/, shows: '"*.staging.acme.example"' },
+    { what: "a wildcard host with the HTTP-01 challenge", stack: "staging",
+        edits: [["hosts: [shop.staging.acme.example]", "hosts: [\"*.staging.acme.example\"]"], [/    dnsZone:\n.*\n.*\n/, "    acmeChallenge: http01\n"]],
+        key: "istio-production:ingress.hosts[0]", message: /wildcard name, which ACME CAs validate only by DNS-01; use acmeChallenge: dns01/, shows: '"*.staging.acme.example"' },
     { what: "a GKE pod range over the node subnet's default", stack: "prod",
         edits: [["      project: acme-mesh-prod\n", "      project: acme-mesh-prod\n      podsCidr: 10.10.0.0/16\n"]],
         key: "istio-production:clusters[1].podsCidr", message: /overlaps subnetCidr \(10\.10\.0\.0\/20\)/, shows: '"10.10.0.0/16"' },
@@ -77,13 +83,13 @@ const mistakes: Mistake[] = [
     { what: "a misspelled config namespace", stack: "dev",
         edits: [["istio-production:meshId: mesh-dev", "istio-prodcution:meshId: mesh-dev"]],
         key: "istio-prodcution:meshId", message: /unknown config namespace "istio-prodcution".*did you mean istio-production:meshId\?/, shows: '"mesh-dev"' },
-    { what: "GKE cluster names equal once cut to a service account id", stack: "prod",
+    { what: "a GKE cluster named like another's cut and hashed node service account", stack: "prod",
         edits: [
-            [/prod-gcp-usc1/g, "prod-gcp-uscentral1-mesh-blue"],
+            [/prod-gcp-usc1/g, LONG_GKE],
             [/( {4}- name: prod-gcp-uscentral1-mesh-blue\n(?: {6}.*\n| {8}.*\n)+)/, "$1$1"],
-            [/(- name: prod-gcp-uscentral1-mesh-blue\n(?:.*\n){5}.*\n)((?:.*\n)*?)( {4}- name: )prod-gcp-uscentral1-mesh-blue\n(.*\n.*\n.*\n)( {6}network: )net-prod-gcp-uscentral1-mesh-blue/, "$1$2$3prod-gcp-uscentral1-mesh-green\n$4$5net-green"],
+            [/(- name: prod-gcp-uscentral1-mesh-blue\n(?:.*\n){5}.*\n)((?:.*\n)*?)( {4}- name: )prod-gcp-uscentral1-mesh-blue\n(.*\n.*\n.*\n)( {6}network: )net-prod-gcp-uscentral1-mesh-blue/, `$1$2$3${LOOKALIKE}\n$4$5net-lookalike`],
         ],
-        key: "istio-production:clusters[2].name", message: /first 24 characters with clusters\[1\]\.name.*node service account "prod-gcp-uscentral1-mesh-nodes"/ },
+        key: "istio-production:clusters[2].name", message: new RegExp(`would get the node service account "${LOOKALIKE}-nodes" that clusters\\[1\\]\\.name gets in project acme-mesh-prod`) },
     { what: "highAvailability off in prod", stack: "prod",
         edits: [["istio-production:highAvailability: true", "istio-production:highAvailability: false"]],
         key: "istio-production:highAvailability", message: /must be true in environment prod.*pulumi config set istio-production:highAvailability true/, shows: "false" },
@@ -97,11 +103,14 @@ const mistakes: Mistake[] = [
         edits: [["      region: eu-west-1\n", "      region: eu-west-1\n      vpcCidr: 10.0.0.0/8\n"]],
         key: "istio-production:clusters[0].vpcCidr", message: /larger than AWS allows/ },
     { what: "a pki stack of another project", stack: "dev",
-        edits: [["stack: acme/istio-production/pki", "stack: acme/pki/pki"]],
-        key: "istio-production:pki.stack", message: /names a stack of project pki, not of this project; did you mean acme\/istio-production\/pki\?/, shows: '"acme/pki/pki"' },
-    { what: "a root common name over X.509's limit", stack: "pki",
+        edits: [["stack: acme/istio-production/pki-dev", "stack: acme/pki/pki-dev"]],
+        key: "istio-production:pki.stack", message: /names a stack of project pki, not of this project; did you mean acme\/istio-production\/pki-dev\?/, shows: '"acme/pki/pki-dev"' },
+    { what: "a root common name over X.509's limit", stack: "pki-prod",
         edits: [["organization: ACME Corp", "organization: ACME Corporation International Holdings Limited"]],
-        key: "istio-production:environments.prod", message: /"ACME Corporation International Holdings Limited prod-root-1 Root CA" 67 characters, over X\.509's 64/ },
+        key: "istio-production:environment", message: /"ACME Corporation International Holdings Limited prod-root-1 Root CA" 67 characters, over X\.509's 64: shorten the root id \(set roots: \[<shorter id>\]\) or the environment name or organization/, shows: '"prod"' },
+    { what: "a listed root whose common name is over X.509's limit", stack: "pki-staging",
+        edits: [["istio-production:environment: staging\n", "istio-production:environment: staging\n  istio-production:roots: [staging-root-2026-enterprise-rotation-phase-two-b]\n"]],
+        key: "istio-production:roots[0]", message: /"ACME Corp staging-root-2026-enterprise-rotation-phase-two-b Root CA" 67 characters, over X\.509's 64: shorten the root id or organization/ },
 ];
 
 describe("config gate: realistic mistakes in stack files", () => {
@@ -122,14 +131,14 @@ describe("config gate: realistic mistakes in stack files", () => {
             ["trustDomain: gcp.prod.mesh.acme.example", "trustDomain: aws.prod.mesh.acme.example"],
             ["region: us-central1", "region: us-centrall"],
             ["istio-production:highAvailability: true", "istio-production:highAvailability: false"],
-            ["hosts: [shop.acme.example]", "hosts: [\"*.acme.example\"]"],
+            ["      project: acme-mesh-prod\n", "      project: acme-mesh-prod\n      podsCidr: 10.10.0.0/16\n"],
             ["issuer: https://login.acme.example/", "issuer: login.acme.example"],
             ["istio-production:meshId: mesh-prod", "istio-prodution:meshId: mesh-prod"],
         ]);
         const { code, stderr } = await planStackFile(all);
         assert.equal(code, 2, stderr);
-        assert.match(stderr, /^invalid stack configuration, 7 problems:/);
-        for (const key of ["clusters[1].trustDomain", "clusters[1].region", "highAvailability", "ingress.hosts[0]", "edgeAuth.issuer", "meshId"]) {
+        assert.match(stderr, /^invalid stack configuration, 8 problems:/);
+        for (const key of ["clusters[1].trustDomain", "clusters[1].region", "highAvailability", "clusters[1].podsCidr", "edgeAuth.issuer", "observability.kialiAuth.issuerUri", "meshId"]) {
             assert.ok(stderr.includes(`  - istio-production:${key}: `), `${key} missing from:\n${stderr}`);
         }
         assert.ok(stderr.includes("  - istio-prodution:meshId: "), stderr);
@@ -146,14 +155,15 @@ describe("config gate: what only the pki stack's outputs reveal", () => {
         const { code, stderr, wrotePlan } = await planStackFile(edited("dev", [["name: dev-aws-1", "name: dev-aws-2"], ["net-dev-aws-1", "net-dev-aws-2"]]));
         assert.equal(code, 2, stderr);
         assert.equal(wrotePlan, false);
-        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:clusters\[0\]\.name: is not issued an intermediate by the pki stack acme\/istio-production\/pki: add it to environments\.dev\.clusters there/);
+        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:clusters\[0\]\.name: is not issued an intermediate by the pki stack acme\/istio-production\/pki-dev: add it to the clusters there/);
         assert.doesNotMatch(stderr, /error serializing|program failed|at /);
     });
 
-    it("an environment the pki stack has no roots for names the environment", async () => {
-        const { code, stderr } = await planStackFile(edited("dev", [["istio-production:environment: dev", "istio-production:environment: qa"]]));
+    it("a trust domain the cluster's intermediate is not constrained to names the cluster, before anything uses the intermediate", async () => {
+        const { code, stderr, wrotePlan } = await planStackFile(edited("dev", [["trustDomain: dev.mesh.acme.example", "trustDomain: dev.mesh.acme.com"]]));
         assert.equal(code, 2, stderr);
-        assert.match(stderr, /istio-production:environment: has no roots in the pki stack acme\/istio-production\/pki \(its environments: dev, prod, staging\).* \(got "qa"\)/);
+        assert.equal(wrotePlan, false);
+        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:clusters\[0\]\.name: is handed an intermediate by the pki stack acme\/istio-production\/pki-dev that does not fit it: .*dev\.mesh\.acme\.com.* \(got "dev-aws-1"\)/);
     });
 });
 

@@ -56,7 +56,7 @@ describe("config gate: secrets never shown", () => {
         assert.deepEqual([...secretKeysOf(toy)], [["nested", "a token"]]);
     });
 
-    for (const [role, base] of [["mesh", "prod"], ["pki", "pki"]] as const) {
+    for (const [role, base] of [["mesh", "prod"], ["pki", "pki-prod"]] as const) {
         const schema = role === "mesh" ? meshConfigSchema : pkiConfigSchema;
         const keys = [...Object.keys(schema.shape), "notAKey"];
         it(`no branch of the ${role} gate shows a secret-flagged value, for any key and any wrong shape`, () => {
@@ -74,7 +74,7 @@ describe("config gate: secrets never shown", () => {
     }
 
     it("a private key pasted into any string of a stack file is never shown, secret-flagged or not", () => {
-        for (const base of ["prod", "staging", "pki"]) {
+        for (const base of ["prod", "staging", "pki-prod"]) {
             const config = stackConfig(base);
             const paths: Array<Array<string | number>> = [];
             const walk = (v: unknown, at: Array<string | number>) => {
@@ -132,12 +132,15 @@ describe("config gate: secrets never shown", () => {
     });
 
     it("errors the program raises later scrub what the gate knew to be secret", () => {
-        const raw = toRuntime({ ...stackConfig("dev"), environment: `env${MARK}`.toLowerCase().slice(0, 20) });
+        const environment = `env${MARK}`.toLowerCase().slice(0, 20);
+        const stack = `acme/istio-production/pki-${environment}`;
+        const raw = toRuntime({ ...stackConfig("dev"), environment, pki: { source: "stack", stack } });
         const config = parseStackConfig(raw, new Set([`${NS}:environment`, `${NS}:clusters`])) as MeshConfig;
-        const error = new ConfigError(handoffIssues(config, "acme/istio-production/pki", { other: ["x"] }, {}));
-        assert.ok(!error.message.includes(config.environment), error.message);
-        assert.match(error.message, /istio-production:environment: has no roots .*\(got "\[secret\]"\)/);
-        const clusters = new ConfigError(handoffIssues(config, "acme/istio-production/pki", { [config.environment]: ["x"] }, {}));
+        const error = new ConfigError(handoffIssues(config, stack, { environment: "prod", trustBundle: ["x"], intermediates: {} }));
+        assert.ok(!error.message.includes(environment), error.message);
+        assert.match(error.message, /istio-production:pki\.stack: pki stack acme\/istio-production\/pki-\[secret\] holds the key material of environment "prod", not "\[secret\]".*\(got "acme\/istio-production\/pki-\[secret\]"\)/);
+        const clusters = new ConfigError(handoffIssues(config, stack, { environment, trustBundle: ["x"], intermediates: {} }));
+        assert.match(clusters.message, /istio-production:clusters\[0\]\.name: is not issued an intermediate/);
         assert.ok(!clusters.message.includes("dev-aws-1"), clusters.message);
     });
 

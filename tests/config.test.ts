@@ -42,6 +42,13 @@ describe("config gate", () => {
         ["required keys", "dev", (c) => delete c.meshId, "istio-production:meshId", /is required/, "nothing"],
         ["pki source from stage 2", "dev", (c) => delete c.pki, "istio-production:pki", /offline root/, "nothing"],
         ["pki stack names", "dev", (c) => (c.pki.stack = "pki"), "istio-production:pki.stack", /<org>\/<project>\/<stack>/, '"pki"'],
+        ["another environment's pki stack", "dev", (c) => (c.pki.stack = "acme/istio-production/pki-prod"), "istio-production:pki.stack", /must be this environment's pki stack, <org>\/<project>\/pki-dev/, '"acme/istio-production/pki-prod"'],
+        ["the former shared pki stack", "prod", (c) => (c.pki.stack = "acme/istio-production/pki"), "istio-production:pki.stack", /pki-prod: a mesh stack reads no other environment's key material/, '"acme/istio-production/pki"'],
+        ["a pki stack's environment", "pki-prod", (c) => delete c.environment, "istio-production:environment", /is required/, "nothing"],
+        ["a pki cluster's trust domain", "pki-prod", (c) => (c.clusters[1].trustDomain = "spiffe://gcp"), "istio-production:clusters[1].trustDomain", /SPIFFE trust domain/, '"spiffe://gcp"'],
+        ["a pki cluster's serving names", "pki-dev", (c) => (c.clusters[0].dnsNames = ["Shop.Dev"]), "istio-production:clusters[0].dnsNames[0]", /lowercase DNS name/, '"Shop.Dev"'],
+        ["unique pki clusters", "pki-staging", (c) => (c.clusters[1].name = c.clusters[0].name), "istio-production:clusters[1].name", /unique/, '"staging-aws-euw1"'],
+        ["a pki issuing root among its roots", "pki-prod", (c) => (c.issuingRoot = "prod-root-2"), "istio-production:issuingRoot", /one of the environment's roots \(prod-root-1\)/, '"prod-root-2"'],
         ["unique cluster names", "staging", (c) => (c.clusters[1].name = c.clusters[0].name), "istio-production:clusters[1].name", /unique/, '"staging-aws-euw1"'],
         ["unique networks", "staging", (c) => (c.clusters[1].network = c.clusters[0].network), "istio-production:clusters[1].network", /unique/, '"net-staging-aws-euw1"'],
         ["stage ≥ 4 needs two clusters", "staging", (c) => c.clusters.pop(), "istio-production:clusters", /at least 2 clusters/, "1 clusters"],
@@ -60,6 +67,19 @@ describe("config gate", () => {
             assert.deepEqual(registered.map((r) => r.type), ["pulumi:pulumi:Stack"], "only the root stack may exist");
         });
     }
+
+    it("refuses a pki stack that holds another environment's key material, before anything uses it", async () => {
+        const pki = stackConfig("pki-dev");
+        pki.environment = "prod";
+        const registered: CapturedResource[] = [];
+        await assert.rejects(planStack({ stack: "dev", referencedConfig: { "pki-dev": toRuntime(pki) }, onRegister: (r) => registered.push(r) }), (e: ConfigError) => {
+            assert.equal(e.name, "ConfigError");
+            assert.equal(e.issues[0].key, "istio-production:pki.stack");
+            assert.match(e.issues[0].message, /pki stack acme\/istio-production\/pki-dev holds the key material of environment "prod", not "dev"/);
+            return true;
+        });
+        assert.deepEqual(registered.filter((r) => r.custom && !r.read && !r.type.startsWith("pulumi:providers:")), [], "nothing is created");
+    });
 
     it("lists every problem at once", async () => {
         const { issues } = await refused("prod", (c) => {
@@ -92,7 +112,7 @@ describe("config gate", () => {
 });
 
 describe("shipped stacks", () => {
-    for (const stack of ["pki", "dev", "staging", "prod"]) {
+    for (const stack of ["pki-dev", "pki-staging", "pki-prod", "dev", "staging", "prod"]) {
         it(`npm run plan -- ${stack} exits 0`, async () => {
             const { code, stderr, stdout } = await runCli([stack, "--out", tempDir(`plan-${stack}`)]);
             assert.equal(code, 0, `${stderr}\n${stdout}`);

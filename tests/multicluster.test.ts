@@ -99,9 +99,9 @@ describe("multi-cluster and multi-cloud (stages 4-5)", () => {
         const config = stackConfig("prod");
         config.clusters.push({ ...config.clusters[0], name: "prod-aws-euw1", region: "eu-west-1", network: "net-prod-aws-euw1" });
         config.multiCluster = { exposeIstiod: true };
-        const pki = stackConfig("pki");
-        pki.environments.prod.clusters.push("prod-aws-euw1");
-        const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { pki: toRuntime(pki) } });
+        const pki = stackConfig("pki-prod");
+        pki.clusters.push({ name: "prod-aws-euw1", trustDomain: config.clusters[0].trustDomain });
+        const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { "pki-prod": toRuntime(pki) } });
         checkRemoteSecrets(three, ["prod-aws-use1", "prod-aws-euw1", "prod-gcp-usc1"]);
         const v = plain(eastWest(three, "prod-aws-euw1").inputs).values;
         assert.deepEqual(v.service.loadBalancerSourceRanges, [...egress(three, "prod-aws-use1"), ...egress(three, "prod-gcp-usc1")]);
@@ -116,6 +116,11 @@ describe("multi-cluster and multi-cloud (stages 4-5)", () => {
         // Kiali's token for the cluster it reads rotates with the same epoch.
         assert.deepEqual(tokenNames, ["istio-reader-token-prod-aws-use1-e2", "istio-reader-token-prod-gcp-usc1-e2", "kiali-remote-token-prod-aws-use1-e2"]);
         assert.deepEqual(remoteSecrets(rotated).map((r) => r.urn).sort(), remoteSecrets(prod).map((r) => r.urn).sort(), "remote secrets are updated in place, not replaced");
+        // So is Kiali's remote-cluster secret, which now carries the new token.
+        const kiali = (plan: Plan) => secrets(plan).find((r) => plain(r.inputs).metadata.labels?.["kiali.io/multiCluster"] === "true")!;
+        const token = (plan: Plan) => JSON.parse(plain(kiali(plan).inputs).stringData["prod-gcp-usc1"]).users[0].user.token;
+        assert.equal(kiali(rotated).urn, kiali(prod).urn);
+        assert.notEqual(token(rotated), token(prod));
     });
 
     it("stage 3 and below build no east-west gateway and no remote secret", async () => {

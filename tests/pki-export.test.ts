@@ -6,23 +6,28 @@ import { stackConfig, toRuntime } from "./support/stacks";
 import { shippedPlan } from "./support/plan";
 
 describe("air-gap handoff (npm run pki:export)", () => {
-    it("prints one environment's roots and, as a secret via stdin, only its clusters' intermediates; the mesh config gate accepts them", async () => {
-        const pki = await shippedPlan("pki");
+    it("prints the environment's roots and, as a secret via stdin, its clusters' intermediates; the mesh config gate accepts them", async () => {
+        const pki = await shippedPlan("pki-prod");
         const outputs = stackOutputs(pki.graph).outputs as any;
         const script = exportScript(outputs, "prod");
         const values = [...script.matchAll(/pulumi config set --stack prod (--secret )?(\S+) <<'PKI_EOF'\n(.*)\nPKI_EOF/g)]
             .map(([, secret, key, json]) => ({ secret: Boolean(secret), key, value: JSON.parse(json) }));
         assert.deepEqual(values.map((v) => [v.key, v.secret]), [["istio-production:pki", false], ["istio-production:trustBundle", false], ["istio-production:intermediates", true]]);
         assert.deepEqual(Object.keys(values[2].value).sort(), ["prod-aws-use1", "prod-gcp-usc1"]);
-        assert.deepEqual(values[1].value, outputs.trustBundles.prod);
-        const rootKeys = pki.graph.resources.filter((r) => /root-1-key$/.test(r.name));
-        for (const r of rootKeys) assert.ok(!script.includes((r.outputs.privateKeyPem as any).value.split("\n")[1]), `${r.name} leaked`);
+        assert.deepEqual(values[1].value, outputs.trustBundle);
+        const rootKey = pki.graph.resources.find((r) => r.name === "prod-root-1-key")!;
+        assert.ok(!script.includes((rootKey.outputs.privateKeyPem as any).value.split("\n")[1]), "the root key leaked");
 
         // What the script sets is what the config gate of the prod stack accepts, with the keys marked secret.
         const config = { ...stackConfig("prod"), pki: values[0].value, trustBundle: values[1].value, intermediates: values[2].value };
         const parsed = parseStackConfig(toRuntime(config), new Set(["istio-production:intermediates"]));
         assert.equal(parsed.role, "mesh");
         assert.throws(() => parseStackConfig(toRuntime(config)), /must be set with `pulumi config set --secret istio-production:intermediates`/);
-        assert.throws(() => exportScript(outputs, "qa"), /no trust bundle for environment "qa"/);
+    });
+
+    it("refuses another environment's pki outputs: staging's material never reaches prod's script", async () => {
+        const staging = stackOutputs((await shippedPlan("pki-staging")).graph).outputs as any;
+        assert.throws(() => exportScript(staging, "prod"), /these pki outputs hold the key material of environment "staging", not "prod": export pki-prod's outputs/);
+        assert.throws(() => exportScript({ ...staging, environment: undefined }, "staging"), /environment null, not "staging"/, "the former shared stack's outputs name no environment");
     });
 });

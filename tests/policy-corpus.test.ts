@@ -44,7 +44,7 @@ function assertRefused(run: { code: number; stdout: string; stderr: string }, ex
 
 /**
  * This project's program with variant stack files: the plan command takes no config overrides, so variants live in
- * a project whose `main` is the real entry point. Variants share one project, so the pki stack they read is planned
+ * a project whose `main` is the real entry point. Variants share one project, so the pki stacks they read are planned
  * once; a stack keeps its real name because production rules key on it.
  */
 class VariantProject {
@@ -53,7 +53,7 @@ class VariantProject {
     constructor() {
         fs.writeFileSync(path.join(this.dir, "Pulumi.yaml"), `name: istio-production\nruntime: nodejs\nmain: ${path.join(PROJECT_ROOT, "index.ts")}\nstackConfigDir: stacks\n`);
         fs.mkdirSync(path.join(this.dir, "stacks"));
-        this.write("pki", stackConfig("pki"));
+        for (const env of ["dev", "staging", "prod"]) this.write(`pki-${env}`, stackConfig(`pki-${env}`));
     }
 
     write(stack: string, config: Record<string, unknown>): void {
@@ -126,7 +126,7 @@ describe("mutation corpus: misconfigured stacks the plan refuses", () => {
         it("a weak root key, a P-224 intermediate key, and intermediates that outlive their root", async () => {
             // Its own project: the prod variants above read this project's pki stack.
             const pki = new VariantProject();
-            const { code, stderr } = await pki.plan("pki", (c) => {
+            const { code, stderr } = await pki.plan("pki-prod", (c) => {
                 c.rootKey = { algorithm: "RSA", rsaBits: 2048 };
                 c.intermediateKey = { algorithm: "ECDSA", ecdsaCurve: "P224" };
                 c.rootValidityHours = 8760;
@@ -136,6 +136,13 @@ describe("mutation corpus: misconfigured stacks the plan refuses", () => {
             for (const key of ["istio-production:rootKey.rsaBits", "istio-production:intermediateKey.ecdsaCurve", "istio-production:intermediateValidityHours"]) {
                 assert.ok(stderr.includes(key), `${key} missing from:\n${stderr}`);
             }
+        });
+
+        it("a mesh stack pointed at another environment's pki stack: refused before anything is read", async () => {
+            const { code, stdout, stderr } = await project.plan("dev", (c) => { c.pki.stack = "acme/istio-production/pki-prod"; });
+            assert.equal(code, 2, stderr);
+            assert.match(stderr, /istio-production:pki\.stack: must be this environment's pki stack, <org>\/<project>\/pki-dev/);
+            assert.doesNotMatch(stdout, /planned first/, "no pki stack was planned or read");
         });
     });
 
@@ -154,10 +161,25 @@ describe("mutation corpus: misconfigured stacks the plan refuses", () => {
             });
         });
 
-        it("an intermediate that outlives its root", async () => {
-            assertRefused(await runCli(["pki", "--program", path.join(FIXTURES, "outliving-intermediate"), "--out", tempDir("outliving")]), {
+        it("an intermediate that outlives its root, refused at preview, before its validity end is known", async () => {
+            assertRefused(await runCli(["pki-prod", "--program", path.join(FIXTURES, "outliving-intermediate"), "--out", tempDir("outliving")]), {
                 "intermediate-within-root-validity": ["int-outliving-root"],
             });
+        });
+
+        it("intermediates that do not confine their cluster: no name constraints, or every trust domain under prod's, a whole DNS domain, any IP address", async () => {
+            const run = await runCli(["pki-prod", "--program", path.join(FIXTURES, "unconstrained-intermediates"), "--out", tempDir("unconstrained")]);
+            assertRefused(run, { "intermediate-name-constraints": ["int-unconstrained", "int-wide"] });
+            assert.match(run.stdout, /int-unconstrained is a tls\.LocallySignedCert, which emits neither name constraints nor pathlen:0/);
+            assert.match(run.stdout, /permits URIs of "\.prod\.mesh\.acme\.example", wider than its trust domain "gcp\.prod\.mesh\.acme\.example"/);
+            assert.match(run.stdout, /permits the DNS subtree "acme\.example", a whole domain/);
+            assert.match(run.stdout, /does not exclude every IP address/);
+        });
+
+        it("a dev stack that reads prod's pki stack: prod's keys in dev's state", async () => {
+            const run = await runCli(["dev", "--program", path.join(FIXTURES, "foreign-key-material"), "--out", tempDir("foreign")]);
+            assertRefused(run, { "key-material-of-own-environment": ["organization/foreign-key-material/pki-prod"] });
+            assert.match(run.stdout, /environment "dev" reads stack organization\/foreign-key-material\/pki-prod, whose outputs hold private keys \(outputs\.intermediateKeys\.prod-aws-use1\) of environment "prod"/);
         });
 
         it("the provider's P-224 default key and a root CA in a mesh stack", async () => {
@@ -166,6 +188,7 @@ describe("mutation corpus: misconfigured stacks the plan refuses", () => {
                 "offline-root-only-in-pki-stack": ["root-in-mesh"],
                 "root-ca-protected": ["default-curve", "root-in-mesh"],
                 "intermediate-ca-constraints": ["int"],
+                "intermediate-name-constraints": ["int"],
             });
         });
     });

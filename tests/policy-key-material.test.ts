@@ -6,7 +6,7 @@ import * as rules from "../policy/key-material/rules";
 import { formatDuration, parseGoDuration } from "../policy/key-material/durations";
 import { istioCsrValues } from "../components/mesh/values";
 import { loadPack } from "../engine/policy";
-import { node, packContract, stackViolations, violations } from "./support/policy";
+import { node, packContract, packFlagsGraph, stackViolations, violations } from "./support/policy";
 import { FIXTURE_PROGRAM, runCli, tempDir } from "./support/plan";
 
 const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
@@ -29,6 +29,7 @@ const workloadPolicy = {
     spec: {
         allowed: {
             uris: { values: ["spiffe://aws.prod.mesh.acme.example/ns/*/sa/*"], required: true },
+            subject: { organizations: { values: [""] } },
             usages: ["digital signature", "key encipherment", "server auth", "client auth"], isCA: false,
         },
         constraints: { maxDuration: "60m", privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 384 } },
@@ -39,6 +40,17 @@ const requestPolicy = (allowed: Record<string, unknown>, rest: Record<string, un
     ({ ...workloadPolicy, spec: { ...workloadPolicy.spec, allowed: { ...workloadPolicy.spec.allowed, ...allowed }, ...rest } });
 
 const PEM_KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n";
+
+const INTERMEDIATE = "pulumi-nodejs:dynamic/pki:IntermediateCertificate";
+/** The inputs the pki program gives prod's GKE intermediate; each case changes one thing. */
+const goodIntermediate = {
+    cluster: "prod-gcp-usc1", trustDomain: "gcp.prod.mesh.acme.example", maxPathLength: 0, validityPeriodHours: 8760, earlyRenewalHours: 720,
+    nameConstraints: {
+        permittedUriDomains: ["gcp.prod.mesh.acme.example"],
+        permittedDnsNames: ["istiod.istio-system.svc", "cert-manager-istio-csr.cert-manager.svc"],
+        excludedIpRanges: ["0.0.0.0/0", "::/0"],
+    },
+};
 
 describe("policy pack key-material", () => {
     it("loads as pulumi preview loads it: every policy named once, described, leveled, with a valid config schema", () => {
@@ -55,10 +67,13 @@ describe("policy pack key-material", () => {
         assert.deepEqual(await violations(p, tls.PrivateKey, { algorithm: "RSA", rsaBits: 2048 }, { minRsaBits: 2048 }), [], "configurable");
     });
 
-    it("offline-root-only-in-pki-stack: a root in the pki stack passes, in a mesh stack fails", async () => {
+    it("offline-root-only-in-pki-stack: a root in an environment's pki stack passes, in a mesh stack fails", async () => {
         const root = { isCaCertificate: true, validityPeriodHours: 1, allowedUses: ["cert_signing"] };
-        assert.deepEqual(await violations(rules.offlineRoot, tls.SelfSignedCert, root, {}, "pki"), []);
+        assert.deepEqual(await violations(rules.offlineRoot, tls.SelfSignedCert, root, {}, "pki-prod"), []);
+        assert.deepEqual(await violations(rules.offlineRoot, tls.SelfSignedCert, root, {}, "pki-qa"), [], "a new environment's pki stack needs no config");
         assert.match((await violations(rules.offlineRoot, tls.SelfSignedCert, root, {}, "prod"))[0], /root CA is created in stack "prod"/);
+        assert.match((await violations(rules.offlineRoot, tls.SelfSignedCert, root, {}, "pki"))[0], /root CA is created in stack "pki"/, "the former shared stack name");
+        assert.deepEqual(await violations(rules.offlineRoot, tls.SelfSignedCert, root, { rootStacks: ["ca-*"] }, "ca-prod"), [], "configurable");
         assert.deepEqual(await violations(rules.offlineRoot, tls.SelfSignedCert, { ...root, isCaCertificate: false }, {}, "prod"), [], "self-signed leaves are not roots");
     });
 
@@ -77,12 +92,57 @@ describe("policy pack key-material", () => {
         assert.equal(bad.length, 3, bad.join("\n"));
     });
 
+    it("intermediate-ca-constraints: the name-constrained signer's validity and early renewal too", async () => {
+        const good = { cluster: "c", validityPeriodHours: 8760, earlyRenewalHours: 720 };
+        assert.deepEqual(await violations(rules.intermediateConstraints, INTERMEDIATE, good), []);
+        assert.equal((await violations(rules.intermediateConstraints, INTERMEDIATE, { ...good, validityPeriodHours: 43800, earlyRenewalHours: 0 })).length, 2);
+    });
+
+    it("intermediate-name-constraints: pathlen:0 with the cluster's trust domain, its serving hosts and no IP passes; a tls CA, wider or other URIs, domain-wide DNS, IP addresses fail", async () => {
+        const p = rules.intermediateNameConstraints;
+        const check = (changes: Record<string, unknown>, config = {}) => violations(p, INTERMEDIATE, { ...goodIntermediate, ...changes }, config);
+        const constraints = (changes: Record<string, unknown>) => ({ nameConstraints: { ...goodIntermediate.nameConstraints, ...changes } });
+        assert.deepEqual(await check({}), []);
+        assert.match((await violations(p, tls.LocallySignedCert, { isCaCertificate: true, validityPeriodHours: 8760 }, {}, { name: "int-x" }))[0], /int-x is a tls\.LocallySignedCert, which emits neither name constraints nor pathlen:0/);
+        assert.deepEqual(await violations(p, tls.LocallySignedCert, { isCaCertificate: false }), [], "leaves are not intermediates");
+        assert.match((await check({ maxPathLength: 1 }))[0], /maxPathLength 1: it must be 0/);
+        assert.match((await check({ nameConstraints: undefined }))[0], /carries no name constraints/);
+        assert.match((await check(constraints({ permittedUriDomains: [] })))[0], /permits URIs of any trust domain/);
+        assert.match((await check(constraints({ permittedUriDomains: ["prod.mesh.acme.example"] })))[0], /permits URIs of "prod\.mesh\.acme\.example", wider than its trust domain "gcp\.prod\.mesh\.acme\.example"/);
+        assert.match((await check(constraints({ permittedUriDomains: [".mesh.acme.example"] })))[0], /wider than/);
+        assert.match((await check(constraints({ permittedUriDomains: ["gcp.prod.mesh.acme.example", "aws.prod.mesh.acme.example"] })))[0], /permits URIs of "aws\.prod\.mesh\.acme\.example", outside its trust domain/);
+        assert.match((await check(constraints({ permittedDnsNames: [] })))[0], /permits any DNS name/);
+        assert.match((await check(constraints({ permittedDnsNames: ["istiod.istio-system.svc", "istio-system.svc"] })))[0], /the DNS subtree "istio-system\.svc", a whole domain/);
+        assert.deepEqual(await check(constraints({ permittedDnsNames: ["shop.example"] }), { minDnsLabels: 2 }), [], "configurable");
+        assert.match((await check(constraints({ excludedIpRanges: ["0.0.0.0/0"] })))[0], /does not exclude every IP address/);
+        assert.deepEqual(await violations(p, "kubernetes:core/v1:Secret", goodIntermediate), [], "other types");
+    });
+
     it("intermediate-within-root-validity: an intermediate outliving its root fails", async () => {
         const root = node(tls.SelfSignedCert, "root", { isCaCertificate: true, validityEndTime: "2035-01-01T00:00:00Z" });
         const inside = node(tls.LocallySignedCert, "int", { isCaCertificate: true, validityEndTime: "2027-01-01T00:00:00Z" }, { deps: { caCertPem: [root] } });
         const outside = node(tls.LocallySignedCert, "late", { isCaCertificate: true, validityEndTime: "2036-01-01T00:00:00Z" }, { deps: { caCertPem: [root] } });
         assert.deepEqual(await stackViolations(rules.intermediateWithinRoot, [root, inside]), []);
         assert.match((await stackViolations(rules.intermediateWithinRoot, [root, outside]))[0], /late is valid until 2036/);
+        const signed = node(INTERMEDIATE, "signed", { validityEndTime: "2036-01-01T00:00:00Z" }, { deps: { caCertPem: [root] } });
+        assert.match((await stackViolations(rules.intermediateWithinRoot, [root, signed]))[0], /signed is valid until 2036/, "the name-constrained signer's intermediates too");
+        // At a first preview, where validityEndTime is unknown, the signer's intermediates are judged by their hours too.
+        const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+        const previewRoot = node(tls.SelfSignedCert, "new-root", { isCaCertificate: true, validityPeriodHours: 8760, validityEndTime: unknown });
+        const previewInt = (name: string, hours: number) => node(INTERMEDIATE, name, { validityPeriodHours: hours, validityEndTime: unknown }, { deps: { caCertPem: [previewRoot] } });
+        assert.deepEqual(await stackViolations(rules.intermediateWithinRoot, [previewRoot, previewInt("short", 4380)]), []);
+        assert.match((await stackViolations(rules.intermediateWithinRoot, [previewRoot, previewInt("long", 17520)]))[0], /long would be valid for 17520 hours, ending at or after its root new-root/);
+    });
+
+    it("intermediate-within-root-validity at a first preview: validity hours decide, an intermediate signed after its root must be strictly shorter", async () => {
+        const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+        const root = node(tls.SelfSignedCert, "root", { isCaCertificate: true, validityPeriodHours: 26280, validityEndTime: unknown });
+        const int = (hours: number) => node(tls.LocallySignedCert, "int", { isCaCertificate: true, validityPeriodHours: hours, validityEndTime: unknown }, { deps: { caCertPem: [root] } });
+        assert.deepEqual(await stackViolations(rules.intermediateWithinRoot, [root, int(8760)]), []);
+        assert.match((await stackViolations(rules.intermediateWithinRoot, [root, int(26280)]))[0], /int would be valid for 26280 hours, ending at or after its root root \(26280 hours\)/);
+        const existingRoot = node(tls.SelfSignedCert, "root", { isCaCertificate: true, validityPeriodHours: 26280, validityEndTime: "2027-01-01T00:00:00Z" });
+        const late = node(tls.LocallySignedCert, "int", { isCaCertificate: true, validityPeriodHours: 8760 * 5, validityEndTime: unknown }, { deps: { caCertPem: [existingRoot] } });
+        assert.match((await stackViolations(rules.intermediateWithinRoot, [existingRoot, late]))[0], /valid until 2027-01-01/);
     });
 
     it("root-ca-protected: an unprotected root key or certificate fails", async () => {
@@ -226,9 +286,92 @@ describe("policy pack key-material", () => {
         assert.equal((await check({ ...loose, spec: { ...loose.spec, selector: { issuerRef: { name: "vault" } } } }, { meshIssuers: ["vault"] })).length, 2, "mesh issuers are configurable");
     });
 
+    describe("acme-http01-where-it-works", () => {
+        const p = rules.acmeHttp01WhereItWorks;
+        const CLUSTER_ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer";
+        const INGRESS_CLASS = "kubernetes:networking.k8s.io/v1:IngressClass";
+        const kube = (name: string) => node("pulumi:providers:kubernetes", name, {});
+        const http01 = { http01: { ingress: { ingressClassName: "istio" } } };
+        const dns01 = { dns01: { route53: { hostedZoneID: "Z0123", region: "eu-west-1" } } };
+        /** One cluster's ACME issuer, the IngressClass istio when asked, and a Certificate for `hosts`. */
+        const cluster = (provider: ReturnType<typeof kube> | undefined, solvers: object[], hosts: string[], ingressClass = true) => [
+            ...(provider ? [provider] : []),
+            node(CLUSTER_ISSUER, `${provider?.name ?? "default"}-acme`, { metadata: { name: "acme" }, spec: { acme: { server: "https://acme.example/dir", solvers } } }, { provider }),
+            ...(ingressClass ? [node(INGRESS_CLASS, `${provider?.name ?? "default"}-class`, { metadata: { name: "istio" }, spec: { controller: "istio.io/ingress-controller" } }, { provider })] : []),
+            node(CERTIFICATE, `${provider?.name ?? "default"}-cert`, certificate({ dnsNames: hosts }), { provider }),
+        ];
+
+        it("passes DNS-01 from several clusters, and HTTP-01 on one cluster with its IngressClass, default provider included", async () => {
+            assert.deepEqual(await stackViolations(p, [...cluster(kube("eks-a"), [dns01], ["shop.acme.example"]), ...cluster(kube("gke-b"), [dns01], ["shop.acme.example"])]), []);
+            assert.deepEqual(await stackViolations(p, cluster(undefined, [http01], ["shop.acme.example"])), []);
+            assert.deepEqual(await stackViolations(p, cluster(kube("default_4_34_2"), [http01, { ...dns01, selector: { dnsNames: ["*.acme.example"] } }], ["shop.acme.example", "*.acme.example"])), [], "a dns01 solver for the wildcard");
+        });
+
+        it("refuses an IngressClass nobody created, a wildcard over HTTP-01, and one name ordered by HTTP-01 on two clusters", async () => {
+            const noClass = await stackViolations(p, cluster(kube("default"), [http01], ["shop.acme.example"], false));
+            assert.equal(noClass.length, 1, noClass.join("\n"));
+            assert.match(noClass[0], /^ACME issuer default-acme on cluster default solves HTTP-01 through an Ingress of class istio, and no IngressClass istio exists/);
+            assert.deepEqual(await stackViolations(p, cluster(kube("default"), [http01], ["shop.acme.example"], false), { externalIngressClasses: ["istio"] }), [], "a class installed elsewhere");
+            assert.match((await stackViolations(p, cluster(undefined, [http01], ["*.acme.example"])))[0], /asks default-acme for wildcard \*\.acme\.example, which ACME CAs validate only by DNS-01/);
+            const two = await stackViolations(p, [...cluster(kube("eks-a"), [http01], ["shop.acme.example"]), ...cluster(kube("eks-b"), [http01], ["shop.acme.example", "api.acme.example"])]);
+            assert.equal(two.length, 2, two.join("\n"));
+            assert.match(two[0], /^Certificate eks-a-cert on cluster eks-a orders shop\.acme\.example by HTTP-01, as clusters eks-b do/);
+            assert.deepEqual(await stackViolations(p, [...cluster(kube("eks-a"), [http01], ["shop.acme.example"]), ...cluster(kube("eks-b"), [http01], ["shop.acme.example"])], { exemptClusters: ["eks-b"] }), []);
+        });
+
+        it("picks solvers as cert-manager does: dnsNames before dnsZones before none; wildcards only by dns01", () => {
+            const byZone = { ...dns01, selector: { dnsZones: ["acme.example"] } };
+            const byDeeperZone = { ...http01, selector: { dnsZones: ["shop.acme.example"] } };
+            const byName = { ...http01, selector: { dnsNames: ["www.acme.example"] } };
+            const solvers = [http01, byZone, byDeeperZone, byName];
+            assert.equal(rules.pickSolver(solvers, "www.acme.example"), byName);
+            assert.equal(rules.pickSolver(solvers, "api.acme.example"), byZone);
+            assert.equal(rules.pickSolver(solvers, "x.shop.acme.example"), byDeeperZone);
+            assert.equal(rules.pickSolver(solvers, "other.example"), http01);
+            assert.equal(rules.pickSolver([http01], "*.acme.example"), undefined);
+        });
+    });
+
+    it("istio-csr-requests-approvable: the empty organization passes; none, a wider one or no policy fails, on default and explicit providers", async () => {
+        const csr = istioCsrValues({ clusterName: "c1", trustDomain: "aws.prod.mesh.acme.example", highAvailability: false, maxCertificateMinutes: 60, keyAlgorithm: "ECDSA" });
+        const serving = requestPolicy({ uris: undefined, dnsNames: { values: ["cert-manager-istio-csr.cert-manager.svc"], required: true } }, { constraints: { maxDuration: "1h" } });
+        const RELEASE = "kubernetes:helm.sh/v3:Release";
+        // A program that names no provider: the engine registers the default one, a cluster like any other.
+        const cluster = (provider: string, policies: Record<string, any>[]) => [
+            { type: "pulumi:providers:kubernetes", name: provider, inputs: {} },
+            { type: RELEASE, name: `${provider}-approver-policy`, provider, inputs: { chart: "oci://quay.io/jetstack/charts/cert-manager-approver-policy", values: {} } },
+            { type: RELEASE, name: `${provider}-istio-csr`, provider, inputs: { chart: "oci://quay.io/jetstack/charts/cert-manager-istio-csr", namespace: "cert-manager", values: csr } },
+            ...policies.map((crp, i) => ({ type: REQUEST_POLICY, name: `${provider}-crp-${i}`, provider, inputs: crp })),
+        ];
+        const flagged = async (...entries: ReturnType<typeof cluster>[]) =>
+            (await packFlagsGraph("key-material", entries.flat())).filter((v) => v.policy === "istio-csr-requests-approvable");
+        assert.deepEqual(await flagged(cluster("default", [workloadPolicy, serving])), []);
+        const unset = await flagged(cluster("default_4_34_2", [requestPolicy({ subject: undefined })]));
+        assert.equal(unset.length, 1, JSON.stringify(unset));
+        assert.match(unset[0].message, /istio-csr release default_4_34_2-istio-csr on cluster default_4_34_2: CertificateRequestPolicy istio-mesh-workloads does not allow the empty subject organization every Istio CSR carries/);
+        assert.equal(unset[0].enforcementLevel, "mandatory");
+        assert.match((await flagged(cluster("default", [requestPolicy({ subject: { organizations: { values: ["", "*"] } } })])))[0].message, /allows subject organizations "\*", which istio-csr never requests/);
+        assert.match((await flagged(cluster("default", [])))[0].message, /no CertificateRequestPolicy on Issuer istio-ca allows istio-csr's requests/);
+        const two = await flagged(cluster("eks-a", [workloadPolicy]), cluster("gke-b", [{ ...serving, spec: { ...serving.spec, allowed: { ...serving.spec.allowed, subject: undefined } } }]));
+        assert.deepEqual(two.map((v) => v.message.split(":")[0]), ["istio-csr release gke-b-istio-csr on cluster gke-b"], "per cluster: the serving policy of gke-b");
+        // approver-policy evaluates only the policies the requester may `use`: istiod's, bound to cert-manager, is not istio-csr's.
+        const istiodServing = { metadata: { name: "istiod-serving" }, spec: { ...workloadPolicy.spec, allowed: { uris: { values: ["spiffe://aws.prod.mesh.acme.example/ns/istio-system/sa/istiod"] } } } };
+        const use = (policy: string, account: string) => [
+            { type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", name: `role-${policy}`, provider: "default", inputs: { metadata: { name: `use-${policy}` }, rules: [{ apiGroups: ["policy.cert-manager.io"], resources: ["certificaterequestpolicies"], verbs: ["use"], resourceNames: [policy] }] } },
+            { type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", name: `binding-${policy}`, provider: "default", inputs: { metadata: { name: `use-${policy}` }, roleRef: { kind: "ClusterRole", name: `use-${policy}` }, subjects: [{ kind: "ServiceAccount", namespace: "cert-manager", name: account }] } },
+        ];
+        assert.deepEqual(await flagged([...cluster("default", [workloadPolicy, istiodServing]), ...use("istio-mesh-workloads", "cert-manager-istio-csr"), ...use("istiod-serving", "cert-manager")]), []);
+        assert.match((await flagged(cluster("default", [workloadPolicy, istiodServing])))[0].message, /istiod-serving does not allow/, "without grants in the stack, every policy may apply");
+        const withoutApproverPolicy = cluster("default", []).filter((e) => !e.name.endsWith("approver-policy"));
+        assert.deepEqual(await flagged(withoutApproverPolicy), [], "cert-manager's own approver decides");
+        assert.deepEqual(await stackViolations(rules.istioCsrRequestsApprovable, [
+            node(RELEASE, "ap", { chart: "cert-manager-approver-policy" }), node(RELEASE, "csr", { chart: "cert-manager-istio-csr", values: csr }),
+        ], { exemptClusters: ["default"] }), [], "exemptClusters");
+    });
+
     it("no-private-key-in-stack-output: keys only in the outputs a stack declares; nested and plain keys elsewhere fail", async () => {
         const p = rules.noPrivateKeyInStackOutput;
-        const pki = (outputs: Record<string, unknown>) => node(STACK, "istio-production-pki", outputs, { stack: "pki" });
+        const pki = (outputs: Record<string, unknown>) => node(STACK, "istio-production-pki-prod", outputs, { stack: "pki-prod" });
         const prod = (outputs: Record<string, unknown>) => node(STACK, "istio-production-prod", outputs, { stack: "prod" });
         assert.deepEqual(await stackViolations(p, [pki({ intermediateKeys: { "prod-aws-use1": PEM_KEY }, trustBundles: { prod: ["-----BEGIN CERTIFICATE-----"] } })]), []);
         const found = await stackViolations(p, [prod({ clusters: [{ name: "a", debug: { key: PEM_KEY } }], intermediateKeys: { a: PEM_KEY } })]);
@@ -237,5 +380,19 @@ describe("policy pack key-material", () => {
         assert.match(found[1], /stack output intermediateKeys\.a of stack prod/, "declared for pki, not for prod");
         assert.deepEqual(await stackViolations(p, [prod({ key: PEM_KEY })], { keyOutputs: { prod: ["key"] } }), []);
         assert.deepEqual(await stackViolations(p, [node(tls.PrivateKey, "k", { privateKeyPem: PEM_KEY })]), [], "only the stack's outputs");
+    });
+
+    it("key-material-of-own-environment: a stack reads keys only from its own environment's stack", async () => {
+        const p = rules.keyMaterialOfOwnEnvironment;
+        const mesh = (environment: unknown) => node(STACK, "istio-production-dev", environment === undefined ? {} : { environment }, { stack: "dev" });
+        const ref = (name: string, outputs: Record<string, unknown>) => node("pulumi:pulumi:StackReference", name, { name, outputs }, { stack: "dev" });
+        const devPki = ref("acme/istio-production/pki-dev", { environment: "dev", intermediateKeys: { "dev-aws-1": PEM_KEY } });
+        assert.deepEqual(await stackViolations(p, [mesh("dev"), devPki]), []);
+        assert.deepEqual(await stackViolations(p, [mesh("dev"), ref("acme/istio-production/dev", { stage: 2 })]), [], "no keys: the stage gate's read of itself");
+        const prodPki = ref("acme/istio-production/pki-prod", { environment: "prod", intermediateKeys: { "prod-aws-use1": PEM_KEY } });
+        assert.match((await stackViolations(p, [mesh("dev"), prodPki]))[0], /environment "dev" reads stack acme\/istio-production\/pki-prod, whose outputs hold private keys \(outputs\.intermediateKeys\.prod-aws-use1\) of environment "prod"/);
+        const shared = ref("acme/istio-production/pki", { trustBundles: {}, intermediateKeys: { "dev-aws-1": PEM_KEY, "prod-aws-use1": PEM_KEY } });
+        assert.match((await stackViolations(p, [mesh("dev"), shared]))[0], /of no single environment \(it declares none\)/, "the former shared pki stack");
+        assert.match((await stackViolations(p, [mesh(undefined), devPki]))[0], /stack dev, which declares no environment/);
     });
 });

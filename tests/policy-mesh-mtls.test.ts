@@ -157,6 +157,53 @@ describe("policy pack mesh-mtls", () => {
         assert.match((await violations(p, GW, http()))[0], /serves plain HTTP: set tls\.httpsRedirect true/);
     });
 
+    describe("gateway-namespace-isolation", () => {
+        const p = rules.gatewayNamespaceIsolation;
+        const R = k8s.helm.v3.Release;
+        const gateway = (namespace: string, values: Record<string, any>, extra: { provider?: ReturnType<typeof provider> } = {}) =>
+            node(R, `gw-${namespace}`, { chart: "gateway", namespace, values }, { stack: "prod", provider: extra.provider });
+        const ingress = { name: "istio-ingressgateway", labels: { istio: "ingressgateway" } };
+        const eastWest = (rbac?: boolean) => ({ name: "istio-eastwestgateway", labels: { istio: "eastwestgateway", "topology.istio.io/network": "net-a" }, ...(rbac === undefined ? {} : { rbac: { enabled: rbac } }) });
+        const istiod = (extra: { provider?: ReturnType<typeof provider> } = {}) => node(R, "istiod", { chart: "istiod", namespace: "istio-system", values: {} }, { stack: "prod", provider: extra.provider });
+
+        it("passes gateways in namespaces of their own, the east-west one without Secret read, on explicit and default providers", async () => {
+            const eks = provider("eks");
+            assert.deepEqual(await stackViolations(p, [eks, istiod(on(eks)), gateway("istio-ingress", ingress, on(eks)), gateway("istio-eastwest", eastWest(false), on(eks))]), []);
+            assert.deepEqual(await stackViolations(p, [istiod(), gateway("istio-ingress", ingress), gateway("istio-eastwest", eastWest(false))]), [], "no provider named");
+        });
+
+        it("refuses a gateway beside istiod, a CA key, istio-csr's certificates or a remote secret, by cluster, default providers included", async () => {
+            const byDefault = provider("default_4_34_2");
+            const found = await stackViolations(p, [byDefault, istiod(on(byDefault)), gateway("istio-system", ingress, on(byDefault))]);
+            assert.equal(found.length, 1, found.join("\n"));
+            assert.match(found[0], /^gateway release gw-istio-system on cluster default_4_34_2 runs in namespace istio-system with istiod \(release istiod\).*install gateways in a namespace of their own/);
+            const keys = await stackViolations(p, [
+                node(k8s.core.v1.Secret, "ca", { metadata: { name: "istio-ca", namespace: "edge" } }),
+                node("kubernetes:cert-manager.io/v1:Issuer", "issuer", { metadata: { name: "istio-ca", namespace: "edge" }, spec: { ca: { secretName: "istio-ca" } } }),
+                node(k8s.core.v1.Secret, "remote", { metadata: { name: "istio-remote-secret-b", namespace: "edge", labels: { "istio/multiCluster": "true" } } }),
+                node(k8s.core.v1.Secret, "plugin", { metadata: { name: "cacerts", namespace: "edge" } }),
+                node(R, "csr", { chart: "cert-manager-istio-csr", namespace: "cert-manager", values: { app: { certmanager: { namespace: "edge" } } } }),
+                gateway("edge", ingress),
+            ]);
+            assert.equal(keys.length, 1, keys.join("\n"));
+            for (const what of [/the CA key of Issuer istio-ca \(Secret istio-ca\)/, /remote secret istio-remote-secret-b/, /Istio's CA key \(Secret cacerts\)/, /istio-csr's certificates \(release csr/]) assert.match(keys[0], what);
+            const eks = provider("eks");
+            const gke = provider("gke");
+            assert.deepEqual(await stackViolations(p, [eks, gke, istiod(on(eks)), gateway("istio-system", ingress, on(gke))]), [], "istiod of another cluster");
+            assert.deepEqual(await stackViolations(p, [istiod(), gateway("istio-system", { ...ingress, rbac: { enabled: false } })]), [], "a gateway that reads no Secret");
+        });
+
+        it("refuses an east-west gateway that may read Secrets: the chart's default RBAC, or a binding of the stack", async () => {
+            assert.match((await stackViolations(p, [gateway("istio-eastwest", eastWest())]))[0], /^east-west gateway release gw-istio-eastwest on cluster default leaves values\.rbac\.enabled on/);
+            const byPort = { name: "ew", service: { ports: [{ name: "tls", port: 15443 }] } };
+            assert.equal((await stackViolations(p, [gateway("istio-eastwest", byPort)])).length, 1, "recognised by its port");
+            const role = node("kubernetes:rbac.authorization.k8s.io/v1:Role", "read", { metadata: { name: "read-secrets", namespace: "istio-eastwest" }, rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get"] }] });
+            const binding = node("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "bind", { metadata: { name: "read-secrets", namespace: "istio-eastwest" }, roleRef: { kind: "Role", name: "read-secrets" }, subjects: [{ kind: "ServiceAccount", name: "istio-eastwestgateway" }] });
+            assert.match((await stackViolations(p, [role, binding, gateway("istio-eastwest", eastWest(false))]))[0], /binding bind lets east-west gateway istio-eastwest\/istio-eastwestgateway read Secrets/);
+            assert.deepEqual(await stackViolations(p, [gateway("istio-eastwest", eastWest())], { exemptResources: ["gw-istio-eastwest"] }), []);
+        });
+    });
+
     describe("istiod-ca-disabled-with-istio-csr", () => {
         const p = rules.istiodCaDisabledWithIstioCsr;
         const eks = provider("eks");

@@ -131,6 +131,46 @@ describe("policy pack platform-baseline", () => {
         });
     });
 
+    describe("the AWS Load Balancer Controller", () => {
+        const RELEASE = "kubernetes:helm.sh/v3:Release";
+        const SERVICE = "kubernetes:core/v1:Service";
+        /** A cluster's controller, a release and a Service ordered after it, and one that is not; `provider` absent: none named. */
+        const cluster = (provider?: ReturnType<typeof node>, values: Record<string, unknown> = {}) => {
+            const lbc = node(RELEASE, "lbc", { chart: "aws-load-balancer-controller", values: { clusterName: "a", ...values } }, { provider });
+            const ns = node("kubernetes:core/v1:Namespace", "istio-system", {}, { provider, deps: { "": [lbc] } });
+            return {
+                lbc, ordered: [ns, node(RELEASE, "istiod", { chart: "istiod" }, { provider, deps: { "": [ns] } }), node(SERVICE, "echo", {}, { provider, deps: { "": [lbc] } })],
+                racing: [node(RELEASE, "cert-manager", { chart: "oci://quay.io/jetstack/charts/cert-manager" }, { provider }), node(SERVICE, "stub", {}, { provider })],
+            };
+        };
+        const p = rules.eksReleasesAfterLoadBalancerController;
+
+        it("eks-releases-after-load-balancer-controller: releases and Services ordered after it pass, others fail, on explicit and default providers", async () => {
+            for (const provider of [node("pulumi:providers:kubernetes", "eks-a", {}), node("pulumi:providers:kubernetes", "default_4_34_2", {}), undefined]) {
+                const c = cluster(provider);
+                assert.deepEqual(await stackViolations(p, [...(provider ? [provider] : []), c.lbc, ...c.ordered]), [], provider?.name ?? "no provider");
+                const found = await stackViolations(p, [...(provider ? [provider] : []), c.lbc, ...c.ordered, ...c.racing]);
+                assert.equal(found.length, 2, found.join("\n"));
+                assert.match(found[0], /^Helm release cert-manager does not depend on lbc, the AWS Load Balancer Controller of its cluster: on the first pulumi up it races the controller/);
+                assert.match(found[1], /^Service stub does not depend on lbc/);
+            }
+        });
+
+        it("eks-releases-after-load-balancer-controller: through the provider counts; other clusters, a webhook that is off and exemptions do not", async () => {
+            const eks = node("pulumi:providers:kubernetes", "eks-a", {});
+            const c = cluster(eks);
+            const after = node("pulumi:providers:kubernetes", "eks-a-after", {}, { deps: { "": [c.lbc] } });
+            assert.deepEqual(await stackViolations(p, [eks, after, c.lbc, node(RELEASE, "istiod", { chart: "istiod" }, { provider: after })]), [], "a provider that depends on the controller");
+            const gke = node("pulumi:providers:kubernetes", "gke-b", {});
+            assert.deepEqual(await stackViolations(p, [eks, gke, c.lbc, node(RELEASE, "istiod", { chart: "istiod" }, { provider: gke })]), [], "another cluster");
+            for (const values of [{ enableServiceMutatorWebhook: false }, { serviceMutatorWebhookConfig: { failurePolicy: "Ignore" } }]) {
+                const off = cluster(eks, values);
+                assert.deepEqual(await stackViolations(p, [eks, off.lbc, ...off.racing]), [], JSON.stringify(values));
+            }
+            assert.deepEqual(await stackViolations(p, [eks, c.lbc, ...c.racing], { exemptResources: ["cert-manager", "stub"] }), []);
+        });
+    });
+
     describe("GKE clusters", () => {
         const cases: [ResourceValidationPolicy, string, (c: any) => void, RegExp][] = [
             [rules.gkePrivateNodes, "public nodes", (c) => { c.privateClusterConfig.enablePrivateNodes = false; }, /enablePrivateNodes is not true, so nodes get public IP addresses/],

@@ -52,22 +52,41 @@ describe("a first pulumi preview, offline", () => {
 
     it("reports a policy that reads an unknown value as not run, as the policy SDK skips it, and counts a mandatory one as a failure", async () => {
         assert.deepEqual(plan.notRun.map((n) => [n.pack, n.policy, n.enforcementLevel, n.urn.split("::").pop()]),
-            [["preview-pack", "configmap-values-short", "mandatory", "public-key"]]);
+            [["preview-pack", "configmap-values-short", "mandatory", "public-key"], ["preview-pack", "public-key-is-rsa", "advisory", "public-key"]]);
         assert.match(plan.notRun[0].reason, /data\.pem can't be known during preview/);
         const out = tempDir("preview");
         const gate = await runCli(["test", "--program", PREVIEW_PROGRAM, "--policy-dir", PREVIEW_POLICY, "--out", out]);
         assert.equal(gate.code, 1, gate.stderr);
-        assert.match(gate.stdout, /Could not run at preview \(1/);
+        assert.match(gate.stdout, /Could not run at preview \(2/);
         assert.match(gate.stderr, /1 mandatory policy could not run at preview/);
         const doc = JSON.parse(fs.readFileSync(path.join(out, "test", "plan.json"), "utf8"));
         assert.equal(doc.mode, "preview");
-        assert.equal(doc.policy.notRun.length, 1);
+        assert.equal(doc.policy.notRun.length, 2);
         assert.equal(doc.outputs.publicKey, "[unknown]");
         const allowed = await runCli(["test", "--program", PREVIEW_PROGRAM, "--policy-dir", PREVIEW_POLICY, "--out", out, "--allow-not-run"]);
         assert.equal(allowed.code, 0, allowed.stderr);
         const created = await runCli(["test", "--program", PREVIEW_PROGRAM, "--policy-dir", PREVIEW_POLICY, "--out", out, "--assume-created"]);
         assert.equal(created.code, 0, created.stderr);
         assert.equal(JSON.parse(fs.readFileSync(path.join(out, "test", "plan.json"), "utf8")).mode, "created");
+    });
+
+    it("also evaluates the packs on the emulated create: what pulumi up would refuse once a value exists", () => {
+        // The preview skipped public-key-is-rsa (data.pem unknown); the created view knows the key is ECDSA.
+        const later = plan.violations.filter((v) => v.policy === "public-key-is-rsa");
+        assert.deepEqual(later.map((v) => [v.at, v.urn.split("::").pop()]), [["up", "public-key"]]);
+        assert.ok(plan.violations.filter((v) => v.policy === "configmaps-seen-by-stack").every((v) => v.at === undefined));
+    });
+
+    it("returns a list unknown as a whole as one unknown entry, as a bridged provider's Check does", () => {
+        // pulumi/pulumi-terraform-bridge pkg/tfbridge/schema.go (makeTerraformUnknown): Analyze sees [unknown].
+        assert.deepEqual(plain(previewed("aws:iam/role:Role").inputs).managedPolicyArns, [UNKNOWN]);
+    });
+
+    it("fails the preview on a read of an object this deployment creates by a known id, as the engine's ReadStep does", async () => {
+        // pulumi/pulumi v3.248.0 pkg/resource/deploy/step.go: "Read steps run during previews"; a missing object fails.
+        await assert.rejects(planStack({ programDir: PREVIEW_PROGRAM, stack: "test", policyDir: PREVIEW_POLICY, config: { "aws:region": "eu-west-1", "preview-fixture:readBy": "name" } }),
+            /resource 'apps\/read-target' does not exist/);
+        assert.deepEqual(previewed("kubernetes:core/v1:ConfigMap", "read-back").outputs, {}, "by the created id, unknown until created, nothing is read");
     });
 
     it("previews an update: resources of an earlier plan exist and their outputs are known", async () => {
@@ -137,7 +156,7 @@ describe("the policy gate fails closed", () => {
 });
 
 describe("shipped stacks at a first preview", () => {
-    for (const stack of ["pki", "dev", "staging", "prod"]) {
+    for (const stack of ["pki-dev", "pki-staging", "pki-prod", "dev", "staging", "prod"]) {
         it(`${stack}: every mandatory policy reaches a verdict and none is violated`, async () => {
             const p = await shippedPlan(stack);
             assert.equal(p.mode, "preview");

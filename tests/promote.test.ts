@@ -73,6 +73,21 @@ describe("promotion (npm run promote)", () => {
         }
     });
 
+    it("never carries a pki stack reference: each environment keeps reading its own, and a target pointed at another's is refused", async () => {
+        const dir = stacksCopy();
+        edit(dir, "dev", (c) => c.set(`${NS}:charts`, PINS));
+        const result = await promote({ from: "dev", to: "staging", stacksDir: dir, checkSource: noViolations });
+        assert.ok(result.written);
+        assert.ok(!result.changes.some((c) => c.key.startsWith(`${NS}:pki`)), result.text);
+        assert.deepEqual(configOf(dir, "staging")[`${NS}:pki`], { source: "stack", stack: "acme/istio-production/pki-staging" });
+        assert.match(result.text, /environment settings of staging, untouched: .*istio-production:pki/);
+
+        edit(dir, "prod", (c) => c.setIn([`${NS}:pki`, "stack"], "acme/istio-production/pki-staging"));
+        const refused = await cli(["staging", "prod", "--stacks-dir", dir], noViolations);
+        assert.equal(refused.code, EXIT.refused);
+        assert.match(refused.stderr, /istio-production:pki\.stack: must be this environment's pki stack, <org>\/<project>\/pki-prod/);
+    });
+
     it("carries chart pins, keeps the stage, the environment settings and every comment of the target", async () => {
         const dir = stacksCopy();
         edit(dir, "dev", (c) => c.set(`${NS}:charts`, PINS));
@@ -113,6 +128,8 @@ describe("promotion (npm run promote)", () => {
     it("raises the target's stage by one step toward the source's, and never past it", async () => {
         const dir = stacksCopy();
         edit(dir, "dev", (c) => c.set(`${NS}:stage`, 4));
+        // Stage 4 runs Kiali, which needs a login.
+        edit(dir, "dev", (c) => c.set(`${NS}:observability`, { kialiAuth: { strategy: "anonymous" } }));
         edit(dir, "dev", (c) => (c.get(`${NS}:clusters`) as YAML.YAMLSeq).add({
             name: "dev-aws-2", cloud: "aws", region: "eu-central-1", network: "net-dev-aws-2", trustDomain: "dev.mesh.acme.example",
             nodes: { instanceType: "t3.large", minSize: 1, maxSize: 3, desiredSize: 2 },
@@ -167,7 +184,7 @@ describe("promotion (npm run promote)", () => {
             [["staging", "dev"], /so staging promotes to prod/],
             [["prod", "staging"], /prod is the last stack of the promotion order/],
             [["dev", "qa"], /qa is not in the promotion order dev → staging → prod/],
-            [["pki", "dev"], /pki is not in the promotion order/],
+            [["pki-dev", "dev"], /pki-dev is not in the promotion order/],
         ];
         for (const [args, message] of cases) {
             const { code, stderr } = await cli([...args, "--stacks-dir", dir], noViolations);

@@ -3,13 +3,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { CapturedResource } from "../engine/graph";
-import { Plan, PROJECT_ROOT } from "../engine/plan";
+import { Plan, PROJECT_ROOT, stackOutputs } from "../engine/plan";
 import { plain } from "../engine/values";
 import { ConfigError, parseStackConfig, ReleaseConfig, resolveResilience } from "../config";
 import { destinationRuleSpec, failoverPairs } from "../components/traffic/destinationRule";
 import { releaseRouting } from "../components/traffic/releases";
 import { virtualServiceSpec } from "../components/traffic/virtualService";
 import { localRateLimitSpec } from "../components/traffic/localRateLimit";
+import { countsAs5xx, GRPC, istioRoutePolicy, rateLimitedAnswer, wouldRetry } from "./support/envoy";
 import { validateCustomResource } from "./support/manifests";
 import { runCli, shippedPlan, tempDir } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
@@ -94,6 +95,24 @@ describe("traffic management: release routing (pure)", () => {
         assert.deepEqual(validateCustomResource({ apiVersion: "networking.istio.io/v1alpha3", kind: "EnvoyFilter", metadata: { name: "x", namespace: "istio-system" }, spec: ef }), []);
     });
 
+    it("answers a rate-limited gRPC call RESOURCE_EXHAUSTED and an HTTP request 429: callers neither retry nor eject (Envoy's model)", () => {
+        const typed = localRateLimitSpec({ context: "SIDECAR_INBOUND", workloadLabels: { app: "payments" }, limit: { requestsPerSecond: 100 } })
+            .configPatches[0].patch.value.typed_config;
+        const grpc = rateLimitedAnswer(typed, true);
+        assert.deepEqual(grpc, { httpStatus: 200, grpcStatus: GRPC.RESOURCE_EXHAUSTED });
+        assert.deepEqual(rateLimitedAnswer(typed, false), { httpStatus: 429 });
+        for (const answer of [grpc, rateLimitedAnswer(typed, false)]) {
+            assert.equal(wouldRetry(defaults.retries.retryOn, answer), false, "the default retry conditions");
+            assert.equal(countsAs5xx(answer), false, "outlier detection");
+        }
+        // Envoy's default, which the filter must not fall back to: UNAVAILABLE is retried and counted as a 503.
+        const { rate_limited_as_resource_exhausted: _, ...envoyDefault } = typed;
+        const unavailable = rateLimitedAnswer(envoyDefault, true);
+        assert.equal(unavailable.grpcStatus, GRPC.UNAVAILABLE);
+        assert.equal(wouldRetry(defaults.retries.retryOn, unavailable), true);
+        assert.equal(countsAs5xx(unavailable), true);
+    });
+
     it("resolves resilience field by field: service over stack over defaults", () => {
         const r = resolveResilience({ timeoutMs: 5000, retries: { attempts: 3 } }, { retries: { perTryTimeoutMs: 1000 }, outlierDetection: { consecutive5xxErrors: 2 } });
         assert.equal(r.timeoutMs, 5000);
@@ -122,6 +141,8 @@ describe("traffic management: config gate", () => {
         ["HTTP-only settings on a TCP service", (c) => (c.services.find((s: any) => s.name === "payments").protocol = "tcp", c.traffic.services.payments = { rateLimit: { requestsPerSecond: 5 } }), "traffic.services.payments.rateLimit", /HTTP-only/],
         ["a per-try timeout longer than the request's", (c) => (c.traffic.services.catalog.resilience.retries.perTryTimeoutMs = 3000), "traffic.services.catalog.resilience.retries.perTryTimeoutMs", /exceeds the request timeout/],
         ["an unknown strategy", (c) => (c.traffic.services.cart.release = { strategy: "shadow" }), "traffic.services.cart.release.strategy", /canary" or "blueGreen/],
+        ["a rate-limited service whose callers retry RESOURCE_EXHAUSTED", (c) => (c.traffic.services.catalog.resilience.retries.retryOn = "connect-failure,resource-exhausted"), "traffic.services.catalog.resilience.retries.retryOn", /retries resource-exhausted, the answer of service catalog's rateLimit/],
+        ["a stack-wide retry on 429 where a service is rate-limited", (c) => (c.traffic.resilience.retries.retryOn = "connect-failure,429"), "traffic.resilience.retries.retryOn", /retries 429, the answer of service catalog's rateLimit/],
     ];
     for (const [what, mutate, key, message] of cases) {
         it(`refuses ${what}`, () => {
@@ -205,6 +226,87 @@ describe("traffic management in the plan (stage 4 and 5)", () => {
         assert.equal(byName["ingress-local-ratelimit"].configPatches[0].match.context, "GATEWAY");
     });
 
+    it("rate limits are answered so that the callers' routes neither retry them nor eject the limited endpoints", () => {
+        let checked = 0;
+        for (const plan of [staging, prod]) {
+            const services = stackConfig(plan.settings.stack).services as Array<{ name: string; protocol?: string }>;
+            for (const ef of kind(plan, "EnvoyFilter").filter((f) => plain(f.inputs).metadata.name.endsWith("-local-ratelimit") && spec(f).configPatches[0].match.context === "SIDECAR_INBOUND")) {
+                const app = spec(ef).workloadSelector.labels.app;
+                const service = services.find((s) => s.name === app)!;
+                const cluster = ef.name.slice(0, ef.name.indexOf("-traffic-"));
+                const answer = rateLimitedAnswer(spec(ef).configPatches[0].patch.value.typed_config, service.protocol === "grpc");
+                const retries = spec(named(plan, "VirtualService", app, cluster)).http[0].retries;
+                assert.equal(wouldRetry(retries.retryOn ?? "", answer), false, `${ef.name}: retried under ${retries.retryOn}`);
+                assert.equal(countsAs5xx(answer), false, `${ef.name}: counted by outlier detection`);
+                checked++;
+            }
+        }
+        assert.ok(checked >= 4, "catalog on staging's clusters and payments (gRPC) on prod's");
+    });
+
+    it("edge routes time out and retry as the service's mesh routes do (Istio's translation of both)", () => {
+        // Without them Istio gives a gateway route no timeout and its default two retries.
+        assert.deepEqual(istioRoutePolicy({}), { timeoutMs: 0, retries: { numRetries: 2, retryOn: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes" } });
+        let checked = 0;
+        for (const plan of [staging, prod]) {
+            const services = stackConfig(plan.settings.stack).services as Array<{ name: string; namespace: string; exposed?: boolean; ingressPathPrefix?: string }>;
+            for (const edge of kind(plan, "VirtualService").filter((r) => plain(r.inputs).metadata.name === "ingress")) {
+                const cluster = edge.name.slice(0, edge.name.indexOf("-mesh-"));
+                for (const s of services.filter((x) => x.exposed)) {
+                    const route = spec(edge).http.find((h: any) => h.match[0].uri.prefix === (s.ingressPathPrefix ?? "/"));
+                    const mesh = spec(named(plan, "VirtualService", s.name, cluster)).http[0];
+                    const policy = istioRoutePolicy(route);
+                    assert.deepEqual(policy, istioRoutePolicy(mesh), `${edge.name} → ${s.name}`);
+                    assert.ok(policy.timeoutMs > 0, "a timeout at the edge");
+                    checked++;
+                }
+            }
+        }
+        assert.equal(checked, 4, "frontend on staging's and prod's two clusters");
+    });
+
+    it("release gates wait for exactly the pods Istio would send each live subset to", () => {
+        type Pod = { labels: Record<string, string>; ready: boolean };
+        // Istio: the service's ready endpoints (pods its Service selects, `app: <name>` by the graph's contract) whose
+        // labels include the subset's (istio/istio 1.30.3 pkg/config/labels/instance.go `SubsetOf`, used by
+        // pilot/pkg/xds/endpoints/endpoint_builder.go).
+        const subsetOf = (want: Record<string, string>, have: Record<string, string>) => Object.entries(want).every(([k, v]) => have[k] === v);
+        const istioEndpoints = (pods: Pod[], app: string, subset: Record<string, string>) => pods.filter((p) => p.ready && p.labels.app === app && subsetOf(subset, p.labels));
+        // `kubectl wait -l`: an equality selector is an AND of its terms; no matching pod is an error, and every match must become Ready.
+        const gatePasses = (selector: string, pods: Pod[]) => {
+            const terms = Object.fromEntries(selector.split(",").map((t) => t.split("=")));
+            const matched = pods.filter((p) => subsetOf(terms, p.labels));
+            return matched.length > 0 && matched.every((p) => p.ready);
+        };
+        let checked = 0;
+        for (const plan of [staging, prod]) {
+            const gates = stackOutputs(plan.graph).outputs.releaseGates as Array<{ service: string; subset: string; selector: string; command: string }>;
+            const cluster = (stackConfig(plan.settings.stack).clusters as Array<{ name: string }>)[0].name;
+            for (const dr of kind(plan, "DestinationRule").filter((r) => r.name.startsWith(cluster) && spec(r).subsets)) {
+                const app = plain(dr.inputs).metadata.name;
+                const http = spec(named(plan, "VirtualService", app, cluster)).http[0];
+                const live = new Set([...http.route.filter((r: any) => r.weight > 0), ...(http.mirrors ?? [])].map((r: any) => r.destination.subset));
+                assert.deepEqual(gates.filter((g) => g.service === app).map((g) => g.subset).sort(), [...live].sort(), `${app}: a gate per live subset`);
+                for (const subset of spec(dr).subsets.filter((x: any) => live.has(x.name))) {
+                    const gate = gates.find((g) => g.service === app && g.subset === subset.name)!;
+                    assert.match(gate.command, new RegExp(`^kubectl -n \\S+ wait pod -l ${gate.selector} --for=condition=Ready`));
+                    const other = { ...subset.labels, app: "someone-else" };
+                    for (const pods of [
+                        [] as Pod[],
+                        [{ labels: { app, ...subset.labels }, ready: false }],
+                        [{ labels: other, ready: true }],
+                        [{ labels: { app, ...subset.labels, extra: "x" }, ready: true }],
+                        [{ labels: { app, version: "elsewhere" }, ready: true }, { labels: { app, ...subset.labels }, ready: true }],
+                    ]) {
+                        assert.equal(gatePasses(gate.selector, pods), istioEndpoints(pods, app, subset.labels).length > 0, `${app}/${subset.name} with ${JSON.stringify(pods)}`);
+                    }
+                    checked++;
+                }
+            }
+        }
+        assert.equal(checked, 3, "cart's stable and canary (staging), frontend's blue (prod)");
+    });
+
     it("every routing resource validates against Istio 1.30's CRDs", () => {
         for (const plan of [staging, prod]) {
             for (const r of [...kind(plan, "VirtualService"), ...kind(plan, "DestinationRule"), ...kind(plan, "EnvoyFilter")]) {
@@ -217,7 +319,7 @@ describe("traffic management in the plan (stage 4 and 5)", () => {
         const dir = tempDir("prod-faults");
         fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: istio-production\nruntime: nodejs\nmain: ${path.join(PROJECT_ROOT, "index.ts")}\nstackConfigDir: stacks\n`);
         fs.mkdirSync(path.join(dir, "stacks"));
-        fs.copyFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.pki.yaml"), path.join(dir, "stacks", "Pulumi.pki.yaml"));
+        fs.copyFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.pki-prod.yaml"), path.join(dir, "stacks", "Pulumi.pki-prod.yaml"));
         const doc = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.prod.yaml"), "utf8"));
         const traffic = doc.config["istio-production:traffic"];
         traffic.allowFaultInjection = true;

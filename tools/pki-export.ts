@@ -3,21 +3,26 @@ import { parseArgs } from "node:util";
 
 const USAGE = `usage: npm run pki:export -- <environment> --outputs <pki-outputs.json> [--stack <mesh stack>]
 
-Air-gap handoff: reads the pki stack's outputs (pulumi stack output --stack pki --json --show-secrets) and prints
-the shell commands that give one environment's mesh stack its root certificates and, as a secret, its clusters'
-intermediates. Values go through stdin, never through arguments (shell history, process lists).`;
+Air-gap handoff: reads the environment's pki stack outputs (pulumi stack output --stack pki-<environment> --json
+--show-secrets) and prints the shell commands that give the environment's mesh stack its root certificates and, as
+a secret, its clusters' intermediates. Values go through stdin, never through arguments (shell history, process
+lists). Outputs of another environment's pki stack are refused.`;
 
 interface PkiOutputs {
-    trustBundles: Record<string, string[]>;
-    intermediates: Record<string, { environment: string; certPem?: string }>;
+    environment: string;
+    trustBundle: string[];
+    intermediates: Record<string, { certPem?: string }>;
     intermediateKeys: Record<string, string>;
 }
 
-/** The script for one environment: only that environment's clusters, never a root key (the pki stack exports none). */
+/** The script for one environment, from that environment's pki stack only; never a root key (the stack exports none). */
 export function exportScript(outputs: PkiOutputs, environment: string, stack = environment): string {
-    const roots = outputs.trustBundles?.[environment];
-    if (!roots?.length) throw new Error(`the pki outputs have no trust bundle for environment "${environment}" (have: ${Object.keys(outputs.trustBundles ?? {}).join(", ")})`);
-    const clusters = Object.entries(outputs.intermediates ?? {}).filter(([, i]) => i.environment === environment);
+    if (outputs.environment !== environment) {
+        throw new Error(`these pki outputs hold the key material of environment ${JSON.stringify(outputs.environment ?? null)}, not "${environment}": export pki-${environment}'s outputs`);
+    }
+    const roots = outputs.trustBundle;
+    if (!roots?.length) throw new Error(`the pki outputs of environment "${environment}" have no trust bundle`);
+    const clusters = Object.entries(outputs.intermediates ?? {});
     const material: Record<string, { certPem: string; keyPem: string }> = {};
     for (const [cluster, i] of clusters) {
         if (!i.certPem) throw new Error(`cluster "${cluster}" has no signed intermediate yet (external mode: set externalIntermediates.${cluster})`);

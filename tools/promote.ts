@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import YAML, { Document, isMap, isScalar, Pair, YAMLMap } from "yaml";
 import { CONFIG_NAMESPACE, ConfigError, parseStackConfig } from "../config";
-import { mandatoryViolations, planStack, PROJECT_ROOT } from "../engine/plan";
+import { mandatoryNotRun, mandatoryViolations, planStack, PROJECT_ROOT } from "../engine/plan";
 import { Violation } from "../engine/policy";
 import { readProject, readStack } from "../engine/project";
 
@@ -15,7 +15,9 @@ const STAGE_KEY = `${CONFIG_NAMESPACE}:stage`;
 /**
  * The settings a promotion carries: what is deployed (stage, chart versions, Istio images, workload certificate
  * policy), as opposed to where (clusters, sizes, regions, CIDRs, secrets, PKI source, ingress hosts,
- * highAvailability, protectResources), which belongs to each environment and never moves. Settings added later that
+ * highAvailability, protectResources), which belongs to each environment and never moves. The PKI source above all:
+ * each environment reads its own pki stack (`pki-<environment>`), and carrying dev's would hand staging dev's keys
+ * (the config gate refuses a result that points at another environment's pki stack). Settings added later that
  * describe what is deployed belong here.
  */
 export const PROMOTABLE_KEYS: readonly string[] = [STAGE_KEY, `${CONFIG_NAMESPACE}:charts`, `${CONFIG_NAMESPACE}:mesh`];
@@ -195,7 +197,9 @@ function stageOf(doc: Document, file: string): number {
 async function planViolations(stack: string, file: string): Promise<readonly Violation[]> {
     try {
         const settings = readStack({ ...readProject(PROJECT_ROOT), stackConfigDir: path.dirname(file) }, stack);
-        return mandatoryViolations(await planStack({ stack, config: settings.config }));
+        const plan = await planStack({ stack, config: settings.config });
+        // A mandatory policy the gate could not run at preview refuses like a violation: it was never checked.
+        return [...mandatoryViolations(plan), ...mandatoryNotRun(plan).map((n) => ({ ...n, message: `could not run at a first preview: ${n.reason}` }))];
     } catch (e) {
         throw new PromotionRefused(`refusing to promote ${stack}: its offline plan failed (npm run plan -- ${stack}): ${(e as Error).message}`);
     }

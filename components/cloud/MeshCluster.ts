@@ -24,6 +24,44 @@ export interface MeshCluster {
     readonly egressAddresses: readonly pulumi.Output<string>[];
     /** Static public addresses for the east-west gateway (multi-cluster only). */
     readonly eastWest?: EastWestAddress;
+    /**
+     * An in-cluster controller that admits every Service and cleans up after LoadBalancer Services, so everything the
+     * mesh applies to the cluster is created after it and deleted before it (EKS: the AWS Load Balancer Controller).
+     */
+    readonly serviceController?: pulumi.Resource;
+    /** How cert-manager here solves ACME DNS-01 for the ingress hosts (`ingress.acmeChallenge: dns01`). */
+    readonly acmeDns01?: AcmeDns01;
+    /**
+     * Lets a Kubernetes service account act as an AWS IAM role, with no key: EKS Pod Identity. Absent on clouds that
+     * cannot bind an AWS role to a workload.
+     */
+    readonly bindAwsRole?: (name: string, binding: AwsRoleBinding, opts: { parent: pulumi.Resource }) => pulumi.Resource;
+}
+
+export interface AwsRoleBinding {
+    readonly namespace: string;
+    readonly serviceAccount: string;
+    readonly roleArn: pulumi.Input<string>;
+}
+
+/** cert-manager's DNS-01 solver on one cluster, and the cloud identity it writes challenges with. */
+export interface AcmeDns01 {
+    /** The ClusterIssuer solver's `dns01` block (cert-manager v1.21.1 `ACMEChallengeSolverDNS01`). */
+    readonly solver: pulumi.Input<object>;
+    /** Annotations of cert-manager's controller ServiceAccount (GKE Workload Identity). */
+    readonly serviceAccountAnnotations?: pulumi.Output<Record<string, string>>;
+    /** A ServiceAccount in cert-manager's namespace whose tokens cert-manager requests for a cloud role (web identity). */
+    readonly tokenServiceAccount?: string;
+    /** The identity and its grants: a challenge fails until they exist. */
+    readonly ready: readonly pulumi.Resource[];
+}
+
+/** Where ACME DNS-01 challenges go, and the Kubernetes identity cert-manager runs as. */
+export interface AcmeDnsZone {
+    readonly zone:
+        | { readonly provider: "route53"; readonly hostedZoneId: string }
+        | { readonly provider: "cloudDns"; readonly project: string; readonly managedZone: string };
+    readonly certManager: { readonly namespace: string; readonly serviceAccount: string };
 }
 
 /** How the east-west gateway's LoadBalancer Service gets static, reachable addresses on this cloud. */

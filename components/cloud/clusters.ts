@@ -6,7 +6,8 @@ import { AwsNetwork } from "./aws/AwsNetwork";
 import { EksCluster } from "./aws/EksCluster";
 import { GcpNetwork } from "./gcp/GcpNetwork";
 import { GkeCluster } from "./gcp/GkeCluster";
-import { ClusterNetwork, MeshCluster } from "./MeshCluster";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../mesh/values";
+import { AcmeDnsZone, ClusterNetwork, MeshCluster } from "./MeshCluster";
 
 type CloudSetup =
     | { readonly config: Extract<ClusterConfig, { cloud: "aws" }>; readonly provider: aws.Provider; readonly network: AwsNetwork }
@@ -47,6 +48,10 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean): MeshCl
     });
 
     const networks: ClusterNetwork[] = setups.map((s) => s.network);
+    const acmeDns = acmeDnsZone(config);
+    // Route 53 challenges from GKE: the role lives in the account of the stack's first EKS cluster (the config gate
+    // refuses a Route 53 zone without one).
+    const zoneAccount = setups.find((s) => s.config.cloud === "aws");
     return setups.map((s): MeshCluster => {
         const allowed = peerAllowList(s.config.name, networks, config.operatorCidrs);
         const common = { meshNetwork: s.config.network, trustDomain: s.config.trustDomain, protect: config.protectResources };
@@ -57,12 +62,24 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean): MeshCl
                 kubernetesVersion: s.config.kubernetesVersion, endpointAccess: s.config.endpointAccess,
                 publicAccessCidrs: allowed, nodes: s.config.nodes, highAvailability: ha,
                 loadBalancerControllerVersion: config.charts.awsLoadBalancerController,
+                acmeDns: acmeDns?.zone.provider === "route53" ? { ...acmeDns, zone: acmeDns.zone } : undefined,
             });
         }
         return new GkeCluster(s.config.name, {
             ...common,
             project: s.config.project, region: s.config.region, network: s.network as GcpNetwork, provider: s.provider as gcp.Provider,
             releaseChannel: s.config.releaseChannel, masterCidr: s.config.masterCidr, authorizedCidrs: allowed, nodes: s.config.nodes,
+            acmeDns: acmeDns && {
+                ...acmeDns,
+                aws: zoneAccount && { provider: zoneAccount.provider as aws.Provider, region: zoneAccount.config.region },
+            },
         });
     });
+}
+
+/** The zone of the ingress hosts' ACME DNS-01 challenges, when the stack issues them that way. */
+function acmeDnsZone(config: MeshConfig): AcmeDnsZone | undefined {
+    const ingress = config.ingress;
+    if (ingress?.issuer !== "acme" || ingress.acmeChallenge !== "dns01" || !ingress.dnsZone) return undefined;
+    return { zone: ingress.dnsZone, certManager: { namespace: CERT_MANAGER_NAMESPACE, serviceAccount: CERT_MANAGER_SERVICE_ACCOUNT } };
 }

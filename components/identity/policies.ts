@@ -1,4 +1,5 @@
 import { EdgeAuthConfig, ServiceConfig } from "../../config";
+import { INGRESS_GATEWAY, INGRESS_NAMESPACE } from "../mesh/values";
 
 /**
  * Authorization generated from the declared service graph, as pure data: every call not declared is denied, every
@@ -28,13 +29,18 @@ export function principalsOf(s: ServiceConfig, clouds: readonly ("aws" | "gcp")[
     return domains.map((td) => `${td}/ns/${s.namespace}/sa/${serviceAccountOf(s)}`);
 }
 
+/** The SPIFFE IDs a service's certificates carry: one per trust domain it runs in. */
+export function spiffeIdsOf(s: ServiceConfig, clouds: readonly ("aws" | "gcp")[], trustDomainOf: TrustDomainOf): string[] {
+    return principalsOf(s, clouds, trustDomainOf).map((p) => `spiffe://${p}`);
+}
+
 /** The mesh-wide posture: an ALLOW policy with no rules in the root namespace matches nothing, so it denies everything. */
 export function defaultDeny(): PolicyDocument {
     return { name: "default-deny", namespace: ROOT_NAMESPACE, spec: {} };
 }
 
-/** The ingress gateway's own identity (the gateway chart names its account after the release). */
-const INGRESS_GATEWAY_IDENTITY = { name: "istio-ingressgateway", namespace: ROOT_NAMESPACE, serviceAccount: "istio-ingressgateway" } as ServiceConfig;
+/** The ingress gateway's own identity (the gateway chart names its account after the release), in its own namespace. */
+const INGRESS_GATEWAY_IDENTITY = { name: INGRESS_GATEWAY, namespace: INGRESS_NAMESPACE, serviceAccount: INGRESS_GATEWAY } as ServiceConfig;
 
 /**
  * One ALLOW policy per declared service that has callers or is exposed at the edge; a service with neither stays

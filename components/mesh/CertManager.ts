@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CERT_MANAGER_NAMESPACE, certManagerValues } from "./values";
+import { AcmeDns01 } from "../cloud/MeshCluster";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, certManagerValues } from "./values";
 
 export interface CertManagerArgs {
     readonly provider: k8s.Provider;
@@ -9,27 +10,56 @@ export interface CertManagerArgs {
     readonly highAvailability: boolean;
     /** approver-policy decides approvals; the built-in approver is turned off. */
     readonly approverPolicy: boolean;
+    /** What must run in the cluster before cert-manager, and outlive it. @default [] */
+    readonly after?: readonly pulumi.Resource[];
+    /** The cloud identity cert-manager solves ACME DNS-01 challenges with. */
+    readonly acmeDns01?: AcmeDns01;
 }
 
 /** cert-manager with its CRDs, in its own namespace. Everything that creates cert-manager resources waits for `release`. */
 export class CertManager extends pulumi.ComponentResource {
     readonly release: k8s.helm.v3.Release;
     readonly namespace: k8s.core.v1.Namespace;
+    /** What lets cert-manager use its ACME DNS-01 identity in the cluster: a challenge fails until it exists. */
+    readonly acmeDnsAccess: pulumi.Resource[] = [];
 
     constructor(name: string, args: CertManagerArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:CertManager", name, {}, opts);
         const child = { parent: this, provider: args.provider };
-        this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: CERT_MANAGER_NAMESPACE } }, child);
+        this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: CERT_MANAGER_NAMESPACE } }, { ...child, dependsOn: [...args.after ?? []] });
         // Release, not Chart v4: cert-manager's startupapicheck is a Helm hook, and the release waits for the webhook.
         this.release = new k8s.helm.v3.Release(`${name}-cert-manager`, {
             name: "cert-manager",
             chart: "oci://quay.io/jetstack/charts/cert-manager",
             version: args.version,
             namespace: CERT_MANAGER_NAMESPACE,
-            values: certManagerValues(args),
+            values: pulumi.output(args.acmeDns01?.serviceAccountAnnotations).apply((serviceAccountAnnotations) =>
+                certManagerValues({ highAvailability: args.highAvailability, approverPolicy: args.approverPolicy, serviceAccountAnnotations })),
             atomic: true,
             cleanupOnFail: true,
         }, { ...child, dependsOn: [this.namespace] });
+        const tokenAccount = args.acmeDns01?.tokenServiceAccount;
+        if (tokenAccount) this.allowTokenRequests(name, tokenAccount, child);
         this.registerOutputs({ release: this.release.status });
+    }
+
+    /**
+     * A ServiceAccount whose tokens cert-manager requests, to assume a cloud role by web identity: cert-manager
+     * v1.21.1 pkg/issuer/acme/dns/dns.go `createToken` (TokenRequest in the issuer's resource namespace), which its
+     * chart's RBAC does not allow (deploy/charts/cert-manager/templates/rbac.yaml grants no serviceaccounts/token).
+     */
+    private allowTokenRequests(name: string, account: string, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
+        const inNamespace = { ...child, dependsOn: [this.namespace] };
+        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-${account}`, { metadata: { name: account, namespace: CERT_MANAGER_NAMESPACE } }, inNamespace);
+        const role = new k8s.rbac.v1.Role(`${name}-${account}`, {
+            metadata: { name: `${account}-token`, namespace: CERT_MANAGER_NAMESPACE },
+            rules: [{ apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [account], verbs: ["create"] }],
+        }, inNamespace);
+        const binding = new k8s.rbac.v1.RoleBinding(`${name}-${account}`, {
+            metadata: { name: `${account}-token`, namespace: CERT_MANAGER_NAMESPACE },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+            subjects: [{ kind: "ServiceAccount", name: CERT_MANAGER_SERVICE_ACCOUNT, namespace: CERT_MANAGER_NAMESPACE }],
+        }, inNamespace);
+        this.acmeDnsAccess.push(serviceAccount, role, binding);
     }
 }

@@ -21,7 +21,7 @@ export interface ClusterMeshArgs {
     readonly keyAlgorithm: KeyAlgorithm;
     readonly istioHub: string;
     readonly istioTag: string;
-    readonly ingressTls?: Omit<NonNullable<IngressGatewayArgs["tls"]>, "approverPolicy" | "meshIssuer">;
+    readonly ingressTls?: Omit<NonNullable<IngressGatewayArgs["tls"]>, "approverPolicy" | "meshIssuer" | "dns01">;
     /** Stage 5, per-cloud trust domains: the other clouds' trust domains this cluster accepts for mTLS. */
     readonly peerTrustDomains?: readonly string[];
     readonly trustDomainAliases?: readonly string[];
@@ -43,17 +43,21 @@ export class ClusterMesh extends pulumi.ComponentResource {
         super("istio-production:mesh:ClusterMesh", name, {}, opts);
         const { cluster } = args;
         const child = { parent: this };
+        // Everything here hangs off these two namespaces, so it all follows the cluster's service controller.
+        const afterController = cluster.serviceController ? [cluster.serviceController] : [];
         const istioNamespace = new k8s.core.v1.Namespace(`${name}-istio-system`, {
             metadata: { name: ISTIO_NAMESPACE, labels: { "topology.istio.io/network": cluster.network } },
-        }, { ...child, provider: cluster.provider });
+        }, { ...child, provider: cluster.provider, dependsOn: afterController });
         const certManager = new CertManager(`${name}-cert-manager`, {
             provider: cluster.provider, version: args.charts.certManager, highAvailability: args.highAvailability, approverPolicy: !!args.enterpriseCa,
+            after: afterController, acmeDns01: cluster.acmeDns01,
         }, child);
         const ca = args.enterpriseCa && new MeshCa(`${name}-mesh-ca`, {
             provider: cluster.provider, certManager: certManager.release, istioNamespace, pki: args.enterpriseCa,
             clusterName: cluster.name, trustDomain: cluster.trustDomain, highAvailability: args.highAvailability,
             workloadCertificateTtlMinutes: args.workloadCertificateTtlMinutes, keyAlgorithm: args.keyAlgorithm,
             istioCsrVersion: args.charts.istioCsr, approverPolicyVersion: args.charts.approverPolicy,
+            clusterIssuer: args.ingressTls?.issuer === "private",
         }, child);
         const controlPlane = new IstioControlPlane(`${name}-istio`, {
             provider: cluster.provider, istioNamespace, version: args.charts.istio, caReady: ca ? [ca.istioCsr] : [],
@@ -66,7 +70,8 @@ export class ClusterMesh extends pulumi.ComponentResource {
         new IngressGateway(`${name}-ingress`, {
             provider: cluster.provider, cloud: cluster.cloud, version: args.charts.istio, highAvailability: args.highAvailability,
             istiod: controlPlane.istiod, certManager: certManager.release,
-            tls: args.ingressTls && { ...args.ingressTls, approverPolicy: ca?.approverPolicy, meshIssuer: ca?.issuer },
+            tls: args.ingressTls && { ...args.ingressTls, approverPolicy: ca?.approverPolicy, meshIssuer: ca?.clusterIssuer,
+                dns01: cluster.acmeDns01 && { ...cluster.acmeDns01, ready: [...cluster.acmeDns01.ready, ...certManager.acmeDnsAccess] } },
         }, child);
         if (args.eastWest) {
             new EastWestGateway(`${name}-eastwest`, {

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { customResource } from "./resources";
-import { EASTWEST_GATEWAY, eastWestGatewayValues, ISTIO_NAMESPACE, ISTIO_CHARTS_REPO } from "./values";
+import { EASTWEST_GATEWAY, EASTWEST_NAMESPACE, eastWestGatewayValues, ISTIO_CHARTS_REPO } from "./values";
 
 export interface EastWestGatewayArgs {
     readonly cluster: MeshCluster;
@@ -27,20 +27,25 @@ export class EastWestGateway extends pulumi.ComponentResource {
         if (!cluster.eastWest) throw new Error(`cluster ${cluster.name} has no east-west addresses: the cloud layer reserves them when multi-cluster is on`);
         const child = { parent: this, provider: cluster.provider };
         const ew = cluster.eastWest;
+        const namespace = new k8s.core.v1.Namespace(`${name}-ns`, {
+            metadata: { name: EASTWEST_NAMESPACE, labels: { "istio-injection": "enabled" } },
+        }, { ...child, dependsOn: [args.istiod] });
+        // Replaced by deleting first: its load balancer holds the cluster's static addresses, which a new load balancer
+        // cannot take until the old one lets go of them.
         this.release = new k8s.helm.v3.Release(`${name}-gateway`, {
             name: EASTWEST_GATEWAY,
             chart: "gateway",
             version: args.version,
             repositoryOpts: { repo: ISTIO_CHARTS_REPO },
-            namespace: ISTIO_NAMESPACE,
+            namespace: EASTWEST_NAMESPACE,
             // Computed addresses stay leaves of the values, so a preview (and its policies) sees every other value.
             values: eastWestGatewayValues({
                 network: cluster.network, highAvailability: args.highAvailability, serviceAnnotations: ew.serviceAnnotations,
                 sourceRanges: args.sourceRanges, loadBalancerIP: ew.loadBalancerIP, exposeIstiod: args.exposeIstiod,
             }),
             atomic: true,
-        }, { ...child, dependsOn: [args.istiod] });
-        customResource(`${name}-cross-network`, "networking.istio.io/v1", "Gateway", { name: "cross-network-gateway", namespace: ISTIO_NAMESPACE }, {
+        }, { ...child, dependsOn: [args.istiod, namespace], deleteBeforeReplace: true });
+        customResource(`${name}-cross-network`, "networking.istio.io/v1", "Gateway", { name: "cross-network-gateway", namespace: EASTWEST_NAMESPACE }, {
             spec: {
                 selector: { istio: "eastwestgateway" },
                 servers: [{ port: { number: 15443, name: "tls", protocol: "TLS" }, tls: { mode: "AUTO_PASSTHROUGH" }, hosts: ["*.local"] }],

@@ -1,8 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { HttpRouteResilience } from "../traffic/virtualService";
+import { AcmeDns01 } from "../cloud/MeshCluster";
 import { approvalPolicy } from "./approval";
 import { customResource, WAIT_READY } from "./resources";
-import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, ingressGatewayValues, ISTIO_NAMESPACE, MESH_ISSUER, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO } from "./values";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, INGRESS_NAMESPACE, ingressGatewayValues, MESH_ISSUER, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO } from "./values";
 
 export interface IngressGatewayArgs {
     readonly provider: k8s.Provider;
@@ -18,9 +20,12 @@ export interface IngressGatewayArgs {
         readonly issuer: "acme" | "private";
         readonly acmeEmail?: string;
         readonly acmeServer: string;
+        /** How the ACME CA validates the hosts: DNS-01 with `dns01` (required then), or HTTP-01 through this gateway. */
+        readonly acmeChallenge: "dns01" | "http01";
+        readonly dns01?: AcmeDns01;
         /** When approver-policy decides approvals, the ingress certificate needs a policy of its own. */
         readonly approverPolicy?: pulumi.Resource;
-        /** The mesh CA Issuer, for `issuer: private`. */
+        /** The cluster's intermediate as a ClusterIssuer, for `issuer: private`. */
         readonly meshIssuer?: pulumi.Resource;
         /** Exposed services: requests under `prefix` go to `host:port`. */
         readonly routes?: readonly IngressRoute[];
@@ -34,16 +39,24 @@ export interface IngressRoute {
     readonly port: number;
     /** A release in progress (canary, blue/green): the same weighted subsets the mesh routes use. */
     readonly weights?: ReadonlyArray<{ readonly subset: string; readonly weight: number }>;
+    /**
+     * The request timeout and retries of the service's mesh routes. Absent: Istio's defaults for a route, no timeout
+     * and two retries.
+     */
+    readonly resilience?: HttpRouteResilience;
 }
 
 const ACME_ISSUER = "acme";
+/** meshConfig.ingressClass's default, which istiod serves in STRICT mode. */
+const ISTIO_INGRESS_CLASS = "istio";
 const SERVER_USAGES = ["digital signature", "key encipherment", "server auth"];
 const CREDENTIAL = "ingress-tls";
 
 /**
- * The ingress gateway from Istio's `gateway` chart, its certificate issued and renewed by cert-manager (ACME for
- * public names, the cluster's intermediate for internal names), and the Gateway that serves it by `credentialName`.
- * It runs in istio-system, beside the namespaced mesh Issuer, so internal certificates need no second copy of the key.
+ * The ingress gateway from Istio's `gateway` chart in its own namespace, its certificate issued and renewed by
+ * cert-manager (ACME for public names, the cluster's intermediate for internal names) into that namespace, and the
+ * Gateway that serves it by `credentialName`, which istiod resolves in the gateway's namespace only (istio/istio 1.30.3
+ * pilot/pkg/xds/sds.go `filterAuthorizedResources`).
  */
 export class IngressGateway extends pulumi.ComponentResource {
     readonly release: k8s.helm.v3.Release;
@@ -51,15 +64,17 @@ export class IngressGateway extends pulumi.ComponentResource {
     constructor(name: string, args: IngressGatewayArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:IngressGateway", name, {}, opts);
         const child = { parent: this, provider: args.provider };
+        const namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: INGRESS_NAMESPACE, labels: { "istio-injection": "enabled" } } },
+            { ...child, dependsOn: [args.istiod] });
         this.release = new k8s.helm.v3.Release(`${name}-gateway`, {
             name: INGRESS_GATEWAY,
             chart: "gateway",
             version: args.version,
             repositoryOpts: { repo: ISTIO_CHARTS_REPO },
-            namespace: ISTIO_NAMESPACE,
+            namespace: INGRESS_NAMESPACE,
             values: ingressGatewayValues({ highAvailability: args.highAvailability, serviceAnnotations: publicLoadBalancerAnnotations(args.cloud) }),
             atomic: true,
-        }, { ...child, dependsOn: [args.istiod] });
+        }, { ...child, dependsOn: [args.istiod, namespace] });
         if (args.tls) this.serveTls(name, args, args.tls, child);
         this.registerOutputs({ release: this.release.status });
     }
@@ -68,17 +83,12 @@ export class IngressGateway extends pulumi.ComponentResource {
         const waits: pulumi.Resource[] = [args.certManager];
         const issuerRef = tls.issuer === "acme"
             ? { name: ACME_ISSUER, kind: "ClusterIssuer" as const, group: "cert-manager.io" as const }
-            : { name: MESH_ISSUER, kind: "Issuer" as const, group: "cert-manager.io" as const };
+            : { name: MESH_ISSUER, kind: "ClusterIssuer" as const, group: "cert-manager.io" as const };
         if (tls.issuer === "acme") {
-            waits.push(customResource(`${name}-acme`, "cert-manager.io/v1", "ClusterIssuer", { name: ACME_ISSUER, annotations: WAIT_READY }, {
+            const solver = this.acmeSolver(name, tls, child);
+            waits.push(...solver.ready, customResource(`${name}-acme`, "cert-manager.io/v1", "ClusterIssuer", { name: ACME_ISSUER, annotations: WAIT_READY }, {
                 spec: {
-                    acme: {
-                        email: tls.acmeEmail,
-                        server: tls.acmeServer,
-                        privateKeySecretRef: { name: `${ACME_ISSUER}-account-key` },
-                        // HTTP-01 through Istio's own Ingress support on the ingress gateway.
-                        solvers: [{ http01: { ingress: { ingressClassName: "istio" } } }],
-                    },
+                    acme: { email: tls.acmeEmail, server: tls.acmeServer, privateKeySecretRef: { name: `${ACME_ISSUER}-account-key` }, solvers: [solver.spec] },
                 },
             }, { ...child, dependsOn: [args.certManager] }));
         } else if (tls.meshIssuer) {
@@ -95,7 +105,7 @@ export class IngressGateway extends pulumi.ComponentResource {
                 constraints: { maxDuration: lifetime.duration, privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 384 } },
             }, child));
         }
-        const certificate = customResource(`${name}-certificate`, "cert-manager.io/v1", "Certificate", { name: CREDENTIAL, namespace: ISTIO_NAMESPACE }, {
+        const certificate = customResource(`${name}-certificate`, "cert-manager.io/v1", "Certificate", { name: CREDENTIAL, namespace: INGRESS_NAMESPACE }, {
             spec: {
                 secretName: CREDENTIAL,
                 dnsNames: [...tls.hosts],
@@ -105,7 +115,7 @@ export class IngressGateway extends pulumi.ComponentResource {
                 usages: SERVER_USAGES,
             },
         }, { ...child, dependsOn: [...waits, this.release] });
-        const gateway = customResource(`${name}-gateway-https`, "networking.istio.io/v1", "Gateway", { name: "ingress", namespace: ISTIO_NAMESPACE }, {
+        const gateway = customResource(`${name}-gateway-https`, "networking.istio.io/v1", "Gateway", { name: "ingress", namespace: INGRESS_NAMESPACE }, {
             spec: {
                 selector: { istio: "ingressgateway" },
                 servers: [{
@@ -115,21 +125,43 @@ export class IngressGateway extends pulumi.ComponentResource {
                 }],
             },
         }, { ...child, dependsOn: [this.release, certificate] });
-        if (tls.routes?.length) {
-            // Longest prefix first: Istio takes the first matching route.
-            const routes = [...tls.routes].sort((a, b) => b.prefix.length - a.prefix.length);
-            customResource(`${name}-routes`, "networking.istio.io/v1", "VirtualService", { name: "ingress", namespace: ISTIO_NAMESPACE }, {
-                spec: {
-                    hosts: [...tls.hosts],
-                    gateways: [`${ISTIO_NAMESPACE}/ingress`],
-                    http: routes.map((r) => ({
-                        match: [{ uri: { prefix: r.prefix } }],
-                        route: r.weights
-                            ? r.weights.map((w) => ({ destination: { host: r.host, port: { number: r.port }, subset: w.subset }, weight: w.weight }))
-                            : [{ destination: { host: r.host, port: { number: r.port } } }],
-                    })),
-                },
-            }, { ...child, dependsOn: [gateway] });
+        if (tls.routes?.length) this.route(name, tls, gateway, child);
+    }
+
+    /**
+     * The ACME solver. DNS-01: the cluster's cloud identity writes the challenge to the hosts' zone, so every cluster
+     * that serves the hosts can renew on its own. HTTP-01 (one cluster, the config gate checks): cert-manager creates
+     * an Ingress of class `istio`, which istiod turns into routes on this gateway only if that IngressClass names
+     * Istio's controller (istio/istio 1.30.3 pilot/pkg/config/kube/ingress/virtualservices.go
+     * `shouldProcessIngressWithClass`: under the default ingressControllerMode STRICT an Ingress of an unknown class is
+     * ignored); its selector `istio: ingressgateway` is meshConfig.ingressSelector's default.
+     */
+    private acmeSolver(name: string, tls: NonNullable<IngressGatewayArgs["tls"]>, child: { parent: pulumi.Resource; provider: k8s.Provider }): { spec: Record<string, unknown>; ready: pulumi.Resource[] } {
+        if (tls.acmeChallenge === "dns01") {
+            if (!tls.dns01) throw new Error("acmeChallenge dns01 without a DNS-01 identity on this cluster: the cloud layer provides one when ingress.dnsZone is set");
+            return { spec: { dns01: tls.dns01.solver }, ready: [...tls.dns01.ready] };
         }
+        const ingressClass = new k8s.networking.v1.IngressClass(`${name}-ingress-class`, {
+            metadata: { name: ISTIO_INGRESS_CLASS }, spec: { controller: "istio.io/ingress-controller" },
+        }, child);
+        return { spec: { http01: { ingress: { ingressClassName: ISTIO_INGRESS_CLASS } } }, ready: [ingressClass] };
+    }
+
+    private route(name: string, tls: NonNullable<IngressGatewayArgs["tls"]>, gateway: pulumi.Resource, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
+        // Longest prefix first: Istio takes the first matching route.
+        const routes = [...tls.routes ?? []].sort((a, b) => b.prefix.length - a.prefix.length);
+        customResource(`${name}-routes`, "networking.istio.io/v1", "VirtualService", { name: "ingress", namespace: INGRESS_NAMESPACE }, {
+            spec: {
+                hosts: [...tls.hosts],
+                gateways: [`${INGRESS_NAMESPACE}/ingress`],
+                http: routes.map((r) => ({
+                    match: [{ uri: { prefix: r.prefix } }],
+                    route: r.weights
+                        ? r.weights.map((w) => ({ destination: { host: r.host, port: { number: r.port }, subset: w.subset }, weight: w.weight }))
+                        : [{ destination: { host: r.host, port: { number: r.port } } }],
+                    ...(r.resilience ? { timeout: r.resilience.timeout, retries: { ...r.resilience.retries } } : {}),
+                })),
+            },
+        }, { ...child, dependsOn: [gateway] });
     }
 }

@@ -5,9 +5,19 @@ import { issuerChain } from "../pki/chain";
 import { approvalPolicy, NON_CA_USAGES } from "./approval";
 import { customResource, WAIT_READY } from "./resources";
 import {
-    approverPolicyValues, CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, ISTIO_CSR_ADDRESS, ISTIO_CSR_SERVICE_ACCOUNT, ISTIO_NAMESPACE,
+    approverPolicyValues, CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, ISTIO_CSR_ADDRESS, ISTIO_CSR_SERVICE_ACCOUNT, ISTIO_NAMESPACE, ISTIOD_SERVING_NAME,
     istioCsrValues, KeyAlgorithm, MESH_ISSUER, ROOT_BUNDLE_SECRET,
 } from "./values";
+
+/**
+ * The subject of every CSR istio-csr forwards: Istio's CSR template always writes one Organization attribute, empty
+ * when no org is set (istio/istio 1.30.3 security/pkg/pki/util/generate_csr.go `GenCSRTemplate`; istio/istio#53828),
+ * proxies set none (security/pkg/nodeagent/cache/secretcache.go), and istio-csr v0.17.0 generates its own serving CSR
+ * with the same function (pkg/tls/tls.go). approver-policy v0.27.0 denies any subject attribute a policy does not
+ * list (pkg/internal/approver/allowed/evaluator.go `evaluateSlice`: "no allowed values"), and matches an empty
+ * pattern only against the empty string (pkg/internal/util/wildcard.go): so exactly the empty organization.
+ */
+const ISTIO_CSR_SUBJECT = { organizations: { values: [""] } };
 
 export interface MeshCaArgs {
     readonly provider: k8s.Provider;
@@ -23,6 +33,11 @@ export interface MeshCaArgs {
     readonly keyAlgorithm: KeyAlgorithm;
     readonly istioCsrVersion: string;
     readonly approverPolicyVersion: string;
+    /**
+     * Also the intermediate as a ClusterIssuer (same name), for certificates outside istio-system: a CA Issuer only
+     * signs in its own namespace, and a gateway's namespace must hold no CA key. @default false
+     */
+    readonly clusterIssuer?: boolean;
 }
 
 /**
@@ -33,6 +48,8 @@ export interface MeshCaArgs {
 export class MeshCa extends pulumi.ComponentResource {
     readonly istioCsr: k8s.helm.v3.Release;
     readonly issuer: k8s.apiextensions.CustomResource;
+    /** With `clusterIssuer`: the intermediate as a ClusterIssuer. */
+    readonly clusterIssuer?: k8s.apiextensions.CustomResource;
     /** approver-policy's release, for other components' CertificateRequestPolicies. */
     readonly approverPolicy: k8s.helm.v3.Release;
 
@@ -41,15 +58,21 @@ export class MeshCa extends pulumi.ComponentResource {
         const child = { parent: this, provider: args.provider };
         const chain = pulumi.all([args.pki.intermediateCertPem, args.pki.roots]).apply(([int, roots]) => issuerChain(int, roots));
 
+        const caData = { "tls.crt": chain.chainPem, "tls.key": args.pki.intermediateKeyPem, "ca.crt": chain.signerPem };
         const caSecret = new k8s.core.v1.Secret(`${name}-intermediate`, {
             metadata: { name: "istio-ca", namespace: ISTIO_NAMESPACE },
             type: "kubernetes.io/tls",
-            stringData: {
-                "tls.crt": chain.chainPem,
-                "tls.key": args.pki.intermediateKeyPem,
-                "ca.crt": chain.signerPem,
-            },
+            stringData: caData,
         }, { ...child, dependsOn: [args.istioNamespace] });
+        if (args.clusterIssuer) {
+            // A ClusterIssuer reads its Secret from cert-manager's cluster resource namespace (its own by default).
+            const clusterSecret = new k8s.core.v1.Secret(`${name}-intermediate-cluster`, {
+                metadata: { name: "istio-ca", namespace: CERT_MANAGER_NAMESPACE }, type: "kubernetes.io/tls", stringData: caData,
+            }, { ...child, dependsOn: [args.certManager] });
+            this.clusterIssuer = customResource(`${name}-cluster-issuer`, "cert-manager.io/v1", "ClusterIssuer",
+                { name: MESH_ISSUER, annotations: WAIT_READY }, { spec: { ca: { secretName: clusterSecret.metadata.name } } },
+                { ...child, dependsOn: [args.certManager, clusterSecret] });
+        }
         // The Issuer must be Ready before istio-csr: istio-csr is not Ready until the Issuer signed its serving cert.
         this.issuer = customResource(`${name}-issuer`, "cert-manager.io/v1", "Issuer",
             { name: MESH_ISSUER, namespace: ISTIO_NAMESPACE, annotations: WAIT_READY },
@@ -77,16 +100,17 @@ export class MeshCa extends pulumi.ComponentResource {
         const policies = [
             // Workload identities: only SPIFFE URIs of this cluster's trust domain, only leaf usages, only short-lived.
             ...approvalPolicy(name, { ...common, policyName: "istio-mesh-workloads", requester: istioCsrAccount,
-                allowed: { uris: { values: [`spiffe://${args.trustDomain}/ns/*/sa/*`], required: true }, usages: NON_CA_USAGES, isCA: false },
+                allowed: { uris: { values: [`spiffe://${args.trustDomain}/ns/*/sa/*`], required: true }, subject: ISTIO_CSR_SUBJECT, usages: NON_CA_USAGES, isCA: false },
                 constraints: { maxDuration: `${args.workloadCertificateTtlMinutes}m`, privateKey: keyConstraint } }, child),
             ...approvalPolicy(name, { ...common, policyName: "istio-csr-serving", requester: istioCsrAccount,
-                allowed: { dnsNames: { values: [ISTIO_CSR_ADDRESS.split(":")[0]], required: true }, usages: NON_CA_USAGES, isCA: false },
+                allowed: { dnsNames: { values: [ISTIO_CSR_ADDRESS.split(":")[0]], required: true }, subject: ISTIO_CSR_SUBJECT, usages: NON_CA_USAGES, isCA: false },
                 constraints: { maxDuration: "1h", privateKey: keyConstraint } }, child),
             // istiod's serving certificate is a cert-manager Certificate, so cert-manager itself requests it.
             ...approvalPolicy(name, { ...common, policyName: "istiod-serving", requester: { namespace: CERT_MANAGER_NAMESPACE, name: CERT_MANAGER_SERVICE_ACCOUNT },
                 allowed: {
-                    commonName: { value: `istiod.${ISTIO_NAMESPACE}.svc` },
-                    dnsNames: { values: [`istiod.${ISTIO_NAMESPACE}.svc`, `istiod-default.${ISTIO_NAMESPACE}.svc`], required: true },
+                    commonName: { value: ISTIOD_SERVING_NAME },
+                    // Only the name the intermediate's name constraints permit: istio-csr requests no other.
+                    dnsNames: { values: [ISTIOD_SERVING_NAME], required: true },
                     uris: { values: [`spiffe://${args.trustDomain}/ns/${ISTIO_NAMESPACE}/sa/istiod-service-account`] },
                     usages: NON_CA_USAGES,
                     isCA: false,

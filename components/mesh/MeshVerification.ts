@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
+import { istioMutual } from "../traffic/destinationRule";
 import { customResource } from "./resources";
 
 export interface MeshVerificationArgs {
@@ -24,6 +25,7 @@ export class MeshVerification extends pulumi.ComponentResource {
     constructor(name: string, args: MeshVerificationArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:MeshVerification", name, {}, opts);
         const names = args.clusters.map((c) => c.cluster.name);
+        const perCloud = new Set(args.clusters.map((c) => c.cluster.trustDomain)).size > 1;
         const echoes: pulumi.Resource[] = [];
         const perCluster = args.clusters.map(({ cluster, istiod }) => {
             const child = { parent: this, provider: cluster.provider };
@@ -45,11 +47,17 @@ export class MeshVerification extends pulumi.ComponentResource {
                 },
             }, { ...child, dependsOn: [sa] }));
             // Every cluster declares every echo Service, so the name resolves everywhere; endpoints come from the mesh.
-            for (const other of names) {
-                new k8s.core.v1.Service(`${name}-${cluster.name}-svc-${other}`, {
-                    metadata: { name: `echo-${other}`, namespace: NAMESPACE },
-                    spec: { selector: { app: `echo-${other}` }, ports: [{ name: "http", port: 8080, targetPort: 8080 }] },
+            for (const { cluster: other } of args.clusters) {
+                new k8s.core.v1.Service(`${name}-${cluster.name}-svc-${other.name}`, {
+                    metadata: { name: `echo-${other.name}`, namespace: NAMESPACE },
+                    spec: { selector: { app: `echo-${other.name}` }, ports: [{ name: "http", port: 8080, targetPort: 8080 }] },
                 }, { ...child, dependsOn: [ns] });
+                // The echo answers with its own cluster's identity, which a client in another trust domain only accepts if told.
+                if (perCloud && other.name !== cluster.name) {
+                    customResource(`${name}-${cluster.name}-dr-${other.name}`, "networking.istio.io/v1", "DestinationRule", { name: `echo-${other.name}`, namespace: NAMESPACE }, {
+                        spec: { host: `echo-${other.name}.${NAMESPACE}.svc.cluster.local`, trafficPolicy: { tls: istioMutual([`spiffe://${other.trustDomain}/ns/${NAMESPACE}/sa/${ACCOUNT}`]) } },
+                    }, { ...child, dependsOn: [ns, istiod] });
+                }
             }
             // Only the verifier may call the echo services, whatever the mesh-wide authorization posture.
             customResource(`${name}-${cluster.name}-allow`, "security.istio.io/v1", "AuthorizationPolicy", { name: "allow-verifier", namespace: NAMESPACE }, {

@@ -47,9 +47,11 @@ export function tokenKubeconfig(resourceName: string, a: TokenKubeconfigArgs): p
         metadata: { name: a.secretName, namespace: ISTIO_NAMESPACE, annotations: { "kubernetes.io/service-account.name": a.serviceAccount } },
         type: "kubernetes.io/service-account-token",
     }, { parent: a.parent, provider: c.provider, dependsOn: [...a.dependsOn] });
-    // The token controller fills in the token after creation: read the Secret back.
-    const filled = k8s.core.v1.Secret.get(`${resourceName}-read`, pulumi.interpolate`${ISTIO_NAMESPACE}/${tokenSecret.metadata.name}`,
-        { parent: tokenSecret, provider: c.provider, dependsOn: [tokenSecret] });
+    // The token controller fills in the token after creation: read the Secret back. By the created Secret's id
+    // (`<namespace>/<name>`), which a preview does not know until the Secret exists: a read of a known id runs during
+    // the preview itself and fails on a Secret not yet created (pulumi/pulumi v3.248.0 `pkg/resource/deploy/step.go`,
+    // ReadStep), which is what an update adding a peer would hit.
+    const filled = k8s.core.v1.Secret.get(`${resourceName}-read`, tokenSecret.id, { parent: tokenSecret, provider: c.provider, dependsOn: [tokenSecret] });
     return pulumi.secret(pulumi.all([c.endpoint, c.caData, filled.data]).apply(([server, ca, data]) => {
         if (!data?.token) throw new Error(`cluster ${c.name}: the token Secret ${a.secretName} has no token yet`);
         return remoteKubeconfig(c.name, server, ca, Buffer.from(data.token, "base64").toString("utf8"));

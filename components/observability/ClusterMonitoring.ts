@@ -1,11 +1,14 @@
 import * as crypto from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { RemoteWriteAuth } from "../../config/observability";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { customResource } from "../mesh/resources";
 import { ISTIO_NAMESPACE } from "../mesh/values";
+import { istioMutual } from "../traffic/destinationRule";
 import {
-    clusterPrometheusService, FederationRole, MONITORING_NAMESPACE, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER_LABELS, prometheusValues,
+    clusterPrometheusHost, clusterPrometheusService, FederationRole, MONITORING_NAMESPACE, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER, PROMETHEUS_SERVER_LABELS,
+    prometheusNetworkPolicySpec, prometheusValues,
 } from "./prometheus";
 import { meshAlertRules, MeshRulesArgs, meshRecordingRules } from "./rules";
 import { meshTelemetrySpec, MeshTelemetryArgs } from "./telemetry";
@@ -18,11 +21,19 @@ export interface ClusterMonitoringArgs {
     readonly version: string;
     readonly meshId: string;
     readonly retentionDays: number;
-    readonly remoteWriteUrl?: string;
+    /** Remote-write aggregation: the central store and how to authenticate to it. */
+    readonly remoteWrite?: { readonly url: string; readonly auth?: RemoteWriteAuth };
     /** Federation: this cluster's part. Absent: no federation (remote write, or a single cluster). */
     readonly federation?: FederationRole;
+    /** Kiali runs on this cluster: its pods may reach this Prometheus. */
+    readonly kiali: boolean;
     /** A federation source only: the principal of the hub's Prometheus, the one caller its Prometheus accepts. */
     readonly hubPrincipal?: string;
+    /**
+     * The federation hub with per-cloud trust domains: per source cluster, the SPIFFE ID its Prometheus presents,
+     * which the hub's sidecar must be told to expect (see istioMutual). Absent: istiod's default.
+     */
+    readonly sourceIdentities?: Readonly<Record<string, string>>;
     readonly rules: Omit<MeshRulesArgs, "intermediateNotAfterSeconds">;
     /** This cluster's intermediate CA, for its expiry alert. */
     readonly intermediateCertPem?: pulumi.Input<string>;
@@ -37,7 +48,7 @@ export function notAfterSeconds(pem: string): number {
 /**
  * Monitoring of one cluster: the `monitoring` namespace, a Prometheus with the mesh's alert and recording rules, its
  * part in federation (a Service naming it across the mesh and the one caller it accepts, or the hub's stubs of the
- * sources), and the mesh-wide Telemetry for access logs and trace sampling.
+ * sources), a NetworkPolicy that admits only its readers, and the mesh-wide Telemetry for access logs and trace sampling.
  */
 export class ClusterMonitoring extends pulumi.ComponentResource {
     readonly prometheus: k8s.helm.v3.Release;
@@ -46,12 +57,18 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
         super("istio-production:observability:ClusterMonitoring", name, {}, opts);
         const { cluster } = args;
         const child = { parent: this, provider: cluster.provider };
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: MONITORING_NAMESPACE } }, child);
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: MONITORING_NAMESPACE } },
+            { ...child, dependsOn: cluster.serviceController ? [cluster.serviceController] : [] });
+        const auth = args.remoteWrite?.auth;
+        // SigV4 from EKS: Prometheus' service account acts as the role, with no key in the cluster.
+        const roleBinding = auth?.type === "sigv4" && auth.roleArn && cluster.bindAwsRole
+            ? cluster.bindAwsRole(`${name}-prometheus-aws-role`, { namespace: MONITORING_NAMESPACE, serviceAccount: PROMETHEUS_SERVER, roleArn: auth.roleArn }, { parent: this })
+            : undefined;
         const values = pulumi.output(args.intermediateCertPem).apply((pem) => {
             const rules = { ...args.rules, intermediateNotAfterSeconds: pem ? notAfterSeconds(pem) : undefined };
             return prometheusValues({
                 clusterName: cluster.name, meshId: args.meshId, retentionDays: args.retentionDays, istioCsr: args.rules.istioCsr,
-                remoteWriteUrl: args.remoteWriteUrl, federation: args.federation, alerting: meshAlertRules(rules), recording: meshRecordingRules(rules),
+                remoteWrite: args.remoteWrite && { ...args.remoteWrite, roleBound: roleBinding !== undefined }, federation: args.federation, alerting: meshAlertRules(rules), recording: meshRecordingRules(rules),
             });
         });
         this.prometheus = new k8s.helm.v3.Release(`${name}-prometheus`, {
@@ -63,7 +80,11 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
             values,
             atomic: true,
             // Federating servers run a sidecar: the injector must serve before their pods start.
-        }, { ...child, dependsOn: [namespace, ...(args.federation ? [args.istiod] : [])] });
+        }, { ...child, dependsOn: [namespace, ...(args.federation ? [args.istiod] : []), ...(roleBinding ? [roleBinding] : [])] });
+        new k8s.networking.v1.NetworkPolicy(`${name}-prometheus-ingress`, {
+            metadata: { name: PROMETHEUS_SERVER, namespace: MONITORING_NAMESPACE },
+            spec: prometheusNetworkPolicySpec({ kiali: args.kiali, federationSource: args.federation?.role === "source" }),
+        }, { ...child, dependsOn: [namespace] });
         if (args.federation) this.federate(name, args, args.federation, namespace, child);
         customResource(`${name}-telemetry`, "telemetry.istio.io/v1", "Telemetry", { name: "mesh-default", namespace: ISTIO_NAMESPACE },
             { spec: meshTelemetrySpec(args.telemetry) }, { ...child, dependsOn: [args.istiod] });
@@ -79,6 +100,12 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
                     metadata: { name: clusterPrometheusService(source), namespace: MONITORING_NAMESPACE },
                     spec: { ports: [port] },
                 }, { ...child, dependsOn: [namespace] });
+                const identity = args.sourceIdentities?.[source];
+                if (identity) {
+                    customResource(`${name}-source-${source}`, "networking.istio.io/v1", "DestinationRule", { name: clusterPrometheusService(source), namespace: MONITORING_NAMESPACE }, {
+                        spec: { host: clusterPrometheusHost(source), trafficPolicy: { tls: istioMutual([identity]) } },
+                    }, { ...child, dependsOn: [namespace, args.istiod] });
+                }
             }
             return;
         }

@@ -3,13 +3,21 @@ import * as pulumi from "@pulumi/pulumi";
 import { PeerCluster } from "../mesh/MeshPeering";
 import { tokenKubeconfig } from "../mesh/remoteKubeconfig";
 import { ISTIO_NAMESPACE } from "../mesh/values";
-import { KIALI_INSTANCE, kialiRemoteSecretName, kialiRemoteValues, kialiValues } from "./kialiValues";
+import { KIALI_INSTANCE, KIALI_VIEWER_RULES, KialiAuth, kialiNamespaces, kialiRemoteSecretName, kialiRemoteValues, kialiValues } from "./kialiValues";
+
+/** A cluster Kiali reads, with the resources that create its mesh namespaces (Kiali's roles live in them). */
+export interface KialiCluster extends PeerCluster {
+    readonly namespaces: Readonly<Record<string, pulumi.Resource>>;
+}
 
 export interface KialiArgs {
     /** Where Kiali runs. */
-    readonly hub: PeerCluster;
+    readonly hub: KialiCluster;
     /** The other clusters of the mesh, which Kiali reads through remote-cluster secrets. */
-    readonly remotes: readonly PeerCluster[];
+    readonly remotes: readonly KialiCluster[];
+    readonly auth: KialiAuth;
+    /** The namespaces of the mesh's services: with istio-system, the only ones Kiali reads, on every cluster. */
+    readonly meshNamespaces: readonly string[];
     /** The `kiali-server` chart version. */
     readonly version: string;
     /** A Prometheus with every cluster's metrics. */
@@ -23,16 +31,19 @@ const REPO = "https://kiali.org/helm-charts";
 
 /**
  * Kiali for the whole mesh, on the hub cluster. What `kiali-prepare-remote-cluster.sh` does by hand is done here for
- * every other cluster: the chart's remote-only resources (a service account with read-only roles), a token for that
- * account, and on the hub a remote-cluster secret holding a kubeconfig with that token. Tokens rotate with the
- * mesh's remote-secret epoch, as istiod's do: new token Secrets, the remote-cluster secrets updated in place, the old
- * tokens deleted last.
+ * every other cluster: the chart's remote-only service account, read-only roles in the mesh's namespaces only, a
+ * token for that account, and on the hub a remote-cluster secret holding a kubeconfig with that token. Tokens rotate
+ * with the mesh's remote-secret epoch, as istiod's do: new token Secrets, the remote-cluster secrets updated in place,
+ * the old tokens deleted last.
  */
 export class Kiali extends pulumi.ComponentResource {
     constructor(name: string, args: KialiArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:observability:Kiali", name, {}, opts);
         const hub = args.hub.cluster;
-        const secrets = args.remotes.map((remote) => this.remoteAccess(name, args, remote));
+        const namespaces = kialiNamespaces(args.meshNamespaces);
+        const secrets = args.remotes.map((remote) => this.remoteAccess(name, args, remote, namespaces));
+        // The chart resolves its discovery selectors to the namespaces that exist at install time (a lookup).
+        const roles = this.viewerRoles(`${name}-${hub.name}`, args.hub, namespaces);
         new k8s.helm.v3.Release(`${name}-${hub.name}`, {
             name: KIALI_INSTANCE,
             chart: "kiali-server",
@@ -40,27 +51,43 @@ export class Kiali extends pulumi.ComponentResource {
             repositoryOpts: { repo: REPO },
             namespace: ISTIO_NAMESPACE,
             values: pulumi.output(args.prometheusUrl).apply((prometheusUrl) => kialiValues({
-                prometheusUrl, remoteClusters: args.remotes.map((r) => r.cluster.name), highAvailability: args.highAvailability,
+                prometheusUrl, remoteClusters: args.remotes.map((r) => r.cluster.name), highAvailability: args.highAvailability, auth: args.auth, namespaces,
             })),
             atomic: true,
-        }, { parent: this, provider: hub.provider, dependsOn: [args.hub.istiod, ...secrets] });
+        }, { parent: this, provider: hub.provider, dependsOn: [args.hub.istiod, ...roles, ...secrets] });
         this.registerOutputs({});
     }
 
-    private remoteAccess(name: string, args: KialiArgs, remote: PeerCluster): k8s.core.v1.Secret {
+    /** The viewer Role and its binding to Kiali's service account in each namespace Kiali reads on one cluster. */
+    private viewerRoles(prefix: string, on: KialiCluster, namespaces: readonly string[]): pulumi.Resource[] {
+        const child = { parent: this, provider: on.cluster.provider };
+        return namespaces.flatMap((namespace) => {
+            const dependsOn = [on.istiod, ...(on.namespaces[namespace] ? [on.namespaces[namespace]] : [])];
+            const metadata = { name: `${KIALI_INSTANCE}-viewer`, namespace };
+            const role = new k8s.rbac.v1.Role(`${prefix}-viewer-${namespace}`, { metadata, rules: KIALI_VIEWER_RULES }, { ...child, dependsOn });
+            return [role, new k8s.rbac.v1.RoleBinding(`${prefix}-viewer-${namespace}`, {
+                metadata,
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: metadata.name },
+                subjects: [{ kind: "ServiceAccount", name: KIALI_INSTANCE, namespace: ISTIO_NAMESPACE }],
+            }, { ...child, dependsOn: [role] })];
+        });
+    }
+
+    private remoteAccess(name: string, args: KialiArgs, remote: KialiCluster, namespaces: readonly string[]): k8s.core.v1.Secret {
         const r = remote.cluster;
         const on = { parent: this, provider: r.provider };
-        const rbac = new k8s.helm.v3.Release(`${name}-${r.name}-remote`, {
+        const account = new k8s.helm.v3.Release(`${name}-${r.name}-remote`, {
             name: KIALI_INSTANCE,
             chart: "kiali-server",
             version: args.version,
             repositoryOpts: { repo: REPO },
             namespace: ISTIO_NAMESPACE,
-            values: kialiRemoteValues(),
+            values: kialiRemoteValues(namespaces),
             atomic: true,
         }, { ...on, dependsOn: [remote.istiod] });
+        const roles = this.viewerRoles(`${name}-${r.name}`, remote, namespaces);
         const kubeconfig = tokenKubeconfig(`${name}-${r.name}-token-e${args.epoch}`, {
-            cluster: r, secretName: `kiali-remote-token-${args.hub.cluster.name}-e${args.epoch}`, serviceAccount: KIALI_INSTANCE, parent: this, dependsOn: [rbac],
+            cluster: r, secretName: `kiali-remote-token-${args.hub.cluster.name}-e${args.epoch}`, serviceAccount: KIALI_INSTANCE, parent: this, dependsOn: [account, ...roles],
         });
         return new k8s.core.v1.Secret(`${name}-${r.name}-remote-secret`, {
             metadata: {

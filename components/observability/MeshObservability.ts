@@ -3,6 +3,7 @@ import { ObservabilityConfig } from "../../config";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { ClusterMonitoring } from "./ClusterMonitoring";
 import { Kiali } from "./Kiali";
+import { KialiAuth } from "./kialiValues";
 import { FederationRole, MONITORING_NAMESPACE, PROMETHEUS_SERVER } from "./prometheus";
 import { TRACING_PROVIDER } from "../../config/observability";
 
@@ -11,6 +12,8 @@ export interface ObservedCluster {
     readonly istiod: pulumi.Resource;
     /** The cluster's intermediate CA, when the mesh CA is the offline root's (istio-csr). */
     readonly intermediateCertPem?: pulumi.Input<string>;
+    /** The resources that create the mesh namespaces on this cluster, by name. */
+    readonly namespaces: Readonly<Record<string, pulumi.Resource>>;
 }
 
 export interface MeshObservabilityArgs {
@@ -27,6 +30,10 @@ export interface MeshObservabilityArgs {
     readonly multiCluster: boolean;
     /** The mesh's remote-secret epoch, for Kiali's tokens. */
     readonly remoteSecretEpoch: number;
+    /** The namespaces of the declared services. */
+    readonly meshNamespaces: readonly string[];
+    /** The edge's OpenID issuer (`edgeAuth.issuer`), Kiali's issuer unless `kialiAuth.issuerUri` says otherwise. */
+    readonly edgeIssuer?: string;
 }
 
 /** Where the hub's Prometheus answers inside its cluster (the chart's server Service, port 80). */
@@ -44,6 +51,7 @@ export class MeshObservability extends pulumi.ComponentResource {
         if (!hub) throw new Error(`observability.hubCluster ${o.hubCluster} is not a cluster of this stack`);
         const others = args.clusters.filter((c) => c !== hub);
         const federating = o.aggregation === "federation" && others.length > 0;
+        const perCloud = new Set(args.clusters.map((c) => c.cluster.trustDomain)).size > 1;
         const roleOf = (c: ObservedCluster): FederationRole | undefined =>
             !federating ? undefined : c === hub ? { role: "hub", sources: others.map((x) => x.cluster.name) } : { role: "source" };
         for (const c of args.clusters) {
@@ -53,10 +61,16 @@ export class MeshObservability extends pulumi.ComponentResource {
                 version: args.charts.prometheus,
                 meshId: args.meshId,
                 retentionDays: o.retentionDays,
-                remoteWriteUrl: o.aggregation === "remoteWrite" ? o.remoteWriteUrl : undefined,
+                remoteWrite: o.aggregation === "remoteWrite" && o.remoteWriteUrl ? { url: o.remoteWriteUrl, auth: o.remoteWriteAuth } : undefined,
                 federation: roleOf(c),
+                kiali: o.kiali && c === hub,
                 hubPrincipal: `${hub.cluster.trustDomain}/ns/${MONITORING_NAMESPACE}/sa/${PROMETHEUS_SERVER}`,
+                sourceIdentities: perCloud && c === hub
+                    ? Object.fromEntries(others.map((x) => [x.cluster.name, `spiffe://${x.cluster.trustDomain}/ns/${MONITORING_NAMESPACE}/sa/${PROMETHEUS_SERVER}`]))
+                    : undefined,
                 rules: {
+                    clusterName: c.cluster.name,
+                    federatedClusters: federating && c === hub ? others.map((x) => x.cluster.name) : [],
                     istioCsr: args.istioCsr,
                     intermediateExpiryWarningDays: o.intermediateExpiryWarningDays,
                     ingressCertificate: args.ingressCertificate,
@@ -71,6 +85,8 @@ export class MeshObservability extends pulumi.ComponentResource {
             new Kiali(`${hub.cluster.name}-kiali`, {
                 hub,
                 remotes: args.multiCluster ? others : [],
+                auth: kialiAuth(o, args.edgeIssuer),
+                meshNamespaces: args.meshNamespaces,
                 version: args.charts.kiali,
                 // With remote write and no query endpoint, Kiali shows the hub's own metrics only.
                 prometheusUrl: (o.aggregation === "remoteWrite" ? o.queryUrl : undefined) ?? LOCAL_PROMETHEUS_URL,
@@ -80,4 +96,13 @@ export class MeshObservability extends pulumi.ComponentResource {
         }
         this.registerOutputs({});
     }
+}
+
+/** `observability.kialiAuth`, with the issuer defaulted to the edge's (the config gate has checked that one exists). */
+function kialiAuth(o: ObservabilityConfig, edgeIssuer: string | undefined): KialiAuth {
+    const auth = o.kialiAuth;
+    if (auth?.strategy === "anonymous") return auth;
+    const issuerUri = auth?.strategy === "openid" ? auth.issuerUri ?? edgeIssuer : undefined;
+    if (auth?.strategy !== "openid" || !issuerUri) throw new Error("observability.kialiAuth: Kiali needs an openid strategy with an issuer, or anonymous");
+    return { strategy: "openid", clientId: auth.clientId, issuerUri, allowedDomains: auth.allowedDomains };
 }

@@ -40,12 +40,12 @@ export const METRICS = {
         name: "cert_manager_istio_csr_tls_provider_certificate_requests",
         source: "cert-manager/istio-csr v0.17.0 pkg/tls/tls.go",
     },
-    /** Label cluster (the remote cluster's ID). */
+    /** Label cluster (the remote cluster's ID), stored as `exported_cluster`. */
     remoteClusterSyncTimeouts: {
         name: "remote_cluster_sync_timeouts_total",
         source: "istio/istio 1.30.3 (56df41f63e51) pkg/kube/multicluster/secretcontroller.go (incremented in cluster.go)",
     },
-    /** Labels cluster, cluster_type="remote", status (synced, syncing, timeout, closed): 1 for the current status. */
+    /** Labels cluster (stored as `exported_cluster`), cluster_type="remote", status (synced, syncing, timeout, closed): 1 for the current status. */
     remoteClusterSyncStatus: {
         name: "istiod_remote_cluster_sync_status",
         source: "istio/istio 1.30.3 pkg/kube/multicluster/secretcontroller.go",
@@ -60,6 +60,12 @@ export const METRICS = {
 } as const;
 
 export type MetricKey = keyof typeof METRICS;
+
+/**
+ * Where a target's own `cluster` label is stored: `cluster` names the cluster that scraped the series, and istiod's
+ * multi-cluster metrics name the remote cluster with a `cluster` label of their own.
+ */
+export const TARGET_CLUSTER_LABEL = "exported_cluster";
 
 /** The gRPC service istio-csr implements (istio.io/api security/v1alpha1, as istio-csr's e2e tests call it). */
 export const ISTIO_CERTIFICATE_SERVICE = "istio.v1.auth.IstioCertificateService";

@@ -1,11 +1,15 @@
-import { ISTIO_NAMESPACE } from "../mesh/values";
-import { ISTIO_CERTIFICATE_SERVICE, METRICS, MetricKey } from "./metrics";
+import { EASTWEST_GATEWAY, EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../mesh/values";
+import { ISTIO_CERTIFICATE_SERVICE, METRICS, MetricKey, TARGET_CLUSTER_LABEL } from "./metrics";
 
 /** The scrape job of istio-csr's metrics Service (the chart serves no Prometheus annotations). */
 export const ISTIO_CSR_JOB = "istio-csr";
 
 /** What the rules of one cluster's Prometheus cover. */
 export interface MeshRulesArgs {
+    /** The cluster whose Prometheus evaluates the rules: its scraped series carry `cluster="<clusterName>"`. */
+    readonly clusterName: string;
+    /** Other clusters whose series this Prometheus holds (the sources the hub federates). @default none */
+    readonly federatedClusters?: readonly string[];
     /** istio-csr is the mesh CA: issuance rules and istiod's certificate. */
     readonly istioCsr: boolean;
     /** When this cluster's intermediate CA expires (Unix seconds); absent without one. */
@@ -39,7 +43,7 @@ const CREATE_CERTIFICATE = `grpc_service="${ISTIO_CERTIFICATE_SERVICE}",grpc_met
 const CA_ISSUER_CONTROLLER = `controller="certificaterequests-issuer-ca"`;
 // Certificate names of this project: istio-csr's chart names istiod's `istiod`; IngressGateway's secret is `ingress-tls`.
 const ISTIOD_CERTIFICATE = `namespace="${ISTIO_NAMESPACE}",name="istiod"`;
-const INGRESS_CERTIFICATE = `namespace="${ISTIO_NAMESPACE}",name="ingress-tls"`;
+const INGRESS_CERTIFICATE = `namespace="${INGRESS_NAMESPACE}",name="ingress-tls"`;
 
 export const RECORDED = {
     issuanceRate: "mesh:istio_csr_issuance:rate5m",
@@ -49,29 +53,51 @@ export const RECORDED = {
     caIssuerSyncRate: "mesh:cert_manager_ca_issuer_syncs:rate5m",
 } as const;
 
-/** Issuance at scale: rate, errors and latency of workload certificates, as Prometheus rule groups. */
+/**
+ * Issuance at scale: rate, errors and latency of workload certificates, as Prometheus rule groups. Each cluster records
+ * its own series only (`cluster="<clusterName>"`), by cluster: the hub receives the sources' recordings by federation,
+ * and recording theirs again would write a second series of the same name and labels.
+ */
 export function meshRecordingRules(a: MeshRulesArgs): { groups: RuleGroup[] } {
     if (!a.istioCsr) return { groups: [] };
-    const latency = (q: number) => `histogram_quantile(${q}, sum by (le) (rate(${m("istioCsrHandlingSeconds")}_bucket{${CREATE_CERTIFICATE}}[5m])))`;
+    const own = `cluster="${a.clusterName}"`;
+    const latency = (q: number) => `histogram_quantile(${q}, sum by (cluster, le) (rate(${m("istioCsrHandlingSeconds")}_bucket{${own},${CREATE_CERTIFICATE}}[5m])))`;
     return {
         groups: [{
             name: "mesh-issuance",
             rules: [
-                { record: RECORDED.issuanceRate, expr: `sum(rate(${m("istioCsrHandled")}{${CREATE_CERTIFICATE}}[5m]))` },
-                { record: RECORDED.issuanceErrorRate, expr: `sum(rate(${m("istioCsrHandled")}{${CREATE_CERTIFICATE},grpc_code!="OK"}[5m]))` },
+                { record: RECORDED.issuanceRate, expr: `sum by (cluster) (rate(${m("istioCsrHandled")}{${own},${CREATE_CERTIFICATE}}[5m]))` },
+                { record: RECORDED.issuanceErrorRate, expr: `sum by (cluster) (rate(${m("istioCsrHandled")}{${own},${CREATE_CERTIFICATE},grpc_code!="OK"}[5m]))` },
                 { record: RECORDED.issuanceLatencyP50, expr: latency(0.5) },
                 { record: RECORDED.issuanceLatencyP99, expr: latency(0.99) },
-                { record: RECORDED.caIssuerSyncRate, expr: `sum(rate(${m("controllerSyncCalls")}{${CA_ISSUER_CONTROLLER}}[5m]))` },
+                { record: RECORDED.caIssuerSyncRate, expr: `sum by (cluster) (rate(${m("controllerSyncCalls")}{${own},${CA_ISSUER_CONTROLLER}}[5m]))` },
             ],
         }],
     };
 }
 
 /** `forDuration` undefined: fire on the first evaluation (for counters whose increase is already the evidence). */
-const alert = (name: string, expr: string, forDuration: string | undefined, severity: "warning" | "critical", summary: string, description: string): Rule =>
-    ({ alert: name, expr, ...(forDuration ? { for: forDuration } : {}), labels: { severity }, annotations: { summary, description } });
+const alert = (name: string, expr: string, forDuration: string | undefined, severity: "warning" | "critical", summary: string, description: string, labels: Record<string, string> = {}): Rule =>
+    ({ alert: name, expr, ...(forDuration ? { for: forDuration } : {}), labels: { severity, ...labels }, annotations: { summary, description } });
 
-/** Alerts on certificate expiry, issuance, the control plane and the multi-cluster links of one cluster. */
+/**
+ * "No target matching `selector` is up", once per cluster whose series this Prometheus holds, each alert labelled with
+ * its cluster. `up` carries only target labels: the own cluster's has no `cluster` label (metric relabelling does not
+ * reach it), a federated source's has the one its external labels attached.
+ */
+function perClusterAbsent(a: MeshRulesArgs, selector: string, make: (expr: string, cluster: string) => Rule): Rule[] {
+    return [a.clusterName, ...(a.federatedClusters ?? [])].map((cluster) => {
+        const matcher = cluster === a.clusterName ? `cluster=""` : `cluster="${cluster}"`;
+        const rule = make(`absent(${m("up")}{${matcher},${selector}} == 1)`, cluster);
+        return { ...rule, labels: { ...rule.labels, cluster } };
+    });
+}
+
+/**
+ * Alerts on certificate expiry, issuance, the control plane and the multi-cluster links. Every alert names the cluster
+ * it is about in `cluster`, and aggregates by it: on the hub, the sources' series (federated, `cluster="<source>"`)
+ * sit beside its own. A remote cluster named by istiod's metrics is `exported_cluster` (see `clusterLabelling`).
+ */
 export function meshAlertRules(a: MeshRulesArgs): { groups: RuleGroup[] } {
     const certificates: Rule[] = [
         ...(a.intermediateNotAfterSeconds !== undefined ? [alert("MeshIntermediateCaExpiring",
@@ -79,50 +105,49 @@ export function meshAlertRules(a: MeshRulesArgs): { groups: RuleGroup[] } {
             // expiry: the program knows it, and the rule changes whenever the intermediate is rotated.
             `vector(${a.intermediateNotAfterSeconds}) - time() < ${a.intermediateExpiryWarningDays * DAY}`, "1h", "warning",
             "The cluster's intermediate CA expires soon",
-            `It expires in {{ $value | humanizeDuration }}: rotate it (docs/pki/rotation.md) before workload certificates stop being issued.`)] : []),
+            `The intermediate of cluster {{ $labels.cluster }} expires in {{ $value | humanizeDuration }}: rotate it (docs/pki/rotation.md) before workload certificates stop being issued.`,
+            { cluster: a.clusterName })] : []),
         ...(a.istioCsr ? [alert("IstiodCertificateExpiring",
             `${m("certificateExpiration")}{${ISTIOD_CERTIFICATE}} - time() < 900`, "5m", "critical",
             "istiod's serving certificate is not being renewed",
-            "istio-csr renews it with 30 minutes left; {{ $value | humanizeDuration }} remain. Check istio-csr and the istio-ca Issuer.")] : []),
+            "istio-csr renews it with 30 minutes left; {{ $value | humanizeDuration }} remain on cluster {{ $labels.cluster }}. Check istio-csr and the istio-ca Issuer.")] : []),
         ...(a.ingressCertificate ? [alert("IngressCertificateExpiring",
             `${m("certificateExpiration")}{${INGRESS_CERTIFICATE}} - time() < ${14 * DAY}`, "1h", "warning",
             "The ingress gateway's certificate is not being renewed",
-            "cert-manager renews it 30 days before expiry; {{ $value | humanizeDuration }} remain. Check the Certificate's events and the issuer.")] : []),
-        alert("CertificateNotReady", `max by (namespace, name) (${m("certificateReady")}{condition="False"}) == 1`, "15m", "warning",
+            "cert-manager renews it 30 days before expiry; {{ $value | humanizeDuration }} remain on cluster {{ $labels.cluster }}. Check the Certificate's events and the issuer.")] : []),
+        alert("CertificateNotReady", `max by (cluster, namespace, name) (${m("certificateReady")}{condition="False"}) == 1`, "15m", "warning",
             "A cert-manager Certificate is not Ready",
-            "Certificate {{ $labels.namespace }}/{{ $labels.name }} has not been Ready for 15 minutes."),
+            "Certificate {{ $labels.namespace }}/{{ $labels.name }} on cluster {{ $labels.cluster }} has not been Ready for 15 minutes."),
     ];
     const issuance: Rule[] = a.istioCsr ? [
-        alert("IstioCsrDown", `absent(${m("up")}{job="${ISTIO_CSR_JOB}"} == 1)`, "5m", "critical",
-            "istio-csr is not serving", "No istio-csr replica answers scrapes: workloads cannot renew their certificates (1 hour TTL)."),
+        ...perClusterAbsent(a, `job="${ISTIO_CSR_JOB}"`, (expr, cluster) => alert("IstioCsrDown", expr, "5m", "critical",
+            "istio-csr is not serving", `No istio-csr replica of cluster ${cluster} answers scrapes: its workloads cannot renew their certificates (1 hour TTL).`)),
         alert("IstioCsrIssuanceErrors", `${RECORDED.issuanceErrorRate} / ${RECORDED.issuanceRate} > 0.05`, "10m", "critical",
             "istio-csr refuses or fails workload certificate requests",
-            "{{ $value | humanizePercentage }} of CreateCertificate calls fail (Unauthenticated: identity or cluster ID mismatch; Internal: signing)."),
+            "{{ $value | humanizePercentage }} of CreateCertificate calls fail on cluster {{ $labels.cluster }} (Unauthenticated: identity or cluster ID mismatch; Internal: signing)."),
         alert("IstioCsrIssuanceSlow", `${RECORDED.issuanceLatencyP99} > 1`, "15m", "warning",
-            "Workload certificate issuance is slow", "The 99th percentile of CreateCertificate takes {{ $value | humanizeDuration }}."),
-        alert("IstioCsrServingCertificateFailing", `increase(${m("istioCsrServingCertificateRequests")}{success="0"}[30m]) > 0`, undefined, "warning",
-            "istio-csr cannot renew its own serving certificate", "istio-csr's requests for its gRPC serving certificate fail; proxies will refuse it once it expires."),
-        alert("MeshIssuerSyncErrors", `increase(${m("controllerSyncErrors")}{${CA_ISSUER_CONTROLLER}}[15m]) > 0`, "15m", "warning",
-            "cert-manager's CA issuer fails to sign CertificateRequests", "The controller that signs workload certificates with the intermediate keeps failing."),
+            "Workload certificate issuance is slow", "The 99th percentile of CreateCertificate on cluster {{ $labels.cluster }} takes {{ $value | humanizeDuration }}."),
+        alert("IstioCsrServingCertificateFailing", `max by (cluster) (increase(${m("istioCsrServingCertificateRequests")}{success="0"}[30m])) > 0`, undefined, "warning",
+            "istio-csr cannot renew its own serving certificate", "istio-csr's requests for its gRPC serving certificate fail on cluster {{ $labels.cluster }}; proxies will refuse it once it expires."),
+        alert("MeshIssuerSyncErrors", `sum by (cluster) (increase(${m("controllerSyncErrors")}{${CA_ISSUER_CONTROLLER}}[15m])) > 0`, "15m", "warning",
+            "cert-manager's CA issuer fails to sign CertificateRequests", "The controller that signs workload certificates with the intermediate of cluster {{ $labels.cluster }} keeps failing."),
     ] : [];
-    const controlPlane: Rule[] = [
-        alert("IstiodDown", `absent(${m("up")}{namespace="${ISTIO_NAMESPACE}",app="istiod"} == 1)`, "5m", "critical",
-            "No istiod replica is up", "Proxies keep their last configuration but receive no updates; new pods start without configuration."),
-    ];
+    const controlPlane: Rule[] = perClusterAbsent(a, `namespace="${ISTIO_NAMESPACE}",app="istiod"`, (expr, cluster) => alert("IstiodDown", expr, "5m", "critical",
+        "No istiod replica is up", `No istiod of cluster ${cluster} is up: its proxies keep their last configuration but receive no updates; new pods start without configuration.`));
     const multiCluster: Rule[] = a.remoteClusters > 0 ? [
-        alert("IstiodRemoteClusterSyncTimeout", `increase(${m("remoteClusterSyncTimeouts")}[30m]) > 0`, undefined, "warning",
+        alert("IstiodRemoteClusterSyncTimeout", `sum by (cluster, ${TARGET_CLUSTER_LABEL}) (increase(${m("remoteClusterSyncTimeouts")}[30m])) > 0`, undefined, "warning",
             "istiod started without a remote cluster's endpoints",
-            "Cluster {{ $labels.cluster }} took too long to sync, so istiod served configuration without its services for a while."),
-        alert("IstiodRemoteClusterNotSynced", `max by (cluster) (${m("remoteClusterSyncStatus")}{status=~"timeout|closed"}) == 1`, "10m", "critical",
-            "istiod does not see a remote cluster", "Remote cluster {{ $labels.cluster }} is {{ $labels.status }}: check its remote secret (token) and the API server allow-list."),
-        alert("IstiodRemoteClustersMissing", `max(${m("managedClusters")}{cluster_type="remote"}) < ${a.remoteClusters}`, "10m", "critical",
+            `Remote cluster {{ $labels.${TARGET_CLUSTER_LABEL} }} took too long to sync, so istiod on {{ $labels.cluster }} served configuration without its services for a while.`),
+        alert("IstiodRemoteClusterNotSynced", `max by (cluster, ${TARGET_CLUSTER_LABEL}, status) (${m("remoteClusterSyncStatus")}{status=~"timeout|closed"}) == 1`, "10m", "critical",
+            "istiod does not see a remote cluster",
+            `istiod on {{ $labels.cluster }} sees remote cluster {{ $labels.${TARGET_CLUSTER_LABEL} }} {{ $labels.status }}: check its remote secret (token) and the API server allow-list.`),
+        alert("IstiodRemoteClustersMissing", `max by (cluster) (${m("managedClusters")}{cluster_type="remote"}) < ${a.remoteClusters}`, "10m", "critical",
             "istiod watches fewer remote clusters than the mesh has",
-            `istiod manages {{ $value }} remote clusters, not ${a.remoteClusters}: a remote secret is missing or unreadable.`),
+            `istiod on {{ $labels.cluster }} manages {{ $value }} remote clusters, not ${a.remoteClusters}: a remote secret is missing or unreadable.`),
     ] : [];
-    const eastWest: Rule[] = a.eastWestGateway ? [
-        alert("EastWestGatewayDown", `absent(${m("up")}{namespace="${ISTIO_NAMESPACE}",app="istio-eastwestgateway"} == 1)`, "5m", "critical",
-            "No east-west gateway replica is up", "Other clusters cannot reach this cluster's services, and locality failover to it fails."),
-    ] : [];
+    const eastWest: Rule[] = a.eastWestGateway ? perClusterAbsent(a, `namespace="${EASTWEST_NAMESPACE}",app="${EASTWEST_GATEWAY}"`, (expr, cluster) =>
+        alert("EastWestGatewayDown", expr, "5m", "critical",
+            "No east-west gateway replica is up", `No east-west gateway of cluster ${cluster} is up: other clusters cannot reach its services, and locality failover to it fails.`)) : [];
     return {
         groups: [
             { name: "mesh-certificates", rules: certificates },

@@ -2,12 +2,19 @@ import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { KeySpec } from "../../config";
-import { CA_KEY_USAGES, intermediateSubject, privateKeyArgs } from "./keys";
+import { ClusterNames, constraintProblems, readCaConstraints } from "./caConstraints";
+import { IntermediateCertificate } from "./IntermediateCertificate";
+import { intermediateSubject, privateKeyArgs } from "./keys";
+import { constraintsFor } from "./nameConstraints";
 
 export interface IntermediateCaArgs {
     readonly organization: string;
     /** The cluster the intermediate signs for; named in the subject's CN. */
     readonly cluster: string;
+    /** The cluster's SPIFFE trust domain: the only URI host the intermediate may sign. */
+    readonly trustDomain: string;
+    /** Every DNS name the cluster's issuer signs (istiod, istio-csr, private ingress hosts), and no other. */
+    readonly dnsNames: readonly string[];
     readonly key: KeySpec;
     /**
      * The root that signs this intermediate in this stack. Exactly one of `issuer` and `externalCertPem` is used:
@@ -26,7 +33,8 @@ export interface IntermediateCaArgs {
 
 /**
  * One cluster's intermediate CA: its own key, a CSR naming the cluster, and a certificate from the environment's
- * root (or from an enterprise CA). Clusters trust each other only through the root.
+ * root (or from an enterprise CA), `pathlen:0` and name-constrained to the cluster's trust domain and serving
+ * names: a leaked intermediate can mint neither another cloud's identities nor a sub-CA.
  */
 export class IntermediateCa extends pulumi.ComponentResource {
     /** Undefined in external mode until the enterprise CA has signed the CSR. */
@@ -38,21 +46,22 @@ export class IntermediateCa extends pulumi.ComponentResource {
         super("istio-production:pki:IntermediateCa", name, {}, opts);
         const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(args.key), { parent: this });
         const csr = new tls.CertRequest(`${name}-csr`, { privateKeyPem: key.privateKeyPem, subject: intermediateSubject(args.organization, args.cluster) }, { parent: this });
+        const names: ClusterNames = { trustDomain: args.trustDomain, dnsNames: args.dnsNames };
         if (args.issuer) {
-            const cert = new tls.LocallySignedCert(`${name}-cert`, {
+            const cert = new IntermediateCertificate(`${name}-cert`, {
                 certRequestPem: csr.certRequestPem,
                 caCertPem: args.issuer.certPem,
                 caPrivateKeyPem: args.issuer.privateKeyPem,
-                isCaCertificate: true,
+                cluster: args.cluster,
+                trustDomain: args.trustDomain,
+                nameConstraints: constraintsFor(args.trustDomain, args.dnsNames),
                 validityPeriodHours: args.validityHours ?? 8760,
                 earlyRenewalHours: args.earlyRenewalHours ?? 720,
-                allowedUses: CA_KEY_USAGES,
-                setSubjectKeyId: true,
             }, { parent: this });
             this.certPem = cert.certPem;
         } else if (args.externalCertPem) {
             const external = args.externalCertPem;
-            this.certPem = key.privateKeyPem.apply((pem) => checkExternal(args.cluster, external, pem, args.externalRootPem));
+            this.certPem = key.privateKeyPem.apply((pem) => checkExternal(args.cluster, external, pem, args.externalRootPem, names));
         }
         this.certRequestPem = csr.certRequestPem;
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
@@ -60,8 +69,11 @@ export class IntermediateCa extends pulumi.ComponentResource {
     }
 }
 
-/** An enterprise-signed certificate must be a CA, carry this stack's key and chain to the configured root. */
-export function checkExternal(cluster: string, certPem: string, keyPem: string, rootPem?: string): string {
+/**
+ * An enterprise-signed certificate must be a CA, carry this stack's key, chain to the configured root and be
+ * constrained as this stack's own signer constrains intermediates: the enterprise CA must add the constraints.
+ */
+export function checkExternal(cluster: string, certPem: string, keyPem: string, rootPem: string | undefined, names: ClusterNames): string {
     const cert = new crypto.X509Certificate(certPem);
     if (!cert.ca) throw new Error(`externalIntermediates.${cluster}: the certificate is not a CA certificate`);
     if (!cert.checkPrivateKey(crypto.createPrivateKey(keyPem))) {
@@ -69,6 +81,10 @@ export function checkExternal(cluster: string, certPem: string, keyPem: string, 
     }
     if (rootPem && !cert.verify(new crypto.X509Certificate(rootPem).publicKey)) {
         throw new Error(`externalIntermediates.${cluster}: the certificate is not signed by its environment's enterprise root`);
+    }
+    const problems = constraintProblems(readCaConstraints(certPem), names);
+    if (problems.length) {
+        throw new Error(`externalIntermediates.${cluster}: refusing cluster ${cluster}'s intermediate: ${problems.join("; ")} (have the enterprise CA sign it with the constraints in docs/pki/root-ceremony.md)`);
     }
     return certPem;
 }

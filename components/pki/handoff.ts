@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, ConfigError, ConfigIssue, MeshConfig } from "../../config";
+import { CONFIG_NAMESPACE, ClusterConfig, ConfigError, ConfigIssue, MeshConfig } from "../../config";
+import { meshIssuerServingNames } from "../mesh/values";
+import { ClusterNames, constraintProblems, readCaConstraints } from "./caConstraints";
 
 /** What one cluster of a mesh stack receives from the offline PKI: never a root key. */
 export interface ClusterPki {
@@ -10,10 +12,33 @@ export interface ClusterPki {
     readonly intermediateKeyPem: pulumi.Output<string>;
 }
 
+/** The names a cluster's mesh issuer signs: its trust domain's identities, istiod, istio-csr and private ingress hosts. */
+export function issuerNames(config: MeshConfig, cluster: ClusterConfig): ClusterNames {
+    const ingress = config.ingress?.issuer === "private" ? config.ingress.hosts : [];
+    return { trustDomain: cluster.trustDomain, dnsNames: [...meshIssuerServingNames(), ...ingress] };
+}
+
 /**
- * The handoff from the `pki` stack to a mesh stack, per cluster. With `source: stack` it reads the pki stack's
- * outputs through a StackReference (the key output is secret there and stays secret here); with `source: config`
- * it reads what `npm run pki:export` printed for this environment (air gap).
+ * An intermediate whose name constraints do not fit the cluster is refused before anything uses it: wider, and a
+ * leak would mint other identities; narrower, and the mesh's own certificates would fail verification.
+ */
+function misfits(config: MeshConfig, cluster: ClusterConfig, certPem: string): string[] {
+    return constraintProblems(readCaConstraints(certPem), issuerNames(config, cluster));
+}
+
+function checkedIntermediate(config: MeshConfig, cluster: ClusterConfig, certPem: string, from: string): string {
+    const problems = misfits(config, cluster, certPem);
+    if (problems.length) {
+        throw new Error(`cluster "${cluster.name}": refusing its intermediate from ${from}: ${problems.join("; ")}; set the cluster's trustDomain and dnsNames in the environment's pki stack and hand its intermediates off again`);
+    }
+    return certPem;
+}
+
+/**
+ * The handoff from the environment's pki stack to its mesh stack, per cluster. With `source: stack` it reads the
+ * pki stack's outputs through a StackReference (the key output is secret there and stays secret here); the config
+ * gate has already made sure it names this environment's pki stack, whose outputs hold no other environment's keys.
+ * With `source: config` it reads what `npm run pki:export` printed for this environment (air gap).
  */
 export async function clusterPki(config: MeshConfig): Promise<Map<string, ClusterPki>> {
     const pki = config.pki;
@@ -23,7 +48,7 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
             const material = config.intermediates![c.name];
             return [c.name, {
                 roots: pulumi.output(config.trustBundle!),
-                intermediateCertPem: pulumi.output(material.certPem),
+                intermediateCertPem: pulumi.output(material.certPem).apply((pem) => checkedIntermediate(config, c, pem, `${CONFIG_NAMESPACE}:intermediates`)),
                 intermediateKeyPem: pulumi.secret(material.keyPem),
             }];
         }));
@@ -31,42 +56,51 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
     const ref = new pulumi.StackReference(pki.stack);
     // What the pki stack holds is input too: read and checked before any resource is registered (the stack exists, so
     // its outputs are known at preview), and every mismatch is one error naming the key of this stack to change.
-    const [bundles, intermediates] = await Promise.all(["trustBundles", "intermediates"].map(async (name) => {
+    const [environment, trustBundle, intermediates] = await Promise.all(["environment", "trustBundle", "intermediates"].map(async (name) => {
         const details = await ref.getOutputDetails(name);
         return details.value ?? details.secretValue;
     }));
-    const issues = handoffIssues(config, pki.stack, bundles, intermediates);
+    const issues = handoffIssues(config, pki.stack, { environment, trustBundle, intermediates });
     if (issues.length > 0) throw new ConfigError(issues);
-    const roots = (bundles as TrustBundles)[config.environment];
     const keys = ref.requireOutput("intermediateKeys");
     return new Map(config.clusters.map((c) => [c.name, {
-        roots: pulumi.output(roots),
+        roots: pulumi.output(trustBundle as string[]),
         intermediateCertPem: pulumi.output((intermediates as Intermediates)[c.name].certPem!),
         intermediateKeyPem: keys.apply((all: Record<string, string>) => all[c.name]),
     }]));
 }
 
-type TrustBundles = Record<string, string[]>;
-type Intermediates = Record<string, { certPem?: string; environment: string }>;
+/** The public outputs of an environment's pki stack (program/pki.ts) a mesh stack reads, as read: unchecked. */
+export interface PkiStackOutputs {
+    readonly environment: unknown;
+    readonly trustBundle: unknown;
+    readonly intermediates: unknown;
+}
+
+type Intermediates = Record<string, { certPem?: string }>;
 
 /** How the pki stack's outputs fail this stack: each problem under the key of this stack's config that must change. */
-export function handoffIssues(config: MeshConfig, stack: string, bundles: unknown, intermediates: unknown): ConfigIssue[] {
+export function handoffIssues(config: MeshConfig, stack: string, outputs: PkiStackOutputs): ConfigIssue[] {
     const key = (k: string) => `${CONFIG_NAMESPACE}:${k}`;
-    if (!isRecord(bundles) || !isRecord(intermediates)) {
-        return [{ key: key("pki.stack"), value: JSON.stringify(stack),
-            message: "names a stack without the pki stack's outputs (trustBundles, intermediates): name the stack that runs the root ceremony (role: pki)" }];
+    const from = `pki stack ${stack}`;
+    const { environment, trustBundle, intermediates } = outputs;
+    const atStack = { key: key("pki.stack"), value: JSON.stringify(stack) };
+    if (environment === undefined || !isRecord(intermediates)) {
+        return [{ ...atStack, message: `names a stack without a pki stack's outputs (environment, trustBundle, intermediates): name this environment's pki stack, the one that runs its root ceremony (role: pki)` }];
     }
-    const env = config.environment;
-    if (!Array.isArray(bundles[env]) || bundles[env].length === 0) {
-        return [{ key: key("environment"), value: JSON.stringify(env),
-            message: `has no roots in the pki stack ${stack} (its environments: ${Object.keys(bundles).join(", ") || "none"}): add environments.${env} there and run it, or correct the environment` }];
+    if (environment !== config.environment) {
+        return [{ ...atStack, message: `${from} holds the key material of environment ${JSON.stringify(environment)}, not "${config.environment}": point it at this environment's pki stack` }];
+    }
+    if (!Array.isArray(trustBundle) || trustBundle.length === 0) {
+        return [{ ...atStack, message: `${from} has no trust bundle: run its root ceremony first (docs/pki/root-ceremony.md)` }];
     }
     return config.clusters.flatMap((c, i): ConfigIssue[] => {
         const entry = intermediates[c.name] as Intermediates[string] | undefined;
         const at = { key: key(`clusters[${i}].name`), value: JSON.stringify(c.name) };
-        if (!entry) return [{ ...at, message: `is not issued an intermediate by the pki stack ${stack}: add it to environments.${env}.clusters there and run it (docs/pki/root-ceremony.md), or correct the name` }];
-        if (entry.environment !== env) return [{ ...at, message: `has its intermediate issued for environment "${entry.environment}" by the pki stack ${stack}, not for "${env}": a cluster chains to its own environment's root; move it to environments.${env}.clusters there` }];
-        if (!entry.certPem) return [{ ...at, message: `has an intermediate that is not signed yet: have the enterprise CA sign its CSR and set externalIntermediates.${c.name} in the pki stack` }];
+        if (!entry) return [{ ...at, message: `is not issued an intermediate by the ${from}: add it to the clusters there and run it (docs/pki/root-ceremony.md), or correct the name` }];
+        if (!entry.certPem) return [{ ...at, message: `has an intermediate that is not signed yet: have the enterprise CA sign its CSR and set externalIntermediates.${c.name} in the ${from}` }];
+        const problems = misfits(config, c, entry.certPem);
+        if (problems.length) return [{ ...at, message: `is handed an intermediate by the ${from} that does not fit it: ${problems.join("; ")}; set the cluster's trustDomain and dnsNames there to this stack's (its trustDomain, private ingress hosts) and run it` }];
         return [];
     });
 }

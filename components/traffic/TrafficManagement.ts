@@ -22,6 +22,11 @@ export interface TrafficManagementArgs {
      * the service's FQDN from every namespace.
      */
     readonly namespaces: Readonly<Record<string, pulumi.Resource>>;
+    /**
+     * Per-cloud trust domains: the SPIFFE IDs a service's endpoints present, one per trust domain that runs it,
+     * which every client verifies. Absent: istiod's default (its own trust domain).
+     */
+    readonly identitiesOf?: (service: ServiceConfig) => readonly string[];
 }
 
 /** Pod labels of the ingress gateway (IngressGateway's chart values). */
@@ -50,7 +55,7 @@ export class TrafficManagement extends pulumi.ComponentResource {
             const routing = own.release && releaseRouting(own.release);
             const meta = (suffix: string) => ({ name: `${service.name}${suffix}`, namespace });
             const dr = customResource(`${name}-${service.name}-dr`, "networking.istio.io/v1", "DestinationRule", meta(""), {
-                spec: destinationRuleSpec({ host, protocol: service.protocol, resilience, subsets: routing?.subsets ?? [], failoverRegions }),
+                spec: destinationRuleSpec({ host, protocol: service.protocol, resilience, subsets: routing?.subsets ?? [], failoverRegions, subjectAltNames: args.identitiesOf?.(service) }),
             }, deps);
             // Subsets exist before routes name them.
             customResource(`${name}-${service.name}-vs`, "networking.istio.io/v1", "VirtualService", meta(""), {

@@ -13,6 +13,22 @@ export interface DestinationRuleArgs {
      * Absent: no locality-aware load balancing.
      */
     readonly failoverRegions?: readonly string[];
+    /** The SPIFFE IDs the service's endpoints present, see {@link istioMutual}. Absent: istiod's own. */
+    readonly subjectAltNames?: readonly string[];
+}
+
+/**
+ * Client TLS to a mesh destination. Without `subjectAltNames`, istiod makes every client expect the destination's
+ * service accounts in istiod's own trust domain (plus trustDomainAliases): istio/istio 1.30.3
+ * pilot/pkg/serviceregistry/kube/controller/endpoint_builder.go (`SecureNamingSAN(pod, meshWatcher.TrustDomain())`,
+ * also for remote clusters' pods), pilot/pkg/model/push_context.go `addServiceAccounts` (`ExpandWithTrustDomains`
+ * with the aliases only). A destination that runs in another trust domain then fails the handshake (istio/istio#39204).
+ * With `subjectAltNames`, pilot/pkg/networking/core/cluster_tls.go `buildUpstreamTLSSettings` uses them instead, for
+ * ISTIO_MUTUAL too: listing the destination's exact identity in every trust domain that runs it keeps the per-cloud
+ * boundary that trustDomainAliases would erase.
+ */
+export function istioMutual(subjectAltNames?: readonly string[]) {
+    return { mode: "ISTIO_MUTUAL", ...(subjectAltNames?.length ? { subjectAltNames: [...subjectAltNames] } : {}) };
 }
 
 /** `from → to` pairs for Istio's failover: each region to the next distinct one, in a ring. */
@@ -35,7 +51,7 @@ export function destinationRuleSpec(a: DestinationRuleArgs) {
         host: a.host,
         trafficPolicy: {
             // Stated rather than left to auto mTLS, which sends plaintext to endpoints without a sidecar.
-            tls: { mode: "ISTIO_MUTUAL" },
+            tls: istioMutual(a.subjectAltNames),
             connectionPool: {
                 tcp: { maxConnections: pool.maxConnections, connectTimeout: istioDuration(pool.connectTimeoutMs) },
                 ...(http ? { http: { http1MaxPendingRequests: pool.maxPendingRequests, http2MaxRequests: pool.maxRequests } } : {}),

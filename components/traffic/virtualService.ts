@@ -24,21 +24,32 @@ export function virtualServiceSpec(a: VirtualServiceArgs) {
         ? a.routing.routes.map((r) => ({ destination: destination(r.subset), weight: r.weight }))
         : [{ destination: destination(), weight: 100 }];
     if (a.protocol === "tcp") return { hosts: [a.host], tcp: [{ route }] };
-    const { timeoutMs, retries } = a.resilience;
     const mirror = a.routing?.mirror;
     return {
         hosts: [a.host],
         http: [{
             name: "default",
             route,
-            timeout: istioDuration(timeoutMs),
-            retries: retries.attempts > 0
-                ? { attempts: retries.attempts, perTryTimeout: istioDuration(retries.perTryTimeoutMs), retryOn: retries.retryOn }
-                // Istio retries twice by default when retries are not set: zero attempts must be said.
-                : { attempts: 0 },
+            ...httpRouteResilience(a.resilience),
             ...(mirror ? { mirrors: [{ destination: destination(mirror.subset), percentage: { value: mirror.percent } }] } : {}),
             ...(a.fault ? { fault: faultSpec(a.fault) } : {}),
         }],
+    };
+}
+
+/** An Istio HTTPRoute's timeout and retries: the same on every route to a service, from the mesh or from the edge. */
+export interface HttpRouteResilience {
+    readonly timeout: string;
+    readonly retries: { readonly attempts: number; readonly perTryTimeout?: string; readonly retryOn?: string };
+}
+
+export function httpRouteResilience(r: Pick<ResolvedResilience, "timeoutMs" | "retries">): HttpRouteResilience {
+    return {
+        timeout: istioDuration(r.timeoutMs),
+        retries: r.retries.attempts > 0
+            ? { attempts: r.retries.attempts, perTryTimeout: istioDuration(r.retries.perTryTimeoutMs), retryOn: r.retries.retryOn }
+            // Istio retries twice by default when retries are not set: zero attempts must be said.
+            : { attempts: 0 },
     };
 }
 

@@ -4,6 +4,7 @@ import { kubernetesEmulator } from "./kubernetes";
 import { tlsEmulator } from "./tls";
 import { awsEmulator } from "./aws";
 import { gcpEmulator } from "./gcp";
+import { dynamicEmulator } from "./dynamic";
 
 export { EmulatedState, ProviderEmulator, ProviderInputError, ResourceRequest } from "./types";
 
@@ -36,4 +37,4 @@ export function stableId(seed: string, length = 16): string {
     return createHash("sha256").update(seed).digest("hex").slice(0, length);
 }
 
-export const DEFAULT_EMULATORS: readonly ProviderEmulator[] = [kubernetesEmulator, tlsEmulator, awsEmulator, gcpEmulator];
+export const DEFAULT_EMULATORS: readonly ProviderEmulator[] = [kubernetesEmulator, tlsEmulator, awsEmulator, gcpEmulator, dynamicEmulator];

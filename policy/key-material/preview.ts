@@ -60,16 +60,18 @@ export function propsOf(r: PolicyResource): Record<string, any> {
     return inputs.get(r.urn) ?? r.props;
 }
 
-/** Wraps the pack's resource policies so that every Analyze call records the resource's inputs for `propsOf`. */
+/**
+ * Wraps the pack's resource policies so that every Analyze call records the resource's inputs for `propsOf`. It
+ * records as long as one resource policy of the pack is enabled (every pack here has several).
+ */
 export function recordingInputs(policies: readonly Policy[]): Policy[] {
     return policies.map((policy) => {
         if (!("validateResource" in policy) || !policy.validateResource) return policy;
         const validations = ([] as ResourceValidation[]).concat(policy.validateResource as ResourceValidation | ResourceValidation[]);
         // Untyped wrappers: the server's fast path skips a typed validator for other types before it could record.
+        // The typed validator itself still says "not applicable" for them (@pulumi/policy `validateResourceOfType`).
         const wrapped = validations.map((fn): ResourceValidation => (args: ResourceValidationArgs, report: ReportViolation) => {
             inputs.set(args.urn, args.props);
-            const typed = (fn as { __pulumiType?: string }).__pulumiType;
-            if (typed !== undefined && typed !== args.type) return undefined;
             return fn(args, report);
         });
         return { ...policy, validateResource: Array.isArray(policy.validateResource) ? wrapped : wrapped[0] };

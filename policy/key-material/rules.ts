@@ -1,12 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as tls from "@pulumi/tls";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { acmePolicies } from "./acme";
 import { approverPolicyPolicies } from "./approverPolicy";
 import { certificatePolicies } from "./certificates";
 import { istioCsrPolicies } from "./istioCsr";
 import { peek } from "./preview";
 import { stackOutputPolicies } from "./stackOutputs";
-import { PEM_PRIVATE_KEY, stackOf } from "./support";
+import { PEM_PRIVATE_KEY, stackOf, wildcardMatches } from "./support";
 
 /**
  * Key material and CA hierarchy: the keys and CAs Pulumi creates (here), what cert-manager, istio-csr and
@@ -14,6 +15,7 @@ import { PEM_PRIVATE_KEY, stackOf } from "./support";
  * plan load exactly what `pulumi preview --policy-pack policy/key-material` runs.
  */
 
+export * from "./acme";
 export * from "./approverPolicy";
 export * from "./certificates";
 export * from "./istioCsr";
@@ -53,14 +55,18 @@ export const privateKeyStrength: ResourceValidationPolicy = {
 
 export const offlineRoot: ResourceValidationPolicy = {
     name: "offline-root-only-in-pki-stack",
-    description: "Self-signed CA certificates (roots) exist only in the offline pki stack, never in a stack that deploys to clusters.",
+    description: "Self-signed CA certificates (roots) exist only in the offline pki stacks, never in a stack that deploys to clusters.",
     enforcementLevel: "mandatory",
-    configSchema: { properties: { rootStacks: { type: "array", items: { type: "string" }, default: ["pki"] } } },
+    configSchema: {
+        properties: {
+            rootStacks: { type: "array", items: { type: "string" }, default: ["pki-*"], description: "Stack names (`*` matches any run of characters) that may hold roots: by default every environment's pki stack." },
+        },
+    },
     validateResource: validateResourceOfType(tls.SelfSignedCert, (cert, args, report) => {
         const { rootStacks } = args.getConfig<{ rootStacks: string[] }>();
         const stack = stackOf(args.urn);
-        if (cert.isCaCertificate && !rootStacks.includes(stack)) {
-            report(`a root CA is created in stack "${stack}": roots belong only to the offline stack(s) ${rootStacks.join(", ")}; hand the root certificate to this stack through the pki stack's outputs instead`);
+        if (cert.isCaCertificate && !rootStacks.some((pattern) => wildcardMatches(pattern, stack))) {
+            report(`a root CA is created in stack "${stack}": roots belong only to the offline stack(s) ${rootStacks.join(", ")}; hand the root certificate to this stack through its environment's pki stack instead`);
         }
     }),
 };
@@ -93,31 +99,105 @@ export const rootConstraints: ResourceValidationPolicy = {
     }),
 };
 
+/**
+ * The pki program's name-constrained intermediate, a dynamic resource (components/pki/IntermediateCertificate.ts):
+ * matched by type token, since a pack does not import the program.
+ */
+export const INTERMEDIATE_CERTIFICATE = "pulumi-nodejs:dynamic/pki:IntermediateCertificate";
+
+interface IntermediateCertificateProps {
+    readonly cluster?: string;
+    readonly trustDomain?: string;
+    readonly maxPathLength?: number;
+    readonly validityPeriodHours?: number;
+    readonly earlyRenewalHours?: number;
+    readonly nameConstraints?: { readonly permittedUriDomains?: string[]; readonly permittedDnsNames?: string[]; readonly excludedIpRanges?: string[] };
+}
+
+function lifetimeProblems(validityPeriodHours: number | undefined, earlyRenewalHours: number | undefined, max: number): string[] {
+    const problems: string[] = [];
+    if (validityPeriodHours === undefined || validityPeriodHours > max) problems.push(`intermediate validity of ${validityPeriodHours ?? "unset"} hours exceeds ${max}: lower validityPeriodHours`);
+    if (!earlyRenewalHours || earlyRenewalHours <= 0) problems.push("the intermediate is never renewed early: set earlyRenewalHours so pulumi up re-issues it before it expires");
+    return problems;
+}
+
 export const intermediateConstraints: ResourceValidationPolicy = {
     name: "intermediate-ca-constraints",
     description: "Intermediate CA certificates have only CA key usages, a bounded validity, and are renewed before they expire.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { maxIntermediateValidityHours: { type: "integer", minimum: 1, default: 26280 } } },
-    validateResource: validateResourceOfType(tls.LocallySignedCert, (cert, args, report) => {
-        if (!cert.isCaCertificate) return;
-        const { maxIntermediateValidityHours } = args.getConfig<{ maxIntermediateValidityHours: number }>();
-        if (cert.validityPeriodHours > maxIntermediateValidityHours) report(`intermediate validity of ${cert.validityPeriodHours} hours exceeds ${maxIntermediateValidityHours}: lower validityPeriodHours`);
-        if (!cert.earlyRenewalHours || cert.earlyRenewalHours <= 0) report("the intermediate is never renewed early: set earlyRenewalHours so pulumi up re-issues it before it expires");
-        for (const p of caUsageProblems(cert.allowedUses)) report(`intermediate allowedUses: ${p}; use only cert_signing, crl_signing, digital_signature`);
-    }),
+    validateResource: [
+        validateResourceOfType(tls.LocallySignedCert, (cert, args, report) => {
+            if (!cert.isCaCertificate) return;
+            const { maxIntermediateValidityHours } = args.getConfig<{ maxIntermediateValidityHours: number }>();
+            lifetimeProblems(cert.validityPeriodHours, cert.earlyRenewalHours, maxIntermediateValidityHours).forEach((p) => report(p));
+            for (const p of caUsageProblems(cert.allowedUses)) report(`intermediate allowedUses: ${p}; use only cert_signing, crl_signing, digital_signature`);
+        }),
+        (args, report) => {
+            if (args.type !== INTERMEDIATE_CERTIFICATE) return;
+            const { maxIntermediateValidityHours } = args.getConfig<{ maxIntermediateValidityHours: number }>();
+            const cert = args.props as IntermediateCertificateProps;
+            lifetimeProblems(cert.validityPeriodHours, cert.earlyRenewalHours, maxIntermediateValidityHours).forEach((p) => report(p));
+        },
+    ],
 };
 
+/** Every IPv4 and IPv6 address, as the signer excludes them. */
+const ALL_IP_RANGES = ["0.0.0.0/0", "::/0"];
+
 /**
- * When a certificate ends: its validityEndTime, or, before it is created (unknown at a first preview), now plus its
- * validityPeriodHours: a certificate created later than its root ends later by as much, so the estimate errs on
- * the side of refusing.
+ * Why an intermediate's constraints do not confine it to its cluster. RFC 5280 §4.2.1.10: a URI subtree is a host
+ * (a leading "." a whole domain) and matches the host of any URI; a DNS subtree matches the name and its subdomains.
  */
-function validityEnd(r: PolicyResource, now: number): number | undefined {
-    const known = peek(r.props, "validityEndTime");
-    if (typeof known === "string") return Date.parse(known);
-    const hours = peek(r.props, "validityPeriodHours");
-    return typeof hours === "number" ? now + hours * 3_600_000 : undefined;
+function nameConstraintProblems(cert: IntermediateCertificateProps, minDnsLabels: number): string[] {
+    const who = `cluster ${cert.cluster ?? "(unnamed)"}'s intermediate`;
+    const problems: string[] = [];
+    if (cert.maxPathLength !== 0) problems.push(`${who} has maxPathLength ${cert.maxPathLength ?? "unset"}: it must be 0, or it can sign a sub-CA`);
+    const nc = cert.nameConstraints;
+    const td = cert.trustDomain;
+    if (!td) problems.push(`${who} names no trust domain: its URI constraint cannot be checked`);
+    if (!nc) return [...problems, `${who} carries no name constraints: it can sign identities of every trust domain under the root`];
+    const uris = nc.permittedUriDomains ?? [];
+    if (uris.length === 0) problems.push(`${who} permits URIs of any trust domain: permit only spiffe://${td ?? "<its trust domain>"}`);
+    for (const uri of uris) {
+        if (td && uri.toLowerCase() === td.toLowerCase()) continue;
+        const base = uri.replace(/^\./, "").toLowerCase();
+        const wider = td !== undefined && (td.toLowerCase().endsWith(`.${base}`) || uri.startsWith("."));
+        problems.push(`${who} permits URIs of ${JSON.stringify(uri)}, ${wider ? "wider than" : "outside"} its trust domain ${JSON.stringify(td ?? "")}: a leak would mint identities of ${wider ? "every trust domain under it" : "another trust domain"}`);
+    }
+    const dns = nc.permittedDnsNames ?? [];
+    if (dns.length === 0) problems.push(`${who} permits any DNS name: permit only the names its issuer serves (istiod, istio-csr, private ingress hosts)`);
+    for (const name of dns) {
+        if (name.startsWith(".") || name.includes("*") || name.split(".").length < minDnsLabels) {
+            problems.push(`${who} permits the DNS subtree ${JSON.stringify(name)}, a whole domain: permit the served host names themselves (at least ${minDnsLabels} labels)`);
+        }
+    }
+    const excluded = new Set(nc.excludedIpRanges ?? []);
+    if (!ALL_IP_RANGES.every((r) => excluded.has(r))) problems.push(`${who} does not exclude every IP address (${ALL_IP_RANGES.join(", ")}): it could sign certificates for any address`);
+    return problems;
 }
+
+export const intermediateNameConstraints: ResourceValidationPolicy = {
+    name: "intermediate-name-constraints",
+    description: "Intermediate CAs are pathlen:0 and name-constrained to their cluster: URIs only of its SPIFFE trust domain, DNS only named serving hosts, no IP address. A tls.LocallySignedCert CA can carry neither and is refused.",
+    enforcementLevel: "mandatory",
+    configSchema: {
+        properties: {
+            minDnsLabels: { type: "integer", minimum: 2, default: 3, description: "A permitted DNS subtree with fewer labels (`svc`, `acme.example`) counts as a whole domain." },
+        },
+    },
+    validateResource: [
+        validateResourceOfType(tls.LocallySignedCert, (cert, args, report) => {
+            if (!cert.isCaCertificate) return;
+            report(`intermediate ${args.name} is a tls.LocallySignedCert, which emits neither name constraints nor pathlen:0: a leak would mint identities of every trust domain under the root, and sub-CAs; issue it with the pki program's IntermediateCertificate`);
+        }),
+        (args, report) => {
+            if (args.type !== INTERMEDIATE_CERTIFICATE) return;
+            const { minDnsLabels } = args.getConfig<{ minDnsLabels: number }>();
+            nameConstraintProblems(args.props as IntermediateCertificateProps, minDnsLabels).forEach((p) => report(p));
+        },
+    ],
+};
 
 /** The resource a property was computed from, e.g. the root certificate behind an intermediate's `caCertPem`. */
 function source(r: PolicyResource, property: string, cls: { isInstance(o: unknown): boolean }): PolicyResource | undefined {
@@ -129,14 +209,25 @@ export const intermediateWithinRoot: StackValidationPolicy = {
     description: "No intermediate outlives the root that signed it.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        for (const cert of args.resources.filter((r) => r.isType(tls.LocallySignedCert) && r.props.isCaCertificate)) {
+        const intermediates = args.resources.filter((r) => (r.isType(tls.LocallySignedCert) && r.props.isCaCertificate) || r.type === INTERMEDIATE_CERTIFICATE);
+        for (const cert of intermediates) {
             const root = source(cert, "caCertPem", tls.SelfSignedCert);
             if (!root) continue;
+            const certEnd = peek(cert.props, "validityEndTime");
+            const rootEnd = peek(root.props, "validityEndTime");
+            if (typeof certEnd === "string" && typeof rootEnd === "string") {
+                if (Date.parse(certEnd) > Date.parse(rootEnd)) report(`intermediate ${cert.name} is valid until ${certEnd}, after its root ${root.name} (${rootEnd}): shorten its validity or rotate the root first`, cert.urn);
+                continue;
+            }
+            // Before creation: the intermediate is signed after its root exists (or is created), so it ends at least
+            // its validity after now; it must end strictly before the root does.
+            const hours = peek(cert.props, "validityPeriodHours");
+            const rootHours = peek(root.props, "validityPeriodHours");
             const now = Date.now();
-            const end = (r: PolicyResource) => validityEnd(r, now) ?? Number.NaN;
-            if (end(cert) > end(root)) {
-                const shown = (r: PolicyResource) => new Date(end(r)).toISOString();
-                report(`intermediate ${cert.name} is valid until ${shown(cert)}, after its root ${root.name} (${shown(root)}): shorten its validity or rotate the root first`, cert.urn);
+            const rootEndsBy = typeof rootEnd === "string" ? Date.parse(rootEnd) : typeof rootHours === "number" ? now + rootHours * 3_600_000 : Number.NaN;
+            const endsAfter = typeof hours === "number" ? now + hours * 3_600_000 : Number.NaN;
+            if (!(endsAfter < rootEndsBy)) {
+                report(`intermediate ${cert.name} would be valid for ${typeof hours === "number" ? `${hours} hours` : "an unknown time"}, ending at or after its root ${root.name}${typeof rootEnd === "string" ? ` (valid until ${rootEnd})` : typeof rootHours === "number" ? ` (${rootHours} hours)` : ""}: give it a validityPeriodHours that ends before the root, or rotate the root first`, cert.urn);
             }
         }
     },
@@ -167,6 +258,6 @@ export const noKeyInConfigMap: ResourceValidationPolicy = {
 };
 
 export const keyMaterialPolicies = [
-    privateKeyStrength, offlineRoot, rootConstraints, intermediateConstraints, intermediateWithinRoot, caKeysProtected, noKeyInConfigMap,
-    ...certificatePolicies, ...istioCsrPolicies, ...approverPolicyPolicies, ...stackOutputPolicies,
+    privateKeyStrength, offlineRoot, rootConstraints, intermediateConstraints, intermediateNameConstraints, intermediateWithinRoot, caKeysProtected, noKeyInConfigMap,
+    ...certificatePolicies, ...acmePolicies, ...istioCsrPolicies, ...approverPolicyPolicies, ...stackOutputPolicies,
 ];

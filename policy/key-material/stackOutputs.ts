@@ -55,7 +55,7 @@ export const noPrivateKeyInStackOutput: StackValidationPolicy = {
             },
             keyFreeOutputs: {
                 type: "object", additionalProperties: { type: "array", items: { type: "string" } },
-                default: { "pki": ["intermediates", "inventory", "trustBundles"], "pki-*": ["intermediates", "inventory", "trustBundles"] },
+                default: { "pki": ["intermediates", "inventory", "trustBundles"], "pki-*": ["intermediates", "inventory", "trustBundle"] },
                 description: "Per stack (name, or prefix ending in *) that generates private keys, the outputs computed from its resources that hold none (certificates, fingerprints): a first preview cannot show their values. Checked like any output once known.",
             },
         },
@@ -83,4 +83,32 @@ export const noPrivateKeyInStackOutput: StackValidationPolicy = {
     },
 };
 
-export const stackOutputPolicies = [noPrivateKeyInStackOutput];
+const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+
+/**
+ * A StackReference copies every output of the stack it reads into the reader's state, secrets included: a stack
+ * that reads another environment's keys holds them, readable by whoever can operate it. Each environment has its own
+ * pki stack, which names its environment in its `environment` output, as every mesh stack does.
+ */
+export const keyMaterialOfOwnEnvironment: StackValidationPolicy = {
+    name: "key-material-of-own-environment",
+    description: "(stack) A stack reads private keys only from a stack of its own environment: every StackReference whose outputs hold a PEM private key names the reader's environment in its `environment` output.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        const root = args.resources.find((r) => r.type === STACK_TYPE);
+        const own = root && Object.getOwnPropertyDescriptor(root.props, "environment")?.value;
+        for (const ref of args.resources.filter((r) => r.type === STACK_REFERENCE)) {
+            // A stack that exists already: its outputs are known at preview as at update.
+            const outputs = Object.getOwnPropertyDescriptor(ref.props, "outputs")?.value ?? {};
+            const keys = scan(outputs, "outputs").keys;
+            if (keys.length === 0) continue;
+            const theirs = Object.getOwnPropertyDescriptor(outputs, "environment")?.value;
+            if (typeof theirs === "string" && theirs === own) continue;
+            const holder = typeof theirs === "string" ? `environment ${JSON.stringify(theirs)}` : "no single environment (it declares none)";
+            const reader = typeof own === "string" ? `environment ${JSON.stringify(own)}` : `stack ${stackOf(ref.urn)}, which declares no environment`;
+            report(`${reader} reads stack ${ref.props.name}, whose outputs hold private keys (${keys.slice(0, 3).join(", ")}${keys.length > 3 ? ", ..." : ""}) of ${holder}: its state now holds them; read only this environment's pki stack (pki-<environment>)`, ref.urn);
+        }
+    },
+};
+
+export const stackOutputPolicies = [noPrivateKeyInStackOutput, keyMaterialOfOwnEnvironment];

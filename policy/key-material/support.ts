@@ -1,4 +1,4 @@
-import { PolicyConfigSchema, ReportViolation, ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
+import { PolicyConfigSchema, PolicyResource, ReportViolation, ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
 
 /** Config fragments and resource readers shared by this pack's rules; kept in the pack so it stays self-contained. */
 
@@ -24,7 +24,7 @@ export function skipExempt(args: ResourceValidationArgs): void {
  * `k8s.apiextensions.CustomResource` registers `kubernetes:<group>/<version>:<Kind>` and its class carries no
  * `__pulumiType`, so cert-manager objects are recognised by their type token, for every served version.
  */
-function isKind(type: string, group: string, kind: string): boolean {
+export function isKind(type: string, group: string, kind: string): boolean {
     const m = /^kubernetes:([a-z0-9.-]+)\/v[0-9a-z]+:([A-Za-z]+)$/.exec(type);
     return m !== null && m[1] === group && m[2] === kind;
 }
@@ -56,3 +56,26 @@ export function wildcardMatches(pattern: string, value: string): boolean {
 
 /** A PEM private key of any kind: PKCS#8, PKCS#1 (RSA), SEC1 (EC), OpenSSH, encrypted PKCS#8. */
 export const PEM_PRIVATE_KEY = /-----BEGIN ([A-Z]+ )*PRIVATE KEY-----/;
+
+/** A Kubernetes cluster as policies see it: the resources applied through one provider. */
+export interface KubernetesCluster {
+    /** The provider's resource name (`default`, `default_4_34_2` for a default provider). */
+    readonly name: string;
+    readonly resources: readonly PolicyResource[];
+}
+
+/**
+ * The Kubernetes resources of a stack, by cluster. Every `pulumi:providers:kubernetes` resource, explicit or default
+ * (the engine names default providers `default` or `default_<version>`), is one cluster; a resource whose provider
+ * reference is missing is applied through the default provider.
+ */
+export function kubernetesClusters(resources: readonly PolicyResource[]): KubernetesCluster[] {
+    const byProvider = new Map<string, { name: string; resources: PolicyResource[] }>();
+    for (const r of resources.filter((x) => x.type.startsWith("kubernetes:"))) {
+        const provider = r.provider?.type === "pulumi:providers:kubernetes" ? r.provider : undefined;
+        const key = provider?.urn ?? "default";
+        if (!byProvider.has(key)) byProvider.set(key, { name: provider?.name ?? "default", resources: [] });
+        byProvider.get(key)!.resources.push(r);
+    }
+    return [...byProvider.values()];
+}

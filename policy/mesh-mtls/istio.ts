@@ -117,6 +117,20 @@ export function clusters(resources: readonly PolicyResource[]): Cluster[] {
         }));
 }
 
+/**
+ * Every Kubernetes cluster the stack applies to, default providers included: the engine names a default provider
+ * `pulumi:providers:kubernetes::default` (or `default_<version>`), and it talks to one cluster like any other. A
+ * resource whose provider reference is missing goes through the default one.
+ */
+export function kubernetesClusters(resources: readonly PolicyResource[]): Cluster[] {
+    const kubernetes = resources.filter((r) => r.type.startsWith("kubernetes:"));
+    const providerOf = (r: PolicyResource) => (r.provider?.type === "pulumi:providers:kubernetes" ? r.provider.urn : "default");
+    return [...new Set(kubernetes.map(providerOf))].map((urn) => ({
+        provider: resources.find((r) => r.urn === urn) ?? ({ name: "default", urn, type: "pulumi:providers:kubernetes", props: {} } as PolicyResource),
+        resources: kubernetes.filter((r) => providerOf(r) === urn),
+    }));
+}
+
 /** Clusters that run Istio: some Istio object or an istiod Helm release goes through their provider. */
 export function meshClusters(resources: readonly PolicyResource[]): Cluster[] {
     return clusters(resources).filter((c) => c.resources.some((r) => isIstioResource(r.type) || isRelease(r, "istiod")));

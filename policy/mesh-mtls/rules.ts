@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import {
-    chartName, clusters, EXEMPT_RESOURCES, hasSelector, IstioObject, isIstioKind, isRelease, JsonSchema, meshClusters,
+    chartName, Cluster, clusters, EXEMPT_RESOURCES, hasSelector, IstioObject, isIstioKind, isRelease, JsonSchema, kubernetesClusters, meshClusters,
     namespaceOf, ObjectMeta, PRODUCTION_STACKS, rootNamespaceOf, skipExempt, stackOf, validateIstio,
 } from "./istio";
 
@@ -353,6 +353,69 @@ export const gatewayHttpsRedirect: ResourceValidationPolicy = {
     }),
 };
 
+/** What in namespace `ns` a gateway's service account must not be able to read (it reads every Secret there). */
+function keysInNamespace(cluster: Cluster, ns: string): string[] {
+    const inNs = (r: PolicyResource) => (r.props.metadata?.namespace ?? r.props.namespace ?? cluster.provider.props.namespace ?? "default") === ns;
+    const found: string[] = [];
+    for (const r of cluster.resources) {
+        if (isRelease(r, "istiod") && inNs(r)) found.push(`istiod (release ${r.name}), whose namespace holds istiod's CA key or serving key`);
+        if (isRelease(r, "cert-manager-istio-csr") && (r.props.values?.app?.certmanager?.namespace ?? "istio-system") === ns) {
+            found.push(`istio-csr's certificates (release ${r.name} issues istiod's serving certificate there)`);
+        }
+        if (/^kubernetes:cert-manager\.io\/v[0-9a-z]+:Issuer$/.test(r.type) && r.props.spec?.ca?.secretName && inNs(r)) {
+            found.push(`the CA key of Issuer ${r.props.metadata?.name ?? r.name} (Secret ${r.props.spec.ca.secretName})`);
+        }
+        if (r.isType(k8s.core.v1.Secret) && inNs(r)) {
+            const name: string | undefined = r.props.metadata?.name;
+            if (name === "cacerts" || name === "istio-ca-secret") found.push(`Istio's CA key (Secret ${name})`);
+            if (r.props.metadata?.labels?.["istio/multiCluster"] === "true") found.push(`remote secret ${name ?? r.name}, a token for another cluster's API server`);
+        }
+    }
+    return found;
+}
+
+/** Grants of read on Secrets to `account` made by the stack (Role or ClusterRole, through any binding). */
+function secretReadGrants(cluster: Cluster, account: { namespace: string; name: string }): string[] {
+    const rbac = (kind: string) => cluster.resources.filter((r) => r.type === `kubernetes:rbac.authorization.k8s.io/v1:${kind}`);
+    const roles = [...rbac("Role"), ...rbac("ClusterRole")];
+    return [...rbac("RoleBinding"), ...rbac("ClusterRoleBinding")].filter((b) => (b.props.subjects ?? [])
+        .some((s: any) => s.kind === "ServiceAccount" && s.name === account.name && (s.namespace ?? b.props.metadata?.namespace) === account.namespace))
+        .filter((b) => roles.some((role) => role.props.metadata?.name === b.props.roleRef?.name && (role.props.rules ?? []).some((rule: any) =>
+            (rule.resources ?? []).some((x: string) => x === "secrets" || x === "*") && (rule.verbs ?? []).some((v: string) => ["get", "list", "watch", "*"].includes(v)))))
+        .map((b) => b.name);
+}
+
+export const gatewayNamespaceIsolation: StackValidationPolicy = {
+    name: "gateway-namespace-isolation",
+    description: "Gateway releases (Istio's gateway chart, whose service account reads every Secret of its namespace) share no namespace with istiod, istio-csr's certificates, CA keys or remote-secret tokens; east-west gateways read no Secret at all.",
+    enforcementLevel: "mandatory",
+    configSchema: { properties: { eastWestPorts: PORT_LIST([15443]), exemptClusters: EXEMPT_CLUSTERS, exemptResources: EXEMPT_RESOURCES } },
+    validateStack: (args, report) => {
+        const { eastWestPorts, exemptClusters, exemptResources } = args.getConfig<{ eastWestPorts: number[]; exemptClusters: string[]; exemptResources: string[] }>();
+        for (const cluster of kubernetesClusters(args.resources)) {
+            if (exemptClusters.includes(cluster.provider.name)) continue;
+            for (const gw of cluster.resources.filter((r) => isRelease(r, "gateway") && !exemptResources.includes(r.name))) {
+                const values = gw.props.values ?? {};
+                const ns: string = gw.props.namespace ?? cluster.provider.props.namespace ?? "default";
+                // istio/istio 1.30.3 manifests/charts/gateway/templates/role.yaml: read on every Secret of the release namespace.
+                const reads = values.rbac?.enabled !== false;
+                const keys = keysInNamespace(cluster, ns);
+                if (reads && keys.length > 0) {
+                    report(`gateway release ${gw.name} on cluster ${cluster.provider.name} runs in namespace ${ns} with ${keys.join("; ")}: the chart lets the gateway's service account read every Secret of its namespace, and istiod serves it any of them by credentialName; install gateways in a namespace of their own (istio.io "Installing Gateways")`, gw.urn);
+                }
+                const eastWest = values.labels?.["topology.istio.io/network"] !== undefined || values.networkGateway
+                    || (values.service?.ports ?? []).some((p: any) => eastWestPorts.includes(Number(p?.port)));
+                if (!eastWest) continue;
+                const account = { namespace: ns, name: values.serviceAccount?.name || values.name || gw.props.name || gw.name };
+                if (reads) report(`east-west gateway release ${gw.name} on cluster ${cluster.provider.name} leaves values.rbac.enabled on, so its service account reads every Secret of namespace ${ns}; it passes mTLS through and serves no credential: set values.rbac.enabled to false`, gw.urn);
+                for (const binding of secretReadGrants(cluster, account)) {
+                    report(`binding ${binding} lets east-west gateway ${account.namespace}/${account.name} read Secrets, which it never needs: remove it`, gw.urn);
+                }
+            }
+        }
+    },
+};
+
 // ---------------------------------------------------------------------------------------------------------------
 // istiod and istio-csr
 
@@ -565,6 +628,6 @@ export const noFaultInjectionInProduction: ResourceValidationPolicy = {
 
 export const meshMtlsPolicies = [
     peerAuthenticationStrict, meshWideStrict, destinationRuleTls, injectionNotDisabled, namespaceInjectionLabel,
-    eastWestGateway, gatewayTls, gatewayHttpsRedirect, istiodCaDisabledWithIstioCsr, istiodOutboundRegistryOnly,
+    eastWestGateway, gatewayTls, gatewayHttpsRedirect, gatewayNamespaceIsolation, istiodCaDisabledWithIstioCsr, istiodOutboundRegistryOnly,
     authorizationLeastPrivilege, defaultDenyAuthorization, noFaultInjectionInProduction,
 ];

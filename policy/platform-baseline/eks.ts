@@ -1,5 +1,5 @@
 import * as aws from "@pulumi/aws";
-import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { peek, peekList, UNKNOWN } from "./preview";
 import { EXEMPT_RESOURCES, isOpenCidr, validateOfType } from "./support";
 
@@ -16,12 +16,9 @@ export const eksEndpointRestricted: ResourceValidationPolicy = {
         const defaulted = vpc?.endpointPublicAccess === undefined ? " (endpointPublicAccess defaults to true)" : "";
         // Entries computed from resources not yet created (peers' egress addresses) are unknown at a first preview;
         // the literal ones (operators' CIDRs) are what a configuration mistake can open, and they are known.
+        // (The bridged provider's Check turns a list unknown as a whole into one unknown entry.)
         const listed = peekList(cluster, "vpcConfig", "publicAccessCidrs");
-        if (listed === UNKNOWN) {
-            report("vpcConfig.publicAccessCidrs is computed as a whole from resources not yet created, so no preview can check it: pass a list whose literal CIDRs are literal (computed addresses as separate entries)");
-            return;
-        }
-        const cidrs = listed ?? [];
+        const cidrs = listed === UNKNOWN ? [UNKNOWN] : listed ?? [];
         const open = cidrs.filter(isOpenCidr);
         if (cidrs.length === 0) {
             report(`vpcConfig.publicAccessCidrs is unset, so the public API endpoint${defaulted} accepts any address: list the operator and peer CIDRs in vpcConfig.publicAccessCidrs, or set vpcConfig.endpointPublicAccess false`);
@@ -158,7 +155,52 @@ export const eksNodeGroupLaunchTemplate: StackValidationPolicy = {
             const managed = [...(group.propertyDependencies.launchTemplate ?? []), ...group.dependencies].some((d) => d.isType(aws.ec2.LaunchTemplate))
                 || templates.some((t) => typeof ref.name === "string" && peek(t.props, "name") === ref.name);
             if (!managed) {
-                report(`node group ${group.name} launches from ${String(ref.name ?? ref.id)}, a launch template outside this stack whose metadata options no policy sees: manage it in this stack with metadataOptions.httpTokens "required", or exempt the node group`, group.urn);
+                const named = [ref.name, ref.id].find((x) => typeof x === "string") ?? "a template created in this deployment";
+                report(`node group ${group.name} launches from ${named}, a launch template outside this stack whose metadata options no policy sees: manage it in this stack with metadataOptions.httpTokens "required", or exempt the node group`, group.urn);
+            }
+        }
+    },
+};
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const chartOf = (r: PolicyResource) => typeof r.props.chart === "string" ? r.props.chart.replace(/\/+$/, "").split("/").pop() : undefined;
+/** The cluster a Kubernetes resource is applied to: its provider, a default one included. */
+const clusterOf = (r: PolicyResource) => r.provider?.urn ?? "default";
+
+/** Everything `r` waits for on create and outlives on delete: its dependencies and providers, transitively. */
+function waitsFor(r: PolicyResource, byUrn: ReadonlyMap<string, PolicyResource>): Set<string> {
+    const seen = new Set<string>();
+    const pending = [r];
+    while (pending.length > 0) {
+        const next = pending.pop()!;
+        for (const dep of [...next.dependencies, ...(next.provider ? [byUrn.get(next.provider.urn)].filter((p): p is PolicyResource => p !== undefined) : [])]) {
+            if (seen.has(dep.urn)) continue;
+            seen.add(dep.urn);
+            pending.push(dep);
+        }
+    }
+    return seen;
+}
+
+export const eksReleasesAfterLoadBalancerController: StackValidationPolicy = {
+    name: "eks-releases-after-load-balancer-controller",
+    description: "On a cluster with the AWS Load Balancer Controller and its Service webhook, every other Helm release and Service depends on the controller's release: created after it, deleted before it.",
+    enforcementLevel: "mandatory",
+    configSchema: { properties: { exemptResources: EXEMPT_RESOURCES } },
+    validateStack: (args, report) => {
+        const { exemptResources } = args.getConfig<{ exemptResources: string[] }>();
+        const byUrn = new Map(args.resources.map((r) => [r.urn, r]));
+        // kubernetes-sigs/aws-load-balancer-controller v2.14.0 helm/.../templates/webhook.yaml: mservice.elbv2.k8s.aws
+        // on every Service CREATE, failurePolicy Fail unless configured otherwise.
+        const controllers = args.resources.filter((r) => r.type === RELEASE && chartOf(r) === "aws-load-balancer-controller"
+            && r.props.values?.enableServiceMutatorWebhook !== false && r.props.values?.serviceMutatorWebhookConfig?.failurePolicy !== "Ignore");
+        for (const controller of controllers) {
+            const cluster = clusterOf(controller);
+            const creators = args.resources.filter((r) => r !== controller && clusterOf(r) === cluster && !exemptResources.includes(r.name)
+                && ((r.type === RELEASE) || r.type === "kubernetes:core/v1:Service"));
+            for (const r of creators.filter((x) => !waitsFor(x, byUrn).has(controller.urn))) {
+                const what = r.type === RELEASE ? `Helm release ${r.name}` : `Service ${r.name}`;
+                report(`${what} does not depend on ${controller.name}, the AWS Load Balancer Controller of its cluster: on the first pulumi up it races the controller, whose webhook (failurePolicy Fail) refuses every Service until it serves; on destroy the controller may go first, leaving LoadBalancer Services with a finalizer nobody clears and NLBs holding Elastic IPs and subnets; add dependsOn on the controller's release (directly or through what it already depends on)`, r.urn);
             }
         }
     },
@@ -166,5 +208,5 @@ export const eksNodeGroupLaunchTemplate: StackValidationPolicy = {
 
 export const eksPolicies = [
     eksEndpointRestricted, eksSecretsEncryption, eksControlPlaneLogging, eksAuthenticationMode, eksVersionAllowed,
-    launchTemplateImdsv2, eksNodeGroupLaunchTemplate,
+    launchTemplateImdsv2, eksNodeGroupLaunchTemplate, eksReleasesAfterLoadBalancerController,
 ];

@@ -291,7 +291,7 @@ const BUILTIN: Record<string, { name: NameRule; fields: Record<string, Schema>; 
  * Built-in API groups whose other kinds (Deployment, Job, Service, PodDisruptionBudget, ...) have no shape here: only their
  * metadata is checked. Their full schemas are the cluster's own OpenAPI, which a server-side dry run checks.
  */
-const METADATA_ONLY_API_VERSIONS = new Set(["v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "policy/v1"]);
+const METADATA_ONLY_API_VERSIONS = new Set(["v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "policy/v1", "networking.k8s.io/v1"]);
 
 const builtinValidators = new Map<string, ValidateFunction>();
 
@@ -312,8 +312,9 @@ function builtinValidator(type: string): ValidateFunction | undefined {
 /**
  * Errors (empty when valid) of a Kubernetes object against the schema its API server would apply: the vendored CRD
  * schema for custom resources, a built-in shape for the core and RBAC kinds the mesh layer registers, metadata only
- * for other kinds of the built-in groups (`v1`, `apps/v1`, `batch/v1`, `rbac.authorization.k8s.io/v1`, `policy/v1`), and an
- * error for any other kind, so a new kind is noticed. CEL rules (`x-kubernetes-validations`) are evaluated too.
+ * for other kinds of the built-in groups (`v1`, `apps/v1`, `batch/v1`, `rbac.authorization.k8s.io/v1`, `policy/v1`,
+ * `networking.k8s.io/v1`), and an error for any other kind, so a new kind is noticed. CEL rules
+ * (`x-kubernetes-validations`) are evaluated too.
  */
 export function validateCustomResource(obj: KubernetesObject): string[] {
     const type = `${obj.apiVersion}/${obj.kind}`;

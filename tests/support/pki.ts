@@ -11,7 +11,7 @@ import { join } from "node:path";
 import * as tls from "node:tls";
 import { pemEncode } from "../../engine/emulation/tls/der";
 import { generatePrivateKey, parsePrivateKeyPem, privateKeyPem, subjectKeyId } from "../../engine/emulation/tls/keys";
-import { nameFromSubject } from "../../engine/emulation/tls/names";
+import { nameFromSubject, parseIp } from "../../engine/emulation/tls/names";
 import { createCertificate, EXTENDED_KEY_USAGES, KEY_USAGES, parseCertificatePem } from "../../engine/emulation/tls/x509";
 
 export interface LeafOptions {
@@ -26,6 +26,10 @@ export interface LeafOptions {
     readonly notBefore?: Date;
     /** Issue a sub-CA instead of a workload leaf (for path-length tests). */
     readonly isCa?: boolean;
+    /** IP address SANs (for name-constraint tests). */
+    readonly ipAddresses?: readonly string[];
+    /** A subject CN, as istiod's serving certificate carries. */
+    readonly commonName?: string;
 }
 
 /**
@@ -43,8 +47,8 @@ export async function issueLeaf(options: LeafOptions): Promise<{ certPem: string
             serialNumber: BigInt("0x" + randomBytes(16).toString("hex")),
             notBefore,
             notAfter: new Date(notBefore.getTime() + (options.validityHours ?? 24) * 3_600_000),
-            subject: nameFromSubject(isCa ? { organization: "istio-production", commonName: "sub-ca" } : undefined),
-            sans: { dnsNames: options.dnsNames ?? [], ipAddresses: [], uris: options.spiffeId ? [options.spiffeId] : [] },
+            subject: nameFromSubject(isCa ? { organization: "istio-production", commonName: "sub-ca" } : options.commonName ? { commonName: options.commonName } : undefined),
+            sans: { dnsNames: options.dnsNames ?? [], ipAddresses: (options.ipAddresses ?? []).map((ip) => parseIp(ip)!), uris: options.spiffeId ? [options.spiffeId] : [] },
             keyUsage: isCa
                 ? KEY_USAGES.cert_signing | KEY_USAGES.crl_signing | KEY_USAGES.digital_signature
                 : KEY_USAGES.digital_signature | KEY_USAGES.key_encipherment,
@@ -60,8 +64,8 @@ export async function issueLeaf(options: LeafOptions): Promise<{ certPem: string
     return { certPem: pemEncode("CERTIFICATE", der), keyPem: privateKeyPem(key) };
 }
 
-/** `openssl verify -CAfile roots [-untrusted chain] leaf`; never throws, reports openssl's own words. */
-export async function opensslVerify(rootPems: readonly string[], untrustedPems: readonly string[], leafPem: string): Promise<{ ok: boolean; output: string }> {
+/** `openssl verify [flags] -CAfile roots [-untrusted chain] leaf`; never throws, reports openssl's own words. */
+export async function opensslVerify(rootPems: readonly string[], untrustedPems: readonly string[], leafPem: string, flags: readonly string[] = []): Promise<{ ok: boolean; output: string }> {
     const dir = await mkdtemp(join(tmpdir(), "pki-verify-"));
     try {
         const file = async (name: string, content: string) => {
@@ -69,7 +73,7 @@ export async function opensslVerify(rootPems: readonly string[], untrustedPems: 
             await writeFile(path, content);
             return path;
         };
-        const args = ["verify", "-CAfile", await file("roots.pem", rootPems.join(""))];
+        const args = ["verify", ...flags, "-CAfile", await file("roots.pem", rootPems.join(""))];
         if (untrustedPems.length) args.push("-untrusted", await file("untrusted.pem", untrustedPems.join("")));
         args.push(await file("leaf.pem", leafPem));
         return await new Promise((resolve) =>

@@ -3,7 +3,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { main } from "../../engine/cli";
 import { CapturedResource } from "../../engine/graph";
-import { Plan, planStack, PROJECT_ROOT } from "../../engine/plan";
+import { memoizePlans, Plan, planStack, PROJECT_ROOT } from "../../engine/plan";
+
+// Tests read plans and never change them: identical plans are made once per test process.
+memoizePlans();
 
 export const FIXTURE_PROGRAM = path.join(__dirname, "..", "fixtures", "program");
 export const FIXTURE_POLICY = path.join(__dirname, "..", "fixtures", "policy");
@@ -52,13 +55,15 @@ export function shippedPlan(stack: string): Promise<Plan> {
 
 /**
  * `npm run plan -- <stack>` on a stack file as a user wrote it, in a copy of this project's layout (the real program,
- * the shipped pki stack for its StackReference). Returns what the command printed and whether it wrote a plan.
+ * the shipped pki stacks for its StackReference). Returns what the command printed and whether it wrote a plan.
  */
 export async function planStackFile(text: string, stack = "mistake"): Promise<{ code: number; stdout: string; stderr: string; wrotePlan: boolean; planFile: string }> {
     const dir = tempDir(stack);
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: istio-production\nruntime: nodejs\nmain: ${path.join(PROJECT_ROOT, "index.ts")}\nstackConfigDir: stacks\n`);
     fs.mkdirSync(path.join(dir, "stacks"));
-    fs.copyFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.pki.yaml"), path.join(dir, "stacks", "Pulumi.pki.yaml"));
+    for (const file of fs.readdirSync(path.join(PROJECT_ROOT, "stacks")).filter((f) => f.startsWith("Pulumi.pki-"))) {
+        fs.copyFileSync(path.join(PROJECT_ROOT, "stacks", file), path.join(dir, "stacks", file));
+    }
     fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), text);
     const result = await runCli([stack, "--program", dir, "--out", path.join(dir, "out")]);
     return { ...result, wrotePlan: fs.existsSync(path.join(dir, "out", stack)), planFile: path.join(dir, "out", stack, "plan.json") };

@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { eksKubeconfig } from "../kubeconfig";
-import { EastWestAddress, MeshCluster } from "../MeshCluster";
+import { AcmeDns01, AcmeDnsZone, AwsRoleBinding, EastWestAddress, MeshCluster } from "../MeshCluster";
+import { Route53ChallengeRole } from "./Route53ChallengeRole";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { AwsNetwork } from "./AwsNetwork";
 import { loadBalancerControllerPolicy } from "./lbcPolicy";
@@ -27,6 +28,8 @@ export interface EksClusterArgs {
     readonly protect: boolean;
     /** Chart version of the AWS Load Balancer Controller (Helm repo https://aws.github.io/eks-charts). */
     readonly loadBalancerControllerVersion: string;
+    /** ACME DNS-01 for the ingress hosts in a Route 53 zone, written with cert-manager's Pod Identity. */
+    readonly acmeDns?: AcmeDnsZone & { readonly zone: { readonly provider: "route53" } };
     readonly tags?: Record<string, string>;
 }
 
@@ -36,7 +39,7 @@ const assumeBy = (service: string, actions: string[] = ["sts:AssumeRole"]) =>
 /**
  * A hardened EKS cluster: secrets envelope-encrypted with a rotating KMS key, control-plane audit logs, API
  * authentication mode, endpoint limited to an allow-list, managed nodes in private subnets with IMDSv2 only, node
- * security group that admits the control plane on the mesh's webhook ports, EKS Pod Identity, and the AWS Load
+ * security group that admits the control plane on the mesh's webhook ports, NetworkPolicy enforcement, EKS Pod Identity, and the AWS Load
  * Balancer Controller (static, internet-facing NLBs for east-west gateways need it).
  */
 export class EksCluster extends pulumi.ComponentResource implements MeshCluster {
@@ -51,7 +54,10 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly egressIps: pulumi.Output<string[]>;
     readonly egressAddresses: readonly pulumi.Output<string>[];
     readonly eastWest?: EastWestAddress;
+    readonly serviceController: k8s.helm.v3.Release;
+    readonly acmeDns01?: AcmeDns01;
     readonly clusterSecurityGroupId: pulumi.Output<string>;
+    readonly bindAwsRole: (name: string, binding: AwsRoleBinding, opts: { parent: pulumi.Resource }) => pulumi.Resource;
 
     constructor(name: string, args: EksClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:aws:EksCluster", name, {}, opts);
@@ -132,6 +138,12 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
             tags,
         }, { ...child, parent: cluster, dependsOn: nodePolicies, ignoreChanges: ["scalingConfig.desiredSize"] });
 
+        // EKS stores NetworkPolicies but enforces none until the VPC CNI runs its network policy agent; the managed
+        // add-on takes over the CNI the cluster was created with.
+        new aws.eks.Addon(`${name}-vpc-cni`, {
+            clusterName: cluster.name, addonName: "vpc-cni", configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }),
+            resolveConflictsOnCreate: "OVERWRITE", resolveConflictsOnUpdate: "OVERWRITE", tags,
+        }, { ...child, parent: cluster });
         const podIdentity = new aws.eks.Addon(`${name}-pod-identity`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent", tags }, { ...child, parent: cluster, dependsOn: [nodeGroup] });
         const lbcRole = new aws.iam.Role(`${name}-lbc`, { assumeRolePolicy: assumeBy("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]), tags }, child);
         const lbcPolicy = new aws.iam.RolePolicy(`${name}-lbc`, { role: lbcRole.id, policy: partition.apply(loadBalancerControllerPolicy) }, { ...child, parent: lbcRole });
@@ -139,6 +151,19 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
         const lbcIdentity = new aws.eks.PodIdentityAssociation(`${name}-lbc`, {
             clusterName: cluster.name, namespace: "kube-system", serviceAccount: lbcServiceAccount, roleArn: lbcRole.arn, tags,
         }, { ...child, parent: lbcRole, dependsOn: [podIdentity] });
+
+        this.bindAwsRole = (bindingName, binding, opts) => new aws.eks.PodIdentityAssociation(bindingName, {
+            clusterName: cluster.name, namespace: binding.namespace, serviceAccount: binding.serviceAccount, roleArn: binding.roleArn, tags,
+        }, { parent: opts.parent, provider: args.provider, dependsOn: [podIdentity] });
+        if (args.acmeDns) {
+            const { zone, certManager } = args.acmeDns;
+            const dns = new Route53ChallengeRole(`${name}-acme-dns`, { hostedZoneId: zone.hostedZoneId, trust: { podIdentity: true }, tags }, child);
+            const association = new aws.eks.PodIdentityAssociation(`${name}-acme-dns`, {
+                clusterName: cluster.name, namespace: certManager.namespace, serviceAccount: certManager.serviceAccount, roleArn: dns.role.arn, tags,
+            }, { ...child, parent: dns, dependsOn: [podIdentity] });
+            // Ambient credentials (a ClusterIssuer's default): the AWS SDK's chain finds the Pod Identity agent.
+            this.acmeDns01 = { solver: pulumi.output({ route53: { region: args.region, hostedZoneID: zone.hostedZoneId } }), ready: [...dns.ready, association] };
+        }
 
         this.endpoint = cluster.endpoint;
         this.caData = cluster.certificateAuthority.data;
@@ -163,7 +188,13 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
             enableServerSideApply: true,
         }, { parent: this, dependsOn: [nodeGroup] });
 
-        new k8s.helm.v3.Release(`${name}-aws-load-balancer-controller`, {
+        // Its mservice.elbv2.k8s.aws webhook has failurePolicy Fail on every Service (kubernetes-sigs/aws-load-balancer-controller
+        // v2.14.0 helm/aws-load-balancer-controller/templates/webhook.yaml, values.yaml serviceMutatorWebhookConfig), and
+        // it alone removes its finalizer service.k8s.aws/resources from LoadBalancer Services after deleting their NLB
+        // (controllers/service/service_controller.go `cleanupLoadBalancerResources`): the mesh is created after it and
+        // deleted before it, and a Helm uninstall waits for its Services to go (pulumi/pulumi-kubernetes
+        // provider/pkg/provider/helm_release.go `Delete`: uninstall.Wait unless skipAwait).
+        this.serviceController = new k8s.helm.v3.Release(`${name}-aws-load-balancer-controller`, {
             name: "aws-load-balancer-controller",
             chart: "aws-load-balancer-controller",
             version: args.loadBalancerControllerVersion,

@@ -1,11 +1,13 @@
+import * as aws from "@pulumi/aws";
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { gkeKubeconfig } from "../kubeconfig";
-import { EastWestAddress, MeshCluster } from "../MeshCluster";
+import { AcmeDns01, AcmeDnsZone, EastWestAddress, MeshCluster } from "../MeshCluster";
+import { Route53ChallengeRole } from "../aws/Route53ChallengeRole";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { GcpNetwork } from "./GcpNetwork";
-import { nodeServiceAccountId } from "./names";
+import { nodeServiceAccountId, SERVICE_ACCOUNT_ID, shortName } from "./names";
 
 export interface GkeClusterArgs {
     readonly project: string;
@@ -23,7 +25,15 @@ export interface GkeClusterArgs {
     readonly nodes: { machineType: string; minNodeCount: number; maxNodeCount: number };
     /** `protect` and deletion protection on the cluster, `protect` on its KMS key. */
     readonly protect: boolean;
+    /**
+     * ACME DNS-01 for the ingress hosts: in Cloud DNS through cert-manager's Workload Identity, or in Route 53 through
+     * a role of the zone's AWS account (`aws`: that account's provider and region) assumed with a service account token.
+     */
+    readonly acmeDns?: AcmeDnsZone & { readonly aws?: { readonly provider: aws.Provider; readonly region: string } };
 }
+
+/** The service account whose tokens cert-manager requests to assume an AWS role from GKE. */
+const ACME_DNS_TOKEN_ACCOUNT = "cert-manager-acme-dns01";
 
 const NODE_ROLES = ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer", "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader"];
 
@@ -45,6 +55,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly egressIps: pulumi.Output<string[]>;
     readonly egressAddresses: readonly pulumi.Output<string>[];
     readonly eastWest?: EastWestAddress;
+    readonly acmeDns01?: AcmeDns01;
 
     constructor(name: string, args: GkeClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:gcp:GkeCluster", name, {}, opts);
@@ -128,6 +139,8 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
             description: `control plane to webhooks: ${WEBHOOK_PORTS.map((w) => `${w.port} ${w.why}`).join("; ")}`,
         }, { ...child, parent: cluster });
 
+        if (args.acmeDns) this.acmeDns01 = this.acmeDnsIdentity(name, args, args.acmeDns, cluster, child);
+
         this.endpoint = pulumi.interpolate`https://${cluster.endpoint}`;
         this.caData = cluster.masterAuth.clusterCaCertificate.apply((ca) => ca ?? "");
         this.egressIps = args.network.egressIps;
@@ -140,5 +153,45 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
             enableServerSideApply: true,
         }, { parent: this, dependsOn: [pool] });
         this.registerOutputs({ endpoint: this.endpoint, caData: this.caData, egressIps: this.egressIps });
+    }
+
+    private acmeDnsIdentity(name: string, args: GkeClusterArgs, dns: NonNullable<GkeClusterArgs["acmeDns"]>, cluster: gcp.container.Cluster,
+        child: { parent: pulumi.Resource; provider: gcp.Provider }): AcmeDns01 {
+        const { zone, certManager } = dns;
+        if (zone.provider === "cloudDns") {
+            // Workload Identity: cert-manager's ServiceAccount acts as a Google service account that may edit the zone's
+            // records (cert-manager docs, "Cloud DNS": roles/dns.admin), through ambient credentials
+            // (cert-manager v1.21.1 pkg/issuer/acme/dns/clouddns/clouddns.go `NewDNSProviderCredentials`).
+            const account = new gcp.serviceaccount.Account(`${name}-acme-dns`, {
+                accountId: shortName(name, "acme-dns", SERVICE_ACCOUNT_ID.maxLength), displayName: `cert-manager ACME DNS-01 of ${name}`,
+            }, child);
+            const grant = new gcp.projects.IAMMember(`${name}-acme-dns`, {
+                project: zone.project, role: "roles/dns.admin", member: pulumi.interpolate`serviceAccount:${account.email}`,
+            }, { ...child, parent: account });
+            // The workload pool exists once a cluster with Workload Identity does.
+            const binding = new gcp.serviceaccount.IAMMember(`${name}-acme-dns-wi`, {
+                serviceAccountId: account.name, role: "roles/iam.workloadIdentityUser",
+                member: `serviceAccount:${args.project}.svc.id.goog[${certManager.namespace}/${certManager.serviceAccount}]`,
+            }, { ...child, parent: account, dependsOn: [cluster] });
+            return {
+                solver: pulumi.output({ cloudDNS: { project: zone.project, hostedZoneName: zone.managedZone } }),
+                serviceAccountAnnotations: account.email.apply((email): Record<string, string> => ({ "iam.gke.io/gcp-service-account": email })),
+                ready: [account, grant, binding],
+            };
+        }
+        if (!dns.aws) throw new Error(`cluster ${name} writes ACME challenges to Route 53 without an AWS account to hold its role`);
+        // A GKE cluster's service account tokens are issued by its selfLink URL, whose OIDC discovery Google serves.
+        const issuerUrl = `https://container.googleapis.com/v1/projects/${args.project}/locations/${args.region}/clusters/${name}`;
+        const role = new Route53ChallengeRole(`${name}-acme-dns`, {
+            hostedZoneId: zone.hostedZoneId,
+            trust: { webIdentity: { issuerUrl, namespace: certManager.namespace, serviceAccount: ACME_DNS_TOKEN_ACCOUNT } },
+        }, { parent: this, provider: dns.aws.provider, dependsOn: [cluster] });
+        return {
+            solver: role.role.arn.apply((arn) => ({
+                route53: { region: dns.aws!.region, hostedZoneID: zone.hostedZoneId, role: arn, auth: { kubernetes: { serviceAccountRef: { name: ACME_DNS_TOKEN_ACCOUNT } } } },
+            })),
+            tokenServiceAccount: ACME_DNS_TOKEN_ACCOUNT,
+            ready: role.ready,
+        };
     }
 }

@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { CapturedResource } from "../engine/graph";
+import { Plan } from "../engine/plan";
+import { plain } from "../engine/values";
+import { IstioCsrSettings, istioCsrServingRequest, istioWorkloadRequest, ModelledRequest, PolicyObject, review, UseGrant } from "./support/approverPolicy";
+import { shippedPlan } from "./support/plan";
+import { stackConfig } from "./support/stacks";
+
+/**
+ * Does approver-policy approve what istio-csr really sends? The requests and the decision are modelled from upstream
+ * source (tests/support/approverPolicy.ts cites the files and tags); the policies and RBAC come from the plan.
+ */
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const POLICY = "kubernetes:policy.cert-manager.io/v1alpha1:CertificateRequestPolicy";
+
+interface ClusterView {
+    readonly provider: string;
+    readonly istioCsr: IstioCsrSettings;
+    readonly policies: PolicyObject[];
+    readonly grants: UseGrant[];
+    readonly gateways: Array<{ namespace: string; serviceAccount: string }>;
+}
+
+function clustersOf(plan: Plan): ClusterView[] {
+    const on = (provider: string) => plan.graph.resources.filter((r) => r.provider === provider);
+    const releases = (rs: CapturedResource[], chart: string) => rs.filter((r) => r.type === RELEASE && String(plain(r.inputs).chart).split("/").pop() === chart);
+    return plan.graph.resources.filter((r) => r.type === RELEASE && String(plain(r.inputs).chart).endsWith("/cert-manager-istio-csr")).map((csr) => {
+        const rs = on(csr.provider);
+        const istiod = plain(releases(rs, "istiod")[0].inputs).values;
+        const ecdsa = istiod.meshConfig?.defaultConfig?.proxyMetadata?.ECC_SIGNATURE_ALGORITHM === "ECDSA";
+        const roles = new Map(rs.filter((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole").map((r) => [plain(r.inputs).metadata.name, plain(r.inputs)]));
+        const grants = rs.filter((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").flatMap((r) => {
+            const binding = plain(r.inputs);
+            const rules: any[] = roles.get(binding.roleRef.name)?.rules ?? [];
+            return rules.filter((rule) => rule.verbs.includes("use") && rule.resources.includes("certificaterequestpolicies"))
+                .map((rule) => ({ policies: rule.resourceNames ?? [], subjects: binding.subjects.filter((s: any) => s.kind === "ServiceAccount") }));
+        });
+        return {
+            provider: csr.provider,
+            istioCsr: { namespace: plain(csr.inputs).namespace, values: plain(csr.inputs).values, proxyKey: ecdsa ? { algorithm: "ECDSA", size: 256 } : { algorithm: "RSA", size: 2048 } },
+            policies: rs.filter((r) => r.type === POLICY).map((r) => ({ name: plain(r.inputs).metadata.name, spec: plain(r.inputs).spec })),
+            grants,
+            gateways: releases(rs, "gateway").map((r) => ({ namespace: plain(r.inputs).namespace, serviceAccount: plain(r.inputs).values.name ?? plain(r.inputs).name })),
+        };
+    });
+}
+
+/** Every identity a proxy of the stack asks istio-csr for: the declared services' and the gateways'. */
+function workloadRequests(stack: string, c: ClusterView): ModelledRequest[] {
+    const services: Array<{ namespace: string; name: string; serviceAccount?: string }> = stackConfig(stack).services ?? [];
+    return [
+        ...services.map((s) => ({ namespace: s.namespace, serviceAccount: s.serviceAccount ?? s.name })),
+        ...c.gateways,
+    ].map((w) => istioWorkloadRequest(c.istioCsr, w));
+}
+
+describe("istio-csr's requests under approver-policy (upstream model)", () => {
+    for (const stack of ["dev", "staging", "prod"]) {
+        describe(stack, () => {
+            let clusters: ClusterView[];
+            before(async () => {
+                clusters = clustersOf(await shippedPlan(stack));
+                assert.ok(clusters.length > 0, "istio-csr runs on some cluster");
+            });
+
+            it("approves istio-csr's serving certificate, without which istio-csr never becomes ready", () => {
+                for (const c of clusters) assert.deepEqual(review(c.policies, c.grants, istioCsrServingRequest(c.istioCsr)).result, "Approved", c.provider);
+            });
+
+            it("approves every proxy's identity: the declared services and the gateways", () => {
+                for (const c of clusters) {
+                    for (const request of workloadRequests(stack, c)) {
+                        const decision = review(c.policies, c.grants, request);
+                        assert.equal(decision.result, "Approved", `${request.uris[0]} on ${c.provider}: ${JSON.stringify(decision)}`);
+                    }
+                }
+            });
+
+            it("would deny them all if the policies allowed no organization (the defect), and denies any other organization", () => {
+                for (const c of clusters) {
+                    const withoutSubject = c.policies.map((p) => ({ ...p, spec: { ...p.spec, allowed: { ...p.spec.allowed, subject: undefined } } }));
+                    for (const request of [istioCsrServingRequest(c.istioCsr), ...workloadRequests(stack, c)]) {
+                        const decision = review(withoutSubject, c.grants, request);
+                        assert.equal(decision.result, "Denied");
+                        assert.match((decision as { message: string }).message, /subject\.organizations: \[""\]: no allowed values/);
+                        assert.equal(review(c.policies, c.grants, { ...request, organizations: ["acme"] }).result, "Denied", "nothing wider than the empty organization");
+                    }
+                }
+            });
+        });
+    }
+
+    it("models approver-policy's own rules: required attributes, wildcards, the empty pattern, duration, RBAC binding", () => {
+        const spec = { allowed: { uris: { values: ["spiffe://td/ns/*/sa/*"], required: true }, subject: { organizations: { values: [""] } }, usages: ["client auth", "server auth"] }, constraints: { maxDuration: "1h" }, selector: { issuerRef: { name: "istio-ca" } } };
+        const request: ModelledRequest = {
+            requester: { namespace: "cert-manager", name: "cert-manager-istio-csr" }, issuerRef: { name: "istio-ca" }, organizations: [""], dnsNames: [],
+            uris: ["spiffe://td/ns/a/sa/b"], usages: ["client auth", "server auth"], isCA: false, durationSeconds: 3600, key: { algorithm: "ECDSA", size: 256 },
+        };
+        const grants = [{ policies: ["p"], subjects: [request.requester] }];
+        assert.equal(review([{ name: "p", spec }], grants, request).result, "Approved");
+        assert.equal(review([{ name: "p", spec }], [], request).result, "Unprocessed", "not bound: not applicable");
+        assert.equal(review([{ name: "p", spec }], grants, { ...request, uris: ["spiffe://other/ns/a/sa/b"] }).result, "Denied");
+        assert.equal(review([{ name: "p", spec }], grants, { ...request, uris: [] }).result, "Denied", "required");
+        assert.equal(review([{ name: "p", spec }], grants, { ...request, durationSeconds: 7200 }).result, "Denied");
+        assert.equal(review([{ name: "p", spec }], grants, { ...request, isCA: true }).result, "Denied");
+        assert.equal(review([{ name: "p", spec }], grants, { ...request, issuerRef: { name: "other" } }).result, "Unprocessed");
+        const wildcard = { ...spec, allowed: { ...spec.allowed, subject: { organizations: { values: ["*"] } } } };
+        assert.equal(review([{ name: "p", spec: wildcard }], grants, { ...request, organizations: ["acme"] }).result, "Approved", "* matches any organization");
+    });
+});
