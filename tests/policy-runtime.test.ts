@@ -18,7 +18,7 @@ import { stackConfig, toRuntime } from "./support/stacks";
 const FIXTURES = path.join(__dirname, "fixtures");
 const PACKS = ["key-material", "mesh-mtls", "platform-baseline"].map((p) => path.join(PROJECT_ROOT, "policy", p));
 const PREVIEW_PACK = path.join(FIXTURES, "preview-policy", "preview-pack");
-const SHIPPED = ["pki", "dev", "staging", "prod"];
+const SHIPPED = ["pki-prod", "dev", "staging", "prod"];
 
 type Case = { pack: LoadedPack; config?: PackConfig };
 
@@ -90,7 +90,7 @@ describe("the real policy runtime reaches the engine's verdicts", function () {
         });
 
         it("fixture programs: a weak mesh, a weak pki, an intermediate outliving its root, Istio on the default Kubernetes provider", async () => {
-            for (const [fixture, stack] of [["weak-mesh", "mesh"], ["weak-pki", "mesh"], ["outliving-intermediate", "pki"], ["ambient-mesh", "test"]]) {
+            for (const [fixture, stack] of [["weak-mesh", "mesh"], ["weak-pki", "mesh"], ["outliving-intermediate", "pki-prod"], ["ambient-mesh", "test"]]) {
                 const { preview } = await assertBothModes(await planStack({ programDir: path.join(FIXTURES, fixture), stack }));
                 assert.ok(preview.violations.some((v) => v.enforcementLevel === "mandatory"), fixture);
             }
