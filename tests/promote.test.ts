@@ -136,8 +136,10 @@ describe("promotion (npm run promote)", () => {
         }));
         edit(dir, "staging", (c) => c.set(`${NS}:stage`, 2));
         edit(dir, "staging", (c) => (c.get(`${NS}:clusters`) as YAML.YAMLSeq).delete(1));
-        // End-user authentication starts at stage 3: a stage-2 stack file with edgeAuth is refused by the gate.
+        // End-user authentication starts at stage 3: a stage-2 stack file with edgeAuth is refused by the gate. Kiali's
+        // login then names the issuer it would have taken from edgeAuth.
         edit(dir, "staging", (c) => c.delete(`${NS}:edgeAuth`));
+        edit(dir, "staging", (c) => c.setIn([`${NS}:observability`, "kialiAuth", "issuerUri"], "https://login.acme.example/"));
         gateAccepts(dir, "dev");
         gateAccepts(dir, "staging");
 
