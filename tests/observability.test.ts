@@ -395,44 +395,69 @@ describe("observability in the plan (stage 4 and 5)", () => {
         assert.deepEqual(values(releaseOf(prod, "kiali", "prod-aws-use1")).auth.openid.allowed_domains, ["acme.example"]);
     });
 
-    it("Kiali's tokens read the mesh's namespaces only: no port-forward, no logs, no secrets, nothing cluster-wide (RBAC's model)", () => {
+    it("Kiali reads its home cluster's mesh namespaces and every other cluster whole, read-only: no port-forward, no logs, no secrets (Kiali 2.29's and RBAC's model)", () => {
         type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
         type Grant = { namespace?: string; rules: Rule[] };
         const KIALI = { kind: "ServiceAccount", name: "kiali", namespace: "istio-system" };
+        // kiali/kiali v2.29.0 cmd/server.go: the kinds Kiali caches (`makeWatchErrorHandler`'s informers; GatewayClass,
+        // cluster-scoped, is listed only with cluster_wide_access, cache/cache.go `GatewayAPIClasses`), as RBAC names them.
+        const CACHED: Array<[string, string]> = [
+            ...["pods", "services", "configmaps"].map((r): [string, string] => ["", r]),
+            ...["statefulsets", "daemonsets", "deployments", "replicasets"].map((r): [string, string] => ["apps", r]),
+            ...["cronjobs", "jobs"].map((r): [string, string] => ["batch", r]),
+            ...["gateways", "destinationrules", "sidecars", "serviceentries", "virtualservices", "workloadentries", "workloadgroups", "envoyfilters"].map((r): [string, string] => ["networking.istio.io", r]),
+            ...["trafficextensions", "wasmplugins"].map((r): [string, string] => ["extensions.istio.io", r]),
+            ...["authorizationpolicies", "peerauthentications", "requestauthentications"].map((r): [string, string] => ["security.istio.io", r]),
+            ["telemetry.istio.io", "telemetries"],
+            ...["gateways", "httproutes", "grpcroutes", "referencegrants", "tlsroutes", "tcproutes"].map((r): [string, string] => ["gateway.networking.k8s.io", r]),
+        ];
+        // `newManager`: the home cluster's cache watches the accessible namespaces (all of them with cluster-wide
+        // access), every remote cluster's cache (`cluster.New`) watches all namespaces; a Forbidden list or watch
+        // shuts that cluster's cache down. Namespaces are then read one by one by name (business/namespaces.go
+        // `getNamespacesByCluster`, without cluster-wide access), on the remote clusters too.
+        const cacheScopes = (v: any, home: boolean, accessible: string[]): Array<string | undefined> => (home && v.deployment.cluster_wide_access === false ? accessible : [undefined]);
         // kiali/helm-charts v2.29.0: the chart renders its viewer role, with pods/portforward, unless skipResources
         // names "clusterrole" (templates/role-viewer.yaml, _helpers.tpl `isSkippedResource`).
         const chartGrants = (v: any): Grant[] => (v.skipResources ?? []).includes("clusterrole") ? [] :
             [{ rules: [{ apiGroups: [""], resources: ["pods", "namespaces"], verbs: ["get", "list", "watch"] }, { apiGroups: [""], resources: ["pods/portforward"], verbs: ["create"] }] }];
         // Kubernetes RBAC (rbac.authorization.k8s.io/v1): a RoleBinding grants its Role's rules in its own namespace,
-        // a ClusterRoleBinding grants everywhere; "*" matches any resource of the group.
+        // a ClusterRoleBinding grants everywhere; "*" matches any resource of the group. A namespace is read by name
+        // within its own namespace.
         const grants = (plan: Plan, cluster: string): Grant[] => {
             const of = (kind: string) => onCluster(plan, `kubernetes:rbac.authorization.k8s.io/v1:${kind}`, cluster).map((r) => plain(r.inputs));
             const roles = [...of("Role"), ...of("ClusterRole")];
             return [...of("RoleBinding"), ...of("ClusterRoleBinding")]
                 .filter((b) => b.subjects.some((s: any) => s.kind === KIALI.kind && s.name === KIALI.name && s.namespace === KIALI.namespace))
-                .map((b) => ({ namespace: b.metadata.namespace, rules: roles.find((r) => r.metadata.name === b.roleRef.name && (b.roleRef.kind === "ClusterRole" || r.metadata.namespace === b.metadata.namespace))!.rules }));
+                .map((b) => ({ namespace: b.metadata.namespace, rules: roles.find((r) => r.metadata.name === b.roleRef.name && r.metadata.namespace === (b.roleRef.kind === "ClusterRole" ? undefined : b.metadata.namespace))!.rules }));
         };
         const can = (all: Grant[], verb: string, group: string, resource: string, namespace?: string) => all.some((g) => (g.namespace === undefined || g.namespace === namespace)
             && g.rules.some((r) => r.apiGroups.includes(group) && (r.resources.includes(resource) || (r.resources.includes("*") && !resource.includes("/"))) && r.verbs.includes(verb)));
+        const anywhere = (all: Grant[], verb: string, resource: string, namespaces: string[]) => [undefined, ...namespaces, "kube-system"].some((ns) => can(all, verb, "", resource, ns));
         for (const [plan, hub, remote] of [[staging, "staging-aws-euw1", "staging-aws-euc1"], [prod, "prod-aws-use1", "prod-gcp-usc1"]] as const) {
             const meshNamespaces = [...new Set((stackConfig(plan.settings.stack).services as Array<{ namespace: string }>).map((s) => s.namespace))];
             const hubValues = values(releaseOf(plan, "kiali", hub));
             // Kiali without cluster-wide access reads the namespaces its selectors name (config/config.go `extractAccessibleNamespaceList`).
-            assert.equal(hubValues.deployment.cluster_wide_access, false);
-            const selected = hubValues.deployment.discovery_selectors.default.flatMap((sel: any) => sel.matchExpressions
+            const accessible = hubValues.deployment.discovery_selectors.default.flatMap((sel: any) => sel.matchExpressions
                 .filter((e: any) => e.key === "kubernetes.io/metadata.name" && e.operator === "In").flatMap((e: any) => e.values));
-            assert.deepEqual(selected.sort(), ["istio-system", ...meshNamespaces].sort());
-            for (const [cluster, chartValues] of [[hub, hubValues], [remote, values(releaseOf(plan, "kiali", remote))]] as const) {
-                const all = [...grants(plan, cluster), ...chartGrants(chartValues)];
-                for (const ns of selected) {
-                    assert.ok(can(all, "list", "", "pods", ns) && can(all, "watch", "networking.istio.io", "virtualservices", ns) && can(all, "get", "", "namespaces", ns), `${cluster}: reads ${ns}`);
-                    assert.ok(!can(all, "create", "", "pods/portforward", ns), `${cluster}: no port-forward in ${ns}`);
-                    assert.ok(!can(all, "get", "", "pods/log", ns), `${cluster}: no logs in ${ns}`);
-                    assert.ok(!can(all, "get", "", "secrets", ns), `${cluster}: no secrets in ${ns}`);
+            assert.deepEqual(accessible.sort(), ["istio-system", ...meshNamespaces].sort());
+            for (const [cluster, home] of [[hub, true], [remote, false]] as const) {
+                const all = [...grants(plan, cluster), ...chartGrants(values(releaseOf(plan, "kiali", cluster)))];
+                for (const scope of cacheScopes(hubValues, home, accessible)) {
+                    for (const [group, resource] of CACHED) {
+                        assert.ok(can(all, "list", group, resource, scope) && can(all, "watch", group, resource, scope), `${cluster}: Kiali's cache lists and watches ${group}/${resource} in ${scope ?? "all namespaces"}`);
+                    }
                 }
-                assert.ok(!can(all, "list", "", "pods", "kube-system") && !can(all, "list", "", "pods", undefined), `${cluster}: nothing else, nothing cluster-wide`);
+                for (const ns of accessible) assert.ok(can(all, "get", "", "namespaces", ns), `${cluster}: reads namespace ${ns}`);
+                assert.ok(!anywhere(all, "create", "pods/portforward", accessible), `${cluster}: no port-forward`);
+                assert.ok(!anywhere(all, "get", "pods/log", accessible), `${cluster}: no logs`);
+                assert.ok(!anywhere(all, "get", "secrets", accessible) && !anywhere(all, "list", "secrets", accessible), `${cluster}: no secrets`);
                 assert.ok(can([...grants(plan, cluster), ...chartGrants({})], "create", "", "pods/portforward", "shop"), "the chart's own role would grant port-forward");
             }
+            assert.ok(!can(grants(plan, hub), "list", "", "pods", undefined) && !can(grants(plan, hub), "list", "", "pods", "kube-system"), "the home cluster: the mesh's namespaces only");
+            // The remote grant belongs to the account whose token the hub holds, the one the chart installed there.
+            const token = onCluster(plan, "kubernetes:core/v1:Secret", remote).find((r) => plain(r.inputs).type === "kubernetes.io/service-account-token" && /^kiali-remote-token-/.test(plain(r.inputs).metadata.name))!;
+            assert.equal(plain(token.inputs).metadata.annotations["kubernetes.io/service-account.name"], KIALI.name);
+            assert.equal(plain(token.inputs).metadata.namespace, KIALI.namespace);
             assert.deepEqual(hubValues.kiali_feature_flags.disabled_features, ["logs-tab"]);
         }
     });
