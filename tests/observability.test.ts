@@ -410,6 +410,7 @@ describe("observability in the plan (stage 4 and 5)", () => {
             ...["authorizationpolicies", "peerauthentications", "requestauthentications"].map((r): [string, string] => ["security.istio.io", r]),
             ["telemetry.istio.io", "telemetries"],
             ...["gateways", "httproutes", "grpcroutes", "referencegrants", "tlsroutes", "tcproutes"].map((r): [string, string] => ["gateway.networking.k8s.io", r]),
+            ["inference.networking.k8s.io", "inferencepools"],
         ];
         // `newManager`: the home cluster's cache watches the accessible namespaces (all of them with cluster-wide
         // access), every remote cluster's cache (`cluster.New`) watches all namespaces; a Forbidden list or watch
@@ -460,6 +461,33 @@ describe("observability in the plan (stage 4 and 5)", () => {
             assert.equal(plain(token.inputs).metadata.namespace, KIALI.namespace);
             assert.deepEqual(hubValues.kiali_feature_flags.disabled_features, ["logs-tab"]);
         }
+    });
+
+    it("Kiali's roles are the chart's viewer role less port-forward, logs, and what EKS and GKE do not serve or Kiali does not use here", () => {
+        // kiali/helm-charts v2.29.0 templates/role-viewer.yaml, as rendered with the logs tab enabled.
+        const CHART_VIEWER = [
+            { apiGroups: [""], resources: ["configmaps", "pods/log"], verbs: ["get", "list", "watch"] },
+            { apiGroups: [""], resources: ["namespaces", "pods", "replicationcontrollers", "services"], verbs: ["get", "list", "watch"] },
+            { apiGroups: [""], resources: ["pods/portforward"], verbs: ["create"] },
+            { apiGroups: ["apps"], resources: ["daemonsets", "deployments", "replicasets", "statefulsets"], verbs: ["get", "list", "watch"] },
+            { apiGroups: ["batch"], resources: ["cronjobs", "jobs"], verbs: ["get", "list", "watch"] },
+            { apiGroups: ["networking.istio.io", "security.istio.io", "extensions.istio.io", "telemetry.istio.io", "inference.networking.k8s.io"], resources: ["*"], verbs: ["get", "list", "watch"] },
+            { apiGroups: ["gateway.networking.k8s.io"], resources: ["gatewayclasses", "gateways", "grpcroutes", "httproutes", "referencegrants", "tcproutes", "tlsroutes"], verbs: ["get", "list", "watch"] },
+            { apiGroups: ["apps.openshift.io"], resources: ["deploymentconfigs"], verbs: ["get", "list", "watch"] },
+            { apiGroups: ["route.openshift.io"], resources: ["routes"], verbs: ["get"] },
+            { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+            { apiGroups: ["oauth.openshift.io"], resources: ["oauthclients"], verbs: ["get"] },
+            { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], verbs: ["list"] },
+        ];
+        // Into workloads: every proxy's Envoy admin port, and logs. OpenShift's groups exist on neither cloud;
+        // tokenreviews serve only the `header` login (kiali/kiali v2.29.0 handlers/authentication/header_auth_controller.go).
+        const DROPPED = new Set(["/pods/log", "/pods/portforward", "authentication.k8s.io/tokenreviews"]);
+        const permissions = (rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>) => new Set(rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}:${v}`)))));
+        const expected = [...permissions(CHART_VIEWER)].filter((p) => !DROPPED.has(p.split(":")[0]) && !p.includes("openshift.io/")).sort();
+        const role = (plan: Plan, cluster: string, kind: string) => plain(onCluster(plan, `kubernetes:rbac.authorization.k8s.io/v1:${kind}`, cluster).find((r) => plain(r.inputs).metadata.name === "kiali-viewer")!.inputs).rules;
+        assert.deepEqual([...permissions(role(prod, "prod-gcp-usc1", "ClusterRole"))].sort(), expected);
+        // A Role can grant no cluster-scoped resource: the hub's holds the rest.
+        assert.deepEqual([...permissions(role(prod, "prod-aws-use1", "Role"))].sort(), expected.filter((p) => !p.startsWith("admissionregistration.k8s.io/")));
     });
 
     it("sets access logs and trace sampling mesh-wide on every cluster", () => {
