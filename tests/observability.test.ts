@@ -44,6 +44,24 @@ const onCluster = (plan: Plan, type: string, cluster: string) =>
     plan.graph.resources.filter((r) => r.type === type && !r.read && plan.graph.resources.find((p) => p.urn === r.provider)?.name === cluster);
 const alerts = (v: any) => Object.fromEntries(v.serverFiles["alerting_rules.yml"].groups.flatMap((g: any) => g.rules).map((r: Rule) => [r.alert, r]));
 
+type Grant = { namespace?: string; rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+/** Kiali's service account, on the hub and, installed by the chart's remote-only release, on every other cluster. */
+const KIALI = { kind: "ServiceAccount", name: "kiali", namespace: "istio-system" };
+/**
+ * What the plan grants Kiali's service account on one cluster, by Kubernetes RBAC (rbac.authorization.k8s.io/v1): a
+ * RoleBinding grants its Role's rules in its own namespace, a ClusterRoleBinding grants everywhere.
+ */
+const kialiGrants = (plan: Plan, cluster: string): Grant[] => {
+    const of = (kind: string) => onCluster(plan, `kubernetes:rbac.authorization.k8s.io/v1:${kind}`, cluster).map((r) => plain(r.inputs));
+    const roles = [...of("Role"), ...of("ClusterRole")];
+    return [...of("RoleBinding"), ...of("ClusterRoleBinding")]
+        .filter((b) => b.subjects.some((s: any) => s.kind === KIALI.kind && s.name === KIALI.name && s.namespace === KIALI.namespace))
+        .map((b) => ({ namespace: b.metadata.namespace, rules: roles.find((r) => r.metadata.name === b.roleRef.name && r.metadata.namespace === (b.roleRef.kind === "ClusterRole" ? undefined : b.metadata.namespace))!.rules }));
+};
+/** RBAC: "*" matches any resource of the group but no subresource; a namespace is read by name within itself. */
+const can = (all: Grant[], verb: string, group: string, resource: string, namespace?: string) => all.some((g) => (g.namespace === undefined || g.namespace === namespace)
+    && g.rules.some((r) => r.apiGroups.includes(group) && (r.resources.includes(resource) || (r.resources.includes("*") && !resource.includes("/"))) && r.verbs.includes(verb)));
+
 describe("observability: rules (pure)", () => {
     it("reads only metric names verified in upstream source (components/observability/metrics.ts) or recorded here", () => {
         const verified = new Set<string>(Object.values(METRICS).map((m) => m.name));
@@ -396,9 +414,6 @@ describe("observability in the plan (stage 4 and 5)", () => {
     });
 
     it("Kiali reads its home cluster's mesh namespaces and every other cluster whole, read-only: no port-forward, no logs, no secrets (Kiali 2.29's and RBAC's model)", () => {
-        type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
-        type Grant = { namespace?: string; rules: Rule[] };
-        const KIALI = { kind: "ServiceAccount", name: "kiali", namespace: "istio-system" };
         // kiali/kiali v2.29.0 cmd/server.go: the kinds Kiali caches (`makeWatchErrorHandler`'s informers; GatewayClass,
         // cluster-scoped, is listed only with cluster_wide_access, cache/cache.go `GatewayAPIClasses`), as RBAC names them.
         const CACHED: Array<[string, string]> = [
@@ -421,18 +436,6 @@ describe("observability in the plan (stage 4 and 5)", () => {
         // names "clusterrole" (templates/role-viewer.yaml, _helpers.tpl `isSkippedResource`).
         const chartGrants = (v: any): Grant[] => (v.skipResources ?? []).includes("clusterrole") ? [] :
             [{ rules: [{ apiGroups: [""], resources: ["pods", "namespaces"], verbs: ["get", "list", "watch"] }, { apiGroups: [""], resources: ["pods/portforward"], verbs: ["create"] }] }];
-        // Kubernetes RBAC (rbac.authorization.k8s.io/v1): a RoleBinding grants its Role's rules in its own namespace,
-        // a ClusterRoleBinding grants everywhere; "*" matches any resource of the group. A namespace is read by name
-        // within its own namespace.
-        const grants = (plan: Plan, cluster: string): Grant[] => {
-            const of = (kind: string) => onCluster(plan, `kubernetes:rbac.authorization.k8s.io/v1:${kind}`, cluster).map((r) => plain(r.inputs));
-            const roles = [...of("Role"), ...of("ClusterRole")];
-            return [...of("RoleBinding"), ...of("ClusterRoleBinding")]
-                .filter((b) => b.subjects.some((s: any) => s.kind === KIALI.kind && s.name === KIALI.name && s.namespace === KIALI.namespace))
-                .map((b) => ({ namespace: b.metadata.namespace, rules: roles.find((r) => r.metadata.name === b.roleRef.name && r.metadata.namespace === (b.roleRef.kind === "ClusterRole" ? undefined : b.metadata.namespace))!.rules }));
-        };
-        const can = (all: Grant[], verb: string, group: string, resource: string, namespace?: string) => all.some((g) => (g.namespace === undefined || g.namespace === namespace)
-            && g.rules.some((r) => r.apiGroups.includes(group) && (r.resources.includes(resource) || (r.resources.includes("*") && !resource.includes("/"))) && r.verbs.includes(verb)));
         const anywhere = (all: Grant[], verb: string, resource: string, namespaces: string[]) => [undefined, ...namespaces, "kube-system"].some((ns) => can(all, verb, "", resource, ns));
         for (const [plan, hub, remote] of [[staging, "staging-aws-euw1", "staging-aws-euc1"], [prod, "prod-aws-use1", "prod-gcp-usc1"]] as const) {
             const meshNamespaces = [...new Set((stackConfig(plan.settings.stack).services as Array<{ namespace: string }>).map((s) => s.namespace))];
@@ -442,7 +445,7 @@ describe("observability in the plan (stage 4 and 5)", () => {
                 .filter((e: any) => e.key === "kubernetes.io/metadata.name" && e.operator === "In").flatMap((e: any) => e.values));
             assert.deepEqual(accessible.sort(), ["istio-system", ...meshNamespaces].sort());
             for (const [cluster, home] of [[hub, true], [remote, false]] as const) {
-                const all = [...grants(plan, cluster), ...chartGrants(values(releaseOf(plan, "kiali", cluster)))];
+                const all = [...kialiGrants(plan, cluster), ...chartGrants(values(releaseOf(plan, "kiali", cluster)))];
                 for (const scope of cacheScopes(hubValues, home, accessible)) {
                     for (const [group, resource] of CACHED) {
                         assert.ok(can(all, "list", group, resource, scope) && can(all, "watch", group, resource, scope), `${cluster}: Kiali's cache lists and watches ${group}/${resource} in ${scope ?? "all namespaces"}`);
@@ -452,14 +455,33 @@ describe("observability in the plan (stage 4 and 5)", () => {
                 assert.ok(!anywhere(all, "create", "pods/portforward", accessible), `${cluster}: no port-forward`);
                 assert.ok(!anywhere(all, "get", "pods/log", accessible), `${cluster}: no logs`);
                 assert.ok(!anywhere(all, "get", "secrets", accessible) && !anywhere(all, "list", "secrets", accessible), `${cluster}: no secrets`);
-                assert.ok(can([...grants(plan, cluster), ...chartGrants({})], "create", "", "pods/portforward", "shop"), "the chart's own role would grant port-forward");
+                assert.ok(can([...kialiGrants(plan, cluster), ...chartGrants({})], "create", "", "pods/portforward", "shop"), "the chart's own role would grant port-forward");
             }
-            assert.ok(!can(grants(plan, hub), "list", "", "pods", undefined) && !can(grants(plan, hub), "list", "", "pods", "kube-system"), "the home cluster: the mesh's namespaces only");
+            assert.ok(!can(kialiGrants(plan, hub), "list", "", "pods", undefined) && !can(kialiGrants(plan, hub), "list", "", "pods", "kube-system"), "the home cluster: the mesh's namespaces only");
             // The remote grant belongs to the account whose token the hub holds, the one the chart installed there.
             const token = onCluster(plan, "kubernetes:core/v1:Secret", remote).find((r) => plain(r.inputs).type === "kubernetes.io/service-account-token" && /^kiali-remote-token-/.test(plain(r.inputs).metadata.name))!;
             assert.equal(plain(token.inputs).metadata.annotations["kubernetes.io/service-account.name"], KIALI.name);
             assert.equal(plain(token.inputs).metadata.namespace, KIALI.namespace);
             assert.deepEqual(hubValues.kiali_feature_flags.disabled_features, ["logs-tab"]);
+        }
+    });
+
+    it("Kiali takes each istiod's status from its workloads' health, not from a port-forward its roles refuse (Kiali 2.29's model)", () => {
+        // kiali/kiali v2.29.0: istio_api_enabled is on by default (config/config.go `NewConfig`). With it, a control
+        // plane's status is istiod's /ready fetched through a port-forward (istio/discovery.go
+        // `canConnectToIstiodForRevision`, kubernetes/kubernetes.go `ForwardGetRequest`), Unreachable when that fails;
+        // without it, the health of the istiod namespace's workloads (business/istio_status.go `GetStatus`).
+        const controlPlaneStatus = (v: any, portForward: boolean, workloadsHealthy: boolean) => (v.external_services.istio.istio_api_enabled ?? true)
+            ? (portForward ? "Healthy" : "Unreachable")
+            : (workloadsHealthy ? "Healthy" : "Unhealthy");
+        for (const [plan, hub, remote] of [[staging, "staging-aws-euw1", "staging-aws-euc1"], [prod, "prod-aws-use1", "prod-gcp-usc1"]] as const) {
+            const v = values(releaseOf(plan, "kiali", hub));
+            for (const cluster of [hub, remote]) {
+                const portForward = can(kialiGrants(plan, cluster), "create", "", "pods/portforward", "istio-system");
+                assert.deepEqual([controlPlaneStatus(v, portForward, true), controlPlaneStatus(v, portForward, false)], ["Healthy", "Unhealthy"], cluster);
+                const { istio_api_enabled: _, ...chartDefault } = v.external_services.istio;
+                assert.equal(controlPlaneStatus({ external_services: { istio: chartDefault } }, portForward, true), "Unreachable", `${cluster}: with the default, a healthy istiod shows Unreachable`);
+            }
         }
     });
 

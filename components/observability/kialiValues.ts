@@ -91,7 +91,15 @@ export function kialiValues(a: KialiValuesArgs) {
         kiali_feature_flags: { disabled_features: ["logs-tab"] },
         external_services: {
             prometheus: { url: a.prometheusUrl },
-            istio: { root_namespace: ISTIO_NAMESPACE },
+            istio: {
+                root_namespace: ISTIO_NAMESPACE,
+                // On by default, the Istio API is istiod's debug and readiness endpoints, reached by port-forward, which
+                // Kiali's roles do not grant: every istiod would show Unreachable (kiali/kiali v2.29.0
+                // istio/discovery.go `canConnectToIstiodForRevision`), and proxy statuses fail (business/
+                // controlplane_monitor.go `getIstiodDebugStatus`). Off, Kiali takes the control plane's status from
+                // the health of istio-system's workloads (business/istio_status.go `GetStatus`).
+                istio_api_enabled: false,
+            },
         },
         clustering: {
             // Discovery by label runs at `helm install` time (a lookup), before Pulumi has created the secrets; list them.
