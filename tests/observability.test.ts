@@ -8,6 +8,7 @@ import { notAfterSeconds } from "../components/observability/ClusterMonitoring";
 import { prometheusValues } from "../components/observability/prometheus";
 import { meshAlertRules, MeshRulesArgs, meshRecordingRules, RECORDED, Rule } from "../components/observability/rules";
 import { meshTelemetrySpec } from "../components/observability/telemetry";
+import { kialiValues } from "../components/observability/kialiValues";
 import { validateChartValues, validateCustomResource } from "./support/manifests";
 import { federated, Labels, scrapedSample, selects, upSeries } from "./support/prometheus";
 import { shippedPlan } from "./support/plan";
@@ -180,6 +181,18 @@ describe("observability: config gate", () => {
         assert.deepEqual(issues((o) => ((o.aggregation = "remoteWrite"), (o.remoteWriteUrl = "https://m.example.com/w"))), [], "credentials are optional outside prod");
     });
 
+    it("refuses in prod a central query URL without Kiali's credentials, and query credentials without a query URL", () => {
+        const prodIssues = (mutate: (o: Record<string, any>) => void) => issues(mutate, "prod");
+        assert.deepEqual(prodIssues((o) => delete o.queryAuth), [
+            "istio-production:observability.queryAuth: is required with queryUrl in environment prod: without it Kiali queries the central store unauthenticated, which either refuses it or serves every cluster's metrics to anyone (bearer or basic from a Secret in istio-system)"]);
+        assert.deepEqual(prodIssues((o) => ((o.queryAuth = { type: "basic", secretName: "metrics-query" }))), []);
+        assert.deepEqual(prodIssues((o) => delete o.queryUrl), ["istio-production:observability.queryAuth: is only read with queryUrl (Kiali's credentials for it)"]);
+        assert.deepEqual(prodIssues((o) => ((delete o.queryUrl), (delete o.queryAuth))), [], "Kiali then reads the hub's own Prometheus, in the cluster");
+        assert.match(prodIssues((o) => (o.queryAuth = { type: "sigv4", region: "us-east-1" })).join("\n"), /queryAuth\.type: type must be "bearer" or "basic"/);
+        assert.deepEqual(issues((o) => ((o.aggregation = "remoteWrite"), (o.remoteWriteUrl = "https://m.example.com/w"), (o.queryUrl = "https://m.example.com/q"))), [], "optional outside prod");
+        assert.match(issues((o) => (o.queryAuth = { type: "bearer", secretName: "q" })).join("\n"), /observability\.queryAuth: is only read with aggregation: remoteWrite/);
+    });
+
     it("needs remoteWriteUrl with remote write, reads queryUrl only with it, and a hub among the clusters", () => {
         assert.deepEqual(issues((o) => (o.aggregation = "remoteWrite")), ["istio-production:observability.remoteWriteUrl: is required with aggregation: remoteWrite (where every cluster's Prometheus sends its samples)"]);
         assert.match(issues((o) => (o.queryUrl = "https://q.example.com"))[0], /observability\.queryUrl: is only read with aggregation: remoteWrite/);
@@ -293,6 +306,37 @@ describe("observability in the plan (stage 4 and 5)", () => {
             const token = onCluster(plan, "kubernetes:core/v1:Secret", remote).find((r) => plain(r.inputs).type === "kubernetes.io/service-account-token" && plain(r.inputs).metadata.annotations["kubernetes.io/service-account.name"] === "kiali")!;
             assert.ok(token.dependencies.includes(releaseOf(plan, "kiali", remote).urn), "the account exists before its token");
         }
+    });
+
+    it("Kiali queries the central store with the credentials of queryAuth, read from its Secret where Kiali reads them (Kiali 2.29's model)", () => {
+        // kiali/helm-charts v2.29.0 templates/_helpers.tpl (`extract-secret`, `process-auth-secrets`): each of
+        // external_services.prometheus.auth's username, password and token matching `^secret:.+:.+` is the Secret key
+        // mounted at /kiali-override-secrets/prometheus-<field>/value.txt; kiali/kiali v2.29.0 config/config.go reads
+        // the credential there, and sends `bearer` as a bearer token, `basic` as user and password; `none` by default.
+        const sent = (v: any) => {
+            const auth = v.external_services.prometheus.auth ?? { type: "none" };
+            const mounted = (field: string) => {
+                const value = auth[field];
+                if (typeof value !== "string" || !/^secret:.+:.+/.test(value)) return undefined;
+                const [, secret, ...key] = value.split(":");
+                return { file: `/kiali-override-secrets/prometheus-${field}/value.txt`, secret, key: key.join(":") };
+            };
+            if (auth.type === "bearer") return { scheme: "Bearer", credentials: [mounted("token")] };
+            if (auth.type === "basic") return { scheme: "Basic", credentials: [mounted("username"), mounted("password")] };
+            return { scheme: auth.type };
+        };
+        const kiali = values(releaseOf(prod, "kiali", "prod-aws-use1"));
+        assert.equal(kiali.external_services.prometheus.url, stackConfig("prod").observability.queryUrl);
+        assert.deepEqual(sent(kiali), { scheme: "Bearer", credentials: [{ file: "/kiali-override-secrets/prometheus-token/value.txt", secret: "metrics-query", key: "token" }] });
+        const basic = kialiValues({
+            prometheusUrl: "https://q.example.com", prometheusAuth: { type: "basic", secretName: "q", usernameKey: "user", passwordKey: "pass" },
+            remoteClusters: [], highAvailability: false, auth: { strategy: "anonymous" }, namespaces: ["istio-system"],
+        });
+        assert.deepEqual(sent(basic), { scheme: "Basic", credentials: [
+            { file: "/kiali-override-secrets/prometheus-username/value.txt", secret: "q", key: "user" },
+            { file: "/kiali-override-secrets/prometheus-password/value.txt", secret: "q", key: "pass" },
+        ] });
+        assert.deepEqual(sent(values(releaseOf(staging, "kiali", "staging-aws-euw1"))), { scheme: "none" }, "the hub's own Prometheus, inside the cluster");
     });
 
     it("no pod can reach Prometheus' lifecycle API: the flag is off and the chart's reloader, which needs it, too", () => {

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { QueryAuth } from "../../config/observability";
 import { PeerCluster } from "../mesh/MeshPeering";
 import { tokenKubeconfig } from "../mesh/remoteKubeconfig";
 import { ISTIO_NAMESPACE } from "../mesh/values";
@@ -22,6 +23,8 @@ export interface KialiArgs {
     readonly version: string;
     /** A Prometheus with every cluster's metrics. */
     readonly prometheusUrl: pulumi.Input<string>;
+    /** Kiali's credentials for it, from a Secret in istio-system on the hub. */
+    readonly prometheusAuth?: QueryAuth;
     readonly highAvailability: boolean;
     /** The mesh's remote-secret epoch (`multiCluster.remoteSecretEpoch`): bumping it rotates Kiali's tokens too. */
     readonly epoch: number;
@@ -56,7 +59,7 @@ export class Kiali extends pulumi.ComponentResource {
             repositoryOpts: { repo: REPO },
             namespace: ISTIO_NAMESPACE,
             values: pulumi.output(args.prometheusUrl).apply((prometheusUrl) => kialiValues({
-                prometheusUrl, remoteClusters: args.remotes.map((r) => r.cluster.name), highAvailability: args.highAvailability, auth: args.auth, namespaces,
+                prometheusUrl, prometheusAuth: args.prometheusAuth, remoteClusters: args.remotes.map((r) => r.cluster.name), highAvailability: args.highAvailability, auth: args.auth, namespaces,
             })),
             atomic: true,
         }, { parent: this, provider: hub.provider, dependsOn: [args.hub.istiod, ...roles, ...secrets] });

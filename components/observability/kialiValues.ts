@@ -1,3 +1,4 @@
+import { QueryAuth } from "../../config/observability";
 import { ISTIO_NAMESPACE } from "../mesh/values";
 
 /**
@@ -18,6 +19,8 @@ export type KialiAuth =
 
 export interface KialiValuesArgs {
     readonly prometheusUrl: string;
+    /** Kiali's credentials for `prometheusUrl`, from a Secret in its namespace. */
+    readonly prometheusAuth?: QueryAuth;
     /** The other clusters of the mesh, each read through its remote-cluster secret. */
     readonly remoteClusters: readonly string[];
     readonly highAvailability: boolean;
@@ -90,7 +93,7 @@ export function kialiValues(a: KialiValuesArgs) {
         // Its role grants no pods/log.
         kiali_feature_flags: { disabled_features: ["logs-tab"] },
         external_services: {
-            prometheus: { url: a.prometheusUrl },
+            prometheus: { url: a.prometheusUrl, ...(a.prometheusAuth ? { auth: prometheusAuth(a.prometheusAuth) } : {}) },
             istio: {
                 root_namespace: ISTIO_NAMESPACE,
                 // On by default, the Istio API is istiod's debug and readiness endpoints, reached by port-forward, which
@@ -107,6 +110,20 @@ export function kialiValues(a: KialiValuesArgs) {
             clusters: a.remoteClusters.map((name) => ({ name, secret_name: kialiRemoteSecretName(name) })),
         },
     };
+}
+
+/**
+ * Kiali's Prometheus credentials as Secret references (kiali.io_kialis CRD v2.29.0 `external_services.prometheus.auth`:
+ * `type` bearer or basic, `token`, `username`, `password` each "may refer to a secret using the pattern
+ * `secret:<secretName>:<secretKey>`"): the chart mounts each referenced key under /kiali-override-secrets
+ * (kiali/helm-charts v2.29.0 templates/_helpers.tpl `credential-secrets`), and Kiali reads the file on use, so the
+ * credentials never enter the values and rotate without a restart (kiali/kiali v2.29.0 config/config.go).
+ */
+function prometheusAuth(auth: QueryAuth) {
+    const ref = (key: string) => `secret:${auth.secretName}:${key}`;
+    return auth.type === "bearer"
+        ? { type: "bearer", token: ref(auth.key) }
+        : { type: "basic", username: ref(auth.usernameKey), password: ref(auth.passwordKey) };
 }
 
 /**
