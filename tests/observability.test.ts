@@ -6,7 +6,7 @@ import { ConfigError, parseStackConfig } from "../config";
 import { METRICS } from "../components/observability/metrics";
 import { notAfterSeconds } from "../components/observability/ClusterMonitoring";
 import { prometheusValues } from "../components/observability/prometheus";
-import { meshAlertRules, MeshRulesArgs, meshRecordingRules, RECORDED, Rule } from "../components/observability/rules";
+import { FEDERATION_DOWN_FOR, meshAlertRules, MeshRulesArgs, meshRecordingRules, RECORDED, Rule } from "../components/observability/rules";
 import { meshTelemetrySpec } from "../components/observability/telemetry";
 import { kialiValues } from "../components/observability/kialiValues";
 import { validateChartValues, validateCustomResource } from "./support/manifests";
@@ -88,29 +88,39 @@ describe("observability: rules (pure)", () => {
         }
         const byName = Object.fromEntries(allRules(EVERYTHING).map((r) => [r.alert ?? r.record, r]));
         assert.equal(byName.MeshIntermediateCaExpiring.expr, "vector(1900000000) - time() < 2592000");
-        assert.match(byName.IstiodCertificateExpiring.expr, /^certmanager_certificate_expiration_timestamp_seconds\{namespace="istio-system",name="istiod"\}/);
+        assert.match(byName.IstiodCertificateExpiring.expr, /^certmanager_certificate_expiration_timestamp_seconds\{cluster="c1",namespace="istio-system",name="istiod"\}/);
         assert.match(byName.IstiodRemoteClustersMissing.expr, /< 2$/);
         assert.match(byName[RECORDED.issuanceErrorRate].expr, /grpc_service="istio\.v1\.auth\.IstioCertificateService",grpc_method="CreateCertificate",grpc_code!="OK"/);
         for (const r of allRules(EVERYTHING).filter((x) => x.alert)) assert.ok(["warning", "critical"].includes(r.labels!.severity), r.alert);
     });
 
-    it("groups every alert and recording rule by cluster; recordings read the own cluster's series only", () => {
+    it("groups every alert and recording rule by cluster, and reads the own cluster's series only; the hub alerts on each federation scrape", () => {
         const aggregations = (expr: string) => [...expr.matchAll(/\b(sum|max|min|avg|count)\s*(by\s*\(([^)]*)\))?\s*\(/g)];
         for (const r of allRules(EVERYTHING)) {
             const name = r.alert ?? r.record;
             for (const agg of aggregations(r.expr)) assert.ok(agg[3]?.split(",").map((l) => l.trim()).includes("cluster"), `${name}: ${agg[0]} keeps cluster`);
-            for (const absent of r.expr.matchAll(/absent\(([^)]*?)\s*==/g)) {
-                assert.match(absent[1], /cluster="[^"]*"/, `${name}: absent() of one cluster`);
-                assert.ok(r.labels?.cluster, `${name}: labelled with that cluster`);
+            // Scraped series carry cluster="c1" (metric relabelling); `up`, target labels only, carries none.
+            for (const sel of r.expr.matchAll(/([a-zA-Z_:][\w:]*)\{([^}]*)\}/g)) {
+                assert.ok(sel[2].split(",").includes(sel[1] === "up" ? 'cluster=""' : 'cluster="c1"'), `${name}: ${sel[0]} selects the own cluster's series`);
             }
-            if (r.record) assert.ok([...r.expr.matchAll(/\{([^}]*)\}/g)].every((m) => m[1].includes('cluster="c1"')), `${name}: own series only`);
-            if (/^vector\(/.test(r.expr)) assert.equal(r.labels?.cluster, "c1", name);
+            if (/^(absent|vector)\(/.test(r.expr)) assert.equal(r.labels?.cluster, "c1", `${name}: absent() and vector() keep no label, so the rule names its cluster`);
         }
-        const down = allRules(EVERYTHING).filter((r) => r.alert === "IstiodDown");
-        assert.deepEqual(down.map((r) => [r.labels!.cluster, r.expr]), [
-            ["c1", 'absent(up{cluster="",namespace="istio-system",app="istiod"} == 1)'],
-            ["c2", 'absent(up{cluster="c2",namespace="istio-system",app="istiod"} == 1)'],
-        ]);
+        const byName = (alert: string) => allRules(EVERYTHING).filter((r) => r.alert === alert).map((r) => [r.labels!.cluster, r.expr, r.for]);
+        assert.deepEqual(byName("IstiodDown"), [["c1", 'absent(up{cluster="",namespace="istio-system",app="istiod"} == 1)', "5m"]]);
+        assert.deepEqual(byName("MetricsFederationFailing"), [["c2", 'up{cluster="",job="federate-c2"} == 0', FEDERATION_DOWN_FOR]]);
+        assert.deepEqual(allRules({ ...EVERYTHING, federatedClusters: [] }).filter((r) => r.alert === "MetricsFederationFailing"), [], "only the hub federates");
+    });
+
+    it("a routine restart of a source's Prometheus does not page the hub; a lasting failure does (the chart's Recreate strategy)", () => {
+        // prometheus-community/helm-charts prometheus-29.27.0 values.yaml: `server.strategy.type: Recreate`, so the
+        // source answers no scrape from the old pod's stop (up to `terminationGracePeriodSeconds: 300`) until the new
+        // one, its volume attached, answers; the hub scrapes every `scrape_interval: 1m`. An alert fires once its
+        // expression has held at every evaluation for its `for` (prometheus/prometheus v3.14.0 rules/alerting.go).
+        const seconds = (d: string) => Number(d.slice(0, -1)) * { s: 1, m: 60, h: 3600 }[d.slice(-1) as "s" | "m" | "h"];
+        const fires = (failingForSeconds: number) => failingForSeconds >= seconds(FEDERATION_DOWN_FOR);
+        assert.equal(fires(300 + 2 * 60), false, "a graceful restart, the volume's reattachment and a missed scrape");
+        assert.equal(fires(30 * 60), true);
+        assert.equal(seconds(allRules(EVERYTHING).find((r) => r.alert === "MetricsFederationFailing")!.for!), seconds(FEDERATION_DOWN_FOR));
     });
 
     it("leaves out what a cluster does not run: no issuance rules without istio-csr, no multi-cluster rules alone", () => {
@@ -249,8 +259,48 @@ describe("observability in the plan (stage 4 and 5)", () => {
             return !stored.some((s) => s.value === "1" && selects(selector, s));
         };
         const down = Object.values(hub.serverFiles["alerting_rules.yml"].groups).flatMap((g: any) => g.rules).filter((r: any) => r.alert === "IstiodDown");
-        assert.deepEqual(down.map((r: any) => [r.labels.cluster, fires(r.expr)]), [[hubName, true], [sourceName, false]]);
+        assert.deepEqual(down.map((r: any) => [r.labels.cluster, fires(r.expr)]), [[hubName, true]]);
         assert.equal(fires('absent(up{namespace="istio-system",app="istiod"} == 1)'), false, "without a cluster matcher the source's istiod masks the hub's");
+    });
+
+    it("each alert is raised once, by the cluster it is about; a failed federation scrape raises one alert on the hub, not one per component (Prometheus' model)", () => {
+        const [hubName, sourceName] = ["staging-aws-euw1", "staging-aws-euc1"];
+        const hub = values(releaseOf(staging, "prometheus", hubName));
+        const source = values(releaseOf(staging, "prometheus", sourceName));
+        const rules = (v: any): Rule[] => v.serverFiles["alerting_rules.yml"].groups.flatMap((g: any) => g.rules);
+        type Stored = Labels & { value: string };
+        // What a rule can see: an alert fires only from series its selectors match (prometheus/prometheus v3.14.0
+        // promql). `absent(S == 1)` fires when no stored series matches S with the value 1, `S == 0` for each that
+        // matches with 0, each with the rule's labels over the series' own.
+        const selectors = (expr: string) => [...expr.matchAll(/[a-zA-Z_:][\w:]*\{[^}]*\}/g)].map((x) => x[0]);
+        const firing = (v: any, stored: Stored[]) => rules(v).flatMap((r) => {
+            const absent = /^absent\((.*?)\s*==\s*1\)$/.exec(r.expr);
+            if (absent) return stored.some((s) => s.value === "1" && selects(absent[1], s)) ? [] : [`${r.alert}{${r.labels!.cluster}}`];
+            const zero = /^(\S+\{[^}]*\})\s*==\s*0$/.exec(r.expr);
+            if (zero) return stored.filter((s) => s.value === "0" && selects(zero[1], s)).map((s) => `${r.alert}{${r.labels?.cluster ?? s.cluster}}`);
+            // Any other rule needs series of its own selectors; these scenarios store only `up`.
+            assert.ok(selectors(r.expr).every((sel) => !stored.some((s) => selects(sel, s))), `${r.alert}: evaluated in the scenario`);
+            return [];
+        });
+        // Each cluster's targets as its own Prometheus stores their `up` (target labels, no cluster label).
+        const targets: Labels[] = [
+            { job: "kubernetes-pods", namespace: "istio-system", app: "istiod", pod: "istiod-0" },
+            { job: "istio-csr", namespace: "cert-manager", pod: "istio-csr-0" },
+            { job: "kubernetes-pods", namespace: "istio-system", app: "istio-eastwestgateway", pod: "eastwest-0" },
+        ];
+        const ups = (down: string[] = []): Stored[] => targets.map((t) => ({ ...upSeries(t), value: down.includes(t.pod) ? "0" : "1" }));
+        const federation = (value: string): Stored => ({ ...upSeries({ job: `federate-${sourceName}`, instance: `prometheus-${sourceName}.monitoring.svc.cluster.local:9090` }), value });
+        const viaFederation = (series: Stored[]) => series.filter((s) => selects('{job=~"kubernetes-pods|istio-csr"}', s)).map((s) => federated(s, source.server.global.external_labels) as Stored);
+        assert.deepEqual(hub.scrapeConfigs[`federate-${sourceName}`].params["match[]"][0], '{job=~"kubernetes-pods|istio-csr"}', "what the hub federates");
+        // The source's istiod is down: the source raises it, the hub (which holds the source's series) does not again.
+        const sourceStored = ups(["istiod-0"]);
+        assert.deepEqual(firing(source, sourceStored), [`IstiodDown{${sourceName}}`]);
+        assert.deepEqual(firing(hub, [...ups(), federation("1"), ...viaFederation(sourceStored)]), []);
+        // The hub cannot federate the source (its Prometheus restarting, or down): once the federated series have
+        // gone stale, only the scrape's own alert fires, about the source.
+        assert.deepEqual(firing(hub, [...ups(), federation("0")]), [`MetricsFederationFailing{${sourceName}}`]);
+        // The hub's own components are still watched.
+        assert.deepEqual(firing(hub, [...ups(["istio-csr-0"]), federation("1"), ...viaFederation(ups())]), [`IstioCsrDown{${hubName}}`]);
     });
 
     it("alerts on each cluster's own intermediate, at the expiry of the certificate it was handed", () => {
