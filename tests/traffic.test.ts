@@ -22,6 +22,31 @@ const spec = (r: CapturedResource) => plain(r.inputs).spec;
 const named = (plan: Plan, k: string, name: string, cluster: string) =>
     kind(plan, k).find((r) => plain(r.inputs).metadata.name === name && r.name.startsWith(cluster))!;
 
+/**
+ * The HTTP filters of an inbound sidecar or gateway listener with a RequestAuthentication and an AuthorizationPolicy in
+ * force, in Istio's order (istio/istio 1.30.3 pilot/pkg/networking/core/listener_builder.go
+ * `buildHTTPConnectionManager`: metadata exchange, CUSTOM authorization (none here), the authn plugin's JWT filter, the
+ * authz plugin's RBAC filter, gRPC stats, fault, CORS, the telemetry filters, the router last), with one HTTP_FILTER
+ * patch applied as pilot/pkg/networking/core/envoyfilter/listener_patch.go applies it: INSERT_BEFORE without a
+ * sub-filter inserts first, with one just before the first filter of that name (util.go `insertBeforeFunc`).
+ */
+function patchedHttpFilters(patch: { match: any; patch: { operation: string; value: { name: string } } }): string[] {
+    const chain = ["istio.metadata_exchange", "envoy.filters.http.jwt_authn", "envoy.filters.http.rbac", "envoy.filters.http.grpc_stats",
+        "envoy.filters.http.fault", "envoy.filters.http.cors", "istio.stats", "envoy.filters.http.router"];
+    const name = patch.patch.value.name;
+    const sub = patch.match.listener?.filterChain?.filter?.subFilter?.name;
+    switch (patch.patch.operation) {
+        case "INSERT_FIRST": return [name, ...chain];
+        case "ADD": return [...chain, name];
+        case "INSERT_BEFORE": {
+            if (!sub) return [name, ...chain];
+            const i = chain.indexOf(sub);
+            return i < 0 ? chain : [...chain.slice(0, i), name, ...chain.slice(i)];
+        }
+        default: throw new Error(`the model knows no ${patch.patch.operation}`);
+    }
+}
+
 /** Checks every routing invariant of a VirtualService against its DestinationRule. */
 function checkRouting(vs: any, dr: any, host: string) {
     assert.deepEqual(vs.hosts, [host]);
@@ -111,6 +136,20 @@ describe("traffic management: release routing (pure)", () => {
         assert.equal(unavailable.grpcStatus, GRPC.UNAVAILABLE);
         assert.equal(wouldRetry(defaults.retries.retryOn, unavailable), true);
         assert.equal(countsAs5xx(unavailable), true);
+    });
+
+    it("inserts the rate limit after authentication and authorization, just before the router (Istio's model)", () => {
+        for (const context of ["SIDECAR_INBOUND", "GATEWAY"] as const) {
+            const patch = localRateLimitSpec({ context, workloadLabels: { app: "payments" }, limit: { requestsPerSecond: 100 } }).configPatches[0];
+            const chain = patchedHttpFilters(patch);
+            const at = (name: string) => chain.indexOf(name);
+            assert.ok(at("envoy.filters.http.local_ratelimit") > at("envoy.filters.http.rbac") && at("envoy.filters.http.rbac") >= 0, `${context}: after RBAC`);
+            assert.ok(at("envoy.filters.http.local_ratelimit") > at("envoy.filters.http.jwt_authn"), `${context}: after JWT authentication`);
+            assert.equal(at("envoy.filters.http.local_ratelimit"), at("envoy.filters.http.router") - 1, `${context}: just before the router`);
+            const { subFilter: _, ...unanchored } = patch.match.listener.filterChain.filter;
+            assert.equal(patchedHttpFilters({ ...patch, match: { ...patch.match, listener: { filterChain: { filter: unanchored } } } }).indexOf("envoy.filters.http.local_ratelimit"), 0,
+                "without a sub-filter it would run first, spending tokens on requests the mesh refuses");
+        }
     });
 
     it("resolves resilience field by field: service over stack over defaults", () => {
@@ -224,6 +263,12 @@ describe("traffic management in the plan (stage 4 and 5)", () => {
         assert.deepEqual(byName["catalog-local-ratelimit"].configPatches[0].patch.value.typed_config.token_bucket, { max_tokens: 400, tokens_per_fill: 200, fill_interval: "1s" });
         assert.deepEqual(byName["ingress-local-ratelimit"].workloadSelector, { labels: { istio: "ingressgateway" } });
         assert.equal(byName["ingress-local-ratelimit"].configPatches[0].match.context, "GATEWAY");
+        for (const plan of [staging, prod]) {
+            for (const f of kind(plan, "EnvoyFilter").filter((r) => plain(r.inputs).metadata.name.endsWith("-local-ratelimit"))) {
+                const chain = patchedHttpFilters(spec(f).configPatches[0]);
+                assert.ok(chain.indexOf("envoy.filters.http.local_ratelimit") > chain.indexOf("envoy.filters.http.rbac"), `${f.name}: after RBAC`);
+            }
+        }
     });
 
     it("rate limits are answered so that the callers' routes neither retry them nor eject the limited endpoints", () => {
