@@ -148,7 +148,7 @@ describe("mTLS identities of every declared call (upstream model)", () => {
     it("prod with live verification and federation: the echo and Prometheus calls across clouds verify the other cloud's identity", async () => {
         const config = stackConfig("prod");
         config.multiCluster = { verification: true };
-        config.observability = { aggregation: "federation", hubCluster: "prod-aws-use1" };
+        config.observability = { aggregation: "federation", hubCluster: "prod-aws-use1", kialiAuth: config.observability.kialiAuth };
         const clusters = clustersOf(await planStack({ stack: "prod", config: toRuntime(config) }));
         const hub = clusters.find((c) => c.name === "prod-aws-use1")!;
         const calls = [
