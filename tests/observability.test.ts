@@ -286,7 +286,8 @@ describe("observability in the plan (stage 4 and 5)", () => {
         const targets: Labels[] = [
             { job: "kubernetes-pods", namespace: "istio-system", app: "istiod", pod: "istiod-0" },
             { job: "istio-csr", namespace: "cert-manager", pod: "istio-csr-0" },
-            { job: "kubernetes-pods", namespace: "istio-system", app: "istio-eastwestgateway", pod: "eastwest-0" },
+            // The east-west gateway runs in its own namespace (issue 15), its Service and pods labelled by the chart.
+            { job: "kubernetes-pods", namespace: "istio-eastwest", app: "istio-eastwestgateway", pod: "eastwest-0" },
         ];
         const ups = (down: string[] = []): Stored[] => targets.map((t) => ({ ...upSeries(t), value: down.includes(t.pod) ? "0" : "1" }));
         const federation = (value: string): Stored => ({ ...upSeries({ job: `federate-${sourceName}`, instance: `prometheus-${sourceName}.monitoring.svc.cluster.local:9090` }), value });
