@@ -4,7 +4,7 @@ import { Plan, planStack } from "../engine/plan";
 import { plain } from "../engine/values";
 import {
     acceptedTrustDomains, destinationRuleFor, DestinationRuleObject, expectedSans, IstiodMesh, istiodMesh, presentedId, Workload,
-} from "./support/istioIdentity";
+} from "../engine/mesh/identity";
 import { shippedPlan } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 
