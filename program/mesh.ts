@@ -95,10 +95,10 @@ export async function meshProgram(config: MeshConfig) {
             endpoint: c.endpoint, egressIps: c.egressIps, eastWestIps: c.eastWest?.ips,
         })),
         chartVersions: config.charts,
-        /** Run on every cluster of the service before `pulumi up` changes a release: the subsets it sends traffic to have Ready pods. */
+        /** Run before `pulumi up` changes a release: on every cluster, the subsets it sends traffic to have ready pods. */
         releaseGates: capabilities.trafficManagement ? config.services.flatMap((s) => {
             const release = config.traffic.services[s.name]?.release;
-            return release ? releaseGates(s, releaseRouting(release)) : [];
+            return release ? releaseGates(s, releaseRouting(release), clusters.map((c) => c.name)) : [];
         }) : undefined,
         /** The CA material this stack hands its clusters, for audit: public certificates only. */
         pkiInventory: pki && pulumi.all([...pki].map(([cluster, m]) => pulumi.all([m.intermediateCertPem, m.roots]).apply(([intermediate, roots]) => ({

@@ -90,6 +90,7 @@ export class MeshObservability extends pulumi.ComponentResource {
                 version: args.charts.kiali,
                 // With remote write and no query endpoint, Kiali shows the hub's own metrics only.
                 prometheusUrl: (o.aggregation === "remoteWrite" ? o.queryUrl : undefined) ?? LOCAL_PROMETHEUS_URL,
+                prometheusAuth: o.aggregation === "remoteWrite" && o.queryUrl ? o.queryAuth : undefined,
                 highAvailability: args.highAvailability,
                 epoch: args.remoteSecretEpoch,
             }, { parent: this });

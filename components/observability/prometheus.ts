@@ -3,7 +3,7 @@ import { RemoteWriteAuth } from "../../config/observability";
 import { CERT_MANAGER_NAMESPACE, ISTIO_NAMESPACE } from "../mesh/values";
 import { KIALI_INSTANCE } from "./kialiValues";
 import { TARGET_CLUSTER_LABEL } from "./metrics";
-import { ISTIO_CSR_JOB, RuleGroup } from "./rules";
+import { federationJob, ISTIO_CSR_JOB, RuleGroup } from "./rules";
 
 /**
  * Values of the Prometheus community chart `prometheus` (29.27.0, app v3.14.0), one release per cluster. The
@@ -139,7 +139,7 @@ export function prometheusValues(a: PrometheusValuesArgs) {
                     ],
                 },
             } : {}),
-            ...Object.fromEntries(sources.map((source) => [`federate-${source}`, {
+            ...Object.fromEntries(sources.map((source) => [federationJob(source), {
                 honor_labels: true,
                 metrics_path: "/federate",
                 params: { "match[]": FEDERATED_SERIES },
