@@ -281,12 +281,13 @@ describe("promotion (npm run promote)", () => {
         assert.equal(read(target, "staging").includes("1.31.0"), false);
     });
 
-    it("refuses a source the offline plan cannot read: encrypted values need the stack's secrets provider", async () => {
+    it("refuses a source the offline plan cannot judge: a setting the gate must read, encrypted", async () => {
         const dir = stacksCopy();
         edit(dir, "dev", (c) => c.set(`${NS}:charts`, { secure: "v1:AAAA" }));
         const { code, stderr } = await cli(["dev", "staging", "--stacks-dir", dir]);
         assert.equal(code, EXIT.refused);
-        assert.match(stderr, /refusing to promote dev: its offline plan failed \(npm run plan -- dev\): .*encrypted with the stack's secrets provider/s);
+        assert.match(stderr, /refusing to promote dev: its offline plan failed \(npm run plan -- dev\): .*istio-production:charts: .*\(got \(secret, not shown\)\)/s);
+        assert.ok(!stderr.includes("v1:AAAA"));
         assert.equal(read(dir, "staging"), read(SHIPPED, "staging"));
     });
 

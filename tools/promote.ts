@@ -248,11 +248,11 @@ function stageOf(doc: Document, file: string): number {
     return stage;
 }
 
-/** Plans the stack file as found (also in another folder), reading it as the engine does: `secure:` values are refused. */
+/** Plans the stack file as found (also in another folder), reading it as the engine does: `secure:` values are never read. */
 async function planViolations(stack: string, file: string): Promise<readonly Violation[]> {
     try {
         const settings = readStack({ ...readProject(PROJECT_ROOT), stackConfigDir: path.dirname(file) }, stack);
-        const plan = await planStack({ stack, config: settings.config });
+        const plan = await planStack({ stack, config: settings.config, secretKeys: settings.secretKeys });
         // A mandatory policy the gate could not run at preview refuses like a violation: it was never checked.
         return [...mandatoryViolations(plan), ...mandatoryNotRun(plan).map((n) => ({ ...n, message: `could not run at a first preview: ${n.reason}` }))];
     } catch (e) {
