@@ -5,6 +5,7 @@ import { stageGateSchema } from "./stageGate";
 import { checkServiceGraph, edgeAuthSchema, serviceSchema } from "./services";
 import { checkTraffic, trafficSchema } from "./traffic";
 import { checkObservability, observabilitySchema } from "./observability";
+import { OFFLINE_SECRET_PLACEHOLDER } from "../engine/project";
 import { awsRegion, certificatePem, clusterName, dnsLabel, dnsName, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
 
 /** Keys that hold private key material: the gate refuses them unless they were set with `--secret`. */
@@ -206,7 +207,11 @@ export const meshConfigSchema = z
         /** `pki.source: config` only: the environment's root certificates, in bundle order (printed by `npm run pki:export`). */
         trustBundle: z.array(certificatePem).min(1, "must list at least one root certificate").optional(),
         /** `pki.source: config` only, set with `--secret`: per cluster, its intermediate certificate and key. */
-        intermediates: z.record(clusterName, z.strictObject({ certPem: certificatePem, keyPem: privateKeyPem })).optional(),
+        intermediates: z.union([
+            z.record(clusterName, z.strictObject({ certPem: certificatePem, keyPem: privateKeyPem })),
+            // The offline plan's stand-in for the encrypted value: judged at `pulumi preview`, which decrypts it.
+            z.literal(OFFLINE_SECRET_PLACEHOLDER),
+        ]).optional(),
         /** CIDRs allowed to reach cluster API servers and operator endpoints. */
         operatorCidrs: z.array(ipv4Cidr).min(1, "must list at least one CIDR"),
         /** TLS for the ingress gateway; without it the gateway serves no host. */
@@ -360,7 +365,7 @@ function checkPkiSource(cfg: MeshInput, clusters: Array<Record<string, unknown>>
         }
         const given = typeof cfg.intermediates === "object" && cfg.intermediates !== null ? Object.keys(cfg.intermediates) : [];
         for (const [i, c] of clusters.entries()) {
-            if (typeof c?.name === "string" && !given.includes(c.name)) {
+            if (typeof c?.name === "string" && !given.includes(c.name) && cfg.intermediates !== OFFLINE_SECRET_PLACEHOLDER) {
                 ctx.addIssue({ code: "custom", path: ["intermediates", c.name], input: undefined,
                     message: `pki.source is config: clusters[${i}] needs its intermediate (npm run pki:export prints the command)` });
             }
