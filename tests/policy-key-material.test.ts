@@ -390,9 +390,14 @@ describe("policy pack key-material", () => {
         assert.deepEqual(await stackViolations(p, [mesh("dev"), devPki]), []);
         assert.deepEqual(await stackViolations(p, [mesh("dev"), ref("acme/istio-production/dev", { stage: 2 })]), [], "no keys: the stage gate's read of itself");
         const prodPki = ref("acme/istio-production/pki-prod", { environment: "prod", intermediateKeys: { "prod-aws-use1": PEM_KEY } });
-        assert.match((await stackViolations(p, [mesh("dev"), prodPki]))[0], /environment "dev" reads stack acme\/istio-production\/pki-prod, whose outputs hold private keys \(outputs\.intermediateKeys\.prod-aws-use1\) of environment "prod"/);
+        assert.match((await stackViolations(p, [mesh("dev"), prodPki]))[0], /stack dev reads stack acme\/istio-production\/pki-prod, whose outputs hold private keys \(outputs\.intermediateKeys\.prod-aws-use1\), and it is not istio-production's pki-dev, and its outputs are environment "prod"'s/);
         const shared = ref("acme/istio-production/pki", { trustBundles: {}, intermediateKeys: { "dev-aws-1": PEM_KEY, "prod-aws-use1": PEM_KEY } });
         assert.match((await stackViolations(p, [mesh("dev"), shared]))[0], /of no single environment \(it declares none\)/, "the former shared pki stack");
-        assert.match((await stackViolations(p, [mesh(undefined), devPki]))[0], /stack dev, which declares no environment/);
+        assert.deepEqual(await stackViolations(p, [mesh(undefined), devPki]), [], "the environment is the reader's stack name, not an output");
+        // The environment is not free config: stack dev declaring prod and reading prod's keys is still dev reading prod.
+        const found = await stackViolations(p, [mesh("prod"), prodPki]);
+        assert.match(found[0], /it is not istio-production's pki-dev, and its outputs are environment "prod"'s, and the reader declares environment "prod" in stack dev/);
+        const otherProject = ref("acme/other-project/pki-dev", { environment: "dev", intermediateKeys: { "dev-aws-1": PEM_KEY } });
+        assert.match((await stackViolations(p, [mesh("dev"), otherProject]))[0], /it is not istio-production's pki-dev: /, "the whole name, not its last segment");
     });
 });
