@@ -7,7 +7,10 @@ import { formatDuration, parseGoDuration } from "../policy/key-material/duration
 import { istioCsrValues } from "../components/mesh/values";
 import { loadPack } from "../engine/policy";
 import { node, packContract, packFlagsGraph, stackViolations, violations } from "./support/policy";
-import { FIXTURE_PROGRAM, runCli, tempDir } from "./support/plan";
+import { FIXTURE_PROGRAM, runCli, shippedPlan, tempDir } from "./support/plan";
+import { issueLeaf } from "./support/pki";
+import { signIntermediate } from "../components/pki/IntermediateCertificate";
+import { plain } from "../engine/values";
 
 const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
 const REQUEST_POLICY = "kubernetes:policy.cert-manager.io/v1alpha1:CertificateRequestPolicy";
@@ -116,6 +119,37 @@ describe("policy pack key-material", () => {
         assert.deepEqual(await check(constraints({ permittedDnsNames: ["shop.example"] }), { minDnsLabels: 2 }), [], "configurable");
         assert.match((await check(constraints({ excludedIpRanges: ["0.0.0.0/0"] })))[0], /does not exclude every IP address/);
         assert.deepEqual(await violations(p, "kubernetes:core/v1:Secret", goodIntermediate), [], "other types");
+    });
+
+    it("intermediate-name-constraints: once signed, the certificate's own extensions are judged, not only the declared inputs", async function () {
+        this.timeout(60_000);
+        const pki = await shippedPlan("pki-prod");
+        const signer = pki.graph.resources.find((r) => r.type === INTERMEDIATE && r.name === "int-prod-gcp-usc1-e1-cert")!;
+        const inputs = plain(signer.inputs);
+        const real = plain(signer.outputs).certPem as string;
+        const key = plain(pki.graph.resources.find((r) => r.name === "int-prod-gcp-usc1-e1-key")!.outputs).privateKeyPem as string;
+        const check = (certPem: string) => violations(rules.intermediateNameConstraints, INTERMEDIATE, { ...goodIntermediate, certPem });
+        assert.deepEqual(await check(real), [], "the shipped signer's certificate");
+        // Declared exactly, signed wider: what verifiers enforce is the certificate (RFC 5280 §4.2.1.10).
+        const wide = await signIntermediate({ ...inputs, nameConstraints: { ...inputs.nameConstraints, permittedUriDomains: ["prod.mesh.acme.example"] } });
+        assert.match((await check(wide.certPem))[0], /is signed permitting URIs of prod\.mesh\.acme\.example: it must permit exactly its trust domain "gcp\.prod\.mesh\.acme\.example"/);
+        const unconstrained = await issueLeaf({ caCertPem: real, caKeyPem: key, isCa: true });
+        const found = await check(unconstrained.certPem);
+        assert.match(found.join("\n"), /is signed with no path length: it must be CA:TRUE, pathlen:0/);
+        assert.match(found.join("\n"), /is signed without name constraints/);
+        assert.deepEqual(await violations(rules.intermediateNameConstraints, INTERMEDIATE, { ...goodIntermediate, certPem: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }), [], "unknown at a first preview: the inputs are judged");
+    });
+
+    it("intermediate-trust-domains-disjoint: no intermediate permits a parent domain of another cluster's trust domain", async () => {
+        // golang/go src/crypto/x509/verify.go matchDomainConstraint: the URI constraint `prod.mesh.acme.example`
+        // matches the host `gcp.prod.mesh.acme.example`, so that intermediate mints the other cluster's identities.
+        const p = rules.intermediateTrustDomainsDisjoint;
+        const int = (cluster: string, trustDomain: string, uri = trustDomain) => node(INTERMEDIATE, `int-${cluster}`, { cluster, trustDomain, nameConstraints: { permittedUriDomains: [uri] } });
+        assert.deepEqual(await stackViolations(p, [int("aws", "aws.prod.mesh.acme.example"), int("gcp", "gcp.prod.mesh.acme.example")]), []);
+        assert.deepEqual(await stackViolations(p, [int("a", "prod.mesh.acme.example"), int("b", "prod.mesh.acme.example")]), [], "one trust domain shared by clusters");
+        const found = await stackViolations(p, [int("aws", "prod.mesh.acme.example"), int("gcp", "gcp.prod.mesh.acme.example")]);
+        assert.equal(found.length, 1, found.join("\n"));
+        assert.match(found[0], /cluster aws's intermediate permits URIs of "prod\.mesh\.acme\.example", a parent domain of cluster gcp's trust domain "gcp\.prod\.mesh\.acme\.example"/);
     });
 
     it("intermediate-within-root-validity: an intermediate outliving its root fails", async () => {
