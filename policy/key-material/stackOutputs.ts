@@ -50,12 +50,12 @@ export const noPrivateKeyInStackOutput: StackValidationPolicy = {
         properties: {
             keyOutputs: {
                 type: "object", additionalProperties: { type: "array", items: { type: "string" } },
-                default: { "pki": ["intermediateKeys"], "pki-*": ["intermediateKeys"] },
+                default: { "pki-*": ["intermediateKeys"] },
                 description: "Per stack (name, or prefix ending in *), the outputs that hand private keys on. List only outputs the program wraps in pulumi.secret: policies see secrets decrypted and cannot check it.",
             },
             keyFreeOutputs: {
                 type: "object", additionalProperties: { type: "array", items: { type: "string" } },
-                default: { "pki": ["intermediates", "inventory", "trustBundles"], "pki-*": ["intermediates", "inventory", "trustBundle"] },
+                default: { "pki-*": ["intermediates", "inventory", "trustBundle"] },
                 description: "Per stack (name, or prefix ending in *) that generates private keys, the outputs computed from its resources that hold none (certificates, fingerprints): a first preview cannot show their values. Checked like any output once known.",
             },
         },
