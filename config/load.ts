@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { meshConfigSchema, MeshConfig, SECRET_CONFIG_KEYS } from "./schema";
 import { pkiConfigSchema, PkiConfig } from "./pkiSchema";
+import { stackBindingIssues } from "./stackBinding";
 
 /** The project's config namespace: keys in stack files read `istio-production:<key>`. */
 export const CONFIG_NAMESPACE = "istio-production";
@@ -57,7 +58,10 @@ export function loadStackConfig(): StackConfig {
     // which keys were set with `--secret` without reading each one as a secret Output.
     const runtime = pulumi.runtime as typeof pulumi.runtime & { isConfigSecret(key: string): boolean };
     const secretKeys = new Set(Object.keys(raw).filter((k) => runtime.isConfigSecret(k)));
-    return parseStackConfig(raw, secretKeys);
+    const config = parseStackConfig(raw, secretKeys);
+    const unbound = stackBindingIssues(config, pulumi.getStack());
+    if (unbound.length > 0) throw new ConfigError(unbound);
+    return config;
 }
 
 function parseValue(text: string): unknown {

@@ -374,9 +374,11 @@ function checkPkiSource(cfg: MeshInput, clusters: Array<Record<string, unknown>>
         // Checked before anything is read: a StackReference copies every output of the stack it reads, keys included.
         const stack = (cfg.pki as { stack?: unknown } | undefined)?.stack;
         const own = `pki-${String(cfg.environment)}`;
-        if (source === "stack" && typeof stack === "string" && typeof cfg.environment === "string" && stack.split("/").pop() !== own) {
+        // The whole name: a stack named pki-<environment> in another project is not this environment's pki stack.
+        const [, project, name] = typeof stack === "string" ? stack.split("/") : [];
+        if (source === "stack" && typeof stack === "string" && typeof cfg.environment === "string" && (project !== "istio-production" || name !== own)) {
             ctx.addIssue({ code: "custom", path: ["pki", "stack"], input: stack,
-                message: `must be this environment's pki stack, <org>/<project>/${own}: a mesh stack reads no other environment's key material` });
+                message: `must be this environment's pki stack, <org>/istio-production/${own}: a mesh stack reads no other environment's key material` });
         }
         for (const key of ["trustBundle", "intermediates"] as const) {
             if (cfg[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], input: "(set)", message: "is only read when pki.source is config" });

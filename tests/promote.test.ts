@@ -85,7 +85,7 @@ describe("promotion (npm run promote)", () => {
         edit(dir, "prod", (c) => c.setIn([`${NS}:pki`, "stack"], "acme/istio-production/pki-staging"));
         const refused = await cli(["staging", "prod", "--stacks-dir", dir], noViolations);
         assert.equal(refused.code, EXIT.refused);
-        assert.match(refused.stderr, /istio-production:pki\.stack: must be this environment's pki stack, <org>\/<project>\/pki-prod/);
+        assert.match(refused.stderr, /istio-production:pki\.stack: must be this environment's pki stack, <org>\/istio-production\/pki-prod/);
     });
 
     it("carries chart pins, keeps the stage, the environment settings and every comment of the target", async () => {

@@ -52,10 +52,14 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
             }];
         }));
     }
+    // Its name was checked before this read (the config gate: <org>/istio-production/pki-<environment>, and the
+    // environment is this stack's name). Its `environment` output cannot be checked before: a StackReference is a
+    // resource read (pulumi/pulumi sdk/nodejs/stackReference.ts at v3.248.0: a CustomResource registered with
+    // `id: name`), which copies every output of the stack, keys included, into this stack's state before any of them
+    // can be looked at. Checked right after, before anything that uses the material is registered, so that a pki
+    // stack deployed before its name was bound to its environment is refused as a bad setting.
     const ref = new pulumi.StackReference(pki.stack);
     const from = `pki stack ${pki.stack}`;
-    // Awaited before anything that uses the material is registered: a pki stack of another environment is refused
-    // as a bad setting, not halfway through the program.
     const details = await ref.getOutputDetails("environment");
     const environment = details.value ?? details.secretValue;
     if (environment !== config.environment) {
