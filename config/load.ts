@@ -5,6 +5,7 @@ import { pkiConfigSchema, PkiConfig } from "./pkiSchema";
 import { CONFIG_NAMESPACE } from "./primitives";
 import { containsSecret, forgetSecrets, looksSecret, rememberSecret, scrub, scrubKey, SECRET_SHOWN_AS, secretKeysOf } from "./redaction";
 import { namespaceIssues } from "./namespaces";
+import { StackBinding, stackBindingIssues } from "./stackBinding";
 import { capabilitiesFor } from "./stages";
 
 export { CONFIG_NAMESPACE };
@@ -78,9 +79,27 @@ export function loadStackConfig(): StackConfig {
     // which keys were set with `--secret` without reading each one as a secret Output.
     const runtime = pulumi.runtime as typeof pulumi.runtime & { isConfigSecret(key: string): boolean };
     const secretKeys = new Set(Object.keys(raw).filter((k) => runtime.isConfigSecret(k)));
-    const config = parseStackConfig(raw, secretKeys);
+    const stack = pulumi.getStack();
+    let config: StackConfig;
+    try {
+        config = parseStackConfig(raw, secretKeys);
+    } catch (e) {
+        // A stack file of another environment is told so along with everything else wrong in it.
+        const written = bindingAsWritten(raw);
+        if (e instanceof ConfigError) throw new ConfigError([...(written ? stackBindingIssues(written, stack) : []), ...e.issues]);
+        throw e;
+    }
+    const unbound = stackBindingIssues(config, stack);
+    if (unbound.length > 0) throw new ConfigError(unbound);
     for (const warning of configWarnings(config)) pulumi.log.warn(warning);
     return config;
+}
+
+/** The role and environment a stack file claims, read before (and whether or not) the rest of it is valid. */
+function bindingAsWritten(raw: Readonly<Record<string, string>>): StackBinding | undefined {
+    const environment = parseValue(raw[`${CONFIG_NAMESPACE}:environment`] ?? "");
+    if (typeof environment !== "string" || environment === "") return undefined;
+    return { role: parseValue(raw[`${CONFIG_NAMESPACE}:role`] ?? "") === "pki" ? "pki" : "mesh", environment };
 }
 
 /** What a stack may mean but rarely does: deployed, with a warning the CLI prints before the plan. */

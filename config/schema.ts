@@ -5,6 +5,7 @@ import { stageGateSchema } from "./stageGate";
 import { checkServiceGraph, edgeAuthSchema, serviceSchema } from "./services";
 import { checkTraffic, trafficSchema } from "./traffic";
 import { checkObservability, observabilitySchema } from "./observability";
+import { OFFLINE_SECRET_PLACEHOLDER } from "../engine/project";
 import { awsRegion, certificatePem, clusterName, dnsLabel, dnsName, gcpRegion, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
 import { checkDeployRules, GKE_RANGE_DEFAULTS } from "./deployRules";
 
@@ -203,7 +204,11 @@ export const meshConfigSchema = z
         /** `pki.source: config` only: the environment's root certificates, in bundle order (printed by `npm run pki:export`). */
         trustBundle: z.array(certificatePem).min(1, "must list at least one root certificate").optional(),
         /** `pki.source: config` only, set with `--secret`: per cluster, its intermediate certificate and key. */
-        intermediates: z.record(clusterName, z.strictObject({ certPem: certificatePem, keyPem: privateKeyPem })).optional(),
+        intermediates: z.union([
+            z.record(clusterName, z.strictObject({ certPem: certificatePem, keyPem: privateKeyPem })),
+            // The offline plan's stand-in for the encrypted value: judged at `pulumi preview`, which decrypts it.
+            z.literal(OFFLINE_SECRET_PLACEHOLDER),
+        ]).optional(),
         /** CIDRs allowed to reach cluster API servers and operator endpoints. */
         operatorCidrs: z.array(ipv4Cidr).min(1, "must list at least one CIDR"),
         /** TLS for the ingress gateway; without it the gateway serves no host. */
@@ -358,7 +363,7 @@ function checkPkiSource(cfg: MeshInput, clusters: Array<Record<string, unknown>>
         }
         const given = typeof cfg.intermediates === "object" && cfg.intermediates !== null ? Object.keys(cfg.intermediates) : [];
         for (const [i, c] of clusters.entries()) {
-            if (typeof c?.name === "string" && !given.includes(c.name)) {
+            if (typeof c?.name === "string" && !given.includes(c.name) && cfg.intermediates !== OFFLINE_SECRET_PLACEHOLDER) {
                 ctx.addIssue({ code: "custom", path: ["intermediates", c.name], input: undefined,
                     message: `pki.source is config: clusters[${i}] needs its intermediate (npm run pki:export prints the command)` });
             }
@@ -367,9 +372,12 @@ function checkPkiSource(cfg: MeshInput, clusters: Array<Record<string, unknown>>
         // Checked before anything is read: a StackReference copies every output of the stack it reads, keys included.
         const stack = (cfg.pki as { stack?: unknown } | undefined)?.stack;
         const own = `pki-${String(cfg.environment)}`;
-        if (source === "stack" && typeof stack === "string" && typeof cfg.environment === "string" && stack.split("/").pop() !== own) {
+        // The whole name: a stack named pki-<environment> in another project is not this environment's pki stack
+        // either; that the project is another one, the name's own check says (stackName).
+        const name = typeof stack === "string" ? stack.split("/")[2] : undefined;
+        if (source === "stack" && typeof stack === "string" && typeof cfg.environment === "string" && name !== own) {
             ctx.addIssue({ code: "custom", path: ["pki", "stack"], input: stack,
-                message: `must be this environment's pki stack, <org>/<project>/${own}: a mesh stack reads no other environment's key material` });
+                message: `must be this environment's pki stack, <org>/istio-production/${own}: a mesh stack reads no other environment's key material` });
         }
         for (const key of ["trustBundle", "intermediates"] as const) {
             if (cfg[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], input: "(set)", message: "is only read when pki.source is config" });

@@ -22,7 +22,7 @@ import { MeshObservability } from "../components/observability/MeshObservability
  * switched on by the stage matrix, never by comparing stage numbers here or in components.
  */
 export async function meshProgram(config: MeshConfig) {
-    await stageGate(config);
+    const previousStage = await stageGate(config);
     const capabilities = builtCapabilities(config);
     const pki = capabilities.enterpriseMeshCa ? await clusterPki(config) : undefined;
     const clusters = buildClusters(config, capabilities.multiCluster);
@@ -87,6 +87,8 @@ export async function meshProgram(config: MeshConfig) {
     return {
         environment: config.environment,
         stage: config.stage,
+        /** Audit trail: the stage gate overrides this update ran with; absent when none. */
+        ...(stageGateOverrides(config).length > 0 ? { stageGateOverride: { overrides: stageGateOverrides(config), from: previousStage, to: config.stage } } : {}),
         meshId: config.meshId,
         enabled: describeCapabilities(capabilities),
         capabilities,
@@ -128,20 +130,38 @@ function ingressRoutes(config: MeshConfig, trafficManagement: boolean): IngressR
  * Refuse a stage change the gate does not allow, before anything is created: the previous stage comes from this
  * stack's last outputs (or the stack it takes over from), read through a StackReference.
  */
-async function stageGate(config: MeshConfig): Promise<void> {
+/** The stage gate overrides set for this update. */
+function stageGateOverrides(config: MeshConfig): string[] {
+    return (["allowJump", "allowDowngrade"] as const).filter((o) => config.stageGate[o]);
+}
+
+async function stageGate(config: MeshConfig): Promise<number | undefined> {
     const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     const from = config.stageGate.previousStack ?? self;
     const details = await new pulumi.StackReference("stage-gate", { name: from }).getOutputDetails("stage");
     const previous = details.value ?? details.secretValue;
+    const source = from === self ? "this stack's last outputs" : `stack ${from}`;
+    // Said loudly: a first deployment, or an offline plan without --previous-outputs, passes any stage unchecked.
+    if (previous === undefined) {
+        pulumi.log.warn(`STAGE GATE NOT CHECKED: no previous stage in ${source} (a first deployment, or a plan without ` +
+            `the stack's last outputs: npm run plan -- ${pulumi.getStack()} --previous-outputs <(pulumi stack output --json)); ` +
+            `stage ${config.stage} is accepted as a first deployment's`);
+    }
+    const overrides = stageGateOverrides(config);
+    if (overrides.length > 0) {
+        pulumi.log.warn(`STAGE GATE OVERRIDDEN: ${overrides.join(", ")} is set; it is recorded in the output stageGateOverride ` +
+            "of this update: remove it after this update (pulumi config rm --path istio-production:stageGate.<override>)");
+    }
     try {
         checkStageTransition({
             previous: previous === undefined ? undefined : Number(previous),
             next: config.stage,
             allowJump: config.stageGate.allowJump,
             allowDowngrade: config.stageGate.allowDowngrade,
-            source: from === self ? "this stack's last outputs" : `stack ${from}`,
+            source,
         });
     } catch (e) {
         throw new ConfigError([{ key: "istio-production:stage", message: (e as Error).message, value: String(config.stage) }]);
     }
+    return previous === undefined ? undefined : Number(previous);
 }

@@ -116,7 +116,7 @@ const mistakes: Mistake[] = [
 describe("config gate: realistic mistakes in stack files", () => {
     for (const m of mistakes) {
         it(`refuses ${m.what}, naming the key, the value and the fix`, async () => {
-            const { code, stderr, wrotePlan } = await planStackFile(edited(m.stack, m.edits));
+            const { code, stderr, wrotePlan } = await planStackFile(m.stack, edited(m.stack, m.edits));
             assert.equal(code, 2, stderr);
             assert.equal(wrotePlan, false, "nothing is written for bad input");
             const line = stderr.split("\n").find((l) => l.startsWith(`  - ${m.key}: `));
@@ -135,7 +135,7 @@ describe("config gate: realistic mistakes in stack files", () => {
             ["issuer: https://login.acme.example/", "issuer: login.acme.example"],
             ["istio-production:meshId: mesh-prod", "istio-prodution:meshId: mesh-prod"],
         ]);
-        const { code, stderr } = await planStackFile(all);
+        const { code, stderr } = await planStackFile("prod", all);
         assert.equal(code, 2, stderr);
         assert.match(stderr, /^invalid stack configuration, 8 problems:/);
         for (const key of ["clusters[1].trustDomain", "clusters[1].region", "highAvailability", "clusters[1].podsCidr", "edgeAuth.issuer", "observability.kialiAuth.issuerUri", "meshId"]) {
@@ -152,24 +152,24 @@ describe("config gate: realistic mistakes in stack files", () => {
 
 describe("config gate: what only the pki stack's outputs reveal", () => {
     it("a cluster the pki stack does not issue is bad input naming the cluster, not a failed program", async () => {
-        const { code, stderr, wrotePlan } = await planStackFile(edited("dev", [["name: dev-aws-1", "name: dev-aws-2"], ["net-dev-aws-1", "net-dev-aws-2"]]));
+        const { code, stderr, wrotePlan } = await planStackFile("dev", edited("dev", [["name: dev-aws-1", "name: dev-aws-2"], ["net-dev-aws-1", "net-dev-aws-2"]]));
         assert.equal(code, 2, stderr);
         assert.equal(wrotePlan, false);
-        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:clusters\[0\]\.name: is not issued an intermediate by the pki stack acme\/istio-production\/pki-dev: add it to the clusters there/);
+        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:clusters\[0\]\.name: is not issued an intermediate by the pki stack acme\/istio-production\/pki-dev: add it to the clusters there/m);
         assert.doesNotMatch(stderr, /error serializing|program failed|at /);
     });
 
     it("a trust domain the cluster's intermediate is not constrained to names the cluster, before anything uses the intermediate", async () => {
-        const { code, stderr, wrotePlan } = await planStackFile(edited("dev", [["trustDomain: dev.mesh.acme.example", "trustDomain: dev.mesh.acme.com"]]));
+        const { code, stderr, wrotePlan } = await planStackFile("dev", edited("dev", [["trustDomain: dev.mesh.acme.example", "trustDomain: dev.mesh.acme.com"]]));
         assert.equal(code, 2, stderr);
         assert.equal(wrotePlan, false);
-        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:clusters\[0\]\.name: is handed an intermediate by the pki stack acme\/istio-production\/pki-dev that does not fit it: .*dev\.mesh\.acme\.com.* \(got "dev-aws-1"\)/);
+        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:clusters\[0\]\.name: is handed an intermediate by the pki stack acme\/istio-production\/pki-dev that does not fit it: .*dev\.mesh\.acme\.com.* \(got "dev-aws-1"\)/m);
     });
 });
 
 describe("config gate: what it deploys but says out loud", () => {
     it("stage 3 with no declared service warns that everything will be denied, and the plan claims no end-user authentication", async () => {
-        const { code, stderr, planFile } = await planStackFile(edited("dev", [["istio-production:stage: 2", "istio-production:stage: 3"]]));
+        const { code, stderr, planFile } = await planStackFile("dev", edited("dev", [["istio-production:stage: 2", "istio-production:stage: 3"]]));
         assert.equal(code, 0, stderr);
         assert.match(stderr, /warning: .*istio-production:services is empty at stage 3: authorization denies every call/);
         const plan = JSON.parse(fs.readFileSync(planFile, "utf8"));

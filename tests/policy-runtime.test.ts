@@ -57,7 +57,10 @@ describe("the real policy runtime reaches the engine's verdicts", function () {
     async function assertBothModes(plan: Plan, cases?: readonly Case[]) {
         const own = cases === undefined;
         cases ??= plan.packs.map((pack) => ({ pack }));
-        const preview = await assertSame(plan.policyGraph, own ? plan : await evaluatePacks(plan.policyGraph, cases), cases, true);
+        // What the preview itself decides: the plan's violations marked "up" come from its pass over the emulated
+        // create, which the created comparison below covers.
+        const previewVerdicts = own ? { violations: plan.violations.filter((v) => v.at !== "up"), notRun: [...plan.notRun] } : await evaluatePacks(plan.policyGraph, cases);
+        const preview = await assertSame(plan.policyGraph, previewVerdicts, cases, true);
         const created = await assertSame(plan.graph, await evaluatePacks(plan.graph, cases), cases, false);
         return { preview, created };
     }

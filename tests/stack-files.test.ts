@@ -19,7 +19,7 @@ function configOf(text: string): Record<string, string> {
 describe("stack files", () => {
     it("a top level that is a list is refused as such, not read as an empty config", async () => {
         const listed = shippedStackFile("dev").replace(/^config:\n/m, "- config:\n").replace(/^ {2}/gm, "    ");
-        const { code, stderr, wrotePlan } = await planStackFile(listed);
+        const { code, stderr, wrotePlan } = await planStackFile("dev", listed);
         assert.equal(code, 2, stderr);
         assert.match(stderr, /top level is a list, not a mapping/);
         assert.doesNotMatch(stderr, /is required/);
@@ -27,7 +27,7 @@ describe("stack files", () => {
     });
 
     it("a config that is a list of keys is refused, with the form it should take", async () => {
-        const { code, stderr } = await planStackFile("config:\n  - istio-production:environment: dev\n  - istio-production:stage: 2\n");
+        const { code, stderr } = await planStackFile("dev", "config:\n  - istio-production:environment: dev\n  - istio-production:stage: 2\n");
         assert.equal(code, 2, stderr);
         assert.match(stderr, /config is a list, not a mapping/);
     });
@@ -59,13 +59,13 @@ describe("stack files", () => {
     });
 
     it("a merge of something other than a map is refused as invalid YAML, as yaml.v3 refuses it", async () => {
-        const { code, stderr } = await planStackFile(shippedStackFile("dev").replace("      cloud: aws\n", "      cloud: aws\n      <<: 3\n"));
+        const { code, stderr } = await planStackFile("dev", shippedStackFile("dev").replace("      cloud: aws\n", "      cloud: aws\n      <<: 3\n"));
         assert.equal(code, 2, stderr);
         assert.match(stderr, /not valid YAML: Merge sources must be maps/);
     });
 
     it("a key left without a value reaches the gate as an empty string, which names the key", async () => {
-        const { code, stderr } = await planStackFile(shippedStackFile("dev").replace("istio-production:meshId: mesh-dev", "istio-production:meshId:"));
+        const { code, stderr } = await planStackFile("dev", shippedStackFile("dev").replace("istio-production:meshId: mesh-dev", "istio-production:meshId:"));
         assert.equal(code, 2, stderr);
         assert.match(stderr, /istio-production:meshId: must be a DNS-1123 label .*\(got ""\)/);
     });

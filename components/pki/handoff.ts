@@ -44,8 +44,11 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
     const pki = config.pki;
     if (!pki) throw new Error("pki is not configured: the config gate requires it from stage 2");
     if (pki.source === "config") {
+        const all = config.intermediates!;
         return new Map(config.clusters.map((c) => {
-            const material = config.intermediates![c.name];
+            // Offline, the encrypted intermediates are never read: their bytes are unknown to the plan, as values a
+            // provider computes are at preview, and everything built from them is planned as such.
+            const material = typeof all === "string" ? { certPem: pulumi.unknown as unknown as string, keyPem: pulumi.unknown as unknown as string } : all[c.name];
             return [c.name, {
                 roots: pulumi.output(config.trustBundle!),
                 intermediateCertPem: pulumi.output(material.certPem).apply((pem) => checkedIntermediate(config, c, pem, `${CONFIG_NAMESPACE}:intermediates`)),
@@ -53,9 +56,15 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
             }];
         }));
     }
+    // Its name was checked before this read (the config gate: <org>/istio-production/pki-<environment>, and the
+    // environment is this stack's name). Its `environment` output cannot be checked before: a StackReference is a
+    // resource read (pulumi/pulumi sdk/nodejs/stackReference.ts at v3.248.0: a CustomResource registered with
+    // `id: name`), which copies every output of the stack, keys included, into this stack's state before any of them
+    // can be looked at. Checked right after, before anything that uses the material is registered, so that a pki
+    // stack deployed before its name was bound to its environment is refused as a bad setting.
     const ref = new pulumi.StackReference(pki.stack);
-    // What the pki stack holds is input too: read and checked before any resource is registered (the stack exists, so
-    // its outputs are known at preview), and every mismatch is one error naming the key of this stack to change.
+    // The rest of what the pki stack holds is input too (the stack exists, so its outputs are known at preview): every
+    // mismatch is one error naming the key of this stack to change.
     const [environment, trustBundle, intermediates] = await Promise.all(["environment", "trustBundle", "intermediates"].map(async (name) => {
         const details = await ref.getOutputDetails(name);
         return details.value ?? details.secretValue;

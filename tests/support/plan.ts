@@ -54,11 +54,12 @@ export function shippedPlan(stack: string): Promise<Plan> {
 }
 
 /**
- * `npm run plan -- <stack>` on a stack file as a user wrote it, in a copy of this project's layout (the real program,
- * the shipped pki stacks for its StackReference). Returns what the command printed and whether it wrote a plan.
+ * `npm run plan -- <stack>` on the stack file of `stack` as a user wrote it, in a copy of this project's layout (the
+ * real program, the shipped pki stacks for its StackReference). The stack keeps its name: an environment runs only
+ * in its own stack. Returns what the command printed and whether it wrote a plan.
  */
-export async function planStackFile(text: string, stack = "mistake"): Promise<{ code: number; stdout: string; stderr: string; wrotePlan: boolean; planFile: string }> {
-    const dir = tempDir(stack);
+export async function planStackFile(stack: string, text: string): Promise<{ code: number; stdout: string; stderr: string; wrotePlan: boolean; planFile: string }> {
+    const dir = tempDir("stack-file");
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: istio-production\nruntime: nodejs\nmain: ${path.join(PROJECT_ROOT, "index.ts")}\nstackConfigDir: stacks\n`);
     fs.mkdirSync(path.join(dir, "stacks"));
     for (const file of fs.readdirSync(path.join(PROJECT_ROOT, "stacks")).filter((f) => f.startsWith("Pulumi.pki-"))) {
