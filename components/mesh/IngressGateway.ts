@@ -60,11 +60,12 @@ const CREDENTIAL = "ingress-tls";
  */
 export class IngressGateway extends pulumi.ComponentResource {
     readonly release: k8s.helm.v3.Release;
+    readonly namespace: k8s.core.v1.Namespace;
 
     constructor(name: string, args: IngressGatewayArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:IngressGateway", name, {}, opts);
         const child = { parent: this, provider: args.provider };
-        const namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: INGRESS_NAMESPACE, labels: { "istio-injection": "enabled" } } },
+        const namespace = this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: INGRESS_NAMESPACE, labels: { "istio-injection": "enabled" } } },
             { ...child, dependsOn: [args.istiod] });
         this.release = new k8s.helm.v3.Release(`${name}-gateway`, {
             name: INGRESS_GATEWAY,
