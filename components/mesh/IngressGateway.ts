@@ -101,6 +101,8 @@ export class IngressGateway extends pulumi.ComponentResource {
             waits.push(...approvalPolicy(name, {
                 policyName: "ingress-certificates", issuerRef, approverPolicy: tls.approverPolicy,
                 requester: { namespace: CERT_MANAGER_NAMESPACE, name: CERT_MANAGER_SERVICE_ACCOUNT },
+                // cert-manager requests every namespace's Certificates: only the gateway's may name the ingress hosts.
+                namespaces: [INGRESS_NAMESPACE],
                 // Server certificates only: a client certificate chaining to the mesh root would be a mesh credential.
                 allowed: { dnsNames: { values: [...tls.hosts], required: true }, usages: SERVER_USAGES, isCA: false },
                 constraints: { maxDuration: lifetime.duration, privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 384 } },
