@@ -33,8 +33,10 @@ export class CertManager extends pulumi.ComponentResource {
             chart: "oci://quay.io/jetstack/charts/cert-manager",
             version: args.version,
             namespace: CERT_MANAGER_NAMESPACE,
-            values: pulumi.all([args.acmeDns01?.serviceAccountAnnotations, args.acmeDns01?.podAnnotations]).apply(([serviceAccountAnnotations, podAnnotations]) =>
-                certManagerValues({ highAvailability: args.highAvailability, approverPolicy: args.approverPolicy, serviceAccountAnnotations, podAnnotations })),
+            values: certManagerValues({
+                highAvailability: args.highAvailability, approverPolicy: args.approverPolicy,
+                serviceAccountAnnotations: args.acmeDns01?.serviceAccountAnnotations, podAnnotations: args.acmeDns01?.podAnnotations,
+            }),
             atomic: true,
             cleanupOnFail: true,
         }, { ...child, dependsOn: [this.namespace, ...args.acmeDns01?.ready ?? []] });

@@ -53,7 +53,9 @@ function zoneSpread(labels: Record<string, string>) {
 }
 
 export function certManagerValues(a: {
-    highAvailability: boolean; approverPolicy: boolean; serviceAccountAnnotations?: Record<string, string>; podAnnotations?: Record<string, string>;
+    highAvailability: boolean; approverPolicy: boolean;
+    // Outputs stay leaves of the values, so that one unknown at preview leaves the rest known.
+    serviceAccountAnnotations?: pulumi.Input<Record<string, string>>; podAnnotations?: pulumi.Input<Record<string, string>>;
 }) {
     const replicas = a.highAvailability ? 2 : 1;
     const ha = (component: string) => a.highAvailability
