@@ -76,12 +76,14 @@ export async function meshProgram(config: MeshConfig) {
     if (capabilities.observability) {
         new MeshObservability("observability", {
             clusters: clusters.map((cluster, i) => ({
-                cluster, istiod: meshes[i].istiod, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem, namespaces: authorization[i]?.namespaces ?? {},
+                cluster, istiod: meshes[i].istiod, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem,
+                namespaces: { ...meshes[i].gatewayNamespaces, ...authorization[i]?.namespaces },
             })),
             meshId: config.meshId, charts: config.charts, observability: config.observability, highAvailability: config.highAvailability,
             istioCsr: capabilities.enterpriseMeshCa, ingressCertificate: config.ingress !== undefined, multiCluster: capabilities.multiCluster,
             remoteSecretEpoch: config.multiCluster.remoteSecretEpoch,
-            meshNamespaces: [...new Set(config.services.map((s) => s.namespace))], edgeIssuer: config.edgeAuth?.issuer,
+            // Kiali shows only what it may read: the gateways' namespaces too, or its graph has no edge and no east-west hop.
+            meshNamespaces: [...new Set([...Object.keys(meshes[0].gatewayNamespaces), ...config.services.map((s) => s.namespace)])], edgeIssuer: config.edgeAuth?.issuer,
         });
     }
     return {

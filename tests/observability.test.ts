@@ -431,13 +431,17 @@ describe("observability in the plan (stage 4 and 5)", () => {
         };
         // Kiali's pods (kiali/helm-charts v2.29.0 `selectorLabels`); the east-west gateway's, as the plan installs it.
         const kiali: Pod = { namespace: "istio-system", labels: { "app.kubernetes.io/name": "kiali", "app.kubernetes.io/instance": "kiali" } };
-        const eastWest = (plan: Plan, cluster: string): Pod => ({ namespace: "istio-system", labels: values(releaseOf(plan, "istio-eastwestgateway", cluster)).labels });
+        const eastWest = (plan: Plan, cluster: string): Pod => {
+            const release = releaseOf(plan, "istio-eastwestgateway", cluster);
+            return { namespace: plain(release.inputs).namespace, labels: values(release).labels };
+        };
         const anyPod: Pod = { namespace: "shop", labels: { app: "frontend" } };
         const istiod: Pod = { namespace: "istio-system", labels: { app: "istiod" } };
         const hub = policy(staging, "staging-aws-euw1");
         const source = policy(staging, "staging-aws-euc1");
         assert.deepEqual([admits(hub, kiali, 9090), admits(hub, eastWest(staging, "staging-aws-euw1"), 9090), admits(hub, anyPod, 9090), admits(hub, istiod, 9090)], [true, false, false, false]);
         assert.deepEqual([admits(source, kiali, 9090), admits(source, eastWest(staging, "staging-aws-euc1"), 9090), admits(source, anyPod, 9090)], [false, true, false]);
+        assert.equal(admits(source, { ...eastWest(staging, "staging-aws-euc1"), namespace: "istio-system" }, 9090), false, "the gateway's labels alone, from another namespace");
         const prodSource = policy(prod, "prod-gcp-usc1");
         assert.deepEqual(prodSource.ingress, [], "remote write: nothing reads a non-hub Prometheus");
         assert.equal(admits(policy(prod, "prod-aws-use1"), kiali, 9090), true);
@@ -538,7 +542,9 @@ describe("observability in the plan (stage 4 and 5)", () => {
             // Kiali without cluster-wide access reads the namespaces its selectors name (config/config.go `extractAccessibleNamespaceList`).
             const accessible = hubValues.deployment.discovery_selectors.default.flatMap((sel: any) => sel.matchExpressions
                 .filter((e: any) => e.key === "kubernetes.io/metadata.name" && e.operator === "In").flatMap((e: any) => e.values));
-            assert.deepEqual(accessible.sort(), ["istio-system", ...meshNamespaces].sort());
+            // The gateways are Istio workloads Kiali draws (the edge, the hops between clusters) only from a namespace it reads.
+            const gatewayNamespaces = plan.graph.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && plain(r.inputs).chart === "gateway").map((r) => plain(r.inputs).namespace);
+            assert.deepEqual(accessible.sort(), [...new Set(["istio-system", ...gatewayNamespaces, ...meshNamespaces])].sort());
             for (const [cluster, home] of [[hub, true], [remote, false]] as const) {
                 const all = [...kialiGrants(plan, cluster), ...chartGrants(values(releaseOf(plan, "kiali", cluster)))];
                 for (const scope of cacheScopes(hubValues, home, accessible)) {

@@ -17,7 +17,7 @@ export interface KialiArgs {
     /** The other clusters of the mesh, which Kiali reads through remote-cluster secrets. */
     readonly remotes: readonly KialiCluster[];
     readonly auth: KialiAuth;
-    /** The namespaces of the mesh's services: with istio-system, the only ones Kiali reads on the hub and shows anywhere. */
+    /** The gateways' and the services' namespaces: with istio-system, the only ones Kiali reads, on every cluster. */
     readonly meshNamespaces: readonly string[];
     /** The `kiali-server` chart version. */
     readonly version: string;

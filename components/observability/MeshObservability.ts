@@ -30,7 +30,7 @@ export interface MeshObservabilityArgs {
     readonly multiCluster: boolean;
     /** The mesh's remote-secret epoch, for Kiali's tokens. */
     readonly remoteSecretEpoch: number;
-    /** The namespaces of the declared services. */
+    /** The namespaces Kiali reads besides istio-system: the gateways' and the declared services'. */
     readonly meshNamespaces: readonly string[];
     /** The edge's OpenID issuer (`edgeAuth.issuer`), Kiali's issuer unless `kialiAuth.issuerUri` says otherwise. */
     readonly edgeIssuer?: string;
