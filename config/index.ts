@@ -1,7 +1,7 @@
 export { CONFIG_NAMESPACE, ConfigError, ConfigIssue, loadStackConfig, parseStackConfig, StackConfig } from "./load";
-export { CA_BACKENDS, CaBackend, ClusterConfig, AwsClusterConfig, GcpClusterConfig, MeshConfig } from "./schema";
+export { builtCapabilities, CA_BACKENDS, CaBackend, ClusterConfig, AwsClusterConfig, GcpClusterConfig, MeshConfig } from "./schema";
 export { defaultRootId, KeySpec, PkiClusterConfig, PkiConfig } from "./pkiSchema";
-export { Capabilities, Capability, capabilitiesFor, describeStage, Stage } from "./stages";
+export { Capabilities, Capability, capabilitiesFor, describeCapabilities, Stage } from "./stages";
 export { DEFAULT_CHART_VERSIONS, ChartVersions } from "./versions";
 export { EdgeAuthConfig, ServiceConfig } from "./services";
 export { FaultConfig, RateLimitConfig, ReleaseConfig, ResolvedResilience, resolveResilience, TrafficConfig } from "./traffic";

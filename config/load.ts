@@ -1,10 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { meshConfigSchema, MeshConfig, SECRET_CONFIG_KEYS } from "./schema";
+import { meshConfigSchema, MeshConfig } from "./schema";
 import { pkiConfigSchema, PkiConfig } from "./pkiSchema";
+import { CONFIG_NAMESPACE } from "./primitives";
+import { containsSecret, forgetSecrets, looksSecret, rememberSecret, scrub, scrubKey, SECRET_SHOWN_AS, secretKeysOf } from "./redaction";
+import { namespaceIssues } from "./namespaces";
+import { StackBinding, stackBindingIssues } from "./stackBinding";
+import { capabilitiesFor } from "./stages";
 
-/** The project's config namespace: keys in stack files read `istio-production:<key>`. */
-export const CONFIG_NAMESPACE = "istio-production";
+export { CONFIG_NAMESPACE };
 
 export type StackConfig = MeshConfig | PkiConfig;
 
@@ -16,10 +20,15 @@ export interface ConfigIssue {
     readonly value: string;
 }
 
-/** Every problem of a stack's configuration, found at once. Nothing has been registered when this is thrown. */
+/**
+ * Every problem of a stack's configuration, found at once. Nothing has been registered when the gate throws it; the
+ * program throws it too, for what only another stack's outputs reveal. Any secret read from the configuration is
+ * scrubbed from it, whoever built it.
+ */
 export class ConfigError extends Error {
     readonly issues: readonly ConfigIssue[];
-    constructor(issues: readonly ConfigIssue[]) {
+    constructor(found: readonly ConfigIssue[]) {
+        const issues = found.map((i) => ({ key: scrubKey(i.key), message: scrub(i.message), value: scrub(i.value) }));
         const lines = issues.map((i) => `  - ${i.key}: ${i.message} (got ${i.value})`);
         super(`invalid stack configuration, ${issues.length} problem${issues.length === 1 ? "" : "s"}:\n${lines.join("\n")}`);
         this.name = "ConfigError";
@@ -27,25 +36,38 @@ export class ConfigError extends Error {
     }
 }
 
+// Both roles' keys: a key of the other role is refused as unknown, and its value is still secret.
+const SECRET_KEYS = new Map([...secretKeysOf(meshConfigSchema), ...secretKeysOf(pkiConfigSchema)]);
+
 /**
- * Parse and validate a stack's raw configuration (`project:key` → string, as the Pulumi runtime holds it).
- * Structured values arrive as JSON text; scalars as plain text.
+ * Parse and validate a stack's raw configuration (`namespace:key` → string, as the Pulumi runtime holds it; the keys
+ * of other namespaces included). Structured values arrive as JSON text; scalars as plain text. `secretKeys` are the
+ * keys set with `--secret`.
  */
 export function parseStackConfig(raw: Readonly<Record<string, string>>, secretKeys: ReadonlySet<string> = new Set()): StackConfig {
     const prefix = `${CONFIG_NAMESPACE}:`;
     const values: Record<string, unknown> = {};
+    forgetSecrets();
     for (const [key, text] of Object.entries(raw)) {
-        if (key.startsWith(prefix)) values[key.slice(prefix.length)] = parseValue(text);
+        const value = parseValue(text);
+        if (secretKeys.has(key) || SECRET_KEYS.has(key.slice(prefix.length))) rememberSecret(value);
+        else rememberSecret(pemKeysIn(value));
+        if (key.startsWith(prefix)) values[key.slice(prefix.length)] = value;
     }
-    const isSecret = (key: string) => secretKeys.has(`${prefix}${key}`);
-    const plaintextSecrets: ConfigIssue[] = [...SECRET_CONFIG_KEYS]
-        .filter((key) => key in values && !isSecret(key))
-        .map((key) => ({ key: `${prefix}${key}`, value: "(plain text, not shown)",
-            message: `holds private key material and must be set with \`pulumi config set --secret ${prefix}${key}\`` }));
+    const isSecret = (key: string) => secretKeys.has(`${prefix}${key}`) || SECRET_KEYS.has(key);
+    const plaintextSecrets: ConfigIssue[] = [...SECRET_KEYS]
+        .filter(([key]) => key in values && !secretKeys.has(`${prefix}${key}`))
+        .map(([key, holds]) => ({ key: `${prefix}${key}`, value: SECRET_SHOWN_AS,
+            message: `holds ${holds} and must be set with \`pulumi config set --secret ${prefix}${key}\`` }));
 
     const schema = values.role === "pki" ? pkiConfigSchema : meshConfigSchema;
     const result = schema.safeParse(values, { reportInput: true });
-    const issues = [...plaintextSecrets, ...(result.success ? [] : result.error.issues.flatMap((i) => toIssues(i, isSecret)))];
+    const issues = [
+        ...namespaceIssues(Object.keys(raw)).map((i) => ({ ...i,
+            value: secretKeys.has(i.key) || containsSecret(parseValue(raw[i.key])) ? SECRET_SHOWN_AS : render(parseValue(raw[i.key])) })),
+        ...plaintextSecrets,
+        ...(result.success ? [] : result.error.issues.flatMap((i) => toIssues(i, isSecret))),
+    ];
     if (issues.length > 0) throw new ConfigError(issues);
     return result.data as StackConfig;
 }
@@ -57,7 +79,35 @@ export function loadStackConfig(): StackConfig {
     // which keys were set with `--secret` without reading each one as a secret Output.
     const runtime = pulumi.runtime as typeof pulumi.runtime & { isConfigSecret(key: string): boolean };
     const secretKeys = new Set(Object.keys(raw).filter((k) => runtime.isConfigSecret(k)));
-    return parseStackConfig(raw, secretKeys);
+    const stack = pulumi.getStack();
+    let config: StackConfig;
+    try {
+        config = parseStackConfig(raw, secretKeys);
+    } catch (e) {
+        // A stack file of another environment is told so along with everything else wrong in it.
+        const written = bindingAsWritten(raw);
+        if (e instanceof ConfigError) throw new ConfigError([...(written ? stackBindingIssues(written, stack) : []), ...e.issues]);
+        throw e;
+    }
+    const unbound = stackBindingIssues(config, stack);
+    if (unbound.length > 0) throw new ConfigError(unbound);
+    for (const warning of configWarnings(config)) pulumi.log.warn(warning);
+    return config;
+}
+
+/** The role and environment a stack file claims, read before (and whether or not) the rest of it is valid. */
+function bindingAsWritten(raw: Readonly<Record<string, string>>): StackBinding | undefined {
+    const environment = parseValue(raw[`${CONFIG_NAMESPACE}:environment`] ?? "");
+    if (typeof environment !== "string" || environment === "") return undefined;
+    return { role: parseValue(raw[`${CONFIG_NAMESPACE}:role`] ?? "") === "pki" ? "pki" : "mesh", environment };
+}
+
+/** What a stack may mean but rarely does: deployed, with a warning the CLI prints before the plan. */
+export function configWarnings(config: StackConfig): string[] {
+    if (config.role !== "mesh" || !capabilitiesFor(config.stage).authorization || config.services.length > 0) return [];
+    return [`${CONFIG_NAMESPACE}:services is empty at stage ${config.stage}: authorization denies every call not declared, ` +
+        "so every workload in the mesh will refuse every request (only the mesh's own components keep working). " +
+        "Declare the services and their callers under services, or stay at stage 2 until they are declared."];
 }
 
 function parseValue(text: string): unknown {
@@ -69,21 +119,29 @@ function parseValue(text: string): unknown {
 }
 
 function toIssues(issue: z.core.$ZodIssue, isSecret: (key: string) => boolean): ConfigIssue[] {
+    const shown = (path: readonly PropertyKey[], value: unknown) =>
+        value !== undefined && ((path.length > 0 && isSecret(String(path[0]))) || containsSecret(value)) ? SECRET_SHOWN_AS : render(value);
     if (issue.code === "unrecognized_keys") {
         const where = issue.path.length === 0 ? "this project" : "this object";
         const holder = (issue.input ?? {}) as Record<string, unknown>;
-        return issue.keys.map((k) => ({ key: keyPath([...issue.path, k]), message: `unknown key: ${where} has no such setting`, value: render(holder[k]) }));
+        return issue.keys.map((k) => ({ key: keyPath([...issue.path, k]), message: `unknown key: ${where} has no such setting`, value: shown([...issue.path, k], holder[k]) }));
     }
-    const top = issue.path[0];
     const last = issue.path[issue.path.length - 1];
     // A failed discriminator (e.g. `cloud`) reports the whole object as its input; show the discriminator's value.
     const input = isObject(issue.input) && last !== undefined && String(last) in issue.input ? issue.input[String(last)] : issue.input;
     const missing = issue.code === "invalid_type" && issue.input === undefined;
-    return [{
-        key: keyPath(issue.path),
-        message: missing ? "is required" : issue.message,
-        value: top !== undefined && isSecret(String(top)) ? "(secret, not shown)" : render(input),
-    }];
+    const value = shown(issue.path, input);
+    // A hint derived from the value (e.g. "did you mean 10.0.0.0/16?") is shown only where the value is.
+    const hint = issue.code === "custom" && typeof issue.params?.hint === "string" && value !== SECRET_SHOWN_AS ? `; ${issue.params.hint}` : "";
+    return [{ key: keyPath(issue.path), message: missing ? "is required" : `${issue.message}${hint}`, value }];
+}
+
+/** Private keys pasted anywhere: secret whatever the key. */
+function pemKeysIn(value: unknown): unknown[] {
+    if (typeof value === "string") return looksSecret(value) ? [value] : [];
+    if (Array.isArray(value)) return value.flatMap(pemKeysIn);
+    if (isObject(value)) return Object.values(value).flatMap(pemKeysIn);
+    return [];
 }
 
 function keyPath(path: readonly PropertyKey[]): string {

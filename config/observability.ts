@@ -9,20 +9,23 @@ import { awsRegion, clusterName, kubernetesName } from "./primitives";
 const httpsUrl = z.url({ protocol: /^https$/, error: "must be an https URL" });
 const secretKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret data key (a-z, A-Z, 0-9, '-', '_', '.')");
 
+/** `Authorization: Bearer <token>`, the token read from a Secret. */
+const bearerAuth = z.strictObject({ type: z.literal("bearer"), secretName: kubernetesName, /** @default "token" */ key: secretKey.default("token") });
+/** HTTP basic authentication, both parts read from a Secret. */
+const basicAuth = z.strictObject({
+    type: z.literal("basic"), secretName: kubernetesName,
+    /** @default "username" */ usernameKey: secretKey.default("username"),
+    /** @default "password" */ passwordKey: secretKey.default("password"),
+});
+
 /**
  * How every cluster's Prometheus authenticates to `remoteWriteUrl`. Credentials never pass through the stack: they are
  * read from a Secret in the `monitoring` namespace of each cluster (create it from your secret store), or come from
  * the cluster's workload identity.
  */
 const remoteWriteAuthSchema = z.discriminatedUnion("type", [
-    /** `Authorization: Bearer <token>`, the token read from a Secret. */
-    z.strictObject({ type: z.literal("bearer"), secretName: kubernetesName, /** @default "token" */ key: secretKey.default("token") }),
-    /** HTTP basic authentication, both parts read from a Secret. */
-    z.strictObject({
-        type: z.literal("basic"), secretName: kubernetesName,
-        /** @default "username" */ usernameKey: secretKey.default("username"),
-        /** @default "password" */ passwordKey: secretKey.default("password"),
-    }),
+    bearerAuth,
+    basicAuth,
     /** AWS Signature V4, for Amazon Managed Service for Prometheus. */
     z.strictObject({
         type: z.literal("sigv4"),
@@ -38,6 +41,13 @@ const remoteWriteAuthSchema = z.discriminatedUnion("type", [
     }),
 ], { error: (iss) => (iss.code === "invalid_union" ? "type must be \"bearer\", \"basic\" or \"sigv4\"" : undefined) });
 
+/**
+ * How Kiali authenticates to `queryUrl`: from a Secret in Kiali's namespace, `istio-system`, on the hub cluster (the
+ * chart mounts it). Kiali signs no SigV4: an Amazon Managed Prometheus workspace needs a signing proxy in front.
+ */
+const queryAuthSchema = z.discriminatedUnion("type", [bearerAuth, basicAuth],
+    { error: (iss) => (iss.code === "invalid_union" ? "type must be \"bearer\" or \"basic\"" : undefined) });
+
 export const observabilitySchema = z.strictObject({
     /**
      * How the clusters' metrics reach one place. `federation`: the hub cluster's Prometheus pulls the other clusters'
@@ -51,6 +61,8 @@ export const observabilitySchema = z.strictObject({
     remoteWriteAuth: remoteWriteAuthSchema.optional(),
     /** `aggregation: remoteWrite` only: the central store's Prometheus query API, for Kiali. @default - the hub cluster's own Prometheus (its metrics only) */
     queryUrl: httpsUrl.optional(),
+    /** With `queryUrl` only: Kiali's credentials for it. @default - none (refused in prod) */
+    queryAuth: queryAuthSchema.optional(),
     /** The cluster that runs Kiali and, with federation, the aggregating Prometheus. @default - the first cluster */
     hubCluster: clusterName.optional(),
     /** Local retention of each cluster's Prometheus. @default 15 */
@@ -98,6 +110,7 @@ export const TRACING_PROVIDER = "otel-tracing";
 
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
 export type RemoteWriteAuth = z.output<typeof remoteWriteAuthSchema>;
+export type QueryAuth = z.output<typeof queryAuthSchema>;
 
 /** Environments held to production rules, as the policy packs' `productionStacks` default. */
 export const PRODUCTION_ENVIRONMENTS: readonly string[] = ["prod"];
@@ -117,7 +130,7 @@ export interface ObservabilityContext {
  */
 export function checkObservability(observability: unknown, at: ObservabilityContext, ctx: z.RefinementCtx): void {
     const o = (typeof observability === "object" && observability !== null ? observability : {}) as {
-        aggregation?: unknown; remoteWriteUrl?: unknown; remoteWriteAuth?: unknown; queryUrl?: unknown; hubCluster?: unknown; kiali?: unknown;
+        aggregation?: unknown; remoteWriteUrl?: unknown; remoteWriteAuth?: unknown; queryUrl?: unknown; queryAuth?: unknown; hubCluster?: unknown; kiali?: unknown;
         kialiAuth?: { strategy?: unknown; issuerUri?: unknown };
     };
     const clusters = at.clusters;
@@ -126,12 +139,21 @@ export function checkObservability(observability: unknown, at: ObservabilityCont
     if (remoteWrite && o.remoteWriteUrl === undefined) {
         ctx.addIssue({ code: "custom", path: ["observability", "remoteWriteUrl"], input: undefined, message: "is required with aggregation: remoteWrite (where every cluster's Prometheus sends its samples)" });
     }
-    if (remoteWrite && o.remoteWriteAuth === undefined && typeof at.environment === "string" && PRODUCTION_ENVIRONMENTS.includes(at.environment)) {
+    const production = typeof at.environment === "string" && PRODUCTION_ENVIRONMENTS.includes(at.environment);
+    if (remoteWrite && o.remoteWriteAuth === undefined && production) {
         ctx.addIssue({ code: "custom", path: ["observability", "remoteWriteAuth"], input: undefined,
             message: `is required in environment ${at.environment}: without it every cluster sends its samples to remoteWriteUrl unauthenticated (bearer or basic from a Secret, or sigv4)` });
     }
+    // The store takes writes only with credentials there; it should answer reads of the same samples only with them too.
+    if (remoteWrite && o.queryUrl !== undefined && o.queryAuth === undefined && production) {
+        ctx.addIssue({ code: "custom", path: ["observability", "queryAuth"], input: undefined,
+            message: `is required with queryUrl in environment ${at.environment}: without it Kiali queries the central store unauthenticated, which either refuses it or serves every cluster's metrics to anyone (bearer or basic from a Secret in istio-system)` });
+    }
+    if (remoteWrite && o.queryAuth !== undefined && o.queryUrl === undefined) {
+        ctx.addIssue({ code: "custom", path: ["observability", "queryAuth"], input: o.queryAuth, message: "is only read with queryUrl (Kiali's credentials for it)" });
+    }
     if (remoteWrite) checkSigV4(o.remoteWriteAuth, clusters, ctx);
-    for (const key of ["remoteWriteUrl", "remoteWriteAuth", "queryUrl"] as const) {
+    for (const key of ["remoteWriteUrl", "remoteWriteAuth", "queryUrl", "queryAuth"] as const) {
         if (!remoteWrite && o[key] !== undefined) {
             ctx.addIssue({ code: "custom", path: ["observability", key], input: o[key], message: "is only read with aggregation: remoteWrite" });
         }

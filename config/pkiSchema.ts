@@ -1,5 +1,8 @@
 import { z } from "zod";
 import { certificatePem, certificateRequestPem, clusterName, dnsLabel, dnsName, trustDomain } from "./primitives";
+import { rootSubject } from "../components/pki/keys";
+
+const UB_COMMON_NAME = 64;
 
 /**
  * Configuration of an environment's pki stack (`pki-<environment>`): the offline root ceremony. It runs on an
@@ -103,6 +106,17 @@ function pkiCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
     });
     const environment = typeof cfg.environment === "string" ? cfg.environment : "";
     const roots = Array.isArray(cfg.roots) ? cfg.roots.map(String) : [defaultRootId(environment)];
+    // Only generated roots carry the subject this stack writes; an enterprise root keeps its own.
+    if (typeof cfg.organization === "string" && cfg.mode !== "external") {
+        roots.forEach((r, i) => {
+            const cn = rootSubject(cfg.organization as string, r).commonName;
+            // RFC 5280 Appendix A.1: ub-common-name INTEGER ::= 64; CAs and TLS libraries refuse longer names.
+            if (cn.length > UB_COMMON_NAME) {
+                ctx.addIssue({ code: "custom", path: Array.isArray(cfg.roots) ? ["roots", i] : ["environment"], input: Array.isArray(cfg.roots) ? r : cfg.environment,
+                    message: `makes the root's subject common name "${cn}" ${cn.length} characters, over X.509's 64: shorten the root id${Array.isArray(cfg.roots) ? "" : " (set roots: [<shorter id>]) or the environment name"} or organization` });
+            }
+        });
+    }
     if (cfg.issuingRoot !== undefined && !roots.includes(String(cfg.issuingRoot))) {
         ctx.addIssue({ code: "custom", path: ["issuingRoot"], input: cfg.issuingRoot, message: `must be one of the environment's roots (${roots.join(", ")})` });
     }

@@ -1,6 +1,12 @@
 import { z } from "zod";
+import { closest } from "./closest";
+import { secretValues } from "./redaction";
+import { AWS_REGIONS, GCP_REGIONS } from "./regions";
 
 /** Value types shared by the mesh and pki schemas. */
+
+/** The project's config namespace, which is the project's name: keys in stack files read `istio-production:<key>`. */
+export const CONFIG_NAMESPACE = "istio-production";
 
 // Cluster names end up in GKE cluster names (≤ 40 characters, starting with a letter), AWS resource names and
 // Kubernetes labels, so they are the strictest of the three.
@@ -9,7 +15,17 @@ export const clusterName = z
     .max(40, "must be at most 40 characters (GKE's limit)")
     .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label starting with a letter (a-z, 0-9, '-')");
 
-export const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as eu-west-1");
+/** A region of the given cloud; the other cloud's spelling, and near misses, are named as such. */
+const region = (cloud: "aws" | "gcp") => z.string().superRefine((r, ctx) => {
+    const [own, other] = cloud === "aws" ? [AWS_REGIONS, GCP_REGIONS] : [GCP_REGIONS, AWS_REGIONS];
+    if (own.includes(r)) return;
+    const [name, otherName] = cloud === "aws" ? ["an AWS", "a GCP"] : ["a GCP", "an AWS"];
+    const meant = closest(r, own);
+    ctx.addIssue({ code: "custom", message: other.includes(r) ? `is ${otherName} region, not ${name} region` : `is not ${name} region`,
+        params: { hint: meant ? `did you mean ${meant}?` : `${cloud} regions read like ${cloud === "aws" ? "eu-west-1" : "europe-west4"} (config/regions.ts lists them)` } });
+});
+export const awsRegion = region("aws");
+export const gcpRegion = region("gcp");
 
 /** A Kubernetes object name (DNS subdomain), e.g. of a Secret. */
 export const kubernetesName = z.string().max(253, "must be at most 253 characters")
@@ -40,7 +56,7 @@ export const ipv4Cidr = z.string().superRefine((s, ctx) => {
     const address = octets.reduce((acc, o) => acc * 256 + o, 0);
     const hostBits = 2 ** (32 - prefix);
     if (address % hostBits !== 0) {
-        ctx.addIssue({ code: "custom", message: `has host bits set; did you mean ${networkOf(octets, prefix)}?` });
+        ctx.addIssue({ code: "custom", message: "has host bits set", params: { hint: `did you mean ${networkOf(octets, prefix)}?` } });
     }
     if (prefix === 0) {
         ctx.addIssue({ code: "custom", message: "must not be 0.0.0.0/0: operator access is an allow-list" });
@@ -55,13 +71,23 @@ function networkOf(octets: number[], prefix: number): string {
 }
 
 // `<org>/<project>/<stack>`: a fully qualified name, so a mesh stack never resolves another organisation's stack.
+// The stacks a mesh stack reads (the pki stack, the stack it takes over from) run this program: another project's
+// stack has none of the outputs read from it.
 export const stackName = z
     .string()
-    .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*$/, "must be a fully qualified stack name <org>/<project>/<stack>");
+    .regex(/^[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*\/[A-Za-z0-9][-A-Za-z0-9_.]*$/, "must be a fully qualified stack name <org>/<project>/<stack>")
+    .superRefine((name, ctx) => {
+        const [org, project, stack] = name.split("/");
+        if (stack !== undefined && project !== CONFIG_NAMESPACE) {
+            ctx.addIssue({ code: "custom", message: `names a stack of project ${project}, not of this project`, params: { hint: `did you mean ${org}/${CONFIG_NAMESPACE}/${stack}?` } });
+        }
+    });
 
 
 export const certificatePem = z.string().regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, "must be one PEM certificate");
 
 export const certificateRequestPem = z.string().regex(/^-----BEGIN CERTIFICATE REQUEST-----[\s\S]+-----END CERTIFICATE REQUEST-----\s*$/, "must be one PEM certificate request");
 
-export const privateKeyPem = z.string().regex(/^-----BEGIN ([A-Z]+ )?PRIVATE KEY-----[\s\S]+-----END ([A-Z]+ )?PRIVATE KEY-----\s*$/, "must be one PEM private key");
+export const privateKeyPem = z.string()
+    .regex(/^-----BEGIN ([A-Z]+ )?PRIVATE KEY-----[\s\S]+-----END ([A-Z]+ )?PRIVATE KEY-----\s*$/, "must be one PEM private key")
+    .register(secretValues, { holds: "private key material" });

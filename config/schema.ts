@@ -1,14 +1,13 @@
 import { z } from "zod";
-import { capabilitiesFor, clusterCountRange, Stage, STAGES } from "./stages";
+import { Capabilities, capabilitiesFor, clusterCountRange, Stage, STAGES } from "./stages";
 import { DEFAULT_CHART_VERSIONS } from "./versions";
 import { stageGateSchema } from "./stageGate";
 import { checkServiceGraph, edgeAuthSchema, serviceSchema } from "./services";
 import { checkTraffic, trafficSchema } from "./traffic";
 import { checkObservability, observabilitySchema } from "./observability";
-import { awsRegion, certificatePem, clusterName, dnsLabel, dnsName, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
-
-/** Keys that hold private key material: the gate refuses them unless they were set with `--secret`. */
-export const SECRET_CONFIG_KEYS: ReadonlySet<string> = new Set(["intermediates"]);
+import { OFFLINE_SECRET_PLACEHOLDER } from "../engine/project";
+import { awsRegion, certificatePem, clusterName, dnsLabel, dnsName, gcpRegion, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
+import { checkDeployRules, GKE_RANGE_DEFAULTS } from "./deployRules";
 
 /**
  * The one schema of a stack's configuration. Every key a stack file may set under `istio-production:` is declared
@@ -21,7 +20,6 @@ export const CA_BACKENDS = ["secret", "aws-private-ca", "google-cas"] as const;
 export type CaBackend = (typeof CA_BACKENDS)[number];
 const CA_BACKEND_CLOUD: Readonly<Record<string, "aws" | "gcp">> = { "aws-private-ca": "aws", "google-cas": "gcp" };
 
-const gcpRegion = z.string().regex(/^[a-z]+-[a-z]+\d+$/, "must be a GCP region such as europe-west4");
 const gcpProject = z
     .string()
     .regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "must be a GCP project ID (6-30 characters, a-z, 0-9, '-')");
@@ -97,13 +95,13 @@ export const gcpClusterSchema = z.strictObject({
     /** @default "REGULAR" */
     releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"], "must be RAPID, REGULAR or STABLE").default("REGULAR"),
     /** Node subnet. @default "10.10.0.0/20" */
-    subnetCidr: ipv4Cidr.default("10.10.0.0/20"),
+    subnetCidr: ipv4Cidr.default(GKE_RANGE_DEFAULTS.subnetCidr),
     /** Secondary range for pods. @default "10.20.0.0/14" */
-    podsCidr: ipv4Cidr.default("10.20.0.0/14"),
+    podsCidr: ipv4Cidr.default(GKE_RANGE_DEFAULTS.podsCidr),
     /** Secondary range for services. @default "10.24.0.0/20" */
-    servicesCidr: ipv4Cidr.default("10.24.0.0/20"),
+    servicesCidr: ipv4Cidr.default(GKE_RANGE_DEFAULTS.servicesCidr),
     /** The control plane's private range; GKE requires a /28. @default "172.16.0.0/28" */
-    masterCidr: ipv4Cidr.refine((c) => c.endsWith("/28"), "must be a /28 (GKE's requirement)").default("172.16.0.0/28"),
+    masterCidr: ipv4Cidr.refine((c) => c.endsWith("/28"), "must be a /28 (GKE's requirement)").default(GKE_RANGE_DEFAULTS.masterCidr),
     /** Reserved Cloud NAT egress addresses. @default - 2 with highAvailability, else 1 */
     natAddresses: z.number().int().min(1).max(8).optional(),
     nodes: gcpNodes,
@@ -221,7 +219,11 @@ export const meshConfigSchema = z
         /** `pki.source: config` only: the environment's root certificates, in bundle order (printed by `npm run pki:export`). */
         trustBundle: z.array(certificatePem).min(1, "must list at least one root certificate").optional(),
         /** `pki.source: config` only, set with `--secret`: per cluster, its intermediate certificate and key. */
-        intermediates: z.record(clusterName, z.strictObject({ certPem: certificatePem, keyPem: privateKeyPem })).optional(),
+        intermediates: z.union([
+            z.record(clusterName, z.strictObject({ certPem: certificatePem, keyPem: privateKeyPem })),
+            // The offline plan's stand-in for the encrypted value: judged at `pulumi preview`, which decrypts it.
+            z.literal(OFFLINE_SECRET_PLACEHOLDER),
+        ]).optional(),
         /** CIDRs allowed to reach cluster API servers and operator endpoints. */
         operatorCidrs: z.array(ipv4Cidr).min(1, "must list at least one CIDR"),
         /** TLS for the ingress gateway; without it the gateway serves no host. */
@@ -295,6 +297,7 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
     }
     checkPkiSource(cfg, clusters, ctx);
     checkCaBackends(cfg, clusters, ctx);
+    checkDeployRules(cfg, clusters, caps, ctx);
     checkServiceGraph(cfg.services, ctx);
     checkTraffic(cfg.traffic, cfg.services, ctx);
     checkObservability(cfg.observability, { clusters, enabled: caps.observability, environment: cfg.environment, edgeAuth: cfg.edgeAuth }, ctx);
@@ -376,7 +379,7 @@ function checkPkiSource(cfg: MeshInput, clusters: Array<Record<string, unknown>>
         }
         const given = typeof cfg.intermediates === "object" && cfg.intermediates !== null ? Object.keys(cfg.intermediates) : [];
         for (const [i, c] of clusters.entries()) {
-            if (typeof c?.name === "string" && !given.includes(c.name)) {
+            if (typeof c?.name === "string" && !given.includes(c.name) && cfg.intermediates !== OFFLINE_SECRET_PLACEHOLDER) {
                 ctx.addIssue({ code: "custom", path: ["intermediates", c.name], input: undefined,
                     message: `pki.source is config: clusters[${i}] needs its intermediate (npm run pki:export prints the command)` });
             }
@@ -385,9 +388,12 @@ function checkPkiSource(cfg: MeshInput, clusters: Array<Record<string, unknown>>
         // Checked before anything is read: a StackReference copies every output of the stack it reads, keys included.
         const stack = (cfg.pki as { stack?: unknown } | undefined)?.stack;
         const own = `pki-${String(cfg.environment)}`;
-        if (source === "stack" && typeof stack === "string" && typeof cfg.environment === "string" && stack.split("/").pop() !== own) {
+        // The whole name: a stack named pki-<environment> in another project is not this environment's pki stack
+        // either; that the project is another one, the name's own check says (stackName).
+        const name = typeof stack === "string" ? stack.split("/")[2] : undefined;
+        if (source === "stack" && typeof stack === "string" && typeof cfg.environment === "string" && name !== own) {
             ctx.addIssue({ code: "custom", path: ["pki", "stack"], input: stack,
-                message: `must be this environment's pki stack, <org>/<project>/${own}: a mesh stack reads no other environment's key material` });
+                message: `must be this environment's pki stack, <org>/istio-production/${own}: a mesh stack reads no other environment's key material` });
         }
         for (const key of ["trustBundle", "intermediates"] as const) {
             if (cfg[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], input: "(set)", message: "is only read when pki.source is config" });
@@ -433,9 +439,24 @@ function checkTrustDomains(clusters: Array<Record<string, unknown>>, perCloud: b
                     : `all clusters share one trust domain before stage 5; clusters[${seen.index}] uses "${seen.td}"` });
         }
     });
+    // At stage 5 the trust domain is the boundary between clouds: one name for both would erase it.
+    const [aws, gcp] = [first.get("aws"), first.get("gcp")];
+    if (perCloud && aws && gcp && aws.td === gcp.td) {
+        ctx.addIssue({ code: "custom", path: ["clusters", gcp.index, "trustDomain"], input: gcp.td,
+            message: `is also the trust domain of the aws clusters (clusters[${aws.index}]): at stage 5 each cloud has its own, the boundary authorization checks; use e.g. gcp.<environment>.<your domain> here and aws.<environment>.<your domain> there (docs/trust-domain-migration.md)` });
+    }
 }
 
 export type MeshConfig = z.output<typeof meshConfigSchema>;
 export type ClusterConfig = MeshConfig["clusters"][number];
 export type AwsClusterConfig = Extract<ClusterConfig, { cloud: "aws" }>;
 export type GcpClusterConfig = Extract<ClusterConfig, { cloud: "gcp" }>;
+
+/**
+ * What a stack builds: its stage's capabilities, less those its config leaves nothing to build with (end-user
+ * authentication needs `edgeAuth`), so the stack's outputs never claim what is not there.
+ */
+export function builtCapabilities(config: MeshConfig): Capabilities {
+    const caps = capabilitiesFor(config.stage);
+    return { ...caps, endUserAuthentication: caps.endUserAuthentication && config.edgeAuth !== undefined };
+}

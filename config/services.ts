@@ -1,5 +1,10 @@
 import { z } from "zod";
 import { dnsLabel } from "./primitives";
+import { ISTIO_NAMESPACE } from "../components/mesh/values";
+
+// The mesh's root namespace is Istio's default, istio-system (istio/istio 1.30.3, pkg/config/mesh/mesh.go
+// `RootNamespace`); "Policy in the root namespace applies to workloads in all namespaces" (pilot/pkg/model/authorization.go).
+const MESH_ROOT_NAMESPACE = ISTIO_NAMESPACE;
 
 /**
  * The declared service graph: which workloads exist in the mesh and who may call whom. Authorization (stage 3) is
@@ -23,7 +28,8 @@ const callerSchema = z.strictObject({
 export const serviceSchema = z.strictObject({
     /** Service name, also the workload's `app` label. */
     name: dnsLabel,
-    namespace: dnsLabel,
+    /** Not the mesh's root namespace: what is declared there applies to every namespace. */
+    namespace: dnsLabel.refine((ns) => ns !== MESH_ROOT_NAMESPACE, `is the mesh's root namespace, where Istio applies authorization policies to workloads in every namespace, so this service's ALLOW rules would open every workload of the mesh to its callers: deploy the service in a namespace of its own`),
     /** @default - the service name */
     serviceAccount: dnsLabel.optional(),
     /** The port the workload listens on (authorization matches it), also the Service port. */
@@ -44,7 +50,8 @@ export type ServiceConfig = z.output<typeof serviceSchema>;
 
 /** End-user authentication at the ingress gateway. */
 export const edgeAuthSchema = z.strictObject({
-    issuer: z.string().min(1, "must not be empty"),
+    /** The tokens' `iss`: an https URL, as OpenID Connect requires of an issuer identifier (OIDC Core 1.0, §2 and §16.15). */
+    issuer: z.url({ protocol: /^https$/, error: "must be an https URL (the identity provider's issuer identifier, as its tokens' iss claim spells it)" }),
     jwksUri: z.url({ protocol: /^https$/, error: "must be an https URL" }),
     /** @default - any audience */
     audiences: z.array(z.string().min(1)).min(1).optional(),

@@ -39,9 +39,8 @@ export function capabilitiesFor(stage: Stage): Capabilities {
     return Object.fromEntries(entries) as Record<Capability, boolean>;
 }
 
-/** Human-readable list of what a stage enables, for plan summaries and stack outputs. */
-export function describeStage(stage: Stage): string[] {
-    const on = capabilitiesFor(stage);
+/** Human-readable list of the capabilities that are on, for plan summaries and stack outputs. */
+export function describeCapabilities(on: Capabilities): string[] {
     return (Object.keys(CAPABILITIES) as Capability[]).filter((c) => on[c]).map((c) => `${c}: ${CAPABILITIES[c].summary}`);
 }
 

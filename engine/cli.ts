@@ -5,7 +5,7 @@ import { mandatoryNotRun, mandatoryViolations, planStack, PROJECT_ROOT } from ".
 import { PackConfig, PolicyConfigError } from "./policy";
 import { StackInputError } from "./project";
 import { ProgramError } from "./runtime";
-import { summarize, writePlan } from "./report";
+import { meshMismatches, summarize, writePlan } from "./report";
 
 /** Exit codes of `npm run plan`. */
 export const EXIT = { ok: 0, mandatoryViolation: 1, badInput: 2, programFailed: 3 } as const;
@@ -18,7 +18,8 @@ providers unknown), evaluates every policy pack, and writes <out>/<stack>/plan.j
   --previous-plan     an earlier plan.json of the stack: its resources exist, their outputs are known (an update preview)
   --assume-created    evaluate the packs as if every resource existed (every output known)
   --allow-not-run     a mandatory policy that cannot run at preview is listed, not a failure
-Exit codes: 0 ok, 1 mandatory policy violation or a mandatory policy that could not run, 2 bad input (stack config,
+Exit codes: 0 ok, 1 mandatory policy violation, a mandatory policy that could not run, or a mesh path that differs from
+the declared service graph (stage 3 and later), 2 bad input (stack config,
 policy config or folder, arguments), 3 the program failed.`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -69,7 +70,12 @@ export async function main(argv: string[]): Promise<number> {
             console.error(`\n${unchecked.length} mandatory polic${unchecked.length === 1 ? "y" : "ies"} could not run at preview (a value they read is unknown until created): ` +
                 `\`pulumi preview\` would let ${unchecked.length === 1 ? "it" : "them"} pass unchecked${args.values["allow-not-run"] ? " (allowed by --allow-not-run)" : ""}.`);
         }
-        return mandatory.length > 0 || (unchecked.length > 0 && !args.values["allow-not-run"]) ? EXIT.mandatoryViolation : EXIT.ok;
+        const mesh = meshMismatches(plan);
+        if (mesh.length > 0) {
+            console.error(`\n${mesh.length} mesh path(s) differ from the declared service graph:`);
+            for (const c of mesh) console.error(`  ${c.caller} -> ${c.callee}:${c.port} (${c.from} -> ${c.to}): ${c.mismatch}${c.reason ? `: ${c.reason}` : ""}`);
+        }
+        return mandatory.length > 0 || mesh.length > 0 || (unchecked.length > 0 && !args.values["allow-not-run"]) ? EXIT.mandatoryViolation : EXIT.ok;
     } catch (e) {
         const err = e as Error;
         if (err.name === "ConfigError" || err instanceof StackInputError || err instanceof PolicyConfigError) {

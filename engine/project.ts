@@ -48,29 +48,72 @@ export function readStack(project: ProjectInfo, stack: string): StackSettings {
         const known = listStacks(project);
         throw new StackInputError(`no stack "${stack}" in ${project.name}: ${file} does not exist (stacks: ${known.join(", ") || "none"})`);
     }
-    let doc: any;
+    // The CLI reads stack files with gopkg.in/yaml.v3 (pulumi/pulumi v3.248.0, sdk/go/common/encoding/marshal.go),
+    // which resolves `<<` merge keys (yaml.v3 v3.0.1, decode.go `isMerge`/`merge`: keys of the mapping itself win,
+    // then the merged maps in order) and refuses duplicate keys; `yaml` does the same with `merge: true`.
+    let doc: unknown;
     try {
-        doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+        doc = YAML.parse(fs.readFileSync(file, "utf8"), { merge: true }) ?? {};
     } catch (e) {
         throw new StackInputError(`${file}: not valid YAML: ${(e as Error).message}`);
     }
+    // As LoadProjectStackBytes (sdk/go/common/workspace/loaders.go) does: the document and its `config` are mappings.
+    if (!isMapping(doc)) {
+        throw new StackInputError(`${file}: the top level is ${describeYaml(doc)}, not a mapping: a stack file is \`config:\` followed by indented \`${project.name}:<key>: <value>\` lines`);
+    }
+    const entries = doc.config ?? {};
+    if (!isMapping(entries)) {
+        throw new StackInputError(`${file}: config is ${describeYaml(entries)}, not a mapping of keys to values: write \`${project.name}:<key>: <value>\` lines under config:, without a leading '- '`);
+    }
     const config: Record<string, string> = {};
-    for (const [rawKey, value] of Object.entries<any>(doc.config ?? {})) {
+    const secretKeys: string[] = [];
+    for (const [rawKey, value] of Object.entries(entries)) {
         // The CLI files keys without a namespace under the project's own.
         const key = rawKey.includes(":") ? rawKey : `${project.name}:${rawKey}`;
-        if (containsSecure(value)) {
-            throw new StackInputError(`${file}: ${key} is encrypted with the stack's secrets provider, which the offline plan cannot decrypt; ` +
-                "plan a stack whose secrets come from a StackReference or keep secrets out of offline plans");
-        }
-        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+        const readable = withoutCiphertext(value, file, key);
+        if (readable !== value) secretKeys.push(key);
+        // A key without a value reaches the program as "" (loaders.go, checkForEmptyConfig).
+        config[key] = readable === null ? "" : typeof readable === "string" ? readable : JSON.stringify(readable);
     }
-    return { stack, file, config, secretKeys: [] };
+    return { stack, file, config, secretKeys };
 }
 
-function containsSecure(v: unknown): boolean {
-    if (Array.isArray(v)) return v.some(containsSecure);
-    if (v && typeof v === "object") return "secure" in v || Object.values(v).some(containsSecure);
-    return false;
+function isMapping(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function describeYaml(v: unknown): string {
+    return Array.isArray(v) ? "a list" : `a ${typeof v}`;
+}
+
+/**
+ * What the offline plan hands the program in place of a `secure:` value, which only the stack's secrets provider can
+ * decrypt: the ciphertext is never read past its envelope, and the program judges what it can without the value.
+ */
+export const OFFLINE_SECRET_PLACEHOLDER = "[secret: encrypted with the stack's secrets provider, not read by the offline plan]";
+
+/**
+ * `value` with each `secure:` envelope replaced by the placeholder, after checking its shape: the CLI writes
+ * `{secure: <ciphertext>}` (pulumi/pulumi sdk/go/common/resource/config/value.go, v3.248.0, `isSecureValue`: a
+ * map whose only key is `secure`, holding a string; the ciphertext's format is the secrets provider's). A map with
+ * `secure` and other keys is plain text to the CLI: refused here as a hand-edited file., so anything else next to `secure` is a hand-edited file the CLI would misread.
+ */
+function withoutCiphertext(value: unknown, file: string, key: string): unknown {
+    if (Array.isArray(value)) {
+        const items = value.map((v) => withoutCiphertext(v, file, key));
+        return items.some((v, i) => v !== value[i]) ? items : value;
+    }
+    if (!value || typeof value !== "object") return value;
+    if ("secure" in value) {
+        const { secure, ...rest } = value as Record<string, unknown>;
+        if (typeof secure !== "string" || !/^\S+$/.test(secure) || Object.keys(rest).length > 0) {
+            throw new StackInputError(`${file}: ${key} is not an encrypted value as the CLI writes it ({secure: <ciphertext>}, nothing else): ` +
+                "set it again with `pulumi config set --secret`");
+        }
+        return OFFLINE_SECRET_PLACEHOLDER;
+    }
+    const entries = Object.entries(value).map(([k, v]) => [k, withoutCiphertext(v, file, key)] as const);
+    return entries.some(([k, v]) => v !== (value as Record<string, unknown>)[k]) ? Object.fromEntries(entries) : value;
 }
 
 export function listStacks(project: ProjectInfo): string[] {

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { CapturedResource } from "./graph";
+import { MeshProof, proofOfPlan } from "./mesh/reachability";
 import { Plan } from "./plan";
 import { plain, redact } from "./values";
 
@@ -42,7 +43,25 @@ export function planDocument(plan: Plan) {
             violations: plan.violations,
             notRun: plan.notRun,
         },
+        mesh: meshProof(plan) ?? null,
     };
+}
+
+const proofs = new WeakMap<Plan, MeshProof | undefined>();
+
+/**
+ * The reachability matrix of the stack's declared service graph (engine/mesh/reachability.ts), from what the program
+ * registers with every output known; undefined when the stack declares no services.
+ */
+export function meshProof(plan: Plan): MeshProof | undefined {
+    if (!proofs.has(plan)) proofs.set(plan, proofOfPlan(plan.project.name, plan.settings.config, plan.graph));
+    return proofs.get(plan);
+}
+
+/** The mismatches that fail the plan: only once the graph is enforced (stage 3 and later). */
+export function meshMismatches(plan: Plan) {
+    const proof = meshProof(plan);
+    return proof?.enforced ? proof.mismatches : [];
 }
 
 /** Write `plan.json`, the Kubernetes manifests and Helm releases per cluster, and the public PKI material. */
@@ -141,7 +160,28 @@ export function summarize(plan: Plan): string {
         lines.push("", `Could not run at preview (${plan.notRun.length}; \`pulumi preview\` reports each as an advisory and lets it pass):`);
         for (const n of plan.notRun) lines.push(`  ${n.enforcementLevel.toUpperCase()} ${n.pack}/${n.policy}: ${n.reason}${n.urn ? `\n      at ${n.urn}` : ""}`);
     }
+    lines.push(...summarizeMesh(meshProof(plan)));
     return lines.join("\n");
+}
+
+/** One line per caller and callee: its verdict on every cluster path, each path spelt out only where they differ. */
+function summarizeMesh(proof: MeshProof | undefined): string[] {
+    if (!proof) return [];
+    const lines = ["", `Mesh reachability (declared service graph${proof.enforced ? "" : ", not enforced before stage 3"}): ${proof.cells.length} caller x callee x cluster paths, ${proof.mismatches.length} differ from the graph`];
+    const groups = new Map<string, typeof proof.cells[number][]>();
+    for (const c of proof.cells) {
+        const key = `${c.caller} -> ${c.callee}:${c.port}`;
+        groups.set(key, [...(groups.get(key) ?? []), c]);
+    }
+    for (const [key, cells] of groups) {
+        const bad = cells.filter((c) => c.mismatch);
+        const verdicts = [...new Set(cells.map((c) => `${c.verdict}${c.step ? ` at ${c.step}` : ""}`))];
+        lines.push(`  ${bad.length ? "DIFFERS" : "ok     "} ${key} (${cells[0].declared ? "declared" : "not declared"}): ${verdicts.length === 1 ? `${verdicts[0]} on ${cells.length} path(s)` : "mixed"}`);
+        for (const c of verdicts.length === 1 && !bad.length ? [] : cells) {
+            lines.push(`          ${c.from} -> ${c.to}: ${c.verdict}${c.step ? ` at ${c.step}` : ""}${c.mismatch ? ` [${c.mismatch}]` : ""}${c.reason && (c.mismatch || c.verdict === "refused") ? `: ${c.reason}` : ""}`);
+        }
+    }
+    return lines;
 }
 
 function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, number> {

@@ -417,7 +417,16 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
     running = true;
     const monitor = new EngineMonitor(opts);
     const uncaught: Error[] = [];
-    collectUncaught = (e: unknown) => uncaught.push(e instanceof Error ? e : new Error(String(e)));
+    // An error nothing awaits (an apply that throws while a resource's inputs are serialized) ends the program, as the
+    // Node.js language host's unhandled-rejection handler ends it: the resources waiting on it never register.
+    let failUncaught: (e: Error) => void = () => undefined;
+    const uncaughtFailed = new Promise<never>((_, reject) => (failUncaught = reject));
+    uncaughtFailed.catch(() => undefined);
+    collectUncaught = (e: unknown) => {
+        const error = e instanceof Error ? e : new Error(String(e));
+        uncaught.push(error);
+        failUncaught(error);
+    };
     installUncaughtRouter();
     // The SDK captures a stack trace for every resource it registers (its source position); source-mapping each one
     // is most of a plan's time. Off while the program runs: program errors then point into the transpiled code.
@@ -436,7 +445,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
         let thrown: Error | undefined;
         const stalled = () => new ProgramError(monitor.errors.length ? [...monitor.errors] : [new Error("the program stopped before registering all its resources (an output never resolved)")]);
         try {
-            await untilDrained(Promise.race([monitor.failed, pulumi.runtime.runInPulumiStack(async () => {
+            await untilDrained(Promise.race([monitor.failed, uncaughtFailed, pulumi.runtime.runInPulumiStack(async () => {
                 const exported = require(opts.entry);
                 const main = exported?.__esModule && typeof exported.default === "function" ? exported.default : exported;
                 return typeof main === "function" ? await main() : exported;
@@ -444,7 +453,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
         } catch (e) {
             thrown = e instanceof Error ? e : new Error(String(e));
         }
-        if (monitor.errors.length === 0) await untilDrained(Promise.race([monitor.failed, waitForRegistrations()]), stalled).catch(() => undefined);
+        if (monitor.errors.length === 0) await untilDrained(Promise.race([monitor.failed, uncaughtFailed, waitForRegistrations()]), stalled).catch(() => undefined);
         const missing = [thrown, ...monitor.errors, ...uncaught].find((e): e is MissingStackError => e instanceof MissingStackError);
         if (missing) {
             // The SDK rejects every output of the failed read in this tick; Node reports the unobserved ones when the

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { capabilitiesFor, ConfigError, describeStage, MeshConfig, resolveResilience } from "../config";
+import { builtCapabilities, ConfigError, describeCapabilities, MeshConfig, resolveResilience } from "../config";
 import { checkStageTransition } from "../config/stageGate";
 import { buildClusters } from "../components/cloud/clusters";
 import { clusterPki } from "../components/pki/handoff";
@@ -23,8 +23,8 @@ import { MeshObservability } from "../components/observability/MeshObservability
  * switched on by the stage matrix, never by comparing stage numbers here or in components.
  */
 export async function meshProgram(config: MeshConfig) {
-    await stageGate(config);
-    const capabilities = capabilitiesFor(config.stage);
+    const previousStage = await stageGate(config);
+    const capabilities = builtCapabilities(config);
     const pki = capabilities.enterpriseMeshCa ? await clusterPki(config) : undefined;
     const clusters = buildClusters(config, capabilities.multiCluster, new Map([...(pki ?? [])].map(([name, m]) => [name, m.signed])));
     const clouds = [...new Set(clusters.map((c) => c.cloud))];
@@ -77,29 +77,33 @@ export async function meshProgram(config: MeshConfig) {
     if (capabilities.observability) {
         new MeshObservability("observability", {
             clusters: clusters.map((cluster, i) => ({
-                cluster, istiod: meshes[i].istiod, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem, namespaces: authorization[i]?.namespaces ?? {},
+                cluster, istiod: meshes[i].istiod, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem,
+                namespaces: { ...meshes[i].gatewayNamespaces, ...authorization[i]?.namespaces },
             })),
             meshId: config.meshId, charts: config.charts, observability: config.observability, highAvailability: config.highAvailability,
             istioCsr: capabilities.enterpriseMeshCa, ingressCertificate: config.ingress !== undefined, multiCluster: capabilities.multiCluster,
             remoteSecretEpoch: config.multiCluster.remoteSecretEpoch,
-            meshNamespaces: [...new Set(config.services.map((s) => s.namespace))], edgeIssuer: config.edgeAuth?.issuer,
+            // Kiali shows only what it may read: the gateways' namespaces too, or its graph has no edge and no east-west hop.
+            meshNamespaces: [...new Set([...Object.keys(meshes[0].gatewayNamespaces), ...config.services.map((s) => s.namespace)])], edgeIssuer: config.edgeAuth?.issuer,
         });
     }
     return {
         environment: config.environment,
         stage: config.stage,
+        /** Audit trail: the stage gate overrides this update ran with; absent when none. */
+        ...(stageGateOverrides(config).length > 0 ? { stageGateOverride: { overrides: stageGateOverrides(config), from: previousStage, to: config.stage } } : {}),
         meshId: config.meshId,
-        enabled: describeStage(config.stage),
+        enabled: describeCapabilities(capabilities),
         capabilities,
         clusters: clusters.map((c) => ({
             name: c.name, cloud: c.cloud, region: c.region, network: c.network, trustDomain: c.trustDomain,
             endpoint: c.endpoint, egressIps: c.egressIps, eastWestIps: c.eastWest?.ips,
         })),
         chartVersions: config.charts,
-        /** Run on every cluster of the service before `pulumi up` changes a release: the subsets it sends traffic to have Ready pods. */
+        /** Run before `pulumi up` changes a release: on every cluster, the subsets it sends traffic to have ready pods. */
         releaseGates: capabilities.trafficManagement ? config.services.flatMap((s) => {
             const release = config.traffic.services[s.name]?.release;
-            return release ? releaseGates(s, releaseRouting(release)) : [];
+            return release ? releaseGates(s, releaseRouting(release), clusters.map((c) => c.name)) : [];
         }) : undefined,
         /** Per cluster, where its mesh CA's key lives and the step of the handoff to a managed CA (docs/pki/ca-backends.md). */
         caBackends: Object.fromEntries(config.clusters.map((c) => [c.name, {
@@ -137,20 +141,38 @@ function ingressRoutes(config: MeshConfig, trafficManagement: boolean): IngressR
  * Refuse a stage change the gate does not allow, before anything is created: the previous stage comes from this
  * stack's last outputs (or the stack it takes over from), read through a StackReference.
  */
-async function stageGate(config: MeshConfig): Promise<void> {
+/** The stage gate overrides set for this update. */
+function stageGateOverrides(config: MeshConfig): string[] {
+    return (["allowJump", "allowDowngrade"] as const).filter((o) => config.stageGate[o]);
+}
+
+async function stageGate(config: MeshConfig): Promise<number | undefined> {
     const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     const from = config.stageGate.previousStack ?? self;
     const details = await new pulumi.StackReference("stage-gate", { name: from }).getOutputDetails("stage");
     const previous = details.value ?? details.secretValue;
+    const source = from === self ? "this stack's last outputs" : `stack ${from}`;
+    // Said loudly: a first deployment, or an offline plan without --previous-outputs, passes any stage unchecked.
+    if (previous === undefined) {
+        pulumi.log.warn(`STAGE GATE NOT CHECKED: no previous stage in ${source} (a first deployment, or a plan without ` +
+            `the stack's last outputs: npm run plan -- ${pulumi.getStack()} --previous-outputs <(pulumi stack output --json)); ` +
+            `stage ${config.stage} is accepted as a first deployment's`);
+    }
+    const overrides = stageGateOverrides(config);
+    if (overrides.length > 0) {
+        pulumi.log.warn(`STAGE GATE OVERRIDDEN: ${overrides.join(", ")} is set; it is recorded in the output stageGateOverride ` +
+            "of this update: remove it after this update (pulumi config rm --path istio-production:stageGate.<override>)");
+    }
     try {
         checkStageTransition({
             previous: previous === undefined ? undefined : Number(previous),
             next: config.stage,
             allowJump: config.stageGate.allowJump,
             allowDowngrade: config.stageGate.allowDowngrade,
-            source: from === self ? "this stack's last outputs" : `stack ${from}`,
+            source,
         });
     } catch (e) {
         throw new ConfigError([{ key: "istio-production:stage", message: (e as Error).message, value: String(config.stage) }]);
     }
+    return previous === undefined ? undefined : Number(previous);
 }

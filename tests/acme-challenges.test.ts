@@ -90,6 +90,16 @@ describe("ACME challenges (upstream model)", () => {
                     const { trust } = rolePolicy(plan, inputs(association).roleArn);
                     assert.equal(trust.Statement[0].Principal.Service, "pods.eks.amazonaws.com");
                     checkRoute53Zone(plan, inputs(association).roleArn, zoneId, host);
+                    // The SDK's chain reaches Pod Identity only through what EKS injects into a pod at creation; a
+                    // controller started before the association falls back to IMDS, which the nodes' hop limit keeps
+                    // from pods. So the release waits for the association, and its pod template carries the
+                    // association (the chart's `podAnnotations`, deployment.yaml), rolling the pods when it changes.
+                    const [release] = onCluster(plan, c.name, "kubernetes:helm.sh/v3:Release").filter((r) => inputs(r).name === "cert-manager");
+                    assert.ok(release.dependencies.includes(association.urn), `${c.name}: cert-manager after its Pod Identity`);
+                    assert.ok(Object.values(inputs(release).values.podAnnotations ?? {}).includes(association.id), `${c.name}: pods created under the association`);
+                    assert.deepEqual(validateChartValues(inputs(release).chart, inputs(release).version, inputs(release).values), []);
+                    const template = of(plan, "aws:ec2/launchTemplate:LaunchTemplate").find((t) => inputs(t).tags["istio-production/cluster"] === c.name)!;
+                    assert.equal(inputs(template).metadataOptions.httpPutResponseHopLimit, 1, "IMDS is no fallback");
                 } else {
                     // Web identity: a token of the named ServiceAccount in cert-manager's namespace, for sts.amazonaws.com.
                     const account = route53.auth.kubernetes.serviceAccountRef.name;
@@ -138,7 +148,10 @@ describe("ACME challenges (upstream model)", () => {
         const config = stackConfig("dev");
         config.stage = 3;
         config.ingress = { hosts: ["shop.dev.acme.example"], issuer: "acme", acmeEmail: "ops@acme.example", acmeChallenge: "http01" };
-        const plan = await planStack({ stack: "dev", config: toRuntime(config) });
+        // The intermediate is name-constrained to what its issuer signs: with ACME it signs no ingress name.
+        const pki = stackConfig("pki-dev");
+        pki.clusters = pki.clusters.map(({ dnsNames: _, ...c }: any) => c);
+        const plan = await planStack({ stack: "dev", config: toRuntime(config), referencedConfig: { "pki-dev": toRuntime(pki) } });
         const className = solverOn(plan, "dev-aws-1").http01.ingress.ingressClassName;
         const classes = of(plan, "kubernetes:networking.k8s.io/v1:IngressClass").map(inputs);
         const served = (ingressClass: any) => ingressClass !== undefined && ingressClass.spec.controller === "istio.io/ingress-controller";

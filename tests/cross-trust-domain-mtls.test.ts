@@ -4,7 +4,7 @@ import { Plan, planStack } from "../engine/plan";
 import { plain } from "../engine/values";
 import {
     acceptedTrustDomains, destinationRuleFor, DestinationRuleObject, expectedSans, IstiodMesh, istiodMesh, presentedId, Workload,
-} from "./support/istioIdentity";
+} from "../engine/mesh/identity";
 import { shippedPlan } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 
@@ -148,7 +148,7 @@ describe("mTLS identities of every declared call (upstream model)", () => {
     it("prod with live verification and federation: the echo and Prometheus calls across clouds verify the other cloud's identity", async () => {
         const config = stackConfig("prod");
         config.multiCluster = { verification: true };
-        config.observability = { aggregation: "federation", hubCluster: "prod-aws-use1" };
+        config.observability = { aggregation: "federation", hubCluster: "prod-aws-use1", kialiAuth: config.observability.kialiAuth };
         const clusters = clustersOf(await planStack({ stack: "prod", config: toRuntime(config) }));
         const hub = clusters.find((c) => c.name === "prod-aws-use1")!;
         const calls = [

@@ -78,6 +78,17 @@ describe("the intermediate signer's lifecycle (what pulumi up asks it)", () => {
         assert.deepEqual(diff.replaces, ["validityEndTime"]);
     });
 
+    it("does not re-sign when only the early-renewal window is tuned, or when the state has no end time", async () => {
+        // hashicorp/terraform-provider-tls internal/provider/resource_locally_signed_cert.go (commit 14621e27):
+        // early_renewal_hours carries no RequiresReplace, so changing it updates the resource in place.
+        const tuned = await intermediateCertificateProvider.diff!("id", fresh as never, { ...olds, caPrivateKeyPem: "k", earlyRenewalHours: 1440 } as never);
+        assert.deepEqual(tuned, { changes: true, replaces: [], deleteBeforeReplace: false });
+        const { outs } = await intermediateCertificateProvider.update!("id", fresh as never, { ...olds, caPrivateKeyPem: "k", earlyRenewalHours: 1440 } as never);
+        assert.deepEqual(outs, { ...fresh, earlyRenewalHours: 1440 }, "the same certificate, and no root key in the outputs");
+        const { validityEndTime: _end, ...unrecorded } = fresh;
+        assert.deepEqual(await intermediateCertificateProvider.diff!("id", unrecorded as never, { ...olds, caPrivateKeyPem: "k" } as never), { changes: false, replaces: [], deleteBeforeReplace: false });
+    });
+
     it("refuses an intermediate without constraints or with a path length, naming the cluster", async () => {
         const { failures } = await intermediateCertificateProvider.check!({} as never, { ...olds, maxPathLength: 1, nameConstraints: { permittedUriDomains: [], permittedDnsNames: [], excludedIpRanges: [] } } as never);
         assert.deepEqual(failures!.map((f) => f.property), ["nameConstraints", "nameConstraints", "maxPathLength"]);

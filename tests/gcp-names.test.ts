@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { plain } from "../engine/values";
 import { SERVICE_ACCOUNT_ID, shortName } from "../components/cloud/gcp/names";
+import { ConfigError, parseStackConfig } from "../config";
+import { find } from "./support/plan";
+import { stackConfig, toRuntime } from "./support/stacks";
 import { gkeOnlyStaging, longClusterName as clusterName } from "./support/variants";
 
 /**
@@ -62,5 +65,23 @@ describe("GCP names at the length limits", () => {
             byType.set(r.type, [...byType.get(r.type) ?? [], name]);
         }
         for (const [type, list] of byType) assert.equal(new Set(list).size, list.length, `${type}: ${list.join(", ")}`);
+    });
+
+    it("the config gate sees the node service account id the program registers, and refuses a cluster of the project that would get it too", async () => {
+        const name = clusterName(40, "a");
+        const planned: string = plain(find(await gkeOnlyStaging(), "gcp:serviceaccount/account:Account", `${name}-nodes`).inputs).accountId;
+        assert.notEqual(planned, `${name}-nodes`, "a 40-character name is cut and hashed");
+        const config = stackConfig("prod");
+        const gke = config.clusters[1];
+        // Identical names never get here (cluster names are unique in a stack); a name that fits whole and reads like
+        // another's shortened one still can.
+        config.clusters = [config.clusters[0], { ...gke, name }, { ...gke, name: planned.replace(/-nodes$/, ""), network: "net-lookalike" }];
+        assert.throws(() => parseStackConfig(toRuntime(config)), (e: ConfigError) => {
+            assert.deepEqual(e.issues.map((i) => i.key), ["istio-production:clusters[2].name"], e.message);
+            assert.match(e.issues[0].message, new RegExp(`^would get the node service account "${planned}" that clusters\\[1\\]\\.name gets in project acme-mesh-prod`));
+            return true;
+        });
+        config.clusters[2].project = "acme-mesh-prod-2";
+        assert.doesNotThrow(() => parseStackConfig(toRuntime(config)), "ids are unique per project");
     });
 });

@@ -91,6 +91,30 @@ describe("istio-csr's requests under approver-policy (upstream model)", () => {
         });
     }
 
+    it("dev (ingress.issuer: private): the mesh intermediate signs the ingress hosts for the gateway's namespace only", async () => {
+        const plan = await shippedPlan("dev");
+        assert.equal(stackConfig("dev").ingress.issuer, "private");
+        for (const c of clustersOf(plan)) {
+            const certificates = plan.graph.resources.filter((r) => r.provider === c.provider && r.type === "kubernetes:cert-manager.io/v1:Certificate"
+                && plain(r.inputs).spec.issuerRef.kind === "ClusterIssuer");
+            assert.equal(certificates.length, 1, c.provider);
+            const { metadata, spec } = plain(certificates[0].inputs);
+            // cert-manager v1.21.1: its controller creates the CertificateRequest in the Certificate's namespace
+            // (pkg/controller/certificates/requestmanager/requestmanager_controller.go), usages defaulting to digital
+            // signature and key encipherment (pkg/apis/certmanager/v1/types.go `DefaultKeyUsages`).
+            const request: ModelledRequest = {
+                requester: { namespace: "cert-manager", name: "cert-manager" }, issuerRef: spec.issuerRef, namespace: metadata.namespace,
+                organizations: [], dnsNames: spec.dnsNames, uris: [], usages: spec.usages ?? ["digital signature", "key encipherment"], isCA: false,
+                durationSeconds: 3600, key: { algorithm: spec.privateKey.algorithm, size: spec.privateKey.size },
+            };
+            assert.equal(review(c.policies, c.grants, request).result, "Approved", `${c.provider}: the gateway's own certificate`);
+            // Any namespace's Certificate reaches a ClusterIssuer, and cert-manager requests them all.
+            for (const namespace of ["shop", "default", "istio-system"]) {
+                assert.equal(review(c.policies, c.grants, { ...request, namespace }).result, "Unprocessed", `${c.provider}: the hosts from ${namespace}`);
+            }
+        }
+    });
+
     it("models approver-policy's own rules: required attributes, wildcards, the empty pattern, duration, RBAC binding", () => {
         const spec = { allowed: { uris: { values: ["spiffe://td/ns/*/sa/*"], required: true }, subject: { organizations: { values: [""] } }, usages: ["client auth", "server auth"] }, constraints: { maxDuration: "1h" }, selector: { issuerRef: { name: "istio-ca" } } };
         const request: ModelledRequest = {
@@ -107,5 +131,9 @@ describe("istio-csr's requests under approver-policy (upstream model)", () => {
         assert.equal(review([{ name: "p", spec }], grants, { ...request, issuerRef: { name: "other" } }).result, "Unprocessed");
         const wildcard = { ...spec, allowed: { ...spec.allowed, subject: { organizations: { values: ["*"] } } } };
         assert.equal(review([{ name: "p", spec: wildcard }], grants, { ...request, organizations: ["acme"] }).result, "Approved", "* matches any organization");
+        const inNamespaces = { ...spec, selector: { ...spec.selector, namespace: { matchNames: ["istio-*"] } } };
+        assert.equal(review([{ name: "p", spec: inNamespaces }], grants, { ...request, namespace: "istio-system" }).result, "Approved");
+        assert.equal(review([{ name: "p", spec: inNamespaces }], grants, { ...request, namespace: "shop" }).result, "Unprocessed", "another namespace: not applicable");
+        assert.equal(review([{ name: "p", spec: { ...spec, selector: { ...spec.selector, namespace: { matchNames: [] } } } }], grants, { ...request, namespace: "shop" }).result, "Approved", "no names: every namespace");
     });
 });

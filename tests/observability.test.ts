@@ -6,8 +6,9 @@ import { ConfigError, parseStackConfig } from "../config";
 import { METRICS } from "../components/observability/metrics";
 import { notAfterSeconds } from "../components/observability/ClusterMonitoring";
 import { prometheusValues } from "../components/observability/prometheus";
-import { meshAlertRules, MeshRulesArgs, meshRecordingRules, RECORDED, Rule } from "../components/observability/rules";
+import { FEDERATION_DOWN_FOR, meshAlertRules, MeshRulesArgs, meshRecordingRules, RECORDED, Rule } from "../components/observability/rules";
 import { meshTelemetrySpec } from "../components/observability/telemetry";
+import { kialiValues } from "../components/observability/kialiValues";
 import { validateChartValues, validateCustomResource } from "./support/manifests";
 import { federated, Labels, scrapedSample, selects, upSeries } from "./support/prometheus";
 import { shippedPlan } from "./support/plan";
@@ -44,6 +45,24 @@ const onCluster = (plan: Plan, type: string, cluster: string) =>
     plan.graph.resources.filter((r) => r.type === type && !r.read && plan.graph.resources.find((p) => p.urn === r.provider)?.name === cluster);
 const alerts = (v: any) => Object.fromEntries(v.serverFiles["alerting_rules.yml"].groups.flatMap((g: any) => g.rules).map((r: Rule) => [r.alert, r]));
 
+type Grant = { namespace?: string; rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+/** Kiali's service account, on the hub and, installed by the chart's remote-only release, on every other cluster. */
+const KIALI = { kind: "ServiceAccount", name: "kiali", namespace: "istio-system" };
+/**
+ * What the plan grants Kiali's service account on one cluster, by Kubernetes RBAC (rbac.authorization.k8s.io/v1): a
+ * RoleBinding grants its Role's rules in its own namespace, a ClusterRoleBinding grants everywhere.
+ */
+const kialiGrants = (plan: Plan, cluster: string): Grant[] => {
+    const of = (kind: string) => onCluster(plan, `kubernetes:rbac.authorization.k8s.io/v1:${kind}`, cluster).map((r) => plain(r.inputs));
+    const roles = [...of("Role"), ...of("ClusterRole")];
+    return [...of("RoleBinding"), ...of("ClusterRoleBinding")]
+        .filter((b) => b.subjects.some((s: any) => s.kind === KIALI.kind && s.name === KIALI.name && s.namespace === KIALI.namespace))
+        .map((b) => ({ namespace: b.metadata.namespace, rules: roles.find((r) => r.metadata.name === b.roleRef.name && r.metadata.namespace === (b.roleRef.kind === "ClusterRole" ? undefined : b.metadata.namespace))!.rules }));
+};
+/** RBAC: "*" matches any resource of the group but no subresource; a namespace is read by name within itself. */
+const can = (all: Grant[], verb: string, group: string, resource: string, namespace?: string) => all.some((g) => (g.namespace === undefined || g.namespace === namespace)
+    && g.rules.some((r) => r.apiGroups.includes(group) && (r.resources.includes(resource) || (r.resources.includes("*") && !resource.includes("/"))) && r.verbs.includes(verb)));
+
 describe("observability: rules (pure)", () => {
     it("reads only metric names verified in upstream source (components/observability/metrics.ts) or recorded here", () => {
         const verified = new Set<string>(Object.values(METRICS).map((m) => m.name));
@@ -69,29 +88,39 @@ describe("observability: rules (pure)", () => {
         }
         const byName = Object.fromEntries(allRules(EVERYTHING).map((r) => [r.alert ?? r.record, r]));
         assert.equal(byName.MeshIntermediateCaExpiring.expr, "vector(1900000000) - time() < 2592000");
-        assert.match(byName.IstiodCertificateExpiring.expr, /^certmanager_certificate_expiration_timestamp_seconds\{namespace="istio-system",name="istiod"\}/);
+        assert.match(byName.IstiodCertificateExpiring.expr, /^certmanager_certificate_expiration_timestamp_seconds\{cluster="c1",namespace="istio-system",name="istiod"\}/);
         assert.match(byName.IstiodRemoteClustersMissing.expr, /< 2$/);
         assert.match(byName[RECORDED.issuanceErrorRate].expr, /grpc_service="istio\.v1\.auth\.IstioCertificateService",grpc_method="CreateCertificate",grpc_code!="OK"/);
         for (const r of allRules(EVERYTHING).filter((x) => x.alert)) assert.ok(["warning", "critical"].includes(r.labels!.severity), r.alert);
     });
 
-    it("groups every alert and recording rule by cluster; recordings read the own cluster's series only", () => {
+    it("groups every alert and recording rule by cluster, and reads the own cluster's series only; the hub alerts on each federation scrape", () => {
         const aggregations = (expr: string) => [...expr.matchAll(/\b(sum|max|min|avg|count)\s*(by\s*\(([^)]*)\))?\s*\(/g)];
         for (const r of allRules(EVERYTHING)) {
             const name = r.alert ?? r.record;
             for (const agg of aggregations(r.expr)) assert.ok(agg[3]?.split(",").map((l) => l.trim()).includes("cluster"), `${name}: ${agg[0]} keeps cluster`);
-            for (const absent of r.expr.matchAll(/absent\(([^)]*?)\s*==/g)) {
-                assert.match(absent[1], /cluster="[^"]*"/, `${name}: absent() of one cluster`);
-                assert.ok(r.labels?.cluster, `${name}: labelled with that cluster`);
+            // Scraped series carry cluster="c1" (metric relabelling); `up`, target labels only, carries none.
+            for (const sel of r.expr.matchAll(/([a-zA-Z_:][\w:]*)\{([^}]*)\}/g)) {
+                assert.ok(sel[2].split(",").includes(sel[1] === "up" ? 'cluster=""' : 'cluster="c1"'), `${name}: ${sel[0]} selects the own cluster's series`);
             }
-            if (r.record) assert.ok([...r.expr.matchAll(/\{([^}]*)\}/g)].every((m) => m[1].includes('cluster="c1"')), `${name}: own series only`);
-            if (/^vector\(/.test(r.expr)) assert.equal(r.labels?.cluster, "c1", name);
+            if (/^(absent|vector)\(/.test(r.expr)) assert.equal(r.labels?.cluster, "c1", `${name}: absent() and vector() keep no label, so the rule names its cluster`);
         }
-        const down = allRules(EVERYTHING).filter((r) => r.alert === "IstiodDown");
-        assert.deepEqual(down.map((r) => [r.labels!.cluster, r.expr]), [
-            ["c1", 'absent(up{cluster="",namespace="istio-system",app="istiod"} == 1)'],
-            ["c2", 'absent(up{cluster="c2",namespace="istio-system",app="istiod"} == 1)'],
-        ]);
+        const byName = (alert: string) => allRules(EVERYTHING).filter((r) => r.alert === alert).map((r) => [r.labels!.cluster, r.expr, r.for]);
+        assert.deepEqual(byName("IstiodDown"), [["c1", 'absent(up{cluster="",namespace="istio-system",app="istiod"} == 1)', "5m"]]);
+        assert.deepEqual(byName("MetricsFederationFailing"), [["c2", 'up{cluster="",job="federate-c2"} == 0', FEDERATION_DOWN_FOR]]);
+        assert.deepEqual(allRules({ ...EVERYTHING, federatedClusters: [] }).filter((r) => r.alert === "MetricsFederationFailing"), [], "only the hub federates");
+    });
+
+    it("a routine restart of a source's Prometheus does not page the hub; a lasting failure does (the chart's Recreate strategy)", () => {
+        // prometheus-community/helm-charts prometheus-29.27.0 values.yaml: `server.strategy.type: Recreate`, so the
+        // source answers no scrape from the old pod's stop (up to `terminationGracePeriodSeconds: 300`) until the new
+        // one, its volume attached, answers; the hub scrapes every `scrape_interval: 1m`. An alert fires once its
+        // expression has held at every evaluation for its `for` (prometheus/prometheus v3.14.0 rules/alerting.go).
+        const seconds = (d: string) => Number(d.slice(0, -1)) * { s: 1, m: 60, h: 3600 }[d.slice(-1) as "s" | "m" | "h"];
+        const fires = (failingForSeconds: number) => failingForSeconds >= seconds(FEDERATION_DOWN_FOR);
+        assert.equal(fires(300 + 2 * 60), false, "a graceful restart, the volume's reattachment and a missed scrape");
+        assert.equal(fires(30 * 60), true);
+        assert.equal(seconds(allRules(EVERYTHING).find((r) => r.alert === "MetricsFederationFailing")!.for!), seconds(FEDERATION_DOWN_FOR));
     });
 
     it("leaves out what a cluster does not run: no issuance rules without istio-csr, no multi-cluster rules alone", () => {
@@ -162,6 +191,18 @@ describe("observability: config gate", () => {
         assert.deepEqual(issues((o) => ((o.aggregation = "remoteWrite"), (o.remoteWriteUrl = "https://m.example.com/w"))), [], "credentials are optional outside prod");
     });
 
+    it("refuses in prod a central query URL without Kiali's credentials, and query credentials without a query URL", () => {
+        const prodIssues = (mutate: (o: Record<string, any>) => void) => issues(mutate, "prod");
+        assert.deepEqual(prodIssues((o) => delete o.queryAuth), [
+            "istio-production:observability.queryAuth: is required with queryUrl in environment prod: without it Kiali queries the central store unauthenticated, which either refuses it or serves every cluster's metrics to anyone (bearer or basic from a Secret in istio-system)"]);
+        assert.deepEqual(prodIssues((o) => ((o.queryAuth = { type: "basic", secretName: "metrics-query" }))), []);
+        assert.deepEqual(prodIssues((o) => delete o.queryUrl), ["istio-production:observability.queryAuth: is only read with queryUrl (Kiali's credentials for it)"]);
+        assert.deepEqual(prodIssues((o) => ((delete o.queryUrl), (delete o.queryAuth))), [], "Kiali then reads the hub's own Prometheus, in the cluster");
+        assert.match(prodIssues((o) => (o.queryAuth = { type: "sigv4", region: "us-east-1" })).join("\n"), /queryAuth\.type: type must be "bearer" or "basic"/);
+        assert.deepEqual(issues((o) => ((o.aggregation = "remoteWrite"), (o.remoteWriteUrl = "https://m.example.com/w"), (o.queryUrl = "https://m.example.com/q"))), [], "optional outside prod");
+        assert.match(issues((o) => (o.queryAuth = { type: "bearer", secretName: "q" })).join("\n"), /observability\.queryAuth: is only read with aggregation: remoteWrite/);
+    });
+
     it("needs remoteWriteUrl with remote write, reads queryUrl only with it, and a hub among the clusters", () => {
         assert.deepEqual(issues((o) => (o.aggregation = "remoteWrite")), ["istio-production:observability.remoteWriteUrl: is required with aggregation: remoteWrite (where every cluster's Prometheus sends its samples)"]);
         assert.match(issues((o) => (o.queryUrl = "https://q.example.com"))[0], /observability\.queryUrl: is only read with aggregation: remoteWrite/);
@@ -218,8 +259,49 @@ describe("observability in the plan (stage 4 and 5)", () => {
             return !stored.some((s) => s.value === "1" && selects(selector, s));
         };
         const down = Object.values(hub.serverFiles["alerting_rules.yml"].groups).flatMap((g: any) => g.rules).filter((r: any) => r.alert === "IstiodDown");
-        assert.deepEqual(down.map((r: any) => [r.labels.cluster, fires(r.expr)]), [[hubName, true], [sourceName, false]]);
+        assert.deepEqual(down.map((r: any) => [r.labels.cluster, fires(r.expr)]), [[hubName, true]]);
         assert.equal(fires('absent(up{namespace="istio-system",app="istiod"} == 1)'), false, "without a cluster matcher the source's istiod masks the hub's");
+    });
+
+    it("each alert is raised once, by the cluster it is about; a failed federation scrape raises one alert on the hub, not one per component (Prometheus' model)", () => {
+        const [hubName, sourceName] = ["staging-aws-euw1", "staging-aws-euc1"];
+        const hub = values(releaseOf(staging, "prometheus", hubName));
+        const source = values(releaseOf(staging, "prometheus", sourceName));
+        const rules = (v: any): Rule[] => v.serverFiles["alerting_rules.yml"].groups.flatMap((g: any) => g.rules);
+        type Stored = Labels & { value: string };
+        // What a rule can see: an alert fires only from series its selectors match (prometheus/prometheus v3.14.0
+        // promql). `absent(S == 1)` fires when no stored series matches S with the value 1, `S == 0` for each that
+        // matches with 0, each with the rule's labels over the series' own.
+        const selectors = (expr: string) => [...expr.matchAll(/[a-zA-Z_:][\w:]*\{[^}]*\}/g)].map((x) => x[0]);
+        const firing = (v: any, stored: Stored[]) => rules(v).flatMap((r) => {
+            const absent = /^absent\((.*?)\s*==\s*1\)$/.exec(r.expr);
+            if (absent) return stored.some((s) => s.value === "1" && selects(absent[1], s)) ? [] : [`${r.alert}{${r.labels!.cluster}}`];
+            const zero = /^(\S+\{[^}]*\})\s*==\s*0$/.exec(r.expr);
+            if (zero) return stored.filter((s) => s.value === "0" && selects(zero[1], s)).map((s) => `${r.alert}{${r.labels?.cluster ?? s.cluster}}`);
+            // Any other rule needs series of its own selectors; these scenarios store only `up`.
+            assert.ok(selectors(r.expr).every((sel) => !stored.some((s) => selects(sel, s))), `${r.alert}: evaluated in the scenario`);
+            return [];
+        });
+        // Each cluster's targets as its own Prometheus stores their `up` (target labels, no cluster label).
+        const targets: Labels[] = [
+            { job: "kubernetes-pods", namespace: "istio-system", app: "istiod", pod: "istiod-0" },
+            { job: "istio-csr", namespace: "cert-manager", pod: "istio-csr-0" },
+            // The east-west gateway runs in its own namespace (issue 15), its Service and pods labelled by the chart.
+            { job: "kubernetes-pods", namespace: "istio-eastwest", app: "istio-eastwestgateway", pod: "eastwest-0" },
+        ];
+        const ups = (down: string[] = []): Stored[] => targets.map((t) => ({ ...upSeries(t), value: down.includes(t.pod) ? "0" : "1" }));
+        const federation = (value: string): Stored => ({ ...upSeries({ job: `federate-${sourceName}`, instance: `prometheus-${sourceName}.monitoring.svc.cluster.local:9090` }), value });
+        const viaFederation = (series: Stored[]) => series.filter((s) => selects('{job=~"kubernetes-pods|istio-csr"}', s)).map((s) => federated(s, source.server.global.external_labels) as Stored);
+        assert.deepEqual(hub.scrapeConfigs[`federate-${sourceName}`].params["match[]"][0], '{job=~"kubernetes-pods|istio-csr"}', "what the hub federates");
+        // The source's istiod is down: the source raises it, the hub (which holds the source's series) does not again.
+        const sourceStored = ups(["istiod-0"]);
+        assert.deepEqual(firing(source, sourceStored), [`IstiodDown{${sourceName}}`]);
+        assert.deepEqual(firing(hub, [...ups(), federation("1"), ...viaFederation(sourceStored)]), []);
+        // The hub cannot federate the source (its Prometheus restarting, or down): once the federated series have
+        // gone stale, only the scrape's own alert fires, about the source.
+        assert.deepEqual(firing(hub, [...ups(), federation("0")]), [`MetricsFederationFailing{${sourceName}}`]);
+        // The hub's own components are still watched.
+        assert.deepEqual(firing(hub, [...ups(["istio-csr-0"]), federation("1"), ...viaFederation(ups())]), [`IstioCsrDown{${hubName}}`]);
     });
 
     it("alerts on each cluster's own intermediate, at the expiry of the certificate it was handed", () => {
@@ -277,6 +359,37 @@ describe("observability in the plan (stage 4 and 5)", () => {
         }
     });
 
+    it("Kiali queries the central store with the credentials of queryAuth, read from its Secret where Kiali reads them (Kiali 2.29's model)", () => {
+        // kiali/helm-charts v2.29.0 templates/_helpers.tpl (`extract-secret`, `process-auth-secrets`): each of
+        // external_services.prometheus.auth's username, password and token matching `^secret:.+:.+` is the Secret key
+        // mounted at /kiali-override-secrets/prometheus-<field>/value.txt; kiali/kiali v2.29.0 config/config.go reads
+        // the credential there, and sends `bearer` as a bearer token, `basic` as user and password; `none` by default.
+        const sent = (v: any) => {
+            const auth = v.external_services.prometheus.auth ?? { type: "none" };
+            const mounted = (field: string) => {
+                const value = auth[field];
+                if (typeof value !== "string" || !/^secret:.+:.+/.test(value)) return undefined;
+                const [, secret, ...key] = value.split(":");
+                return { file: `/kiali-override-secrets/prometheus-${field}/value.txt`, secret, key: key.join(":") };
+            };
+            if (auth.type === "bearer") return { scheme: "Bearer", credentials: [mounted("token")] };
+            if (auth.type === "basic") return { scheme: "Basic", credentials: [mounted("username"), mounted("password")] };
+            return { scheme: auth.type };
+        };
+        const kiali = values(releaseOf(prod, "kiali", "prod-aws-use1"));
+        assert.equal(kiali.external_services.prometheus.url, stackConfig("prod").observability.queryUrl);
+        assert.deepEqual(sent(kiali), { scheme: "Bearer", credentials: [{ file: "/kiali-override-secrets/prometheus-token/value.txt", secret: "metrics-query", key: "token" }] });
+        const basic = kialiValues({
+            prometheusUrl: "https://q.example.com", prometheusAuth: { type: "basic", secretName: "q", usernameKey: "user", passwordKey: "pass" },
+            remoteClusters: [], highAvailability: false, auth: { strategy: "anonymous" }, namespaces: ["istio-system"],
+        });
+        assert.deepEqual(sent(basic), { scheme: "Basic", credentials: [
+            { file: "/kiali-override-secrets/prometheus-username/value.txt", secret: "q", key: "user" },
+            { file: "/kiali-override-secrets/prometheus-password/value.txt", secret: "q", key: "pass" },
+        ] });
+        assert.deepEqual(sent(values(releaseOf(staging, "kiali", "staging-aws-euw1"))), { scheme: "none" }, "the hub's own Prometheus, inside the cluster");
+    });
+
     it("no pod can reach Prometheus' lifecycle API: the flag is off and the chart's reloader, which needs it, too", () => {
         // prometheus-community/helm-charts prometheus-29.27.0: values.yaml defaults, and templates/deploy.yaml renders
         // `--<flag>` per server.extraFlags and the reloader container when configmapReload.prometheus.enabled.
@@ -318,13 +431,17 @@ describe("observability in the plan (stage 4 and 5)", () => {
         };
         // Kiali's pods (kiali/helm-charts v2.29.0 `selectorLabels`); the east-west gateway's, as the plan installs it.
         const kiali: Pod = { namespace: "istio-system", labels: { "app.kubernetes.io/name": "kiali", "app.kubernetes.io/instance": "kiali" } };
-        const eastWest = (plan: Plan, cluster: string): Pod => ({ namespace: "istio-system", labels: values(releaseOf(plan, "istio-eastwestgateway", cluster)).labels });
+        const eastWest = (plan: Plan, cluster: string): Pod => {
+            const release = releaseOf(plan, "istio-eastwestgateway", cluster);
+            return { namespace: plain(release.inputs).namespace, labels: values(release).labels };
+        };
         const anyPod: Pod = { namespace: "shop", labels: { app: "frontend" } };
         const istiod: Pod = { namespace: "istio-system", labels: { app: "istiod" } };
         const hub = policy(staging, "staging-aws-euw1");
         const source = policy(staging, "staging-aws-euc1");
         assert.deepEqual([admits(hub, kiali, 9090), admits(hub, eastWest(staging, "staging-aws-euw1"), 9090), admits(hub, anyPod, 9090), admits(hub, istiod, 9090)], [true, false, false, false]);
         assert.deepEqual([admits(source, kiali, 9090), admits(source, eastWest(staging, "staging-aws-euc1"), 9090), admits(source, anyPod, 9090)], [false, true, false]);
+        assert.equal(admits(source, { ...eastWest(staging, "staging-aws-euc1"), namespace: "istio-system" }, 9090), false, "the gateway's labels alone, from another namespace");
         const prodSource = policy(prod, "prod-gcp-usc1");
         assert.deepEqual(prodSource.ingress, [], "remote write: nothing reads a non-hub Prometheus");
         assert.equal(admits(policy(prod, "prod-aws-use1"), kiali, 9090), true);
@@ -395,46 +512,105 @@ describe("observability in the plan (stage 4 and 5)", () => {
         assert.deepEqual(values(releaseOf(prod, "kiali", "prod-aws-use1")).auth.openid.allowed_domains, ["acme.example"]);
     });
 
-    it("Kiali's tokens read the mesh's namespaces only: no port-forward, no logs, no secrets, nothing cluster-wide (RBAC's model)", () => {
-        type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
-        type Grant = { namespace?: string; rules: Rule[] };
-        const KIALI = { kind: "ServiceAccount", name: "kiali", namespace: "istio-system" };
+    it("Kiali reads its home cluster's mesh namespaces and every other cluster whole, read-only: no port-forward, no logs, no secrets (Kiali 2.29's and RBAC's model)", () => {
+        // kiali/kiali v2.29.0 cmd/server.go: the kinds Kiali caches (`makeWatchErrorHandler`'s informers; GatewayClass,
+        // cluster-scoped, is listed only with cluster_wide_access, cache/cache.go `GatewayAPIClasses`), as RBAC names them.
+        const CACHED: Array<[string, string]> = [
+            ...["pods", "services", "configmaps"].map((r): [string, string] => ["", r]),
+            ...["statefulsets", "daemonsets", "deployments", "replicasets"].map((r): [string, string] => ["apps", r]),
+            ...["cronjobs", "jobs"].map((r): [string, string] => ["batch", r]),
+            ...["gateways", "destinationrules", "sidecars", "serviceentries", "virtualservices", "workloadentries", "workloadgroups", "envoyfilters"].map((r): [string, string] => ["networking.istio.io", r]),
+            ...["trafficextensions", "wasmplugins"].map((r): [string, string] => ["extensions.istio.io", r]),
+            ...["authorizationpolicies", "peerauthentications", "requestauthentications"].map((r): [string, string] => ["security.istio.io", r]),
+            ["telemetry.istio.io", "telemetries"],
+            ...["gateways", "httproutes", "grpcroutes", "referencegrants", "tlsroutes", "tcproutes"].map((r): [string, string] => ["gateway.networking.k8s.io", r]),
+            ["inference.networking.k8s.io", "inferencepools"],
+        ];
+        // `newManager`: the home cluster's cache watches the accessible namespaces (all of them with cluster-wide
+        // access), every remote cluster's cache (`cluster.New`) watches all namespaces; a Forbidden list or watch
+        // shuts that cluster's cache down. Namespaces are then read one by one by name (business/namespaces.go
+        // `getNamespacesByCluster`, without cluster-wide access), on the remote clusters too.
+        const cacheScopes = (v: any, home: boolean, accessible: string[]): Array<string | undefined> => (home && v.deployment.cluster_wide_access === false ? accessible : [undefined]);
         // kiali/helm-charts v2.29.0: the chart renders its viewer role, with pods/portforward, unless skipResources
         // names "clusterrole" (templates/role-viewer.yaml, _helpers.tpl `isSkippedResource`).
         const chartGrants = (v: any): Grant[] => (v.skipResources ?? []).includes("clusterrole") ? [] :
             [{ rules: [{ apiGroups: [""], resources: ["pods", "namespaces"], verbs: ["get", "list", "watch"] }, { apiGroups: [""], resources: ["pods/portforward"], verbs: ["create"] }] }];
-        // Kubernetes RBAC (rbac.authorization.k8s.io/v1): a RoleBinding grants its Role's rules in its own namespace,
-        // a ClusterRoleBinding grants everywhere; "*" matches any resource of the group.
-        const grants = (plan: Plan, cluster: string): Grant[] => {
-            const of = (kind: string) => onCluster(plan, `kubernetes:rbac.authorization.k8s.io/v1:${kind}`, cluster).map((r) => plain(r.inputs));
-            const roles = [...of("Role"), ...of("ClusterRole")];
-            return [...of("RoleBinding"), ...of("ClusterRoleBinding")]
-                .filter((b) => b.subjects.some((s: any) => s.kind === KIALI.kind && s.name === KIALI.name && s.namespace === KIALI.namespace))
-                .map((b) => ({ namespace: b.metadata.namespace, rules: roles.find((r) => r.metadata.name === b.roleRef.name && (b.roleRef.kind === "ClusterRole" || r.metadata.namespace === b.metadata.namespace))!.rules }));
-        };
-        const can = (all: Grant[], verb: string, group: string, resource: string, namespace?: string) => all.some((g) => (g.namespace === undefined || g.namespace === namespace)
-            && g.rules.some((r) => r.apiGroups.includes(group) && (r.resources.includes(resource) || (r.resources.includes("*") && !resource.includes("/"))) && r.verbs.includes(verb)));
+        const anywhere = (all: Grant[], verb: string, resource: string, namespaces: string[]) => [undefined, ...namespaces, "kube-system"].some((ns) => can(all, verb, "", resource, ns));
         for (const [plan, hub, remote] of [[staging, "staging-aws-euw1", "staging-aws-euc1"], [prod, "prod-aws-use1", "prod-gcp-usc1"]] as const) {
             const meshNamespaces = [...new Set((stackConfig(plan.settings.stack).services as Array<{ namespace: string }>).map((s) => s.namespace))];
             const hubValues = values(releaseOf(plan, "kiali", hub));
             // Kiali without cluster-wide access reads the namespaces its selectors name (config/config.go `extractAccessibleNamespaceList`).
-            assert.equal(hubValues.deployment.cluster_wide_access, false);
-            const selected = hubValues.deployment.discovery_selectors.default.flatMap((sel: any) => sel.matchExpressions
+            const accessible = hubValues.deployment.discovery_selectors.default.flatMap((sel: any) => sel.matchExpressions
                 .filter((e: any) => e.key === "kubernetes.io/metadata.name" && e.operator === "In").flatMap((e: any) => e.values));
-            assert.deepEqual(selected.sort(), ["istio-system", ...meshNamespaces].sort());
-            for (const [cluster, chartValues] of [[hub, hubValues], [remote, values(releaseOf(plan, "kiali", remote))]] as const) {
-                const all = [...grants(plan, cluster), ...chartGrants(chartValues)];
-                for (const ns of selected) {
-                    assert.ok(can(all, "list", "", "pods", ns) && can(all, "watch", "networking.istio.io", "virtualservices", ns) && can(all, "get", "", "namespaces", ns), `${cluster}: reads ${ns}`);
-                    assert.ok(!can(all, "create", "", "pods/portforward", ns), `${cluster}: no port-forward in ${ns}`);
-                    assert.ok(!can(all, "get", "", "pods/log", ns), `${cluster}: no logs in ${ns}`);
-                    assert.ok(!can(all, "get", "", "secrets", ns), `${cluster}: no secrets in ${ns}`);
+            // The gateways are Istio workloads Kiali draws (the edge, the hops between clusters) only from a namespace it reads.
+            const gatewayNamespaces = plan.graph.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && plain(r.inputs).chart === "gateway").map((r) => plain(r.inputs).namespace);
+            assert.deepEqual(accessible.sort(), [...new Set(["istio-system", ...gatewayNamespaces, ...meshNamespaces])].sort());
+            for (const [cluster, home] of [[hub, true], [remote, false]] as const) {
+                const all = [...kialiGrants(plan, cluster), ...chartGrants(values(releaseOf(plan, "kiali", cluster)))];
+                for (const scope of cacheScopes(hubValues, home, accessible)) {
+                    for (const [group, resource] of CACHED) {
+                        assert.ok(can(all, "list", group, resource, scope) && can(all, "watch", group, resource, scope), `${cluster}: Kiali's cache lists and watches ${group}/${resource} in ${scope ?? "all namespaces"}`);
+                    }
                 }
-                assert.ok(!can(all, "list", "", "pods", "kube-system") && !can(all, "list", "", "pods", undefined), `${cluster}: nothing else, nothing cluster-wide`);
-                assert.ok(can([...grants(plan, cluster), ...chartGrants({})], "create", "", "pods/portforward", "shop"), "the chart's own role would grant port-forward");
+                for (const ns of accessible) assert.ok(can(all, "get", "", "namespaces", ns), `${cluster}: reads namespace ${ns}`);
+                assert.ok(!anywhere(all, "create", "pods/portforward", accessible), `${cluster}: no port-forward`);
+                assert.ok(!anywhere(all, "get", "pods/log", accessible), `${cluster}: no logs`);
+                assert.ok(!anywhere(all, "get", "secrets", accessible) && !anywhere(all, "list", "secrets", accessible), `${cluster}: no secrets`);
+                assert.ok(can([...kialiGrants(plan, cluster), ...chartGrants({})], "create", "", "pods/portforward", "shop"), "the chart's own role would grant port-forward");
             }
+            assert.ok(!can(kialiGrants(plan, hub), "list", "", "pods", undefined) && !can(kialiGrants(plan, hub), "list", "", "pods", "kube-system"), "the home cluster: the mesh's namespaces only");
+            // The remote grant belongs to the account whose token the hub holds, the one the chart installed there.
+            const token = onCluster(plan, "kubernetes:core/v1:Secret", remote).find((r) => plain(r.inputs).type === "kubernetes.io/service-account-token" && /^kiali-remote-token-/.test(plain(r.inputs).metadata.name))!;
+            assert.equal(plain(token.inputs).metadata.annotations["kubernetes.io/service-account.name"], KIALI.name);
+            assert.equal(plain(token.inputs).metadata.namespace, KIALI.namespace);
             assert.deepEqual(hubValues.kiali_feature_flags.disabled_features, ["logs-tab"]);
         }
+    });
+
+    it("Kiali takes each istiod's status from its workloads' health, not from a port-forward its roles refuse (Kiali 2.29's model)", () => {
+        // kiali/kiali v2.29.0: istio_api_enabled is on by default (config/config.go `NewConfig`). With it, a control
+        // plane's status is istiod's /ready fetched through a port-forward (istio/discovery.go
+        // `canConnectToIstiodForRevision`, kubernetes/kubernetes.go `ForwardGetRequest`), Unreachable when that fails;
+        // without it, the health of the istiod namespace's workloads (business/istio_status.go `GetStatus`).
+        const controlPlaneStatus = (v: any, portForward: boolean, workloadsHealthy: boolean) => (v.external_services.istio.istio_api_enabled ?? true)
+            ? (portForward ? "Healthy" : "Unreachable")
+            : (workloadsHealthy ? "Healthy" : "Unhealthy");
+        for (const [plan, hub, remote] of [[staging, "staging-aws-euw1", "staging-aws-euc1"], [prod, "prod-aws-use1", "prod-gcp-usc1"]] as const) {
+            const v = values(releaseOf(plan, "kiali", hub));
+            for (const cluster of [hub, remote]) {
+                const portForward = can(kialiGrants(plan, cluster), "create", "", "pods/portforward", "istio-system");
+                assert.deepEqual([controlPlaneStatus(v, portForward, true), controlPlaneStatus(v, portForward, false)], ["Healthy", "Unhealthy"], cluster);
+                const { istio_api_enabled: _, ...chartDefault } = v.external_services.istio;
+                assert.equal(controlPlaneStatus({ external_services: { istio: chartDefault } }, portForward, true), "Unreachable", `${cluster}: with the default, a healthy istiod shows Unreachable`);
+            }
+        }
+    });
+
+    it("Kiali's roles are the chart's viewer role less port-forward, logs, and what EKS and GKE do not serve or Kiali does not use here", () => {
+        // kiali/helm-charts v2.29.0 templates/role-viewer.yaml, as rendered with the logs tab enabled.
+        const CHART_VIEWER = [
+            { apiGroups: [""], resources: ["configmaps", "pods/log"], verbs: ["get", "list", "watch"] },
+            { apiGroups: [""], resources: ["namespaces", "pods", "replicationcontrollers", "services"], verbs: ["get", "list", "watch"] },
+            { apiGroups: [""], resources: ["pods/portforward"], verbs: ["create"] },
+            { apiGroups: ["apps"], resources: ["daemonsets", "deployments", "replicasets", "statefulsets"], verbs: ["get", "list", "watch"] },
+            { apiGroups: ["batch"], resources: ["cronjobs", "jobs"], verbs: ["get", "list", "watch"] },
+            { apiGroups: ["networking.istio.io", "security.istio.io", "extensions.istio.io", "telemetry.istio.io", "inference.networking.k8s.io"], resources: ["*"], verbs: ["get", "list", "watch"] },
+            { apiGroups: ["gateway.networking.k8s.io"], resources: ["gatewayclasses", "gateways", "grpcroutes", "httproutes", "referencegrants", "tcproutes", "tlsroutes"], verbs: ["get", "list", "watch"] },
+            { apiGroups: ["apps.openshift.io"], resources: ["deploymentconfigs"], verbs: ["get", "list", "watch"] },
+            { apiGroups: ["route.openshift.io"], resources: ["routes"], verbs: ["get"] },
+            { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+            { apiGroups: ["oauth.openshift.io"], resources: ["oauthclients"], verbs: ["get"] },
+            { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], verbs: ["list"] },
+        ];
+        // Into workloads: every proxy's Envoy admin port, and logs. OpenShift's groups exist on neither cloud;
+        // tokenreviews serve only the `header` login (kiali/kiali v2.29.0 handlers/authentication/header_auth_controller.go).
+        const DROPPED = new Set(["/pods/log", "/pods/portforward", "authentication.k8s.io/tokenreviews"]);
+        const permissions = (rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>) => new Set(rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}:${v}`)))));
+        const expected = [...permissions(CHART_VIEWER)].filter((p) => !DROPPED.has(p.split(":")[0]) && !p.includes("openshift.io/")).sort();
+        const role = (plan: Plan, cluster: string, kind: string) => plain(onCluster(plan, `kubernetes:rbac.authorization.k8s.io/v1:${kind}`, cluster).find((r) => plain(r.inputs).metadata.name === "kiali-viewer")!.inputs).rules;
+        assert.deepEqual([...permissions(role(prod, "prod-gcp-usc1", "ClusterRole"))].sort(), expected);
+        // A Role can grant no cluster-scoped resource: the hub's holds the rest.
+        assert.deepEqual([...permissions(role(prod, "prod-aws-use1", "Role"))].sort(), expected.filter((p) => !p.startsWith("admissionregistration.k8s.io/")));
     });
 
     it("sets access logs and trace sampling mesh-wide on every cluster", () => {

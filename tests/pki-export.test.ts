@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { planStack, stackOutputs } from "../engine/plan";
 import { parseStackConfig } from "../config";
-import { exportScript } from "../tools/pki-export";
+import { escScript, exportScript, handoffEnvironment } from "../tools/pki-export";
 import { secretBackendProd, selfKeyedPkiProd, toRuntime } from "./support/stacks";
 import { shippedPlan } from "./support/plan";
 
@@ -34,5 +34,28 @@ describe("air-gap handoff (npm run pki:export)", () => {
         const staging = stackOutputs((await shippedPlan("pki-staging")).graph).outputs as any;
         assert.throws(() => exportScript(staging, "prod"), /these pki outputs hold the key material of environment "staging", not "prod": export pki-prod's outputs/);
         assert.throws(() => exportScript({ ...staging, environment: undefined }, "staging"), /environment null, not "staging"/, "the former shared stack's outputs name no environment");
+    });
+
+    it("publishes the hand-off to the environment's own ESC environment, which the mesh stack file imports", async () => {
+        const pki = await planStack({ stack: "pki-prod", config: selfKeyedPkiProd() });
+        const outputs = stackOutputs(pki.graph).outputs as any;
+        const script = escScript(outputs, "prod", "acme");
+        assert.equal(handoffEnvironment("prod"), "istio-production/pki-prod-handoff");
+        assert.match(script, /^pulumi env get acme\/istio-production\/pki-prod-handoff >\/dev\/null 2>&1 \|\| pulumi env init acme\/istio-production\/pki-prod-handoff$/m);
+        const values = [...script.matchAll(/pulumi env set acme\/istio-production\/pki-prod-handoff 'pulumiConfig\["(\S+)"\]' (--secret --string )?--file - <<'PKI_EOF'\n(.*)\nPKI_EOF/g)]
+            .map(([, key, secret, text]) => ({ key, secret: Boolean(secret), text }));
+        assert.deepEqual(values.map((v) => [v.key, v.secret]), [["istio-production:pki", false], ["istio-production:trustBundle", false], ["istio-production:intermediates", true]]);
+        const rootKey = pki.graph.resources.find((r) => r.name === "prod-root-1-key")!;
+        assert.ok(!script.includes((rootKey.outputs.privateKeyPem as any).value.split("\n")[1]), "the root key leaked");
+
+        // The CLI merges pulumiConfig into the config of a stack file that sets no pki of its own: the gate accepts it.
+        const { ["istio-production:pki"]: _own, ...file } = toRuntime(secretBackendProd());
+        assert.ok(_own, "the shipped file names its pki stack; an importing file drops that line");
+        const merged = { ...file, ...Object.fromEntries(values.map((v) => [v.key, v.text])) };
+        assert.equal(parseStackConfig(merged, new Set(["istio-production:intermediates"])).role, "mesh");
+
+        const staging = stackOutputs((await shippedPlan("pki-staging")).graph).outputs as any;
+        assert.throws(() => escScript(staging, "prod", "acme"), /hold the key material of environment "staging", not "prod"/);
+        assert.match(escScript(staging, "staging", "acme"), /pki-staging-handoff/);
     });
 });

@@ -222,6 +222,26 @@ describe("pki stacks, one per environment, proven with real crypto", function ()
         assert.ok(everything.includes(ownPki.intKey("dev-aws-1").split("\n")[1]), "the dev cluster's own intermediate key is handed off");
     });
 
+    it("hands a wildcard private ingress host's intermediate to the mesh stack, which accepts it and can sign the host's names", async () => {
+        // A dNSName subtree covers the name and every subdomain (RFC 5280 §4.2.1.10; OpenSSL crypto/x509/v3_ncons.c
+        // nc_dns; golang/go src/crypto/x509/verify.go matchDomainConstraint), so `*.shop...` needs the subtree
+        // `shop...`: the signer and the mesh stack's check must read the wildcard the same way.
+        const host = "*.shop.dev.internal.acme.example";
+        const pki = stackConfig("pki-dev");
+        pki.clusters[0].dnsNames = [host];
+        const mesh = stackConfig("dev");
+        mesh.ingress.hosts = [host];
+        const plan = await planStack({ stack: "dev", config: toRuntime(mesh), referencedConfig: { "pki-dev": toRuntime(pki) } });
+        assert.deepEqual(mandatoryViolations(plan), []);
+        const own = material({ ...plan, graph: plan.referencedGraphs.get("pki-dev")! });
+        const nc = renderedConstraints(opensslText(own.intCert("dev-aws-1")));
+        assert.ok(nc.permitted.includes("DNS:shop.dev.internal.acme.example"), nc.permitted.join(", "));
+        const ca = { caCertPem: own.intCert("dev-aws-1"), caKeyPem: own.intKey("dev-aws-1") };
+        const leaf = await issueLeaf({ ...ca, dnsNames: [host] });
+        const res = await opensslVerify([own.rootCert("dev-root-1")], [ca.caCertPem], leaf.certPem, ["-x509_strict", "-purpose", "sslserver"]);
+        assert.ok(res.ok, res.output);
+    });
+
     it("keeps every legitimate chain and every refusal through the three phases of a root rotation", async () => {
         // Phase 1 of prod's rotation: both roots in the bundle, the old one issuing. Phase 2 re-issues each cluster's
         // intermediate under the new root (the same CSR, signed as the pki stack's signer signs it); clusters pick it

@@ -7,7 +7,10 @@ import { formatDuration, parseGoDuration } from "../policy/key-material/duration
 import { istioCsrValues } from "../components/mesh/values";
 import { loadPack } from "../engine/policy";
 import { node, packContract, packFlagsGraph, stackViolations, violations } from "./support/policy";
-import { FIXTURE_PROGRAM, runCli, tempDir } from "./support/plan";
+import { FIXTURE_PROGRAM, runCli, shippedPlan, tempDir } from "./support/plan";
+import { issueLeaf } from "./support/pki";
+import { signIntermediate } from "../components/pki/IntermediateCertificate";
+import { plain } from "../engine/values";
 
 const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
 const REQUEST_POLICY = "kubernetes:policy.cert-manager.io/v1alpha1:CertificateRequestPolicy";
@@ -116,6 +119,37 @@ describe("policy pack key-material", () => {
         assert.deepEqual(await check(constraints({ permittedDnsNames: ["shop.example"] }), { minDnsLabels: 2 }), [], "configurable");
         assert.match((await check(constraints({ excludedIpRanges: ["0.0.0.0/0"] })))[0], /does not exclude every IP address/);
         assert.deepEqual(await violations(p, "kubernetes:core/v1:Secret", goodIntermediate), [], "other types");
+    });
+
+    it("intermediate-name-constraints: once signed, the certificate's own extensions are judged, not only the declared inputs", async function () {
+        this.timeout(60_000);
+        const pki = await shippedPlan("pki-prod");
+        const signer = pki.graph.resources.find((r) => r.type === INTERMEDIATE && r.name === "int-prod-gcp-usc1-e1-cert")!;
+        const inputs = plain(signer.inputs);
+        const real = plain(signer.outputs).certPem as string;
+        const key = plain(pki.graph.resources.find((r) => r.name === "int-prod-gcp-usc1-e1-key")!.outputs).privateKeyPem as string;
+        const check = (certPem: string) => violations(rules.intermediateNameConstraints, INTERMEDIATE, { ...goodIntermediate, certPem });
+        assert.deepEqual(await check(real), [], "the shipped signer's certificate");
+        // Declared exactly, signed wider: what verifiers enforce is the certificate (RFC 5280 §4.2.1.10).
+        const wide = await signIntermediate({ ...inputs, nameConstraints: { ...inputs.nameConstraints, permittedUriDomains: ["prod.mesh.acme.example"] } });
+        assert.match((await check(wide.certPem))[0], /is signed permitting URIs of prod\.mesh\.acme\.example: it must permit exactly its trust domain "gcp\.prod\.mesh\.acme\.example"/);
+        const unconstrained = await issueLeaf({ caCertPem: real, caKeyPem: key, isCa: true });
+        const found = await check(unconstrained.certPem);
+        assert.match(found.join("\n"), /is signed with no path length: it must be CA:TRUE, pathlen:0/);
+        assert.match(found.join("\n"), /is signed without name constraints/);
+        assert.deepEqual(await violations(rules.intermediateNameConstraints, INTERMEDIATE, { ...goodIntermediate, certPem: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }), [], "unknown at a first preview: the inputs are judged");
+    });
+
+    it("intermediate-trust-domains-disjoint: no intermediate permits a parent domain of another cluster's trust domain", async () => {
+        // golang/go src/crypto/x509/verify.go matchDomainConstraint: the URI constraint `prod.mesh.acme.example`
+        // matches the host `gcp.prod.mesh.acme.example`, so that intermediate mints the other cluster's identities.
+        const p = rules.intermediateTrustDomainsDisjoint;
+        const int = (cluster: string, trustDomain: string, uri = trustDomain) => node(INTERMEDIATE, `int-${cluster}`, { cluster, trustDomain, nameConstraints: { permittedUriDomains: [uri] } });
+        assert.deepEqual(await stackViolations(p, [int("aws", "aws.prod.mesh.acme.example"), int("gcp", "gcp.prod.mesh.acme.example")]), []);
+        assert.deepEqual(await stackViolations(p, [int("a", "prod.mesh.acme.example"), int("b", "prod.mesh.acme.example")]), [], "one trust domain shared by clusters");
+        const found = await stackViolations(p, [int("aws", "prod.mesh.acme.example"), int("gcp", "gcp.prod.mesh.acme.example")]);
+        assert.equal(found.length, 1, found.join("\n"));
+        assert.match(found[0], /cluster aws's intermediate permits URIs of "prod\.mesh\.acme\.example", a parent domain of cluster gcp's trust domain "gcp\.prod\.mesh\.acme\.example"/);
     });
 
     it("intermediate-within-root-validity: an intermediate outliving its root fails", async () => {
@@ -394,9 +428,14 @@ describe("policy pack key-material", () => {
         assert.deepEqual(await stackViolations(p, [mesh("dev"), devPki]), []);
         assert.deepEqual(await stackViolations(p, [mesh("dev"), ref("acme/istio-production/dev", { stage: 2 })]), [], "no keys: the stage gate's read of itself");
         const prodPki = ref("acme/istio-production/pki-prod", { environment: "prod", intermediateKeys: { "prod-aws-use1": PEM_KEY } });
-        assert.match((await stackViolations(p, [mesh("dev"), prodPki]))[0], /environment "dev" reads stack acme\/istio-production\/pki-prod, whose outputs hold private keys \(outputs\.intermediateKeys\.prod-aws-use1\) of environment "prod"/);
+        assert.match((await stackViolations(p, [mesh("dev"), prodPki]))[0], /stack dev reads stack acme\/istio-production\/pki-prod, whose outputs hold private keys \(outputs\.intermediateKeys\.prod-aws-use1\), and it is not istio-production's pki-dev, and its outputs are environment "prod"'s/);
         const shared = ref("acme/istio-production/pki", { trustBundles: {}, intermediateKeys: { "dev-aws-1": PEM_KEY, "prod-aws-use1": PEM_KEY } });
         assert.match((await stackViolations(p, [mesh("dev"), shared]))[0], /of no single environment \(it declares none\)/, "the former shared pki stack");
-        assert.match((await stackViolations(p, [mesh(undefined), devPki]))[0], /stack dev, which declares no environment/);
+        assert.deepEqual(await stackViolations(p, [mesh(undefined), devPki]), [], "the environment is the reader's stack name, not an output");
+        // The environment is not free config: stack dev declaring prod and reading prod's keys is still dev reading prod.
+        const found = await stackViolations(p, [mesh("prod"), prodPki]);
+        assert.match(found[0], /it is not istio-production's pki-dev, and its outputs are environment "prod"'s, and the reader declares environment "prod" in stack dev/);
+        const otherProject = ref("acme/other-project/pki-dev", { environment: "dev", intermediateKeys: { "dev-aws-1": PEM_KEY } });
+        assert.match((await stackViolations(p, [mesh("dev"), otherProject]))[0], /it is not istio-production's pki-dev: /, "the whole name, not its last segment");
     });
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
-import { parseStackConfig } from "../config";
+import { DEFAULT_CHART_VERSIONS, parseStackConfig } from "../config";
 import { meshConfigSchema } from "../config/schema";
 import { PROJECT_ROOT } from "../engine/plan";
 import { Violation } from "../engine/policy";
@@ -85,7 +85,7 @@ describe("promotion (npm run promote)", () => {
         edit(dir, "prod", (c) => c.setIn([`${NS}:pki`, "stack"], "acme/istio-production/pki-staging"));
         const refused = await cli(["staging", "prod", "--stacks-dir", dir], noViolations);
         assert.equal(refused.code, EXIT.refused);
-        assert.match(refused.stderr, /istio-production:pki\.stack: must be this environment's pki stack, <org>\/<project>\/pki-prod/);
+        assert.match(refused.stderr, /istio-production:pki\.stack: must be this environment's pki stack, <org>\/istio-production\/pki-prod/);
     });
 
     it("carries chart pins, keeps the stage, the environment settings and every comment of the target", async () => {
@@ -108,7 +108,7 @@ describe("promotion (npm run promote)", () => {
         gateAccepts(dir, "staging");
     });
 
-    it("updates existing pins in place and drops the pins the source does not set", async () => {
+    it("updates existing pins in place and drops the pins of deployed charts the source does not set", async () => {
         const dir = stacksCopy();
         edit(dir, "dev", (c) => c.set(`${NS}:charts`, { istio: "1.31.0" }));
         edit(dir, "staging", (c) => c.set(`${NS}:charts`, { istio: "1.30.3", approverPolicy: "v0.27.0" }));
@@ -125,6 +125,59 @@ describe("promotion (npm run promote)", () => {
         assert.deepEqual(configOf(dir, "staging")[`${NS}:charts`], { istio: "1.31.0" });
     });
 
+    it("carries only the pins of charts the source's stage deploys, and keeps the target's others", async () => {
+        const dir = stacksCopy();
+        // dev (stage 2) runs no Prometheus or Kiali (stage 4: config/stages.ts), so its defaults for them never ran.
+        edit(dir, "dev", (c) => c.set(`${NS}:charts`, { istio: "1.31.0", prometheus: "29.30.0" }));
+        edit(dir, "staging", (c) => c.set(`${NS}:charts`, { istio: "1.30.3", prometheus: "29.20.0", kiali: "2.28.0" }));
+
+        const { changes } = await promote({ from: "dev", to: "staging", stacksDir: dir, checkSource: noViolations });
+
+        assert.deepEqual(changes.map((c) => [c.key, c.before, c.after]), [[`${NS}:charts.istio`, "1.30.3", "1.31.0"]]);
+        assert.deepEqual(configOf(dir, "staging")[`${NS}:charts`], { istio: "1.31.0", prometheus: "29.20.0", kiali: "2.28.0" });
+        gateAccepts(dir, "staging");
+    });
+
+    it("carries the documented mesh keys only (images, certificate settings), never aliases or the outbound policy", async () => {
+        const dir = stacksCopy();
+        edit(dir, "dev", (c) => c.set(`${NS}:mesh`, { ...MESH, keyAlgorithm: "RSA", trustDomainAliases: ["old.dev.mesh.acme.example"], outboundTrafficPolicy: "ALLOW_ANY" }));
+        edit(dir, "staging", (c) => c.set(`${NS}:mesh`, { outboundTrafficPolicy: "REGISTRY_ONLY", istioHub: "registry.acme.example/istio" }));
+        gateAccepts(dir, "dev");
+
+        const { changes } = await promote({ from: "dev", to: "staging", stacksDir: dir, checkSource: noViolations });
+
+        assert.deepEqual(changes.map((c) => c.key).sort(), [`${NS}:mesh.istioHub`, `${NS}:mesh.istioTag`, `${NS}:mesh.keyAlgorithm`, `${NS}:mesh.workloadCertificateTtlMinutes`]);
+        assert.deepEqual(configOf(dir, "staging")[`${NS}:mesh`], { outboundTrafficPolicy: "REGISTRY_ONLY", ...MESH, keyAlgorithm: "RSA" });
+        gateAccepts(dir, "staging");
+    });
+
+    it("compares the source's stack file with its deployed outputs, and refuses an edit never deployed", async () => {
+        const dir = stacksCopy();
+        edit(dir, "dev", (c) => c.set(`${NS}:charts`, PINS));
+        // What `pulumi stack output --json --stack dev` prints after dev ran the shipped file, without the pins.
+        const deployed = { stage: 2, chartVersions: { ...DEFAULT_CHART_VERSIONS } };
+        const outputs = path.join(dir, "dev-outputs.json");
+        fs.writeFileSync(outputs, JSON.stringify(deployed));
+
+        const refused = await cli(["dev", "staging", "--stacks-dir", dir, "--source-outputs", outputs], noViolations);
+        assert.equal(refused.code, EXIT.refused);
+        assert.match(refused.stderr, /refusing to promote dev: its stack file is not what it deployed .*\n {2}- charts\.istio: the stack file pins 1\.31\.0, dev deployed "1\.30\.3"\n {2}- charts\.certManager: the stack file pins v1\.22\.0, dev deployed "v1\.21\.1"$/);
+        assert.equal(read(dir, "staging"), read(SHIPPED, "staging"));
+
+        fs.writeFileSync(outputs, JSON.stringify({ ...deployed, stage: 1 }));
+        edit(dir, "dev", (c) => c.delete(`${NS}:charts`));
+        assert.match((await cli(["dev", "staging", "--stacks-dir", dir, "--source-outputs", outputs], noViolations)).stderr, /- stage: the stack file sets 2, dev deployed 1/);
+
+        fs.writeFileSync(outputs, JSON.stringify(deployed));
+        const ok = await cli(["dev", "staging", "--stacks-dir", dir, "--source-outputs", outputs, "--dry-run"], noViolations);
+        assert.equal(ok.code, EXIT.ok, ok.stderr);
+        assert.match(ok.stdout, /dev's stack file matches its deployed outputs/);
+        assert.match((await cli(["dev", "staging", "--stacks-dir", dir, "--dry-run"], noViolations)).stdout, /not compared with what dev deployed/);
+
+        fs.writeFileSync(outputs, "not json");
+        assert.equal((await cli(["dev", "staging", "--stacks-dir", dir, "--source-outputs", outputs], noViolations)).code, EXIT.badInput);
+    });
+
     it("raises the target's stage by one step toward the source's, and never past it", async () => {
         const dir = stacksCopy();
         edit(dir, "dev", (c) => c.set(`${NS}:stage`, 4));
@@ -136,6 +189,10 @@ describe("promotion (npm run promote)", () => {
         }));
         edit(dir, "staging", (c) => c.set(`${NS}:stage`, 2));
         edit(dir, "staging", (c) => (c.get(`${NS}:clusters`) as YAML.YAMLSeq).delete(1));
+        // End-user authentication starts at stage 3: a stage-2 stack file with edgeAuth is refused by the gate. Kiali's
+        // login then names the issuer it would have taken from edgeAuth.
+        edit(dir, "staging", (c) => c.delete(`${NS}:edgeAuth`));
+        edit(dir, "staging", (c) => c.setIn([`${NS}:observability`, "kialiAuth", "issuerUri"], "https://login.acme.example/"));
         gateAccepts(dir, "dev");
         gateAccepts(dir, "staging");
 
@@ -228,12 +285,13 @@ describe("promotion (npm run promote)", () => {
         assert.equal(read(target, "staging").includes("1.31.0"), false);
     });
 
-    it("refuses a source the offline plan cannot read: encrypted values need the stack's secrets provider", async () => {
+    it("refuses a source the offline plan cannot judge: a setting the gate must read, encrypted", async () => {
         const dir = stacksCopy();
         edit(dir, "dev", (c) => c.set(`${NS}:charts`, { secure: "v1:AAAA" }));
         const { code, stderr } = await cli(["dev", "staging", "--stacks-dir", dir]);
         assert.equal(code, EXIT.refused);
-        assert.match(stderr, /refusing to promote dev: its offline plan failed \(npm run plan -- dev\): .*encrypted with the stack's secrets provider/s);
+        assert.match(stderr, /refusing to promote dev: its offline plan failed \(npm run plan -- dev\): .*istio-production:charts: .*\(got \[secret\]\)/s);
+        assert.ok(!stderr.includes("v1:AAAA"));
         assert.equal(read(dir, "staging"), read(SHIPPED, "staging"));
     });
 

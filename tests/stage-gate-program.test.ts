@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CapturedResource } from "../engine/graph";
-import { planStack } from "../engine/plan";
+import { planStack, stackOutputs } from "../engine/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 import { runCli, tempDir } from "./support/plan";
 import * as fs from "node:fs";
@@ -51,5 +51,57 @@ describe("stage gate in the program", () => {
         const { code, stderr } = await runCli(["prod", "--previous-outputs", file, "--out", dir]);
         assert.equal(code, 2);
         assert.match(stderr, /istio-production:stage: stage gate: refusing to raise/);
+    });
+
+    /** The plan's stack outputs and what the program warned about. */
+    async function planWarnings(stack: string, config?: Record<string, any>, stage?: number) {
+        const warned: string[] = [];
+        const warn = console.warn;
+        console.warn = (...a: unknown[]) => warned.push(a.join(" "));
+        try {
+            // Planned afresh (an onRegister hook bypasses the test process's plan reuse): the warnings are what is tested.
+            const plan = await planStack({ stack, config: config && toRuntime(config), previousOutputs: stage === undefined ? undefined : previous(stage), onRegister: () => undefined });
+            return { outputs: stackOutputs(plan.graph).outputs as Record<string, any>, warned: warned.join("\n") };
+        } finally {
+            console.warn = warn;
+        }
+    }
+
+    it("says loudly when it could not check the gate for lack of previous outputs", async () => {
+        const first = await planWarnings("dev");
+        assert.match(first.warned, /STAGE GATE NOT CHECKED: no previous stage in this stack's last outputs .*--previous-outputs/);
+        assert.ok(!("stageGateOverride" in first.outputs));
+    });
+
+    it("records an override in the stack outputs and warns while it is set", async () => {
+        const config = stackConfig("staging");
+        config.stage = 3;
+        config.clusters = [config.clusters[0]];
+        config.stageGate = { allowDowngrade: true };
+        const { outputs, warned } = await planWarnings("staging", config, 4);
+        assert.deepEqual(outputs.stageGateOverride, { overrides: ["allowDowngrade"], from: 4, to: 3 });
+        assert.match(warned, /STAGE GATE OVERRIDDEN: allowDowngrade is set; it is recorded in the output stageGateOverride/);
+        assert.doesNotMatch(warned, /NOT CHECKED/, "the previous stage was known");
+    });
+
+    it("rolls stage 2 back to 1 as docs/stages/stage-2.md says: the override and an issuer stage 1 has, in one update", async () => {
+        // Only the override: the gate refuses dev's private ingress issuer, which needs stage 2's intermediate.
+        const naive = stackConfig("dev");
+        naive.stage = 1;
+        naive.stageGate = { allowDowngrade: true };
+        await assert.rejects(planStack({ stack: "dev", config: toRuntime(naive), previousOutputs: previous(2) }),
+            /istio-production:ingress\.issuer: the private CA \(the cluster's intermediate\) exists from stage 2; stage 1 can only use acme/);
+        // Without the override the gate refuses the downgrade itself.
+        const rollback = stackConfig("dev");
+        rollback.stage = 1;
+        // A public certificate for the ingress hosts, by DNS-01 in the zone that holds them.
+        rollback.ingress = { ...rollback.ingress, issuer: "acme", acmeEmail: "platform-team@acme.example", dnsZone: { provider: "route53", hostedZoneId: "Z01DEVACMEEXAMPLE" } };
+        await assert.rejects(planStack({ stack: "dev", config: toRuntime(rollback), previousOutputs: previous(2) }), /refusing to lower the stage from stage 2/);
+        rollback.stageGate = { allowDowngrade: true };
+        const { outputs } = await planWarnings("dev", rollback, 2);
+        assert.equal(outputs.stage, 1);
+        assert.equal(outputs.capabilities.enterpriseMeshCa, false);
+        assert.equal(outputs.capabilities.istiodCa, true);
+        assert.deepEqual(outputs.stageGateOverride, { overrides: ["allowDowngrade"], from: 2, to: 1 });
     });
 });

@@ -22,6 +22,31 @@ const spec = (r: CapturedResource) => plain(r.inputs).spec;
 const named = (plan: Plan, k: string, name: string, cluster: string) =>
     kind(plan, k).find((r) => plain(r.inputs).metadata.name === name && r.name.startsWith(cluster))!;
 
+/**
+ * The HTTP filters of an inbound sidecar or gateway listener with a RequestAuthentication and an AuthorizationPolicy in
+ * force, in Istio's order (istio/istio 1.30.3 pilot/pkg/networking/core/listener_builder.go
+ * `buildHTTPConnectionManager`: metadata exchange, CUSTOM authorization (none here), the authn plugin's JWT filter, the
+ * authz plugin's RBAC filter, gRPC stats, fault, CORS, the telemetry filters, the router last), with one HTTP_FILTER
+ * patch applied as pilot/pkg/networking/core/envoyfilter/listener_patch.go applies it: INSERT_BEFORE without a
+ * sub-filter inserts first, with one just before the first filter of that name (util.go `insertBeforeFunc`).
+ */
+function patchedHttpFilters(patch: { match: any; patch: { operation: string; value: { name: string } } }): string[] {
+    const chain = ["istio.metadata_exchange", "envoy.filters.http.jwt_authn", "envoy.filters.http.rbac", "envoy.filters.http.grpc_stats",
+        "envoy.filters.http.fault", "envoy.filters.http.cors", "istio.stats", "envoy.filters.http.router"];
+    const name = patch.patch.value.name;
+    const sub = patch.match.listener?.filterChain?.filter?.subFilter?.name;
+    switch (patch.patch.operation) {
+        case "INSERT_FIRST": return [name, ...chain];
+        case "ADD": return [...chain, name];
+        case "INSERT_BEFORE": {
+            if (!sub) return [name, ...chain];
+            const i = chain.indexOf(sub);
+            return i < 0 ? chain : [...chain.slice(0, i), name, ...chain.slice(i)];
+        }
+        default: throw new Error(`the model knows no ${patch.patch.operation}`);
+    }
+}
+
 /** Checks every routing invariant of a VirtualService against its DestinationRule. */
 function checkRouting(vs: any, dr: any, host: string) {
     assert.deepEqual(vs.hosts, [host]);
@@ -111,6 +136,20 @@ describe("traffic management: release routing (pure)", () => {
         assert.equal(unavailable.grpcStatus, GRPC.UNAVAILABLE);
         assert.equal(wouldRetry(defaults.retries.retryOn, unavailable), true);
         assert.equal(countsAs5xx(unavailable), true);
+    });
+
+    it("inserts the rate limit after authentication and authorization, just before the router (Istio's model)", () => {
+        for (const context of ["SIDECAR_INBOUND", "GATEWAY"] as const) {
+            const patch = localRateLimitSpec({ context, workloadLabels: { app: "payments" }, limit: { requestsPerSecond: 100 } }).configPatches[0];
+            const chain = patchedHttpFilters(patch);
+            const at = (name: string) => chain.indexOf(name);
+            assert.ok(at("envoy.filters.http.local_ratelimit") > at("envoy.filters.http.rbac") && at("envoy.filters.http.rbac") >= 0, `${context}: after RBAC`);
+            assert.ok(at("envoy.filters.http.local_ratelimit") > at("envoy.filters.http.jwt_authn"), `${context}: after JWT authentication`);
+            assert.equal(at("envoy.filters.http.local_ratelimit"), at("envoy.filters.http.router") - 1, `${context}: just before the router`);
+            const { subFilter: _, ...unanchored } = patch.match.listener.filterChain.filter;
+            assert.equal(patchedHttpFilters({ ...patch, match: { ...patch.match, listener: { filterChain: { filter: unanchored } } } }).indexOf("envoy.filters.http.local_ratelimit"), 0,
+                "without a sub-filter it would run first, spending tokens on requests the mesh refuses");
+        }
     });
 
     it("resolves resilience field by field: service over stack over defaults", () => {
@@ -224,6 +263,12 @@ describe("traffic management in the plan (stage 4 and 5)", () => {
         assert.deepEqual(byName["catalog-local-ratelimit"].configPatches[0].patch.value.typed_config.token_bucket, { max_tokens: 400, tokens_per_fill: 200, fill_interval: "1s" });
         assert.deepEqual(byName["ingress-local-ratelimit"].workloadSelector, { labels: { istio: "ingressgateway" } });
         assert.equal(byName["ingress-local-ratelimit"].configPatches[0].match.context, "GATEWAY");
+        for (const plan of [staging, prod]) {
+            for (const f of kind(plan, "EnvoyFilter").filter((r) => plain(r.inputs).metadata.name.endsWith("-local-ratelimit"))) {
+                const chain = patchedHttpFilters(spec(f).configPatches[0]);
+                assert.ok(chain.indexOf("envoy.filters.http.local_ratelimit") > chain.indexOf("envoy.filters.http.rbac"), `${f.name}: after RBAC`);
+            }
+        }
     });
 
     it("rate limits are answered so that the callers' routes neither retry them nor eject the limited endpoints", () => {
@@ -265,46 +310,85 @@ describe("traffic management in the plan (stage 4 and 5)", () => {
         assert.equal(checked, 4, "frontend on staging's and prod's two clusters");
     });
 
-    it("release gates wait for exactly the pods Istio would send each live subset to", () => {
-        type Pod = { labels: Record<string, string>; ready: boolean };
-        // Istio: the service's ready endpoints (pods its Service selects, `app: <name>` by the graph's contract) whose
-        // labels include the subset's (istio/istio 1.30.3 pkg/config/labels/instance.go `SubsetOf`, used by
-        // pilot/pkg/xds/endpoints/endpoint_builder.go).
+    it("release gates pass on each cluster exactly when Istio has ready endpoints for the live subset there, whatever old pods do", () => {
+        type Pod = { labels: Record<string, string>; ready: boolean; terminating?: boolean };
+        // Istio: the service's endpoints (pods its Service selects, `app: <name>` by the graph's contract) whose labels
+        // include the subset's (istio/istio 1.30.3 pkg/config/labels/instance.go `SubsetOf`, used by
+        // pilot/pkg/xds/endpoints/endpoint_builder.go), healthy when the EndpointSlice says ready
+        // (pilot/pkg/serviceregistry/kube/controller/endpointslice.go `endpointHealthStatus`); an endpoint is ready when
+        // its pod is Ready and not terminating (kubernetes/endpointslice v0.34.0 utils.go `podToEndpoint`).
         const subsetOf = (want: Record<string, string>, have: Record<string, string>) => Object.entries(want).every(([k, v]) => have[k] === v);
-        const istioEndpoints = (pods: Pod[], app: string, subset: Record<string, string>) => pods.filter((p) => p.ready && p.labels.app === app && subsetOf(subset, p.labels));
-        // `kubectl wait -l`: an equality selector is an AND of its terms; no matching pod is an error, and every match must become Ready.
-        const gatePasses = (selector: string, pods: Pod[]) => {
-            const terms = Object.fromEntries(selector.split(",").map((t) => t.split("=")));
-            const matched = pods.filter((p) => subsetOf(terms, p.labels));
-            return matched.length > 0 && matched.every((p) => p.ready);
+        const istioEndpoints = (pods: Pod[], app: string, subset: Record<string, string>) =>
+            pods.filter((p) => p.ready && !p.terminating && p.labels.app === app && subsetOf(subset, p.labels));
+        // The gate, run as a shell would: kubectl's JSONPath template over the pods an equality selector (an AND of its
+        // terms) picks, a missing field printed as nothing (kubectl's default --allow-missing-template-keys), then
+        // `grep -cx` counts whole lines, and the gate passes when the count is above zero.
+        const jsonpath = (template: string, doc: unknown): string => {
+            const path = (expr: string, at: unknown): unknown[] => (expr.match(/\.\w+|\[[^\]]*\]/g) ?? []).reduce<unknown[]>((values, seg) => {
+                if (seg === "[*]") return values.flatMap((v) => (Array.isArray(v) ? v : []));
+                const filter = /^\[\?\(@\.(\w+)=="([^"]*)"\)\]$/.exec(seg);
+                if (filter) return values.flatMap((v) => (Array.isArray(v) ? v.filter((e) => e?.[filter[1]] === filter[2]) : []));
+                return values.map((v) => (v as any)?.[seg.slice(1)]).filter((v) => v !== undefined);
+            }, [at]);
+            const tokens = [...template.matchAll(/\{([^{}]*)\}|([^{}]+)/g)].map((t) => (t[1] !== undefined ? { expr: t[1].trim() } : { text: t[2] }));
+            const run = (from: number, at: unknown): [string, number] => {
+                let out = "";
+                for (let i = from; i < tokens.length; i++) {
+                    const t = tokens[i];
+                    if ("text" in t) out += t.text;
+                    else if (t.expr === "end") return [out, i];
+                    else if (t.expr.startsWith("range ")) {
+                        for (const item of path(t.expr.slice(6), at)) out += run(i + 1, item)[0];
+                        i = run(i + 1, undefined)[1];
+                    } else if (t.expr.startsWith('"')) out += JSON.parse(t.expr);
+                    else out += path(t.expr, at).join(" ");
+                }
+                return [out, tokens.length];
+            };
+            return run(0, doc)[0];
+        };
+        const gatePasses = (command: string, cluster: string, pods: Pod[]) => {
+            const m = /^n=\$\(kubectl --context (\S+) -n \S+ get pods -l (\S+) -o jsonpath='([^']*)' \| grep -cx (\S+)\); echo "[^"]*"; \[ "\$n" -gt 0 \]$/.exec(command);
+            assert.ok(m, `a gate of the expected form: ${command}`);
+            assert.equal(m[1], cluster, "names the cluster's kube context");
+            const terms = Object.fromEntries(m[2].split(",").map((t) => t.split("=")));
+            const items = pods.filter((p) => subsetOf(terms, p.labels)).map((p) => ({
+                metadata: { labels: p.labels, ...(p.terminating ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}) },
+                status: { conditions: [{ type: "PodScheduled", status: "True" }, { type: "Ready", status: p.ready ? "True" : "False" }] },
+            }));
+            return jsonpath(m[3], { items }).split("\n").filter((line) => line === m[4]).length > 0;
         };
         let checked = 0;
         for (const plan of [staging, prod]) {
-            const gates = stackOutputs(plan.graph).outputs.releaseGates as Array<{ service: string; subset: string; selector: string; command: string }>;
-            const cluster = (stackConfig(plan.settings.stack).clusters as Array<{ name: string }>)[0].name;
-            for (const dr of kind(plan, "DestinationRule").filter((r) => r.name.startsWith(cluster) && spec(r).subsets)) {
-                const app = plain(dr.inputs).metadata.name;
-                const http = spec(named(plan, "VirtualService", app, cluster)).http[0];
-                const live = new Set([...http.route.filter((r: any) => r.weight > 0), ...(http.mirrors ?? [])].map((r: any) => r.destination.subset));
-                assert.deepEqual(gates.filter((g) => g.service === app).map((g) => g.subset).sort(), [...live].sort(), `${app}: a gate per live subset`);
-                for (const subset of spec(dr).subsets.filter((x: any) => live.has(x.name))) {
-                    const gate = gates.find((g) => g.service === app && g.subset === subset.name)!;
-                    assert.match(gate.command, new RegExp(`^kubectl -n \\S+ wait pod -l ${gate.selector} --for=condition=Ready`));
-                    const other = { ...subset.labels, app: "someone-else" };
-                    for (const pods of [
-                        [] as Pod[],
-                        [{ labels: { app, ...subset.labels }, ready: false }],
-                        [{ labels: other, ready: true }],
-                        [{ labels: { app, ...subset.labels, extra: "x" }, ready: true }],
-                        [{ labels: { app, version: "elsewhere" }, ready: true }, { labels: { app, ...subset.labels }, ready: true }],
-                    ]) {
-                        assert.equal(gatePasses(gate.selector, pods), istioEndpoints(pods, app, subset.labels).length > 0, `${app}/${subset.name} with ${JSON.stringify(pods)}`);
+            const gates = stackOutputs(plan.graph).outputs.releaseGates as Array<{ cluster: string; service: string; subset: string; selector: string; command: string }>;
+            const clusters = (stackConfig(plan.settings.stack).clusters as Array<{ name: string }>).map((c) => c.name);
+            for (const cluster of clusters) {
+                for (const dr of kind(plan, "DestinationRule").filter((r) => r.name.startsWith(cluster) && spec(r).subsets)) {
+                    const app = plain(dr.inputs).metadata.name;
+                    const http = spec(named(plan, "VirtualService", app, cluster)).http[0];
+                    const live = new Set([...http.route.filter((r: any) => r.weight > 0), ...(http.mirrors ?? [])].map((r: any) => r.destination.subset));
+                    const here = gates.filter((g) => g.service === app && g.cluster === cluster);
+                    assert.deepEqual(here.map((g) => g.subset).sort(), [...live].sort(), `${app} on ${cluster}: a gate per live subset`);
+                    for (const subset of spec(dr).subsets.filter((x: any) => live.has(x.name))) {
+                        const gate = here.find((g) => g.subset === subset.name)!;
+                        const mine = { app, ...subset.labels };
+                        for (const pods of [
+                            [] as Pod[],
+                            [{ labels: mine, ready: false }],
+                            [{ labels: { ...subset.labels, app: "someone-else" }, ready: true }],
+                            [{ labels: { ...mine, extra: "x" }, ready: true }],
+                            [{ labels: { app, version: "elsewhere" }, ready: true }, { labels: mine, ready: true }],
+                            [{ labels: mine, ready: true, terminating: true }],
+                            [{ labels: mine, ready: true, terminating: true }, { labels: mine, ready: false }, { labels: mine, ready: true }],
+                        ]) {
+                            assert.equal(gatePasses(gate.command, cluster, pods), istioEndpoints(pods, app, subset.labels).length > 0, `${app}/${subset.name} on ${cluster} with ${JSON.stringify(pods)}`);
+                        }
+                        checked++;
                     }
-                    checked++;
                 }
             }
         }
-        assert.equal(checked, 3, "cart's stable and canary (staging), frontend's blue (prod)");
+        assert.equal(checked, 6, "cart's stable and canary (staging), frontend's blue (prod), on each of two clusters");
     });
 
     it("every routing resource validates against Istio 1.30's CRDs", () => {

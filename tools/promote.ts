@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import YAML, { Document, isMap, isScalar, Pair, YAMLMap } from "yaml";
-import { CONFIG_NAMESPACE, ConfigError, parseStackConfig } from "../config";
+import { Capability, capabilitiesFor, ChartVersions, CONFIG_NAMESPACE, ConfigError, MeshConfig, parseStackConfig, Stage } from "../config";
 import { mandatoryNotRun, mandatoryViolations, planStack, PROJECT_ROOT } from "../engine/plan";
 import { Violation } from "../engine/policy";
 import { readProject, readStack } from "../engine/project";
@@ -21,6 +21,37 @@ const STAGE_KEY = `${CONFIG_NAMESPACE}:stage`;
  * describe what is deployed belong here.
  */
 export const PROMOTABLE_KEYS: readonly string[] = [STAGE_KEY, `${CONFIG_NAMESPACE}:charts`, `${CONFIG_NAMESPACE}:mesh`];
+
+/**
+ * The `mesh` settings a promotion carries: the Istio images and the workload certificate policy, as docs/promotion.md
+ * promises. Trust-domain aliases (a migration of one environment) and the outbound traffic policy (what one
+ * environment's workloads may reach) stay with their environment.
+ */
+export const PROMOTABLE_MESH_KEYS: readonly string[] = ["istioHub", "istioTag", "keyAlgorithm", "workloadCertificateTtlMinutes"];
+
+/**
+ * The capability that deploys each chart, `undefined` for charts every stage deploys. A pin of a chart the source's
+ * stage does not deploy never ran there, so it is not carried, and the target's own pin of it stays.
+ */
+export const CHART_CAPABILITY: Readonly<Record<keyof ChartVersions, Capability | undefined>> = {
+    istio: undefined,
+    certManager: undefined,
+    awsLoadBalancerController: undefined,
+    istioCsr: "enterpriseMeshCa",
+    // Deployed by clusters whose caBackend is a managed CA, from the stage istio-csr takes over the mesh CA.
+    awsPrivateCaIssuer: "enterpriseMeshCa",
+    googleCasIssuer: "enterpriseMeshCa",
+    approverPolicy: "issuancePolicy",
+    prometheus: "observability",
+    kiali: "observability",
+};
+
+/** The promotable key paths a source at `stage` has run, as `pulumi config set --path` writes them. */
+export function promotablePaths(stage: Stage): string[] {
+    const on = capabilitiesFor(stage);
+    const charts = Object.entries(CHART_CAPABILITY).filter(([, cap]) => cap === undefined || on[cap]).map(([chart]) => `${CONFIG_NAMESPACE}:charts.${chart}`);
+    return [...charts, ...PROMOTABLE_MESH_KEYS.map((k) => `${CONFIG_NAMESPACE}:mesh.${k}`)];
+}
 
 /** Exit codes of `npm run promote`. */
 export const EXIT = { ok: 0, refused: 1, badInput: 2 } as const;
@@ -53,6 +84,12 @@ export interface PromoteOptions {
     readonly stacksDir?: string;
     /** @default - the offline plan of `from` with this project's policy packs */
     readonly checkSource?: SourceCheck;
+    /**
+     * The source's deployed outputs (`pulumi stack output --json --stack <from>`). When given, a stage or chart
+     * version in the source's stack file that differs from what its last `pulumi up` deployed refuses the promotion.
+     * @default - not compared (the diff says so)
+     */
+    readonly sourceOutputs?: Record<string, unknown>;
 }
 
 /** One setting of the target as the promotion leaves it. `undefined` means unset (the program's default applies). */
@@ -99,8 +136,12 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
             `(npm run plan -- ${opts.from}):\n${lines.join("\n")}`);
     }
 
+    if (opts.sourceOutputs) checkDeployed(opts.from, parseStackConfig(runtimeConfig(source).config) as MeshConfig, opts.sourceOutputs);
+
     const { changes, kept } = applyPromotion(source, target, sourceStage, targetStage, opts.from);
-    const text = formatDiff(opts.from, opts.to, targetFile, changes, kept, environmentKeys(target));
+    const text = formatDiff(opts.from, opts.to, targetFile, changes, kept, environmentKeys(target)) +
+        (opts.sourceOutputs ? `\n  ${opts.from}'s stack file matches its deployed outputs (stage, chart versions)` :
+            `\n  not compared with what ${opts.from} deployed: pass --source-outputs <(pulumi stack output --json --stack ${opts.from})`);
     if (changes.length > 0) {
         try {
             validate(target, `${opts.to} after promotion`);
@@ -111,6 +152,23 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
     const written = changes.length > 0 && !opts.dryRun;
     if (written) fs.writeFileSync(targetFile, target.toString(WRITE_OPTIONS));
     return { file: targetFile, changes, kept, text, written };
+}
+
+/**
+ * An edit of the source's stack file that was never deployed is not what ran there: the stage and the chart
+ * versions the program exports (`stage`, `chartVersions`: program/mesh.ts) must equal the file's.
+ */
+function checkDeployed(from: string, config: MeshConfig, outputs: Record<string, unknown>): void {
+    const problems: string[] = [];
+    if (outputs.stage !== config.stage) problems.push(`stage: the stack file sets ${config.stage}, ${from} deployed ${JSON.stringify(outputs.stage ?? null)}`);
+    const deployed = isPlainObject(outputs.chartVersions) ? outputs.chartVersions : {};
+    for (const path of promotablePaths(config.stage).filter((p) => p.startsWith(`${CONFIG_NAMESPACE}:charts.`))) {
+        const chart = path.slice(`${CONFIG_NAMESPACE}:charts.`.length) as keyof ChartVersions;
+        if (deployed[chart] !== config.charts[chart]) problems.push(`charts.${chart}: the stack file pins ${config.charts[chart]}, ${from} deployed ${JSON.stringify(deployed[chart] ?? null)}`);
+    }
+    if (problems.length > 0) {
+        throw new PromotionRefused(`refusing to promote ${from}: its stack file is not what it deployed (run \`pulumi up\` on ${from} first, or promote what ran):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    }
 }
 
 function checkOrder(from: string, to: string): void {
@@ -193,11 +251,11 @@ function stageOf(doc: Document, file: string): number {
     return stage;
 }
 
-/** Plans the stack file as found (also in another folder), reading it as the engine does: `secure:` values are refused. */
+/** Plans the stack file as found (also in another folder), reading it as the engine does: `secure:` values are never read. */
 async function planViolations(stack: string, file: string): Promise<readonly Violation[]> {
     try {
         const settings = readStack({ ...readProject(PROJECT_ROOT), stackConfigDir: path.dirname(file) }, stack);
-        const plan = await planStack({ stack, config: settings.config });
+        const plan = await planStack({ stack, config: settings.config, secretKeys: settings.secretKeys });
         // A mandatory policy the gate could not run at preview refuses like a violation: it was never checked.
         return [...mandatoryViolations(plan), ...mandatoryNotRun(plan).map((n) => ({ ...n, message: `could not run at a first preview: ${n.reason}` }))];
     } catch (e) {
@@ -209,53 +267,51 @@ async function planViolations(stack: string, file: string): Promise<readonly Vio
 function applyPromotion(source: Document, target: Document, sourceStage: number, targetStage: number, from: string): { changes: Change[]; kept: Change[] } {
     const changes: Change[] = [];
     const kept: Change[] = [];
-    for (const key of PROMOTABLE_KEYS) {
-        const before = valueOf(target, key);
-        let after = valueOf(source, key);
-        if (key === STAGE_KEY) {
-            // One step toward the source, never down: the stage gate lets a deployment move one stage at a time.
-            if (sourceStage <= targetStage) {
-                const why = sourceStage === targetStage ? `${from} is at the same stage` : `${from} is at stage ${sourceStage}, and promotion never lowers a stage`;
-                kept.push({ key, before, after: before, note: why });
-                continue;
-            }
-            const raised = targetStage + 1;
-            after = raised;
-            const note = raised < sourceStage ? `one step toward ${from}'s stage ${sourceStage}: the stage gate allows one step at a time` : undefined;
-            changes.push({ key, before, after, note });
-        } else {
-            changes.push(...leafChanges(key, before, after, from));
-        }
-        setValue(target, key, after);
+    const stageBefore = valueOf(target, STAGE_KEY);
+    // One step toward the source, never down: the stage gate lets a deployment move one stage at a time.
+    if (sourceStage <= targetStage) {
+        const why = sourceStage === targetStage ? `${from} is at the same stage` : `${from} is at stage ${sourceStage}, and promotion never lowers a stage`;
+        kept.push({ key: STAGE_KEY, before: stageBefore, after: stageBefore, note: why });
+    } else {
+        const raised = targetStage + 1;
+        const note = raised < sourceStage ? `one step toward ${from}'s stage ${sourceStage}: the stage gate allows one step at a time` : undefined;
+        changes.push({ key: STAGE_KEY, before: stageBefore, after: raised, note });
+        setValue(target, STAGE_KEY, raised);
+    }
+    // Leaf by leaf, and only the leaves the source's stage runs: the target's other settings stay as they are.
+    for (const leaf of promotablePaths(sourceStage as Stage)) {
+        const [key, field] = [leaf.slice(0, leaf.lastIndexOf(".")), leaf.slice(leaf.lastIndexOf(".") + 1)];
+        const before = (valueOf(target, key) as Record<string, unknown> | undefined)?.[field];
+        const after = (valueOf(source, key) as Record<string, unknown> | undefined)?.[field];
+        if (sameValue(before, after)) continue;
+        changes.push({ key: leaf, before, after, note: after === undefined ? `${from} does not set it: the program's default applies` : undefined });
+        setField(target, key, field, after);
     }
     return { changes: changes.filter((c) => !sameValue(c.before, c.after)), kept };
+}
+
+/** Set or unset one field of a map-valued setting, keeping the map's other fields and every node's comments. */
+function setField(doc: Document, key: string, field: string, value: unknown): void {
+    const pair = configPair(doc, key);
+    if (pair && isMap(pair.value)) {
+        const item = pair.value.items.find((p) => keyText(p) === field);
+        if (value === undefined) {
+            if (item) pair.value.items.splice(pair.value.items.indexOf(item), 1);
+            if (pair.value.items.length === 0) setValue(doc, key, undefined);
+        } else if (item) {
+            item.value = reconcile(doc, item.value, value);
+        } else {
+            pair.value.items.push(doc.createPair(field, value));
+        }
+    } else if (value !== undefined) {
+        setValue(doc, key, { ...(isPlainObject(valueOf(doc, key)) ? valueOf(doc, key) as object : {}), [field]: value });
+    }
 }
 
 function valueOf(doc: Document, key: string): unknown {
     const pair = configPair(doc, key);
     if (!pair) return undefined;
     return YAML.isNode(pair.value) ? pair.value.toJS(doc) : pair.value;
-}
-
-/** Per leaf, so that a diff of `charts` names the chart whose version moves. */
-function leafChanges(key: string, before: unknown, after: unknown, from: string): Change[] {
-    const a = leaves(key, before);
-    const b = leaves(key, after);
-    return [...new Set([...a.keys(), ...b.keys()])].map((k) => ({
-        key: k,
-        before: a.get(k),
-        after: b.get(k),
-        note: b.get(k) === undefined ? `${from} does not set it: the program's default applies` : undefined,
-    }));
-}
-
-function leaves(prefix: string, value: unknown, out = new Map<string, unknown>()): Map<string, unknown> {
-    if (isPlainObject(value)) {
-        for (const [k, v] of Object.entries(value)) leaves(`${prefix}.${k}`, v, out);
-    } else if (value !== undefined) {
-        out.set(prefix, value);
-    }
-    return out;
 }
 
 function setValue(doc: Document, key: string, value: unknown): void {
@@ -321,19 +377,32 @@ function formatDiff(from: string, to: string, file: string, changes: readonly Ch
     return lines.join("\n");
 }
 
-const USAGE = `usage: npm run promote -- <from> <to> [--dry-run] [--stacks-dir <dir>]
+const USAGE = `usage: npm run promote -- <from> <to> [--dry-run] [--stacks-dir <dir>] [--source-outputs <file>]
 
-Carries the promotable settings (${PROMOTABLE_KEYS.join(", ")}) of stacks/Pulumi.<from>.yaml to
-stacks/Pulumi.<to>.yaml, one stack at a time (${PROMOTION_ORDER.join(" → ")}), and prints the diff. The stage moves up by
-at most one and never down. Refuses a source whose offline plan has a mandatory policy violation and a result the config
+Carries the promotable settings of stacks/Pulumi.<from>.yaml to stacks/Pulumi.<to>.yaml, one stack at a time
+(${PROMOTION_ORDER.join(" → ")}), and prints the diff: the stage, the pins of the charts <from>'s stage deploys, and
+mesh.${PROMOTABLE_MESH_KEYS.join(", mesh.")}; the target's other settings stay. The stage moves up by at most one and
+never down. With --source-outputs (pulumi stack output --json --stack <from>), refuses a stack file whose stage or
+chart versions differ from what <from> deployed. Refuses a source whose offline plan has a mandatory policy violation and a result the config
 gate refuses. Exit codes: 0 promoted (or nothing to do, or --dry-run), 1 refused, 2 bad arguments or unreadable files.`;
+
+function readOutputs(file: string): Record<string, unknown> {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+        throw new PromotionInputError(`--source-outputs ${file}: not the JSON of \`pulumi stack output --json\`: ${(e as Error).message}`);
+    }
+    if (!isPlainObject(parsed)) throw new PromotionInputError(`--source-outputs ${file}: expected a JSON object of stack outputs`);
+    return parsed;
+}
 
 export async function main(argv: string[], checkSource?: SourceCheck): Promise<number> {
     let args;
     try {
         args = parseArgs({
             args: argv, allowPositionals: true,
-            options: { "dry-run": { type: "boolean" }, "stacks-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
+            options: { "dry-run": { type: "boolean" }, "stacks-dir": { type: "string" }, "source-outputs": { type: "string" }, help: { type: "boolean", short: "h" } },
         });
     } catch (e) {
         console.error(`${(e as Error).message}\n\n${USAGE}`);
@@ -349,7 +418,8 @@ export async function main(argv: string[], checkSource?: SourceCheck): Promise<n
     }
     const [from, to] = args.positionals;
     try {
-        const result = await promote({ from, to, dryRun: args.values["dry-run"], stacksDir: args.values["stacks-dir"], checkSource });
+        const sourceOutputs = args.values["source-outputs"] === undefined ? undefined : readOutputs(args.values["source-outputs"]);
+        const result = await promote({ from, to, dryRun: args.values["dry-run"], stacksDir: args.values["stacks-dir"], checkSource, sourceOutputs });
         console.log(result.text);
         if (result.written) console.log(`\nWrote ${path.relative(process.cwd(), result.file) || result.file}: review it and open a pull request, whose checks plan and preview ${to}.`);
         else if (result.changes.length > 0) console.log("\nDry run: nothing written.");

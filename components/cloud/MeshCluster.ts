@@ -61,6 +61,11 @@ export interface AcmeDns01 {
     readonly solver: pulumi.Input<object>;
     /** Annotations of cert-manager's controller ServiceAccount (GKE Workload Identity). */
     readonly serviceAccountAnnotations?: pulumi.Output<Record<string, string>>;
+    /**
+     * Annotations of cert-manager's controller pod template that change with the identity, so its pods are recreated
+     * when it is bound: EKS Pod Identity reaches only pods created after the association.
+     */
+    readonly podAnnotations?: pulumi.Output<Record<string, string>>;
     /** A ServiceAccount in cert-manager's namespace whose tokens cert-manager requests for a cloud role (web identity). */
     readonly tokenServiceAccount?: string;
     /** The identity and its grants: a challenge fails until they exist. */

@@ -33,11 +33,13 @@ export class CertManager extends pulumi.ComponentResource {
             chart: "oci://quay.io/jetstack/charts/cert-manager",
             version: args.version,
             namespace: CERT_MANAGER_NAMESPACE,
-            values: pulumi.output(args.acmeDns01?.serviceAccountAnnotations).apply((serviceAccountAnnotations) =>
-                certManagerValues({ highAvailability: args.highAvailability, approverPolicy: args.approverPolicy, serviceAccountAnnotations })),
+            values: certManagerValues({
+                highAvailability: args.highAvailability, approverPolicy: args.approverPolicy,
+                serviceAccountAnnotations: args.acmeDns01?.serviceAccountAnnotations, podAnnotations: args.acmeDns01?.podAnnotations,
+            }),
             atomic: true,
             cleanupOnFail: true,
-        }, { ...child, dependsOn: [this.namespace] });
+        }, { ...child, dependsOn: [this.namespace, ...args.acmeDns01?.ready ?? []] });
         const tokenAccount = args.acmeDns01?.tokenServiceAccount;
         if (tokenAccount) this.allowTokenRequests(name, tokenAccount, child);
         this.registerOutputs({ release: this.release.status });

@@ -8,7 +8,7 @@ import { EastWestGateway } from "./EastWestGateway";
 import { IngressGateway, IngressGatewayArgs } from "./IngressGateway";
 import { IstioControlPlane } from "./IstioControlPlane";
 import { MeshCa } from "./MeshCa";
-import { ISTIO_NAMESPACE, KeyAlgorithm } from "./values";
+import { EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE, KeyAlgorithm } from "./values";
 
 export interface ClusterMeshArgs {
     readonly cluster: MeshCluster;
@@ -38,6 +38,8 @@ export interface ClusterMeshArgs {
  */
 export class ClusterMesh extends pulumi.ComponentResource {
     readonly istiod: k8s.helm.v3.Release;
+    /** The gateways' namespaces on this cluster, by name. */
+    readonly gatewayNamespaces: Readonly<Record<string, k8s.core.v1.Namespace>>;
 
     constructor(name: string, args: ClusterMeshArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:ClusterMesh", name, {}, opts);
@@ -68,17 +70,16 @@ export class ClusterMesh extends pulumi.ComponentResource {
             peerTrustDomains: args.peerTrustDomains?.length && args.enterpriseCa ? { trustDomains: args.peerTrustDomains, roots: args.enterpriseCa.roots } : undefined,
         }, child);
         this.istiod = controlPlane.istiod;
-        new IngressGateway(`${name}-ingress`, {
+        const ingress = new IngressGateway(`${name}-ingress`, {
             provider: cluster.provider, cloud: cluster.cloud, version: args.charts.istio, highAvailability: args.highAvailability,
             istiod: controlPlane.istiod, certManager: certManager.release,
             tls: args.ingressTls && { ...args.ingressTls, approverPolicy: ca?.approverPolicy, meshIssuer: ca?.clusterIssuer,
                 dns01: cluster.acmeDns01 && { ...cluster.acmeDns01, ready: [...cluster.acmeDns01.ready, ...certManager.acmeDnsAccess] } },
         }, child);
-        if (args.eastWest) {
-            new EastWestGateway(`${name}-eastwest`, {
-                cluster, version: args.charts.istio, highAvailability: args.highAvailability, istiod: controlPlane.istiod, ...args.eastWest,
-            }, child);
-        }
+        const eastWest = args.eastWest && new EastWestGateway(`${name}-eastwest`, {
+            cluster, version: args.charts.istio, highAvailability: args.highAvailability, istiod: controlPlane.istiod, ...args.eastWest,
+        }, child);
+        this.gatewayNamespaces = { [INGRESS_NAMESPACE]: ingress.namespace, ...eastWest && { [EASTWEST_NAMESPACE]: eastWest.namespace } };
         this.registerOutputs({});
     }
 }

@@ -20,6 +20,7 @@ export interface EastWestGatewayArgs {
  */
 export class EastWestGateway extends pulumi.ComponentResource {
     readonly release: k8s.helm.v3.Release;
+    readonly namespace: k8s.core.v1.Namespace;
 
     constructor(name: string, args: EastWestGatewayArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:EastWestGateway", name, {}, opts);
@@ -27,7 +28,7 @@ export class EastWestGateway extends pulumi.ComponentResource {
         if (!cluster.eastWest) throw new Error(`cluster ${cluster.name} has no east-west addresses: the cloud layer reserves them when multi-cluster is on`);
         const child = { parent: this, provider: cluster.provider };
         const ew = cluster.eastWest;
-        const namespace = new k8s.core.v1.Namespace(`${name}-ns`, {
+        const namespace = this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, {
             metadata: { name: EASTWEST_NAMESPACE, labels: { "istio-injection": "enabled" } },
         }, { ...child, dependsOn: [args.istiod] });
         // Replaced by deleting first: its load balancer holds the cluster's static addresses, which a new load balancer

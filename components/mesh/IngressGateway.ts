@@ -60,11 +60,12 @@ const CREDENTIAL = "ingress-tls";
  */
 export class IngressGateway extends pulumi.ComponentResource {
     readonly release: k8s.helm.v3.Release;
+    readonly namespace: k8s.core.v1.Namespace;
 
     constructor(name: string, args: IngressGatewayArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:IngressGateway", name, {}, opts);
         const child = { parent: this, provider: args.provider };
-        const namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: INGRESS_NAMESPACE, labels: { "istio-injection": "enabled" } } },
+        const namespace = this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: INGRESS_NAMESPACE, labels: { "istio-injection": "enabled" } } },
             { ...child, dependsOn: [args.istiod] });
         this.release = new k8s.helm.v3.Release(`${name}-gateway`, {
             name: INGRESS_GATEWAY,
@@ -100,6 +101,8 @@ export class IngressGateway extends pulumi.ComponentResource {
             waits.push(...approvalPolicy(name, {
                 policyName: "ingress-certificates", issuerRef, approverPolicy: tls.approverPolicy,
                 requester: { namespace: CERT_MANAGER_NAMESPACE, name: CERT_MANAGER_SERVICE_ACCOUNT },
+                // cert-manager requests every namespace's Certificates: only the gateway's may name the ingress hosts.
+                namespaces: [INGRESS_NAMESPACE],
                 // Server certificates only: a client certificate chaining to the mesh root would be a mesh credential.
                 allowed: { dnsNames: { values: [...tls.hosts], required: true }, usages: SERVER_USAGES, isCA: false },
                 constraints: { maxDuration: lifetime.duration, privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 384 } },

@@ -10,6 +10,12 @@ export interface ApprovalPolicyArgs {
     readonly issuerRef: { name: string; kind: string; group: string };
     /** The service account that creates the CertificateRequests this policy may approve. */
     readonly requester: { namespace: string; name: string };
+    /**
+     * The only namespaces whose requests the policy applies to (`selector.namespace.matchNames`; cert-manager/approver-policy
+     * v0.27.0 pkg/internal/approver/manager/predicate/predicate.go `SelectorNamespace`). Unset: every namespace, which
+     * for a ClusterIssuer means any namespace's Certificate.
+     */
+    readonly namespaces?: readonly string[];
     readonly allowed: Record<string, unknown>;
     readonly constraints?: Record<string, unknown>;
     /** approver-policy's release: its CRD must exist first. */
@@ -24,7 +30,7 @@ export interface ApprovalPolicyArgs {
 export function approvalPolicy(name: string, a: ApprovalPolicyArgs, opts: { parent: pulumi.Resource; provider: k8s.Provider }): pulumi.Resource[] {
     const cr = customResource(`${name}-${a.policyName}`, "policy.cert-manager.io/v1alpha1", "CertificateRequestPolicy",
         { name: a.policyName },
-        { spec: { allowed: a.allowed, ...(a.constraints ? { constraints: a.constraints } : {}), selector: { issuerRef: a.issuerRef } } },
+        { spec: { allowed: a.allowed, ...(a.constraints ? { constraints: a.constraints } : {}), selector: { issuerRef: a.issuerRef, ...(a.namespaces ? { namespace: { matchNames: [...a.namespaces] } } : {}) } } },
         { ...opts, dependsOn: [a.approverPolicy] });
     const role = new k8s.rbac.v1.ClusterRole(`${name}-${a.policyName}`, {
         metadata: { name: `cert-manager-policy:${a.policyName}` },

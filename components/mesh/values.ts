@@ -52,7 +52,11 @@ function zoneSpread(labels: Record<string, string>) {
     return [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } }];
 }
 
-export function certManagerValues(a: { highAvailability: boolean; approverPolicy: boolean; serviceAccountAnnotations?: Record<string, string> }) {
+export function certManagerValues(a: {
+    highAvailability: boolean; approverPolicy: boolean;
+    // Outputs stay leaves of the values, so that one unknown at preview leaves the rest known.
+    serviceAccountAnnotations?: pulumi.Input<Record<string, string>>; podAnnotations?: pulumi.Input<Record<string, string>>;
+}) {
     const replicas = a.highAvailability ? 2 : 1;
     const ha = (component: string) => a.highAvailability
         ? { replicaCount: replicas, podDisruptionBudget: { enabled: true, minAvailable: 1 }, topologySpreadConstraints: zoneSpread({ "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": component }) }
@@ -68,6 +72,8 @@ export function certManagerValues(a: { highAvailability: boolean; approverPolicy
         enableCertificateOwnerRef: true,
         // The controller's cloud identity for ACME DNS-01 (GKE Workload Identity).
         ...(a.serviceAccountAnnotations ? { serviceAccount: { annotations: a.serviceAccountAnnotations } } : {}),
+        // The controller's pod template (cert-manager v1.21.1 deploy/charts/cert-manager/templates/deployment.yaml).
+        ...(a.podAnnotations ? { podAnnotations: a.podAnnotations } : {}),
     };
 }
 

@@ -1,11 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { QueryAuth } from "../../config/observability";
 import { PeerCluster } from "../mesh/MeshPeering";
 import { tokenKubeconfig } from "../mesh/remoteKubeconfig";
 import { ISTIO_NAMESPACE } from "../mesh/values";
-import { KIALI_INSTANCE, KIALI_VIEWER_RULES, KialiAuth, kialiNamespaces, kialiRemoteSecretName, kialiRemoteValues, kialiValues } from "./kialiValues";
+import { KIALI_CLUSTER_VIEWER_RULES, KIALI_INSTANCE, KIALI_VIEWER_RULES, KialiAuth, kialiNamespaces, kialiRemoteSecretName, kialiRemoteValues, kialiValues } from "./kialiValues";
 
-/** A cluster Kiali reads, with the resources that create its mesh namespaces (Kiali's roles live in them). */
+/** A cluster Kiali reads, with the resources that create its mesh namespaces (on the hub, Kiali's roles live in them). */
 export interface KialiCluster extends PeerCluster {
     readonly namespaces: Readonly<Record<string, pulumi.Resource>>;
 }
@@ -16,12 +17,14 @@ export interface KialiArgs {
     /** The other clusters of the mesh, which Kiali reads through remote-cluster secrets. */
     readonly remotes: readonly KialiCluster[];
     readonly auth: KialiAuth;
-    /** The namespaces of the mesh's services: with istio-system, the only ones Kiali reads, on every cluster. */
+    /** The gateways' and the services' namespaces: with istio-system, the only ones Kiali reads, on every cluster. */
     readonly meshNamespaces: readonly string[];
     /** The `kiali-server` chart version. */
     readonly version: string;
     /** A Prometheus with every cluster's metrics. */
     readonly prometheusUrl: pulumi.Input<string>;
+    /** Kiali's credentials for it, from a Secret in istio-system on the hub. */
+    readonly prometheusAuth?: QueryAuth;
     readonly highAvailability: boolean;
     /** The mesh's remote-secret epoch (`multiCluster.remoteSecretEpoch`): bumping it rotates Kiali's tokens too. */
     readonly epoch: number;
@@ -30,18 +33,23 @@ export interface KialiArgs {
 const REPO = "https://kiali.org/helm-charts";
 
 /**
- * Kiali for the whole mesh, on the hub cluster. What `kiali-prepare-remote-cluster.sh` does by hand is done here for
- * every other cluster: the chart's remote-only service account, read-only roles in the mesh's namespaces only, a
- * token for that account, and on the hub a remote-cluster secret holding a kubeconfig with that token. Tokens rotate
- * with the mesh's remote-secret epoch, as istiod's do: new token Secrets, the remote-cluster secrets updated in place,
- * the old tokens deleted last.
+ * Kiali for the whole mesh, on the hub cluster, reading the mesh's namespaces there. What upstream's
+ * `kiali-prepare-remote-cluster.sh` does by hand is done here for every other cluster: the chart's remote-only service
+ * account, a read-only cluster role for it, a token for that account, and on the hub a remote-cluster secret holding a
+ * kubeconfig with that token. Tokens rotate with the mesh's remote-secret epoch, as istiod's do: new token Secrets,
+ * the remote-cluster secrets updated in place, the old tokens deleted last.
+ *
+ * A remote cluster is read cluster-wide because that is how Kiali reads it: Kiali 2.29 limits the cache of its home
+ * cluster to the accessible namespaces, but builds each remote cluster's cache with no namespace limit (kiali/kiali
+ * v2.29.0 cmd/server.go `newManager`: `cluster.New` with no `DefaultNamespaces`), and a Forbidden list or watch shuts
+ * down that cluster's cache (`makeWatchErrorHandler`). Namespaced roles there would leave the cluster blank in Kiali.
  */
 export class Kiali extends pulumi.ComponentResource {
     constructor(name: string, args: KialiArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:observability:Kiali", name, {}, opts);
         const hub = args.hub.cluster;
         const namespaces = kialiNamespaces(args.meshNamespaces);
-        const secrets = args.remotes.map((remote) => this.remoteAccess(name, args, remote, namespaces));
+        const secrets = args.remotes.map((remote) => this.remoteAccess(name, args, remote));
         // The chart resolves its discovery selectors to the namespaces that exist at install time (a lookup).
         const roles = this.viewerRoles(`${name}-${hub.name}`, args.hub, namespaces);
         new k8s.helm.v3.Release(`${name}-${hub.name}`, {
@@ -51,14 +59,14 @@ export class Kiali extends pulumi.ComponentResource {
             repositoryOpts: { repo: REPO },
             namespace: ISTIO_NAMESPACE,
             values: pulumi.output(args.prometheusUrl).apply((prometheusUrl) => kialiValues({
-                prometheusUrl, remoteClusters: args.remotes.map((r) => r.cluster.name), highAvailability: args.highAvailability, auth: args.auth, namespaces,
+                prometheusUrl, prometheusAuth: args.prometheusAuth, remoteClusters: args.remotes.map((r) => r.cluster.name), highAvailability: args.highAvailability, auth: args.auth, namespaces,
             })),
             atomic: true,
         }, { parent: this, provider: hub.provider, dependsOn: [args.hub.istiod, ...roles, ...secrets] });
         this.registerOutputs({});
     }
 
-    /** The viewer Role and its binding to Kiali's service account in each namespace Kiali reads on one cluster. */
+    /** The viewer Role and its binding to Kiali's service account in each namespace Kiali reads on the hub. */
     private viewerRoles(prefix: string, on: KialiCluster, namespaces: readonly string[]): pulumi.Resource[] {
         const child = { parent: this, provider: on.cluster.provider };
         return namespaces.flatMap((namespace) => {
@@ -73,7 +81,7 @@ export class Kiali extends pulumi.ComponentResource {
         });
     }
 
-    private remoteAccess(name: string, args: KialiArgs, remote: KialiCluster, namespaces: readonly string[]): k8s.core.v1.Secret {
+    private remoteAccess(name: string, args: KialiArgs, remote: KialiCluster): k8s.core.v1.Secret {
         const r = remote.cluster;
         const on = { parent: this, provider: r.provider };
         const account = new k8s.helm.v3.Release(`${name}-${r.name}-remote`, {
@@ -82,12 +90,18 @@ export class Kiali extends pulumi.ComponentResource {
             version: args.version,
             repositoryOpts: { repo: REPO },
             namespace: ISTIO_NAMESPACE,
-            values: kialiRemoteValues(namespaces),
+            values: kialiRemoteValues(),
             atomic: true,
         }, { ...on, dependsOn: [remote.istiod] });
-        const roles = this.viewerRoles(`${name}-${r.name}`, remote, namespaces);
+        const metadata = { name: `${KIALI_INSTANCE}-viewer` };
+        const role = new k8s.rbac.v1.ClusterRole(`${name}-${r.name}-viewer`, { metadata, rules: KIALI_CLUSTER_VIEWER_RULES }, on);
+        const binding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-${r.name}-viewer`, {
+            metadata,
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: metadata.name },
+            subjects: [{ kind: "ServiceAccount", name: KIALI_INSTANCE, namespace: ISTIO_NAMESPACE }],
+        }, { ...on, dependsOn: [role, account] });
         const kubeconfig = tokenKubeconfig(`${name}-${r.name}-token-e${args.epoch}`, {
-            cluster: r, secretName: `kiali-remote-token-${args.hub.cluster.name}-e${args.epoch}`, serviceAccount: KIALI_INSTANCE, parent: this, dependsOn: [account, ...roles],
+            cluster: r, secretName: `kiali-remote-token-${args.hub.cluster.name}-e${args.epoch}`, serviceAccount: KIALI_INSTANCE, parent: this, dependsOn: [account, binding],
         });
         return new k8s.core.v1.Secret(`${name}-${r.name}-remote-secret`, {
             metadata: {

@@ -30,7 +30,7 @@ export interface MeshObservabilityArgs {
     readonly multiCluster: boolean;
     /** The mesh's remote-secret epoch, for Kiali's tokens. */
     readonly remoteSecretEpoch: number;
-    /** The namespaces of the declared services. */
+    /** The namespaces Kiali reads besides istio-system: the gateways' and the declared services'. */
     readonly meshNamespaces: readonly string[];
     /** The edge's OpenID issuer (`edgeAuth.issuer`), Kiali's issuer unless `kialiAuth.issuerUri` says otherwise. */
     readonly edgeIssuer?: string;
@@ -90,6 +90,7 @@ export class MeshObservability extends pulumi.ComponentResource {
                 version: args.charts.kiali,
                 // With remote write and no query endpoint, Kiali shows the hub's own metrics only.
                 prometheusUrl: (o.aggregation === "remoteWrite" ? o.queryUrl : undefined) ?? LOCAL_PROMETHEUS_URL,
+                prometheusAuth: o.aggregation === "remoteWrite" && o.queryUrl ? o.queryAuth : undefined,
                 highAvailability: args.highAvailability,
                 epoch: args.remoteSecretEpoch,
             }, { parent: this });

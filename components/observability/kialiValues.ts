@@ -1,3 +1,4 @@
+import { QueryAuth } from "../../config/observability";
 import { ISTIO_NAMESPACE } from "../mesh/values";
 
 /**
@@ -18,11 +19,13 @@ export type KialiAuth =
 
 export interface KialiValuesArgs {
     readonly prometheusUrl: string;
+    /** Kiali's credentials for `prometheusUrl`, from a Secret in its namespace. */
+    readonly prometheusAuth?: QueryAuth;
     /** The other clusters of the mesh, each read through its remote-cluster secret. */
     readonly remoteClusters: readonly string[];
     readonly highAvailability: boolean;
     readonly auth: KialiAuth;
-    /** The only namespaces Kiali reads, on every cluster (its own, istio-system, is always one). */
+    /** The only namespaces Kiali reads on its home cluster and shows on every cluster (its own, istio-system, is always one). */
     readonly namespaces: readonly string[];
 }
 
@@ -30,36 +33,39 @@ export interface KialiValuesArgs {
 export const kialiNamespaces = (meshNamespaces: readonly string[]) => [...new Set([ISTIO_NAMESPACE, ...meshNamespaces])];
 
 /**
- * The namespace-scoped access Kiali gets, shared by the hub and the remote clusters: the chart's `kiali-viewer` role
- * (kiali/helm-charts v2.29.0 templates/role-viewer.yaml) less what reaches into workloads: `pods/portforward` (the
- * Envoy admin port of every proxy, /quitquitquit included) and `pods/log`; and less what only OpenShift or a
- * cluster-scoped role can use.
+ * What Kiali's service accounts may read, on the hub in each of the mesh's namespaces and on every other cluster
+ * cluster-wide: the chart's `kiali-viewer` role (kiali/helm-charts v2.29.0 templates/role-viewer.yaml) less what
+ * reaches into workloads: `pods/portforward` (the Envoy admin port of every proxy, /quitquitquit included) and
+ * `pods/log`; and less what only OpenShift or a cluster-scoped role can use.
  */
 export const KIALI_VIEWER_RULES = [
     { apiGroups: [""], resources: ["configmaps", "namespaces", "pods", "replicationcontrollers", "services"], verbs: ["get", "list", "watch"] },
     { apiGroups: ["apps"], resources: ["daemonsets", "deployments", "replicasets", "statefulsets"], verbs: ["get", "list", "watch"] },
     { apiGroups: ["batch"], resources: ["cronjobs", "jobs"], verbs: ["get", "list", "watch"] },
-    { apiGroups: ["networking.istio.io", "security.istio.io", "extensions.istio.io", "telemetry.istio.io"], resources: ["*"], verbs: ["get", "list", "watch"] },
+    { apiGroups: ["networking.istio.io", "security.istio.io", "extensions.istio.io", "telemetry.istio.io", "inference.networking.k8s.io"], resources: ["*"], verbs: ["get", "list", "watch"] },
     { apiGroups: ["gateway.networking.k8s.io"], resources: ["gatewayclasses", "gateways", "grpcroutes", "httproutes", "referencegrants", "tcproutes", "tlsroutes"], verbs: ["get", "list", "watch"] },
 ];
 
 /**
- * Namespaced access, granted by this program: the chart's own roles are skipped (`skipResources`), since its viewer
- * role always grants `pods/portforward`; and Kiali reads only the namespaces its discovery selectors name, in the one
- * form Kiali accepts without cluster-wide access (kiali/kiali v2.29.0 config/config.go, `extractAccessibleNamespaceList`).
+ * The cluster-wide form, for the clusters Kiali reads remotely: the namespaced rules and the one cluster-scoped read
+ * of the chart's role, mutating webhooks, from which Kiali learns the revision tags (kiali/kiali v2.29.0
+ * istio/discovery.go `setTags`). Still not the chart's `tokenreviews`: only the `header` login strategy uses them, on
+ * the home cluster (handlers/authentication/header_auth_controller.go).
  */
-function namespacedAccess(namespaces: readonly string[]) {
-    return {
-        skipResources: ["clusterrole", "clusterrolebinding"],
-        cluster_wide_access: false,
-        discovery_selectors: { default: [{ matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...namespaces] }] }] },
-    };
-}
+export const KIALI_CLUSTER_VIEWER_RULES = [
+    ...KIALI_VIEWER_RULES,
+    { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], verbs: ["list"] },
+];
+
+/**
+ * The chart's own roles are skipped (`skipResources`): its viewer role always grants `pods/portforward`. This program
+ * grants Kiali's access instead.
+ */
+const CHART_ROLES = ["clusterrole", "clusterrolebinding"];
 
 export function kialiValues(a: KialiValuesArgs) {
-    const { skipResources, ...access } = namespacedAccess(a.namespaces);
     return {
-        skipResources,
+        skipResources: CHART_ROLES,
         auth: a.auth.strategy === "openid" ? {
             strategy: "openid",
             openid: {
@@ -75,7 +81,11 @@ export function kialiValues(a: KialiValuesArgs) {
         } : { strategy: "anonymous" },
         deployment: {
             instance_name: KIALI_INSTANCE,
-            ...access,
+            // On its home cluster Kiali reads only the namespaces its discovery selectors name, in the one form it
+            // accepts without cluster-wide access (kiali/kiali v2.29.0 config/config.go `extractAccessibleNamespaceList`),
+            // and caches those namespaces only (cmd/server.go `newManager`).
+            cluster_wide_access: false,
+            discovery_selectors: { default: [{ matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...a.namespaces] }] }] },
             // The mesh's configuration is Pulumi's: changes made in Kiali would be drift, undone by the next update.
             view_only_mode: true,
             replicas: a.highAvailability ? 2 : 1,
@@ -83,8 +93,16 @@ export function kialiValues(a: KialiValuesArgs) {
         // Its role grants no pods/log.
         kiali_feature_flags: { disabled_features: ["logs-tab"] },
         external_services: {
-            prometheus: { url: a.prometheusUrl },
-            istio: { root_namespace: ISTIO_NAMESPACE },
+            prometheus: { url: a.prometheusUrl, ...(a.prometheusAuth ? { auth: prometheusAuth(a.prometheusAuth) } : {}) },
+            istio: {
+                root_namespace: ISTIO_NAMESPACE,
+                // On by default, the Istio API is istiod's debug and readiness endpoints, reached by port-forward, which
+                // Kiali's roles do not grant: every istiod would show Unreachable (kiali/kiali v2.29.0
+                // istio/discovery.go `canConnectToIstiodForRevision`), and proxy statuses fail (business/
+                // controlplane_monitor.go `getIstiodDebugStatus`). Off, Kiali takes the control plane's status from
+                // the health of istio-system's workloads (business/istio_status.go `GetStatus`).
+                istio_api_enabled: false,
+            },
         },
         clustering: {
             // Discovery by label runs at `helm install` time (a lookup), before Pulumi has created the secrets; list them.
@@ -94,8 +112,28 @@ export function kialiValues(a: KialiValuesArgs) {
     };
 }
 
-/** On a watched cluster: only the service account the hub's Kiali uses there; its roles are this program's. */
-export function kialiRemoteValues(namespaces: readonly string[]) {
-    const { skipResources, ...access } = namespacedAccess(namespaces);
-    return { skipResources, deployment: { instance_name: KIALI_INSTANCE, remote_cluster_resources_only: true, view_only_mode: true, ...access } };
+/**
+ * Kiali's Prometheus credentials as Secret references (kiali.io_kialis CRD v2.29.0 `external_services.prometheus.auth`:
+ * `type` bearer or basic, `token`, `username`, `password` each "may refer to a secret using the pattern
+ * `secret:<secretName>:<secretKey>`"): the chart mounts each referenced key under /kiali-override-secrets
+ * (kiali/helm-charts v2.29.0 templates/_helpers.tpl `credential-secrets`), and Kiali reads the file on use, so the
+ * credentials never enter the values and rotate without a restart (kiali/kiali v2.29.0 config/config.go).
+ */
+function prometheusAuth(auth: QueryAuth) {
+    const ref = (key: string) => `secret:${auth.secretName}:${key}`;
+    return auth.type === "bearer"
+        ? { type: "bearer", token: ref(auth.key) }
+        : { type: "basic", username: ref(auth.usernameKey), password: ref(auth.passwordKey) };
+}
+
+/**
+ * On a watched cluster: only the service account the hub's Kiali uses there; its role is this program's. Kiali caches
+ * a remote cluster's objects from every namespace whatever the hub's `cluster_wide_access` says (see Kiali), so the
+ * account reads that cluster as upstream's `kiali-prepare-remote-cluster.sh` sets it up, cluster-wide.
+ */
+export function kialiRemoteValues() {
+    return {
+        skipResources: CHART_ROLES,
+        deployment: { instance_name: KIALI_INSTANCE, remote_cluster_resources_only: true, view_only_mode: true, cluster_wide_access: true },
+    };
 }

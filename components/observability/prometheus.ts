@@ -1,9 +1,9 @@
 import * as crypto from "node:crypto";
 import { RemoteWriteAuth } from "../../config/observability";
-import { CERT_MANAGER_NAMESPACE, ISTIO_NAMESPACE } from "../mesh/values";
+import { CERT_MANAGER_NAMESPACE, EASTWEST_NAMESPACE, ISTIO_NAMESPACE } from "../mesh/values";
 import { KIALI_INSTANCE } from "./kialiValues";
 import { TARGET_CLUSTER_LABEL } from "./metrics";
-import { ISTIO_CSR_JOB, RuleGroup } from "./rules";
+import { federationJob, ISTIO_CSR_JOB, RuleGroup } from "./rules";
 
 /**
  * Values of the Prometheus community chart `prometheus` (29.27.0, app v3.14.0), one release per cluster. The
@@ -139,7 +139,7 @@ export function prometheusValues(a: PrometheusValuesArgs) {
                     ],
                 },
             } : {}),
-            ...Object.fromEntries(sources.map((source) => [`federate-${source}`, {
+            ...Object.fromEntries(sources.map((source) => [federationJob(source), {
                 honor_labels: true,
                 metrics_path: "/federate",
                 params: { "match[]": FEDERATED_SERIES },
@@ -191,11 +191,14 @@ export interface PrometheusNetworkPolicyArgs {
  * else: with no rule, a NetworkPolicy that selects the server denies every other ingress.
  */
 export function prometheusNetworkPolicySpec(a: PrometheusNetworkPolicyArgs) {
-    const from = (podLabels: Record<string, string>) => ({
-        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ISTIO_NAMESPACE } },
+    const from = (namespace: string, podLabels: Record<string, string>) => ({
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
         podSelector: { matchLabels: { ...podLabels } },
     });
-    const peers = [...(a.kiali ? [from(KIALI_POD_LABELS)] : []), ...(a.federationSource ? [from(EAST_WEST_POD_LABELS)] : [])];
+    const peers = [
+        ...(a.kiali ? [from(ISTIO_NAMESPACE, KIALI_POD_LABELS)] : []),
+        ...(a.federationSource ? [from(EASTWEST_NAMESPACE, EAST_WEST_POD_LABELS)] : []),
+    ];
     return {
         podSelector: { matchLabels: { ...PROMETHEUS_SERVER_LABELS } },
         policyTypes: ["Ingress"],

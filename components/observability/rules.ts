@@ -3,12 +3,14 @@ import { ISTIO_CERTIFICATE_SERVICE, METRICS, MetricKey, TARGET_CLUSTER_LABEL } f
 
 /** The scrape job of istio-csr's metrics Service (the chart serves no Prometheus annotations). */
 export const ISTIO_CSR_JOB = "istio-csr";
+/** The hub's scrape job that federates one source cluster's Prometheus. */
+export const federationJob = (source: string) => `federate-${source}`;
 
 /** What the rules of one cluster's Prometheus cover. */
 export interface MeshRulesArgs {
     /** The cluster whose Prometheus evaluates the rules: its scraped series carry `cluster="<clusterName>"`. */
     readonly clusterName: string;
-    /** Other clusters whose series this Prometheus holds (the sources the hub federates). @default none */
+    /** The source clusters this Prometheus federates (the hub's). @default none */
     readonly federatedClusters?: readonly string[];
     /** istio-csr is the mesh CA: issuance rules and istiod's certificate. */
     readonly istioCsr: boolean;
@@ -81,24 +83,28 @@ const alert = (name: string, expr: string, forDuration: string | undefined, seve
     ({ alert: name, expr, ...(forDuration ? { for: forDuration } : {}), labels: { severity, ...labels }, annotations: { summary, description } });
 
 /**
- * "No target matching `selector` is up", once per cluster whose series this Prometheus holds, each alert labelled with
- * its cluster. `up` carries only target labels: the own cluster's has no `cluster` label (metric relabelling does not
- * reach it), a federated source's has the one its external labels attached.
+ * How long the hub tolerates a failing federation scrape. Every change of rules or scrape configuration restarts each
+ * Prometheus (`checksum/config`), and the chart replaces the server with the Recreate strategy: the old pod may take
+ * its whole termination grace period (300 s) to stop before the new one attaches the ReadWriteOnce volume and replays
+ * its write-ahead log (prometheus-community/helm-charts prometheus-29.27.0 values.yaml `server.strategy`,
+ * `server.terminationGracePeriodSeconds`, `server.persistentVolume`). A routine update must not page.
  */
-function perClusterAbsent(a: MeshRulesArgs, selector: string, make: (expr: string, cluster: string) => Rule): Rule[] {
-    return [a.clusterName, ...(a.federatedClusters ?? [])].map((cluster) => {
-        const matcher = cluster === a.clusterName ? `cluster=""` : `cluster="${cluster}"`;
-        const rule = make(`absent(${m("up")}{${matcher},${selector}} == 1)`, cluster);
-        return { ...rule, labels: { ...rule.labels, cluster } };
-    });
-}
-
+export const FEDERATION_DOWN_FOR = "15m";
 /**
- * Alerts on certificate expiry, issuance, the control plane and the multi-cluster links. Every alert names the cluster
- * it is about in `cluster`, and aggregates by it: on the hub, the sources' series (federated, `cluster="<source>"`)
- * sit beside its own. A remote cluster named by istiod's metrics is `exported_cluster` (see `clusterLabelling`).
+ * Alerts on certificate expiry, issuance, the control plane and the multi-cluster links, each about the cluster whose
+ * Prometheus evaluates them: they read its own series only (`cluster="<clusterName>"`; for `up`, which carries target
+ * labels only, `cluster=""`), so that a source's alerts are not raised a second time by the hub that federates its
+ * series, and each cluster alerts on itself whether or not the hub can reach it. Every alert names that cluster in
+ * `cluster` and aggregates by it. A remote cluster named by istiod's metrics is `exported_cluster` (see
+ * `clusterLabelling`). The hub alone adds one alert per source: its federation scrape failing, which is also how a
+ * source's Prometheus being down (and so its alerts silent) becomes visible.
  */
 export function meshAlertRules(a: MeshRulesArgs): { groups: RuleGroup[] } {
+    const own = `cluster="${a.clusterName}"`;
+    const series = (k: MetricKey, matchers?: string) => `${m(k)}{${own}${matchers ? `,${matchers}` : ""}}`;
+    const recorded = (name: string) => `${name}{${own}}`;
+    const down = (name: string, selector: string, summary: string, description: string) =>
+        alert(name, `absent(${m("up")}{cluster="",${selector}} == 1)`, "5m", "critical", summary, description, { cluster: a.clusterName });
     const certificates: Rule[] = [
         ...(a.intermediateNotAfterSeconds !== undefined ? [alert("MeshIntermediateCaExpiring",
             // The intermediate is a CA Issuer's secret, not a cert-manager Certificate, so no exporter reports its
@@ -108,52 +114,57 @@ export function meshAlertRules(a: MeshRulesArgs): { groups: RuleGroup[] } {
             `The intermediate of cluster {{ $labels.cluster }} expires in {{ $value | humanizeDuration }}: rotate it (docs/pki/rotation.md) before workload certificates stop being issued.`,
             { cluster: a.clusterName })] : []),
         ...(a.istioCsr ? [alert("IstiodCertificateExpiring",
-            `${m("certificateExpiration")}{${ISTIOD_CERTIFICATE}} - time() < 900`, "5m", "critical",
+            `${series("certificateExpiration", ISTIOD_CERTIFICATE)} - time() < 900`, "5m", "critical",
             "istiod's serving certificate is not being renewed",
             "istio-csr renews it with 30 minutes left; {{ $value | humanizeDuration }} remain on cluster {{ $labels.cluster }}. Check istio-csr and the istio-ca Issuer.")] : []),
         ...(a.ingressCertificate ? [alert("IngressCertificateExpiring",
-            `${m("certificateExpiration")}{${INGRESS_CERTIFICATE}} - time() < ${14 * DAY}`, "1h", "warning",
+            `${series("certificateExpiration", INGRESS_CERTIFICATE)} - time() < ${14 * DAY}`, "1h", "warning",
             "The ingress gateway's certificate is not being renewed",
             "cert-manager renews it 30 days before expiry; {{ $value | humanizeDuration }} remain on cluster {{ $labels.cluster }}. Check the Certificate's events and the issuer.")] : []),
-        alert("CertificateNotReady", `max by (cluster, namespace, name) (${m("certificateReady")}{condition="False"}) == 1`, "15m", "warning",
+        alert("CertificateNotReady", `max by (cluster, namespace, name) (${series("certificateReady", `condition="False"`)}) == 1`, "15m", "warning",
             "A cert-manager Certificate is not Ready",
             "Certificate {{ $labels.namespace }}/{{ $labels.name }} on cluster {{ $labels.cluster }} has not been Ready for 15 minutes."),
     ];
     const issuance: Rule[] = a.istioCsr ? [
-        ...perClusterAbsent(a, `job="${ISTIO_CSR_JOB}"`, (expr, cluster) => alert("IstioCsrDown", expr, "5m", "critical",
-            "istio-csr is not serving", `No istio-csr replica of cluster ${cluster} answers scrapes: its workloads cannot renew their certificates (1 hour TTL).`)),
-        alert("IstioCsrIssuanceErrors", `${RECORDED.issuanceErrorRate} / ${RECORDED.issuanceRate} > 0.05`, "10m", "critical",
+        down("IstioCsrDown", `job="${ISTIO_CSR_JOB}"`, "istio-csr is not serving",
+            `No istio-csr replica of cluster ${a.clusterName} answers scrapes: its workloads cannot renew their certificates (1 hour TTL).`),
+        alert("IstioCsrIssuanceErrors", `${recorded(RECORDED.issuanceErrorRate)} / ${recorded(RECORDED.issuanceRate)} > 0.05`, "10m", "critical",
             "istio-csr refuses or fails workload certificate requests",
             "{{ $value | humanizePercentage }} of CreateCertificate calls fail on cluster {{ $labels.cluster }} (Unauthenticated: identity or cluster ID mismatch; Internal: signing)."),
-        alert("IstioCsrIssuanceSlow", `${RECORDED.issuanceLatencyP99} > 1`, "15m", "warning",
+        alert("IstioCsrIssuanceSlow", `${recorded(RECORDED.issuanceLatencyP99)} > 1`, "15m", "warning",
             "Workload certificate issuance is slow", "The 99th percentile of CreateCertificate on cluster {{ $labels.cluster }} takes {{ $value | humanizeDuration }}."),
-        alert("IstioCsrServingCertificateFailing", `max by (cluster) (increase(${m("istioCsrServingCertificateRequests")}{success="0"}[30m])) > 0`, undefined, "warning",
+        alert("IstioCsrServingCertificateFailing", `max by (cluster) (increase(${series("istioCsrServingCertificateRequests", `success="0"`)}[30m])) > 0`, undefined, "warning",
             "istio-csr cannot renew its own serving certificate", "istio-csr's requests for its gRPC serving certificate fail on cluster {{ $labels.cluster }}; proxies will refuse it once it expires."),
-        alert("MeshIssuerSyncErrors", `sum by (cluster) (increase(${m("controllerSyncErrors")}{${CA_ISSUER_CONTROLLER}}[15m])) > 0`, "15m", "warning",
+        alert("MeshIssuerSyncErrors", `sum by (cluster) (increase(${series("controllerSyncErrors", CA_ISSUER_CONTROLLER)}[15m])) > 0`, "15m", "warning",
             "cert-manager's CA issuer fails to sign CertificateRequests", "The controller that signs workload certificates with the intermediate of cluster {{ $labels.cluster }} keeps failing."),
     ] : [];
-    const controlPlane: Rule[] = perClusterAbsent(a, `namespace="${ISTIO_NAMESPACE}",app="istiod"`, (expr, cluster) => alert("IstiodDown", expr, "5m", "critical",
-        "No istiod replica is up", `No istiod of cluster ${cluster} is up: its proxies keep their last configuration but receive no updates; new pods start without configuration.`));
+    const controlPlane: Rule[] = [down("IstiodDown", `namespace="${ISTIO_NAMESPACE}",app="istiod"`, "No istiod replica is up",
+        `No istiod of cluster ${a.clusterName} is up: its proxies keep their last configuration but receive no updates; new pods start without configuration.`)];
     const multiCluster: Rule[] = a.remoteClusters > 0 ? [
-        alert("IstiodRemoteClusterSyncTimeout", `sum by (cluster, ${TARGET_CLUSTER_LABEL}) (increase(${m("remoteClusterSyncTimeouts")}[30m])) > 0`, undefined, "warning",
+        alert("IstiodRemoteClusterSyncTimeout", `sum by (cluster, ${TARGET_CLUSTER_LABEL}) (increase(${series("remoteClusterSyncTimeouts")}[30m])) > 0`, undefined, "warning",
             "istiod started without a remote cluster's endpoints",
             `Remote cluster {{ $labels.${TARGET_CLUSTER_LABEL} }} took too long to sync, so istiod on {{ $labels.cluster }} served configuration without its services for a while.`),
-        alert("IstiodRemoteClusterNotSynced", `max by (cluster, ${TARGET_CLUSTER_LABEL}, status) (${m("remoteClusterSyncStatus")}{status=~"timeout|closed"}) == 1`, "10m", "critical",
+        alert("IstiodRemoteClusterNotSynced", `max by (cluster, ${TARGET_CLUSTER_LABEL}, status) (${series("remoteClusterSyncStatus", `status=~"timeout|closed"`)}) == 1`, "10m", "critical",
             "istiod does not see a remote cluster",
             `istiod on {{ $labels.cluster }} sees remote cluster {{ $labels.${TARGET_CLUSTER_LABEL} }} {{ $labels.status }}: check its remote secret (token) and the API server allow-list.`),
-        alert("IstiodRemoteClustersMissing", `max by (cluster) (${m("managedClusters")}{cluster_type="remote"}) < ${a.remoteClusters}`, "10m", "critical",
+        alert("IstiodRemoteClustersMissing", `max by (cluster) (${series("managedClusters", `cluster_type="remote"`)}) < ${a.remoteClusters}`, "10m", "critical",
             "istiod watches fewer remote clusters than the mesh has",
             `istiod on {{ $labels.cluster }} manages {{ $value }} remote clusters, not ${a.remoteClusters}: a remote secret is missing or unreadable.`),
     ] : [];
-    const eastWest: Rule[] = a.eastWestGateway ? perClusterAbsent(a, `namespace="${EASTWEST_NAMESPACE}",app="${EASTWEST_GATEWAY}"`, (expr, cluster) =>
-        alert("EastWestGatewayDown", expr, "5m", "critical",
-            "No east-west gateway replica is up", `No east-west gateway of cluster ${cluster} is up: other clusters cannot reach its services, and locality failover to it fails.`)) : [];
+    const eastWest: Rule[] = a.eastWestGateway ? [down("EastWestGatewayDown", `namespace="${EASTWEST_NAMESPACE}",app="${EASTWEST_GATEWAY}"`, "No east-west gateway replica is up",
+        `No east-west gateway of cluster ${a.clusterName} is up: other clusters cannot reach its services, and locality failover to it fails.`)] : [];
+    const federation: Rule[] = (a.federatedClusters ?? []).map((source) => alert("MetricsFederationFailing",
+        `${m("up")}{cluster="",job="${federationJob(source)}"} == 0`, FEDERATION_DOWN_FOR, "critical",
+        "The hub cannot federate a cluster's metrics",
+        `The hub ${a.clusterName} has not reached the Prometheus of cluster ${source} for ${FEDERATION_DOWN_FOR}: that Prometheus is down (and ${source} raises no alert) or the link through the east-west gateways is broken. Kiali shows none of ${source}'s recent traffic.`,
+        { cluster: source }));
     return {
         groups: [
             { name: "mesh-certificates", rules: certificates },
             ...(issuance.length ? [{ name: "mesh-issuance-alerts", rules: issuance }] : []),
             { name: "mesh-control-plane", rules: controlPlane },
             ...(multiCluster.length || eastWest.length ? [{ name: "mesh-multicluster", rules: [...multiCluster, ...eastWest] }] : []),
+            ...(federation.length ? [{ name: "mesh-federation", rules: federation }] : []),
         ],
     };
 }

@@ -44,8 +44,13 @@ export interface IntermediateCertificateOutputs extends Omit<IntermediateCertifi
 /** The type token: `pulumi-nodejs` routes it to the dynamic provider host; the rest names it for policies. */
 export const INTERMEDIATE_CERTIFICATE_TYPE = "pulumi-nodejs:dynamic/pki:IntermediateCertificate";
 
-/** An input change that needs a new certificate. The root key is not compared: it never reaches the state. */
-const REPLACE_ON = ["certRequestPem", "caCertPem", "cluster", "trustDomain", "nameConstraints", "validityPeriodHours", "earlyRenewalHours", "maxPathLength"] as const;
+/**
+ * An input change that needs a new certificate. The root key is not compared: it never reaches the state.
+ * `earlyRenewalHours` is not one: it changes only when the next `pulumi up` re-issues, not what is signed, and the tls
+ * provider updates it in place (hashicorp/terraform-provider-tls internal/provider/resource_locally_signed_cert.go,
+ * commit 14621e27: `early_renewal_hours` has no RequiresReplace, `validity_period_hours` does).
+ */
+const REPLACE_ON = ["certRequestPem", "caCertPem", "cluster", "trustDomain", "nameConstraints", "validityPeriodHours", "maxPathLength"] as const;
 
 /** Problems with the inputs, as the provider's `check` reports them (property, reason). */
 export function checkIntermediateInputs(inputs: Partial<IntermediateCertificateInputs>): Array<{ property: string; reason: string }> {
@@ -128,10 +133,16 @@ export const intermediateCertificateProvider: pulumi.dynamic.ResourceProvider<In
     },
     async diff(_id, olds, news) {
         const replaces: string[] = REPLACE_ON.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-        // The tls provider's ready_for_renewal: inside the early-renewal window the next `pulumi up` re-issues.
+        // The tls provider's ready_for_renewal: inside the early-renewal window the next `pulumi up` re-issues. A state
+        // without a readable end time (written before it was recorded) is not a reason to re-sign: NaN is no deadline.
         const renewAt = Date.parse(olds.validityEndTime) - news.earlyRenewalHours * 3_600_000;
-        if (!(Date.now() < renewAt)) replaces.push("validityEndTime");
-        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
+        if (Number.isFinite(renewAt) && Date.now() >= renewAt) replaces.push("validityEndTime");
+        const changes = replaces.length > 0 || olds.earlyRenewalHours !== news.earlyRenewalHours;
+        return { changes, replaces, deleteBeforeReplace: false };
+    },
+    /** Only `earlyRenewalHours` changes without a replacement: the certificate stays as signed. */
+    async update(_id, olds, news) {
+        return { outs: { ...olds, earlyRenewalHours: news.earlyRenewalHours } };
     },
     async create(inputs) {
         const failures = checkIntermediateInputs(inputs);

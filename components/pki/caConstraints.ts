@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { ALL_IP_RANGES, decodeNameConstraints, DecodedNameConstraints } from "./nameConstraints";
+import { ALL_IP_RANGES, decodeNameConstraints, DecodedNameConstraints, dnsSubtreeOf } from "./nameConstraints";
 
 const NAME_CONSTRAINTS_OID = "2.5.29.30";
 
@@ -30,10 +30,9 @@ export interface ClusterNames {
     readonly dnsNames: readonly string[];
 }
 
-/** RFC 5280 DNS subtree match: the name itself or a subdomain of it. */
+/** RFC 5280 DNS subtree match: the name itself or a subdomain of it; wildcards and subtrees as the signer reads them. */
 function withinDns(name: string, subtree: string): boolean {
-    const n = name.toLowerCase().replace(/^\*\./, "");
-    const base = subtree.toLowerCase().replace(/^\./, "");
+    const [n, base] = [dnsSubtreeOf(name), dnsSubtreeOf(subtree)];
     return n === base || n.endsWith(`.${base}`);
 }
 

@@ -44,12 +44,21 @@ export interface DecodedNameConstraints {
     readonly excluded: readonly Subtree[];
 }
 
+/**
+ * The DNS subtree that covers a serving name: a wildcard host by its base name. A dNSName constraint covers the name
+ * and every subdomain (RFC 5280 §4.2.1.10; golang/go src/crypto/x509/verify.go matchDomainConstraint),
+ * so the subtree `shop.example` permits `*.shop.example`. Both the signer and the check of an intermediate read
+ * wildcards through this one function, so they cannot disagree on what a wildcard host needs.
+ */
+export function dnsSubtreeOf(name: string): string {
+    return name.toLowerCase().replace(/^\*\./, "").replace(/^\./, "");
+}
+
 /** The constraints of a cluster's intermediate: its trust domain, the names its issuer serves, no IP addresses. */
 export function constraintsFor(trustDomain: string, dnsNames: readonly string[]): NameConstraints {
     return {
         permittedUriDomains: [trustDomain],
-        // A wildcard host is covered by its base name: the subtree `shop.example` permits `*.shop.example`.
-        permittedDnsNames: [...new Set(dnsNames.map((n) => n.replace(/^\*\./, "")))],
+        permittedDnsNames: [...new Set(dnsNames.map(dnsSubtreeOf))],
         excludedIpRanges: [...ALL_IP_RANGES],
     };
 }

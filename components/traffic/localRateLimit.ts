@@ -12,9 +12,9 @@ const ALWAYS = { numerator: 100, denominator: "HUNDRED" };
 
 /**
  * An EnvoyFilter that inserts Envoy's local rate limit (`envoy.filters.http.local_ratelimit`, a token bucket per
- * proxy) into the HTTP filter chain of the selected proxies: requests over the limit get 429 (gRPC calls
- * `RESOURCE_EXHAUSTED`) and the `x-local-rate-limit` header, before they reach the application (or, at a gateway,
- * the mesh).
+ * proxy) into the HTTP filter chain of the selected proxies, after the mesh's authentication and authorization:
+ * admitted requests over the limit get 429 (gRPC calls `RESOURCE_EXHAUSTED`) and the `x-local-rate-limit` header,
+ * before they reach the application (or, at a gateway, the mesh).
  *
  * The answer is chosen so that callers neither retry it nor eject the limited endpoint. Envoy's local reply to a gRPC
  * call carries `Grpc::Utility::httpToGrpcStatus(status)`, which maps 429 to `UNAVAILABLE`, unless
@@ -30,7 +30,16 @@ export function localRateLimitSpec(a: LocalRateLimitArgs) {
         workloadSelector: { labels: { ...a.workloadLabels } },
         configPatches: [{
             applyTo: "HTTP_FILTER",
-            match: { context: a.context, listener: { filterChain: { filter: { name: "envoy.filters.network.http_connection_manager" } } } },
+            // Just before the router, so after authentication and authorization: a request the mesh refuses (no
+            // valid JWT, denied by an AuthorizationPolicy) is answered 401/403 without spending the service's tokens.
+            // INSERT_BEFORE without a sub-filter would put the limit first in the chain, where anyone able to connect
+            // could exhaust it for the legitimate callers (istio/istio 1.30.3
+            // pilot/pkg/networking/core/envoyfilter/listener_patch.go, HTTP_FILTER patches; the chain's order is
+            // pilot/pkg/networking/core/listener_builder.go `buildHTTPConnectionManager`, the router last).
+            match: {
+                context: a.context,
+                listener: { filterChain: { filter: { name: "envoy.filters.network.http_connection_manager", subFilter: { name: "envoy.filters.http.router" } } } },
+            },
             patch: {
                 operation: "INSERT_BEFORE",
                 value: {

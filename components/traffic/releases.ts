@@ -32,31 +32,43 @@ export function releaseRouting(release: ReleaseConfig): ReleaseRouting {
     };
 }
 
-/** A check to run before a release change takes effect: the pods of a subset that will receive traffic are Ready. */
+/** A check to run before a release change takes effect: a subset that will receive traffic has ready pods on a cluster. */
 export interface ReleaseGate {
+    readonly cluster: string;
     readonly service: string;
     readonly namespace: string;
     readonly subset: string;
     /** Label selector of the subset's pods: the service's `app` label and the subset's labels. */
     readonly selector: string;
-    /** Exits non-zero when no pod matches, or one is not Ready in time. */
+    /** A POSIX shell command, run against the kube context named after the cluster: exits non-zero without a ready pod. */
     readonly command: string;
 }
 
 /**
- * The gates of a release: one per subset that receives requests (by weight or as a mirror). Istio sends a subset the
- * service's endpoints whose labels include the subset's (istio/istio 1.30.3 pilot/pkg/xds/endpoints/endpoint_builder.go,
- * `SubsetOf`); a subset that matches none becomes an empty cluster (`buildEmptyClusterLoadAssignment`) and every
- * request routed to it fails. The service's endpoints are its workload's pods, labelled `app: <service>` (the service
- * graph's contract), so the gate selects `app` and the subset's labels.
+ * Prints, per matching pod, its deletion timestamp and Ready status as `<timestamp>/<status>`: a pod that counts is
+ * `/True`. kubectl prints a missing field as nothing (`--allow-missing-template-keys`, on by default).
  */
-export function releaseGates(service: { readonly name: string; readonly namespace: string }, routing: ReleaseRouting): ReleaseGate[] {
+const READINESS = `'{range .items[*]}{.metadata.deletionTimestamp}/{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'`;
+
+/**
+ * The gates of a release: per cluster, one per subset that receives requests (by weight or as a mirror). Istio sends a
+ * subset the service's ready endpoints whose labels include the subset's (istio/istio 1.30.3
+ * pilot/pkg/xds/endpoints/endpoint_builder.go, `SubsetOf`; pilot/pkg/serviceregistry/kube/controller/endpointslice.go
+ * `endpointHealthStatus`); a subset that matches none becomes an empty cluster (`buildEmptyClusterLoadAssignment`)
+ * and every request routed to it fails. The service's endpoints are its workload's pods, labelled `app: <service>`
+ * (the service graph's contract), and an endpoint is ready when its pod is Ready and not terminating (kubernetes/
+ * endpointslice v0.34.0 utils.go `podToEndpoint`). So the gate counts exactly those pods, and passes with one or
+ * more: unlike `kubectl wait`, which needs every matching pod Ready, an old pod terminating or crash-looping beside
+ * ready ones does not fail it.
+ */
+export function releaseGates(service: { readonly name: string; readonly namespace: string }, routing: ReleaseRouting, clusters: readonly string[]): ReleaseGate[] {
     const live = new Set([...routing.routes.filter((r) => r.weight > 0).map((r) => r.subset), ...(routing.mirror ? [routing.mirror.subset] : [])]);
-    return routing.subsets.filter((s) => live.has(s.name)).map((s) => {
+    return clusters.flatMap((cluster) => routing.subsets.filter((s) => live.has(s.name)).map((s) => {
         const selector = Object.entries({ app: service.name, ...s.labels }).map(([k, v]) => `${k}=${v}`).join(",");
+        const pods = `kubectl --context ${cluster} -n ${service.namespace} get pods -l ${selector} -o jsonpath=${READINESS}`;
         return {
-            service: service.name, namespace: service.namespace, subset: s.name, selector,
-            command: `kubectl -n ${service.namespace} wait pod -l ${selector} --for=condition=Ready --timeout=120s`,
+            cluster, service: service.name, namespace: service.namespace, subset: s.name, selector,
+            command: `n=$(${pods} | grep -cx /True); echo "${cluster} ${service.namespace} ${selector}: $n ready"; [ "$n" -gt 0 ]`,
         };
-    });
+    }));
 }

@@ -6,6 +6,7 @@ import { approverPolicyPolicies } from "./approverPolicy";
 import { caBackendPolicies } from "./caBackends";
 import { certificatePolicies } from "./certificates";
 import { istioCsrPolicies } from "./istioCsr";
+import { signedCaConstraints } from "./certificate";
 import { peek } from "./preview";
 import { stackOutputPolicies } from "./stackOutputs";
 import { PEM_PRIVATE_KEY, stackOf, wildcardMatches } from "./support";
@@ -114,6 +115,8 @@ interface IntermediateCertificateProps {
     readonly validityPeriodHours?: number;
     readonly earlyRenewalHours?: number;
     readonly nameConstraints?: { readonly permittedUriDomains?: string[]; readonly permittedDnsNames?: string[]; readonly excludedIpRanges?: string[] };
+    /** Known at `pulumi up`, and at preview for an intermediate that exists. */
+    readonly certPem?: string;
 }
 
 function lifetimeProblems(validityPeriodHours: number | undefined, earlyRenewalHours: number | undefined, max: number): string[] {
@@ -176,6 +179,26 @@ function nameConstraintProblems(cert: IntermediateCertificateProps, minDnsLabels
     }
     const excluded = new Set(nc.excludedIpRanges ?? []);
     if (!ALL_IP_RANGES.every((r) => excluded.has(r))) problems.push(`${who} does not exclude every IP address (${ALL_IP_RANGES.join(", ")}): it could sign certificates for any address`);
+    return [...problems, ...signedProblems(cert, who)];
+}
+
+/**
+ * The declared inputs say what the signer was asked for; verifiers read the signed certificate. Once it is known,
+ * its own extensions must be what the inputs declare: critical name constraints, URIs of exactly the trust domain,
+ * a CA of pathlen:0.
+ */
+function signedProblems(cert: IntermediateCertificateProps, who: string): string[] {
+    const signed = signedCaConstraints(peek(cert, "certPem"));
+    if (!signed) return [];
+    const problems: string[] = [];
+    if (!signed.isCa || signed.pathLength !== 0) problems.push(`${who} is signed ${signed.isCa ? `with ${signed.pathLength === undefined ? "no path length" : `pathlen:${signed.pathLength}`}` : "as no CA"}: it must be CA:TRUE, pathlen:0`);
+    const nc = signed.nameConstraints;
+    if (!nc) return [...problems, `${who} is signed without name constraints: it can sign identities of every trust domain under the root`];
+    if (!nc.critical) problems.push(`${who} is signed with name constraints that are not critical: a verifier that cannot read them accepts any name`);
+    const td = cert.trustDomain?.toLowerCase();
+    if (nc.permittedUris.length !== 1 || nc.permittedUris[0].toLowerCase() !== td) {
+        problems.push(`${who} is signed permitting URIs of ${nc.permittedUris.length ? nc.permittedUris.join(", ") : "any host"}: it must permit exactly its trust domain ${JSON.stringify(cert.trustDomain ?? "")}`);
+    }
     return problems;
 }
 
@@ -199,6 +222,35 @@ export const intermediateNameConstraints: ResourceValidationPolicy = {
             nameConstraintProblems(args.props as IntermediateCertificateProps, minDnsLabels).forEach((p) => report(p));
         },
     ],
+};
+
+/**
+ * Go's crypto/x509, which istiod and istio-agent verify with, reads a URI constraint `a.example` as that host and
+ * every subdomain of it (golang/go src/crypto/x509/verify.go: matchURIConstraint hands the host to
+ * matchDomainConstraint, which matches any domain ending in the constraint's labels). So an intermediate permitting a
+ * trust domain that is a parent of another cluster's (`acme.example` over `aws.acme.example`) mints that cluster's
+ * identities when it leaks, though each intermediate permits exactly its own trust domain.
+ */
+export const intermediateTrustDomainsDisjoint: StackValidationPolicy = {
+    name: "intermediate-trust-domains-disjoint",
+    description: "No intermediate permits URIs of a domain that is a parent of another cluster's trust domain: Go verifiers (istiod, istio-agent) let a URI constraint cover subdomains.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, report) => {
+        const ints = args.resources.filter((r) => r.type === INTERMEDIATE_CERTIFICATE).map((r) => ({
+            r, cluster: peek(r.props, "cluster"), trustDomain: peek(r.props, "trustDomain"),
+            uris: ((peek(r.props, "nameConstraints", "permittedUriDomains") ?? []) as unknown[]).filter((u): u is string => typeof u === "string"),
+        }));
+        for (const a of ints) {
+            for (const b of ints) {
+                if (typeof b.trustDomain !== "string" || a.cluster === b.cluster) continue;
+                for (const uri of a.uris) {
+                    const base = uri.replace(/^\./, "").toLowerCase();
+                    if (!b.trustDomain.toLowerCase().endsWith(`.${base}`)) continue;
+                    report(`cluster ${a.cluster}'s intermediate permits URIs of ${JSON.stringify(uri)}, a parent domain of cluster ${b.cluster}'s trust domain ${JSON.stringify(b.trustDomain)}: Go verifiers (istiod, istio-agent) accept subdomains of a permitted URI host, so a leak would mint ${b.cluster}'s identities; give the clusters trust domains neither of which is under the other`, a.r.urn);
+                }
+            }
+        }
+    },
 };
 
 /** The resource a property was computed from, e.g. the root certificate behind an intermediate's `caCertPem`. */
@@ -260,6 +312,6 @@ export const noKeyInConfigMap: ResourceValidationPolicy = {
 };
 
 export const keyMaterialPolicies = [
-    privateKeyStrength, offlineRoot, rootConstraints, intermediateConstraints, intermediateNameConstraints, intermediateWithinRoot, caKeysProtected, noKeyInConfigMap,
+    privateKeyStrength, offlineRoot, rootConstraints, intermediateConstraints, intermediateNameConstraints, intermediateTrustDomainsDisjoint, intermediateWithinRoot, caKeysProtected, noKeyInConfigMap,
     ...certificatePolicies, ...acmePolicies, ...istioCsrPolicies, ...approverPolicyPolicies, ...caBackendPolicies, ...stackOutputPolicies,
 ];

@@ -50,12 +50,12 @@ export const noPrivateKeyInStackOutput: StackValidationPolicy = {
         properties: {
             keyOutputs: {
                 type: "object", additionalProperties: { type: "array", items: { type: "string" } },
-                default: { "pki": ["intermediateKeys"], "pki-*": ["intermediateKeys"] },
+                default: { "pki-*": ["intermediateKeys"] },
                 description: "Per stack (name, or prefix ending in *), the outputs that hand private keys on. List only outputs the program wraps in pulumi.secret: policies see secrets decrypted and cannot check it.",
             },
             keyFreeOutputs: {
                 type: "object", additionalProperties: { type: "array", items: { type: "string" } },
-                default: { "pki": ["intermediates", "inventory", "trustBundles"], "pki-*": ["intermediates", "inventory", "trustBundle"] },
+                default: { "pki-*": ["intermediates", "inventory", "trustBundle"] },
                 description: "Per stack (name, or prefix ending in *) that generates private keys, the outputs computed from its resources that hold none (certificates, fingerprints): a first preview cannot show their values. Checked like any output once known.",
             },
         },
@@ -87,26 +87,33 @@ const STACK_REFERENCE = "pulumi:pulumi:StackReference";
 
 /**
  * A StackReference copies every output of the stack it reads into the reader's state, secrets included: a stack
- * that reads another environment's keys holds them, readable by whoever can operate it. Each environment has its own
- * pki stack, which names its environment in its `environment` output, as every mesh stack does.
+ * that reads another environment's keys holds them, readable by whoever can operate it. A mesh stack is named after
+ * its environment and its environment's pki stack `pki-<environment>` (the program refuses any other stack name), so
+ * the environment is taken from the reader's stack name, not from its outputs: both are config it could choose.
  */
 export const keyMaterialOfOwnEnvironment: StackValidationPolicy = {
     name: "key-material-of-own-environment",
-    description: "(stack) A stack reads private keys only from a stack of its own environment: every StackReference whose outputs hold a PEM private key names the reader's environment in its `environment` output.",
+    description: "(stack) A stack reads private keys only from its own environment's pki stack: every StackReference whose outputs hold a PEM private key is <org>/<project>/pki-<reader's stack name> of the reader's project, and names the reader's stack name in its `environment` output.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const root = args.resources.find((r) => r.type === STACK_TYPE);
-        const own = root && Object.getOwnPropertyDescriptor(root.props, "environment")?.value;
         for (const ref of args.resources.filter((r) => r.type === STACK_REFERENCE)) {
             // A stack that exists already: its outputs are known at preview as at update.
             const outputs = Object.getOwnPropertyDescriptor(ref.props, "outputs")?.value ?? {};
             const keys = scan(outputs, "outputs").keys;
             if (keys.length === 0) continue;
+            // urn:pulumi:<stack>::<project>::<type>::<name>
+            const [stack, project] = [stackOf(ref.urn), ref.urn.split("::")[1]];
+            const declared = root && Object.getOwnPropertyDescriptor(root.props, "environment")?.value;
             const theirs = Object.getOwnPropertyDescriptor(outputs, "environment")?.value;
-            if (typeof theirs === "string" && theirs === own) continue;
-            const holder = typeof theirs === "string" ? `environment ${JSON.stringify(theirs)}` : "no single environment (it declares none)";
-            const reader = typeof own === "string" ? `environment ${JSON.stringify(own)}` : `stack ${stackOf(ref.urn)}, which declares no environment`;
-            report(`${reader} reads stack ${ref.props.name}, whose outputs hold private keys (${keys.slice(0, 3).join(", ")}${keys.length > 3 ? ", ..." : ""}) of ${holder}: its state now holds them; read only this environment's pki stack (pki-<environment>)`, ref.urn);
+            const [, refProject, refStack] = String(ref.props.name).split("/");
+            const problems = [
+                ...(refProject === project && refStack === `pki-${stack}` ? [] : [`it is not ${project}'s pki-${stack}`]),
+                ...(theirs === stack ? [] : [`its outputs are ${typeof theirs === "string" ? `environment ${JSON.stringify(theirs)}'s` : "of no single environment (it declares none)"}`]),
+                ...(declared === undefined || declared === stack ? [] : [`the reader declares environment ${JSON.stringify(declared)} in stack ${stack}`]),
+            ];
+            if (problems.length === 0) continue;
+            report(`stack ${stack} reads stack ${ref.props.name}, whose outputs hold private keys (${keys.slice(0, 3).join(", ")}${keys.length > 3 ? ", ..." : ""}), and ${problems.join(", and ")}: its state now holds them; read only this environment's pki stack (<org>/${project}/pki-${stack})`, ref.urn);
         }
     },
 };

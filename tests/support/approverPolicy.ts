@@ -7,8 +7,10 @@
  * - pkg/internal/approver/manager/review.go: a request is approved when one applicable policy has no evaluator
  *   denying it; with no applicable policy it stays unprocessed (never signed).
  * - pkg/internal/approver/manager/predicate/predicate.go: a policy applies when its `selector.issuerRef` fields
- *   (wildcards, unset matches all; the request's kind defaults to Issuer, its group to cert-manager.io) match, and
- *   when the requester may `use` it (a SubjectAccessReview, modelled on the plan's RBAC).
+ *   (wildcards, unset matches all; the request's kind defaults to Issuer, its group to cert-manager.io) match, when
+ *   the request's namespace matches one of `selector.namespace.matchNames` (wildcards; none or no selector: any
+ *   namespace; `SelectorNamespace`), and when the requester may `use` it (a SubjectAccessReview, modelled on the
+ *   plan's RBAC).
  * - pkg/internal/approver/allowed/evaluator.go: every attribute the request carries must be allowed (`evaluateSlice`,
  *   `evaluateString`: an attribute present in the request with no allowed values is denied; `required` fails an
  *   absent one); usages must be a wildcard subset; isCA needs `allowed.isCA: true`.
@@ -30,6 +32,8 @@ export interface ModelledRequest {
     /** The ServiceAccount that creates the CertificateRequest. */
     readonly requester: { readonly namespace: string; readonly name: string };
     readonly issuerRef: { readonly name: string; readonly kind?: string; readonly group?: string };
+    /** The namespace the CertificateRequest is created in (a Certificate's own). */
+    readonly namespace?: string;
     /** Subject Organization values, as Go's pkix.Name parses them (one `""` for Istio's template). */
     readonly organizations: readonly string[];
     readonly commonName?: string;
@@ -94,6 +98,15 @@ export function denials(spec: any, r: ModelledRequest): string[] {
     return found;
 }
 
+function selectsNamespace(spec: any, namespace: string | undefined): boolean {
+    const sel = spec?.selector?.namespace;
+    if (!sel) return true;
+    if (sel.matchLabels !== undefined) throw new Error("selector.namespace.matchLabels is not modelled");
+    if (!sel.matchNames?.length) return true;
+    if (namespace === undefined) throw new Error("the policy selects namespaces: the request needs one");
+    return sel.matchNames.some((n: string) => wildcardMatches(n, namespace));
+}
+
 function selects(spec: any, ref: ModelledRequest["issuerRef"]): boolean {
     const sel = spec?.selector?.issuerRef;
     if (!sel) return true;
@@ -109,7 +122,7 @@ export function review(policies: readonly PolicyObject[], grants: readonly UseGr
     if (policies.length === 0) return { result: "Unprocessed", message: "No CertificateRequestPolicies exist" };
     const bound = (p: PolicyObject) => grants.some((g) => (g.policies.length === 0 || g.policies.includes(p.name))
         && g.subjects.some((s) => s.namespace === r.requester.namespace && s.name === r.requester.name));
-    const applicable = policies.filter((p) => selects(p.spec, r.issuerRef) && bound(p));
+    const applicable = policies.filter((p) => selects(p.spec, r.issuerRef) && selectsNamespace(p.spec, r.namespace) && bound(p));
     if (applicable.length === 0) return { result: "Unprocessed", message: "No CertificateRequestPolicies bound or applicable" };
     const messages: string[] = [];
     for (const p of applicable) {

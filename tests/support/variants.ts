@@ -23,9 +23,9 @@ export function gkeOnlyStaging(): Promise<Plan> {
         config.multiCluster = {};
         config.observability = { ...config.observability, hubCluster: config.clusters[0].name };
         config.ingress = { ...config.ingress, dnsZone: { provider: "cloudDns", project: "acme-dns-staging", managedZone: "staging-acme-example" } };
-        const pki = stackConfig("pki");
-        pki.environments.staging.clusters = config.clusters.map((c: any) => c.name);
-        return planStack({ stack: "staging", config: toRuntime(config), referencedConfig: { pki: toRuntime(pki) } });
+        const pki = stackConfig("pki-staging");
+        pki.clusters = config.clusters.map((c: any) => ({ name: c.name, trustDomain: c.trustDomain }));
+        return planStack({ stack: "staging", config: toRuntime(config), referencedConfig: { "pki-staging": toRuntime(pki) } });
     })();
     return gkeOnly;
 }

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterNetwork } from "../MeshCluster";
+import { subnetCidrs } from "./subnets";
 
 export interface AwsNetworkArgs {
     readonly clusterName: string;
@@ -92,25 +93,4 @@ export class AwsNetwork extends pulumi.ComponentResource implements ClusterNetwo
         this.egressIps = pulumi.all([...this.egressAddresses]);
         this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds, egressIps: this.egressIps, eastWestIps: this.eastWestIps });
     }
-}
-
-/**
- * Split the VPC CIDR: the lower half into private subnets (nodes and pods: the VPC CNI gives pods VPC addresses, so
- * they get the room), the upper half into small public subnets, one of each per zone.
- */
-export function subnetCidrs(vpcCidr: string, zones: number): { private: string[]; public: string[] } {
-    const [base, bits] = vpcCidr.split("/");
-    const prefix = Number(bits);
-    const start = base.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
-    const size = 2 ** (32 - prefix);
-    const slots = 2 ** Math.ceil(Math.log2(zones));
-    const privateSize = size / 2 / slots;
-    const publicSize = size / 2 / slots / 4;
-    if (publicSize < 16) throw new Error(`vpcCidr ${vpcCidr} is too small for ${zones} zones`);
-    const cidr = (addr: number, blockSize: number) =>
-        `${[24, 16, 8, 0].map((s) => Math.floor(addr / 2 ** s) % 256).join(".")}/${32 - Math.log2(blockSize)}`;
-    return {
-        private: Array.from({ length: zones }, (_, i) => cidr(start + i * privateSize, privateSize)),
-        public: Array.from({ length: zones }, (_, i) => cidr(start + size / 2 + i * publicSize, publicSize)),
-    };
 }

@@ -9,6 +9,9 @@ import { WEBHOOK_PORTS } from "../webhooks";
 import { AwsNetwork } from "./AwsNetwork";
 import { loadBalancerControllerPolicy } from "./lbcPolicy";
 
+/** On cert-manager's controller pods: the Pod Identity association they were created under. */
+const ACME_DNS_IDENTITY_ANNOTATION = "istio-production/acme-dns-identity";
+
 export interface EksClusterArgs {
     readonly region: string;
     readonly network: AwsNetwork;
@@ -165,8 +168,15 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
             const association = new aws.eks.PodIdentityAssociation(`${name}-acme-dns`, {
                 clusterName: cluster.name, namespace: certManager.namespace, serviceAccount: certManager.serviceAccount, roleArn: dns.role.arn, tags,
             }, { ...child, parent: dns, dependsOn: [podIdentity] });
-            // Ambient credentials (a ClusterIssuer's default): the AWS SDK's chain finds the Pod Identity agent.
-            this.acmeDns01 = { solver: pulumi.output({ route53: { region: args.region, hostedZoneID: zone.hostedZoneId } }), ready: [...dns.ready, association] };
+            // Ambient credentials (a ClusterIssuer's default): cert-manager v1.21.1 pkg/issuer/acme/dns/route53/route53.go
+            // leaves the AWS SDK's default chain in place, which finds Pod Identity through the variables EKS injects
+            // when a pod is created; a running controller has none and falls back to IMDS, out of reach at hop limit 1.
+            // So its pods are recreated when the association is (re)made.
+            this.acmeDns01 = {
+                solver: pulumi.output({ route53: { region: args.region, hostedZoneID: zone.hostedZoneId } }),
+                podAnnotations: association.id.apply((id): Record<string, string> => ({ [ACME_DNS_IDENTITY_ANNOTATION]: id })),
+                ready: [...dns.ready, association],
+            };
         }
 
         if (args.managedCa) {

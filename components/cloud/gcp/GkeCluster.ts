@@ -8,7 +8,7 @@ import { CasSubordinate } from "./CasSubordinate";
 import { Route53ChallengeRole } from "../aws/Route53ChallengeRole";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { GcpNetwork } from "./GcpNetwork";
-import { SERVICE_ACCOUNT_ID, shortName } from "./names";
+import { nodeServiceAccountId, SERVICE_ACCOUNT_ID, shortName } from "./names";
 
 export interface GkeClusterArgs {
     readonly project: string;
@@ -80,7 +80,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
         }, { ...child, parent: key });
 
         const nodeSa = new gcp.serviceaccount.Account(`${name}-nodes`, {
-            accountId: shortName(name, "nodes", SERVICE_ACCOUNT_ID.maxLength), displayName: `GKE nodes of ${name}`,
+            accountId: nodeServiceAccountId(name), displayName: `GKE nodes of ${name}`,
         }, child);
         const grants = NODE_ROLES.map((role) => new gcp.projects.IAMMember(`${name}-nodes-${role.split("/")[1]}`, {
             project: args.project, role, member: pulumi.interpolate`serviceAccount:${nodeSa.email}`,

@@ -22,3 +22,8 @@ export function shortName(base: string, suffix: string, maxLength: number): stri
     if (room < 1) throw new Error(`no room for a name of at most ${maxLength} characters ending in -${suffix}`);
     return `${base.slice(0, room).replace(/-+$/, "")}-${hash}-${suffix}`;
 }
+
+/** A GKE cluster's node service account id: the program names the account, the config gate checks ids stay apart. */
+export function nodeServiceAccountId(clusterName: string): string {
+    return shortName(clusterName, "nodes", SERVICE_ACCOUNT_ID.maxLength);
+}

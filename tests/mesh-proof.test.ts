@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { CapturedResource, ProgramGraph } from "../engine/graph";
+import { authorize, stringMatches } from "../engine/mesh/authorization";
+import { effectiveMtlsMode } from "../engine/mesh/peerAuthentication";
+import { Cell, MeshProof, proofOfPlan, UNKNOWN_CALLERS } from "../engine/mesh/reachability";
+import { Plan } from "../engine/plan";
+import { meshMismatches, planDocument, summarize } from "../engine/report";
+import { shippedPlan } from "./support/plan";
+
+/**
+ * The mesh proof (engine/mesh/): each step's rule checked against the cases istio/istio 1.30.3 tests it with, then the
+ * matrix of the shipped stacks against their declared graphs, then one mutation per defect class on prod's graph.
+ */
+
+describe("mesh proof: Istio's rules", () => {
+    it("matches strings as pilot/pkg/security/authz/matcher/string_test.go expects", () => {
+        // TestStringMatcherWithPrefix: "*" is a presence match (".+"), "x*" a prefix, "*x" a suffix, else exact.
+        assert.equal(stringMatches("*", "anything"), true);
+        assert.equal(stringMatches("*", ""), false);
+        assert.equal(stringMatches("-prefix-*", "-prefix-rest"), true);
+        assert.equal(stringMatches("-prefix-*", "x-prefix-"), false);
+        assert.equal(stringMatches("*-suffix", "abc-suffix"), true);
+        assert.equal(stringMatches("-exact", "-exact"), true);
+        assert.equal(stringMatches("-exact", "-exact-not"), false);
+    });
+
+    it("evaluates CUSTOM, DENY, then ALLOW as pilot/pkg/security/authz/builder testdata does", () => {
+        const p = (name: string, spec: any) => ({ namespace: "foo", name, spec });
+        const r = { principal: "cluster.local/ns/foo/sa/a", method: "GET", path: "/x", port: 80 };
+        // allow-nil-rule / allow-empty-rule: a rule with nothing in it matches everything; a policy without rules nothing.
+        assert.equal(authorize([p("a", { action: "ALLOW", rules: [{}] })], r).allowed, true);
+        assert.equal(authorize([p("a", { action: "ALLOW" })], r).allowed, false);
+        assert.equal(authorize([], r).allowed, true);
+        // deny-and-allow: DENY is evaluated first.
+        const deny = p("d", { action: "DENY", rules: [{ to: [{ operation: { paths: ["/x"] } }] }] });
+        assert.match(authorize([p("a", { action: "ALLOW", rules: [{}] }), deny], r).reason, /DENY foo\/d/);
+        // CUSTOM goes first and cannot be proven offline.
+        assert.equal(authorize([p("c", { action: "CUSTOM", provider: { name: "ext" }, rules: [{}] }), p("a", { rules: [{}] })], r).allowed, false);
+        // namespaces match the /ns/<ns>/ segment; principals need mTLS.
+        assert.equal(authorize([p("a", { rules: [{ from: [{ source: { namespaces: ["foo"] } }] }] })], r).allowed, true);
+        assert.equal(authorize([p("a", { rules: [{ from: [{ source: { principals: ["*"] } }] }] })], { ...r, principal: undefined }).allowed, false);
+        // model.go Generate: on TCP an ALLOW rule with HTTP fields is skipped; a DENY one loses them and denies more.
+        const tcp = { principal: r.principal, port: 80, tcp: true };
+        assert.equal(authorize([p("a", { rules: [{ to: [{ operation: { methods: ["GET"] } }] }] })], tcp).allowed, false);
+        assert.equal(authorize([p("d", { action: "DENY", rules: [{ to: [{ operation: { methods: ["POST"], ports: ["80"] } }] }] })], tcp).allowed, false);
+    });
+
+    it("composes PeerAuthentication as pilot/pkg/security/authn/policy_applier.go ComposePeerAuthentication", () => {
+        const w = { namespace: "foo", labels: { app: "a" } };
+        const pa = (namespace: string, spec: any) => ({ namespace, name: "p", spec });
+        assert.equal(effectiveMtlsMode([], w, 80, "istio-system"), "PERMISSIVE");
+        assert.equal(effectiveMtlsMode([pa("istio-system", { mtls: { mode: "STRICT" } })], w, 80, "istio-system"), "STRICT");
+        assert.equal(effectiveMtlsMode([pa("istio-system", { mtls: { mode: "STRICT" } }), pa("foo", { mtls: { mode: "PERMISSIVE" } })], w, 80, "istio-system"), "PERMISSIVE");
+        // UNSET inherits; a selector in the root namespace is not a workload policy; port level only on workload policies.
+        assert.equal(effectiveMtlsMode([pa("istio-system", { mtls: { mode: "STRICT" } }), pa("foo", { mtls: { mode: "UNSET" } })], w, 80, "istio-system"), "STRICT");
+        assert.equal(effectiveMtlsMode([pa("istio-system", { selector: { matchLabels: { app: "a" } }, mtls: { mode: "DISABLE" } })], w, 80, "istio-system"), "PERMISSIVE");
+        const own = pa("foo", { selector: { matchLabels: { app: "a" } }, mtls: { mode: "STRICT" }, portLevelMtls: { 80: { mode: "DISABLE" }, 81: { mode: "UNSET" } } });
+        assert.equal(effectiveMtlsMode([own], w, 80, "istio-system"), "DISABLE");
+        assert.equal(effectiveMtlsMode([own], w, 81, "istio-system"), "STRICT");
+    });
+});
+
+const proofOf = (plan: Plan, graph: ProgramGraph = plan.graph) => proofOfPlan(plan.project.name, plan.settings.config, graph)!;
+const cells = (proof: MeshProof, caller: string, callee: string) => proof.cells.filter((c) => c.caller === caller && c.callee === callee);
+
+/** A copy of the graph where `edit` changes the plain inputs of the Kubernetes objects it selects. */
+function mutate(graph: ProgramGraph, select: (r: CapturedResource, inputs: any) => boolean, edit: (inputs: any) => void): ProgramGraph {
+    let hits = 0;
+    const resources = graph.resources.map((r) => {
+        const inputs = structuredClone(r.inputs) as any;
+        if (!r.custom || !select(r, inputs)) return r;
+        hits++;
+        edit(inputs);
+        return { ...r, inputs };
+    });
+    assert.ok(hits > 0, "the mutation selects nothing");
+    return { ...graph, resources };
+}
+const named = (kind: string, name: string) => (r: CapturedResource, i: any) => r.type.endsWith(`:${kind}`) && i.metadata?.name === name;
+
+describe("mesh proof: shipped stacks", function () {
+    this.timeout(120_000);
+
+    for (const stack of ["staging", "prod"]) {
+        it(`${stack}: every declared call is allowed on every cluster path, everything else refused`, async () => {
+            const plan = await shippedPlan(stack);
+            const proof = proofOf(plan);
+            assert.equal(proof.enforced, true);
+            assert.deepEqual(proof.mismatches, []);
+            const declared = proof.cells.filter((c) => c.declared);
+            assert.deepEqual(new Set(declared.map((c) => `${c.caller}->${c.callee}`)), new Set(["ingress-gateway->frontend", "frontend->cart", "frontend->catalog", "cart->catalog", "cart->payments"]));
+            assert.ok(declared.every((c) => c.verdict === "allowed"));
+            // Both directions between the clusters are proven (two clusters: four paths per call).
+            assert.equal(cells(proof, "frontend", "cart").length, 4);
+            assert.ok(proof.cells.filter((c) => !c.declared).every((c) => c.verdict === "refused"));
+            assert.ok(cells(proof, UNKNOWN_CALLERS.plaintext, "cart").every((c) => c.step === "peer authentication"));
+            assert.ok(cells(proof, UNKNOWN_CALLERS.foreign, "cart").every((c) => c.step === "trust domain"));
+            assert.ok(cells(proof, UNKNOWN_CALLERS.undeclared, "cart").every((c) => c.step === "authorization"));
+        });
+    }
+
+    it("prod: the matrix is in plan.json and the summary, the plan passes", async () => {
+        const plan = await shippedPlan("prod");
+        const doc = planDocument(plan) as any;
+        assert.ok(doc.mesh.cells.some((c: Cell) => c.caller === "cart" && c.callee === "payments" && c.from === "prod-aws-use1" && c.to === "prod-gcp-usc1" && c.verdict === "allowed"));
+        assert.match(summarize(plan), /Mesh reachability \(declared service graph\): 128 caller x callee x cluster paths, 0 differ/);
+        assert.deepEqual(meshMismatches(plan), []);
+    });
+
+    it("dev declares no services: no proof", async () => {
+        assert.equal(proofOfPlan("istio-production", (await shippedPlan("dev")).settings.config, (await shippedPlan("dev")).graph), undefined);
+    });
+});
+
+describe("mesh proof: mutations of prod", function () {
+    this.timeout(120_000);
+    let plan: Plan;
+    before(async () => { plan = await shippedPlan("prod"); });
+
+    it("a missing SAN refuses the calls into the other cloud at outbound TLS, and fails the plan", () => {
+        const graph = mutate(plan.graph, named("DestinationRule", "cart"), (i) => {
+            i.spec.trafficPolicy.tls.subjectAltNames = i.spec.trafficPolicy.tls.subjectAltNames.filter((s: string) => !s.includes("gcp."));
+        });
+        const proof = proofOf(plan, graph);
+        const refused = cells(proof, "frontend", "cart").filter((c) => c.verdict === "refused");
+        assert.deepEqual(refused.map((c) => [c.to, c.step]), [["prod-gcp-usc1", "outbound TLS"], ["prod-gcp-usc1", "outbound TLS"]]);
+        assert.ok(refused.every((c) => c.mismatch === "declared call refused at outbound TLS"));
+        const mutated = { ...plan, graph } as Plan;
+        assert.ok(meshMismatches(mutated).length > 0);
+        assert.match(summarize(mutated), /DIFFERS frontend -> cart:8080 \(declared\)[\s\S]*prod-aws-use1 -> prod-gcp-usc1: refused at outbound TLS/);
+    });
+
+    it("a PERMISSIVE namespace lets plain text through peer authentication, to be refused by authorization", () => {
+        // A namespace policy beside the mesh's STRICT one, on every cluster.
+        const meshPolicies = plan.graph.resources.filter((r) => r.custom && named("PeerAuthentication", "default")(r, r.inputs as any));
+        const added = meshPolicies.map((r) => ({ ...r, urn: `${r.urn}-shop`, inputs: { ...(structuredClone(r.inputs) as any), metadata: { name: "default", namespace: "shop" }, spec: { mtls: { mode: "PERMISSIVE" } } } }));
+        assert.equal(added.length, 2);
+        const proof = proofOf(plan, { ...plan.graph, resources: [...plan.graph.resources, ...added] });
+        assert.ok(cells(proof, UNKNOWN_CALLERS.plaintext, "cart").every((c) => c.verdict === "refused" && c.step === "authorization"));
+        assert.ok(cells(proof, UNKNOWN_CALLERS.plaintext, "payments").every((c) => c.step === "peer authentication"));
+    });
+
+    it("an ALLOW with an empty `from` lets every caller in, and the plan names the edge", () => {
+        const graph = mutate(plan.graph, named("AuthorizationPolicy", "allow-cart"), (i) => { delete i.spec.rules[0].from; });
+        const proof = proofOf(plan, graph);
+        for (const caller of ["catalog", "payments", UNKNOWN_CALLERS.undeclared]) {
+            assert.ok(cells(proof, caller, "cart").every((c) => c.verdict === "allowed" && c.mismatch === "undeclared call allowed"), caller);
+        }
+        // Plain text is still stopped by STRICT, a foreign mesh by trust-domain validation.
+        assert.ok(cells(proof, UNKNOWN_CALLERS.plaintext, "cart").every((c) => c.verdict === "refused"));
+        assert.ok(cells(proof, UNKNOWN_CALLERS.foreign, "cart").every((c) => c.verdict === "refused"));
+    });
+
+    it("a wrong trust domain in caCertificates refuses the other cloud's callers at the server", () => {
+        const graph = mutate(plan.graph, (r, i) => r.type === "kubernetes:helm.sh/v3:Release" && String(i.chart).endsWith("istiod") && i.values.global.network === "net-prod-gcp-usc1",
+            (i) => { i.values.meshConfig.caCertificates[0].trustDomains = ["aws.prod.mesh.acme.exmaple"]; });
+        const proof = proofOf(plan, graph);
+        const paths = cells(proof, "cart", "payments");
+        assert.deepEqual(paths.filter((c) => c.verdict === "refused").map((c) => [c.from, c.to, c.step]), [["prod-aws-use1", "prod-gcp-usc1", "trust domain"]]);
+    });
+
+    it("a path typo refuses the declared call at authorization, and an undeclared path is caught too", () => {
+        const typo = proofOf(plan, mutate(plan.graph, named("AuthorizationPolicy", "allow-cart"), (i) => { i.spec.rules[0].to[0].operation.paths = ["/crat/*"]; }));
+        assert.ok(cells(typo, "frontend", "cart").every((c) => c.verdict === "refused" && c.step === "authorization" && /GET \/cart\/probe/.test(c.reason!)));
+        const wide = proofOf(plan, mutate(plan.graph, named("AuthorizationPolicy", "allow-cart"), (i) => { delete i.spec.rules[0].to[0].operation.paths; }));
+        assert.ok(cells(wide, "frontend", "cart").every((c) => c.mismatch === "allowed beyond its declared methods and paths"));
+    });
+
+    it("a network without an AUTO_PASSTHROUGH gateway cannot be reached from the other one", () => {
+        const graph = mutate(plan.graph, named("Gateway", "cross-network-gateway"), (i) => { i.spec.servers[0].tls.mode = "ISTIO_MUTUAL"; });
+        const proof = proofOf(plan, graph);
+        const calls = cells(proof, "cart", "payments");
+        assert.ok(calls.filter((c) => c.from !== c.to).every((c) => c.step === "routing"));
+        assert.ok(calls.filter((c) => c.from === c.to).every((c) => c.verdict === "allowed"));
+    });
+});
