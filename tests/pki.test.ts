@@ -7,7 +7,7 @@ import { planDocument, writePlan } from "../engine/report";
 import { isSecretValue, plain } from "../engine/values";
 import { signIntermediate } from "../components/pki/IntermediateCertificate";
 import { issueLeaf, LeafOptions, mtlsHandshake, opensslVerify } from "./support/pki";
-import { selfKeyedPkiProd, stackConfig, toRuntime } from "./support/stacks";
+import { selfKeyedPkiProd, selfKeyedPkiProdConfig, stackConfig, toRuntime } from "./support/stacks";
 import { shippedPlan, tempDir } from "./support/plan";
 
 const INTERMEDIATE = "pulumi-nodejs:dynamic/pki:IntermediateCertificate";
@@ -246,7 +246,7 @@ describe("pki stacks, one per environment, proven with real crypto", function ()
         // Phase 1 of prod's rotation: both roots in the bundle, the old one issuing. Phase 2 re-issues each cluster's
         // intermediate under the new root (the same CSR, signed as the pki stack's signer signs it); clusters pick it
         // up one by one. Phase 3 drops the old root.
-        const config = stackConfig("pki-prod");
+        const config = selfKeyedPkiProdConfig();
         config.roots = ["prod-root-1", "prod-root-2"];
         config.issuingRoot = "prod-root-1";
         const phase1 = await planStack({ stack: "pki-prod", config: toRuntime(config) });

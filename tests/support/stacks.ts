@@ -28,8 +28,12 @@ function parse(text: string): unknown {
  * moved to managed CAs: the shipped file signs the managed subordinates' CSRs instead.
  */
 export function selfKeyedPkiProd(): Record<string, string> {
+    return toRuntime(selfKeyedPkiProdConfig());
+}
+
+export function selfKeyedPkiProdConfig(): Record<string, any> {
     const { subordinateCsrs: _signedForManagedCas, ...config } = stackConfig("pki-prod");
-    return toRuntime(config);
+    return config;
 }
 
 /** prod with the `secret` backend on every cluster, against selfKeyedPkiProd(). */
