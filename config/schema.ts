@@ -416,6 +416,11 @@ function checkCaBackends(cfg: MeshInput, clusters: Array<Record<string, unknown>
             ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: backend,
                 message: `${backend} serves ${cloud === "aws" ? "EKS" : "GKE"} clusters only, and clusters[${i}] runs on ${String(c.cloud)}: use ${c.cloud === "aws" ? "aws-private-ca" : "google-cas"} or secret` });
         }
+        if ((cfg.ingress as { issuer?: unknown } | undefined)?.issuer === "private") {
+            // The private ingress issuer is the intermediate as a CA ClusterIssuer: a managed CA has no key to put there.
+            ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: backend,
+                message: "cannot serve ingress.issuer private, which signs with the intermediate's key in a ClusterIssuer: a managed CA's key never leaves its HSM; use ingress.issuer acme, or caBackend secret outside production" });
+        }
         if ((cfg.pki as { source?: unknown } | undefined)?.source === "config") {
             ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: backend,
                 message: "needs pki.source stack: the subordinate's CSR and the certificate the pki stack signs for it travel through the stacks' outputs" });

@@ -9,8 +9,10 @@ import { generatePrivateKey, privateKeyPem } from "../engine/emulation/tls/keys"
 import { createCertificateRequest } from "../engine/emulation/tls/x509";
 import { nameFromSubject } from "../engine/emulation/tls/names";
 import { mtlsHandshake, opensslVerify } from "./support/pki";
-import { shippedPlan } from "./support/plan";
-import { secretBackendProd, selfKeyedPkiProd, stackConfig, toRuntime } from "./support/stacks";
+import { secretBackendProdPlan, shippedPlan } from "./support/plan";
+import { node, stackViolations } from "./support/policy";
+import { managedCaHandoffPending, noSecretCaBackendInProduction } from "../policy/key-material/caBackends";
+import { stackConfig, toRuntime } from "./support/stacks";
 
 const AWS_CA = "aws:acmpca/certificateAuthority:CertificateAuthority";
 const AWS_IMPORT = "aws:acmpca/certificateAuthorityCertificate:CertificateAuthorityCertificate";
@@ -43,11 +45,13 @@ describe("managed CA backends: hardware-backed subordinates per cluster, signed 
         assert.deepEqual(mandatoryViolations(prod), []);
         const aws = plain(one(prod, AWS_CA).inputs);
         assert.equal(aws.type, "SUBORDINATE");
-        assert.equal(aws.usageMode, "SHORT_LIVED_CERTIFICATE");
+        assert.equal(aws.usageMode, "GENERAL_PURPOSE");
         assert.equal(aws.keyStorageSecurityStandard, "FIPS_140_2_LEVEL_3_OR_HIGHER");
         assert.match(String(plain(one(prod, AWS_IMPORT).inputs).certificate), /BEGIN CERTIFICATE/);
         const gcp = one(prod, GCP_CA);
         assert.equal(plain(gcp.inputs).type, "SUBORDINATE");
+        // Activated with the pki stack's certificate and asked to be ENABLED: activation alone leaves a CA STAGED.
+        assert.equal(plain(gcp.inputs).desiredState, "ENABLED");
         assert.equal(plain(gcp.outputs).state, "ENABLED");
         assert.equal(plain(one(prod, "gcp:certificateauthority/caPool:CaPool").inputs).tier, "DEVOPS");
 
@@ -77,8 +81,15 @@ describe("managed CA backends: hardware-backed subordinates per cluster, signed 
         // 12 nodes × 30 pods, 60-minute certificates renewed at half-life: 360 × 730 × 2 a month.
         const awsCost = outputs.caBackends["prod-aws-use1"].monthlyCost;
         assert.equal(awsCost.certificatesPerMonth, 360 * 730 * 2);
+        // AWS's price list (https://aws.amazon.com/private-ca/pricing/): a general-purpose CA $400 a month, certificates
+        // $0.75 for the first 1,000 a month, $0.35 to 10,000, $0.001 beyond; a short-lived-mode CA $50, $0.058 each.
+        assert.equal(awsCost.directIssuanceUsd.generalPurpose, Math.round(400 + 1000 * 0.75 + 9000 * 0.35 + (525600 - 10000) * 0.001));
         assert.equal(awsCost.directIssuanceUsd.shortLived, Math.round(50 + 525600 * 0.058));
+        assert.ok(awsCost.directIssuanceUsd.generalPurpose < awsCost.directIssuanceUsd.shortLived, "the mode prod runs is the cheaper one at its size");
         assert.deepEqual(outputs.subordinateCsrs, {});
+        // The plan carried the handoff out: the shipped pki-prod holds no CSR, the plan had it sign prod's.
+        assert.deepEqual(prod.caHandoff, { pkiStack: "pki-prod", clusters: ["prod-aws-use1", "prod-gcp-usc1"] });
+        assert.equal(stackConfig("pki-prod").subordinateCsrs, undefined, "no CSR in the shipped pki stack: a CSR is a fact of a real account");
     });
 
     it("prod: no Secret holds a CA key, no Certificate makes a CA in-cluster: the reader tokens, which read Secrets cluster-wide, find none", () => {
@@ -126,9 +137,9 @@ describe("managed CA backends: hardware-backed subordinates per cluster, signed 
     });
 
     it("the import is refused when the signed certificate is not the subordinate's own key: the pki stack signed another CSR", async () => {
-        const pki = stackConfig("pki-prod");
-        const { "prod-aws-use1": aws, "prod-gcp-usc1": gcp } = pki.subordinateCsrs;
-        pki.subordinateCsrs = { "prod-aws-use1": gcp, "prod-gcp-usc1": aws };
+        const step1 = await planStack({ stack: "prod", caHandoff: false });
+        const { "prod-aws-use1": aws, "prod-gcp-usc1": gcp } = (stackOutputs(step1.graph).outputs as any).subordinateCsrs;
+        const pki = { ...stackConfig("pki-prod"), subordinateCsrs: { "prod-aws-use1": gcp, "prod-gcp-usc1": aws } };
         await assert.rejects(planStack({ stack: "prod", referencedConfig: { "pki-prod": toRuntime(pki) } }),
             /ImportCertificateAuthorityCertificate: the certificate does not carry this CA's public key/);
     });
@@ -145,8 +156,19 @@ describe("managed CA backends: hardware-backed subordinates per cluster, signed 
         assert.equal(outputs.caBackends["prod-aws-use1"].step, "awaiting-signature");
     });
 
+    it("moving a running prod to managed CAs: step 1 keeps the Secret-backed issuer standing in, reported, not refused", async () => {
+        const step1 = await planStack({ stack: "prod", caHandoff: false });
+        assert.deepEqual(mandatoryViolations(step1), []);
+        const pending = step1.violations.filter((v) => v.policy === "managed-ca-handoff-pending");
+        assert.equal(pending.length, 2, JSON.stringify(pending));
+        for (const v of pending) assert.equal(v.enforcementLevel, "advisory");
+        assert.deepEqual(Object.values((stackOutputs(step1.graph).outputs as any).caBackends).map((c: any) => c.step), ["awaiting-signature", "awaiting-signature"]);
+        const annotated = step1.graph.resources.filter((r) => /cert-manager\.io\/v1:Issuer$/.test(r.type) && plain(r.inputs).metadata.annotations?.["istio-production.io/awaiting-managed-ca"]);
+        assert.deepEqual(annotated.map((r) => plain(r.inputs).metadata.annotations["istio-production.io/awaiting-managed-ca"]).sort(), ["prod-aws-use1-ca", "prod-gcp-usc1-ca"]);
+    });
+
     it("no-secret-ca-backend-in-production: refuses prod on the secret backend, passes dev on it", async () => {
-        const secretProd = await planStack({ stack: "prod", config: toRuntime(secretBackendProd()), referencedConfig: { "pki-prod": selfKeyedPkiProd() } });
+        const secretProd = await secretBackendProdPlan();
         const refused = mandatoryViolations(secretProd).filter((v) => v.policy === "no-secret-ca-backend-in-production");
         assert.equal(refused.length, 2, JSON.stringify(refused));
         for (const v of refused) assert.match(v.message, /signs with the CA key in Secret .* set the cluster's caBackend to aws-private-ca \(EKS\) or google-cas \(GKE\)/);
@@ -162,5 +184,38 @@ describe("managed CA backends: hardware-backed subordinates per cluster, signed 
         assert.throws(() => caHandoffStep({ ...h, backend: "secret", pki: "managed-ca", signed: true }), /caBackend secret, but pki stack .* signed a managed CA's CSR for it \(subordinateCsrs\.c1\)/);
         assert.throws(() => caHandoffStep({ ...h, backend: "google-cas", pki: "managed-ca", signed: false }), /no certificate/);
         assert.throws(() => caHandoffStep({ ...h, backend: "google-cas", pki: undefined, signed: false }), /has no intermediate for it/);
+    });
+});
+
+describe("policy no-secret-ca-backend-in-production", () => {
+    // Real resource classes: the policies read the Pulumi type tokens the program registers.
+    const issuerType = { __pulumiType: "kubernetes:cert-manager.io/v1:Issuer" } as any;
+    const certificateType = { __pulumiType: "kubernetes:cert-manager.io/v1:Certificate" } as any;
+    const awsCaType = { __pulumiType: "aws:acmpca/certificateAuthority:CertificateAuthority" } as any;
+    const importType = { __pulumiType: "aws:acmpca/certificateAuthorityCertificate:CertificateAuthorityCertificate" } as any;
+    const caIssuer = (annotations: Record<string, string> = {}) =>
+        node(issuerType, "prod-aws-use1-mesh-mesh-ca-issuer", { metadata: { name: "istio-ca", annotations }, spec: { ca: { secretName: "istio-ca" } } }, { stack: "prod" });
+    const awaiting = { "istio-production.io/awaiting-managed-ca": "prod-aws-use1-ca" };
+    const ca = node(awsCaType, "prod-aws-use1-ca", { type: "SUBORDINATE" }, { stack: "prod" });
+    const rules = [noSecretCaBackendInProduction, managedCaHandoffPending];
+    const check = async (resources: any[]) => Promise.all(rules.map((p) => stackViolations(p, resources)));
+
+    it("lets a CA issuer stand in only for an unsigned managed CA of the same stack, and says so", async () => {
+        const [refused, pending] = await check([caIssuer(awaiting), ca]);
+        assert.deepEqual(refused, []);
+        assert.match(pending[0], /stands in for managed CA prod-aws-use1-ca, which awaits the pki stack's signature/);
+    });
+
+    it("refuses the stand-in once the CA is signed, when the CA is missing, and any CA Issuer or CA Certificate", async () => {
+        const signed = node(importType, "prod-aws-use1-ca", {}, { stack: "prod" });
+        assert.match((await check([caIssuer(awaiting), ca, signed]))[0][0], /signs with the CA key in Secret "istio-ca"/);
+        assert.match((await check([caIssuer(awaiting)]))[0][0], /set the cluster's caBackend to aws-private-ca/);
+        assert.match((await check([caIssuer({ "istio-production.io/awaiting-managed-ca": "other-ca" }), ca]))[0][0], /signs with the CA key/);
+        assert.match((await check([caIssuer()]))[0][0], /signs with the CA key/);
+        const caCert = node(certificateType, "rogue", { spec: { isCA: true, secretName: "rogue" } }, { stack: "prod" });
+        assert.match((await check([caCert]))[0][0], /Certificate rogue in production stack prod is a CA certificate/);
+        assert.deepEqual((await check([node(certificateType, "leaf", { spec: { isCA: false } }, { stack: "prod" })]))[0], []);
+        // Outside production stacks, the secret backend is fine.
+        assert.deepEqual((await check([node(issuerType, "i", { spec: { ca: { secretName: "istio-ca" } } }, { stack: "dev" })]))[0], []);
     });
 });

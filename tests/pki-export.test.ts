@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { planStack, stackOutputs } from "../engine/plan";
+import { stackOutputs } from "../engine/plan";
 import { parseStackConfig } from "../config";
 import { escScript, exportScript, handoffEnvironment } from "../tools/pki-export";
-import { secretBackendProd, selfKeyedPkiProd, toRuntime } from "./support/stacks";
+import { secretBackendProd, toRuntime } from "./support/stacks";
 import { shippedPlan } from "./support/plan";
 
 describe("air-gap handoff (npm run pki:export)", () => {
     it("prints the environment's roots and, as a secret via stdin, its clusters' intermediates; the mesh config gate accepts them", async () => {
-        const pki = await planStack({ stack: "pki-prod", config: selfKeyedPkiProd() });
+        const pki = await shippedPlan("pki-prod");
         const outputs = stackOutputs(pki.graph).outputs as any;
         const script = exportScript(outputs, "prod");
         const values = [...script.matchAll(/pulumi config set --stack prod (--secret )?(\S+) <<'PKI_EOF'\n(.*)\nPKI_EOF/g)]
@@ -26,7 +26,8 @@ describe("air-gap handoff (npm run pki:export)", () => {
     });
 
     it("refuses clusters whose key lives in a managed CA: they read the pki stack, never an air-gapped key", async () => {
-        const outputs = stackOutputs((await shippedPlan("pki-prod")).graph).outputs as any;
+        // pki-prod once it signed prod's managed subordinates' CSRs (the plan of prod carries the handoff out).
+        const outputs = stackOutputs((await shippedPlan("prod")).referencedGraphs.get("pki-prod")!).outputs as any;
         assert.throws(() => exportScript(outputs, "prod"), /cluster "prod-aws-use1"'s key lives in its managed CA/);
     });
 
@@ -37,7 +38,7 @@ describe("air-gap handoff (npm run pki:export)", () => {
     });
 
     it("publishes the hand-off to the environment's own ESC environment, which the mesh stack file imports", async () => {
-        const pki = await planStack({ stack: "pki-prod", config: selfKeyedPkiProd() });
+        const pki = await shippedPlan("pki-prod");
         const outputs = stackOutputs(pki.graph).outputs as any;
         const script = escScript(outputs, "prod", "acme");
         assert.equal(handoffEnvironment("prod"), "istio-production/pki-prod-handoff");

@@ -6,17 +6,17 @@ import { constraintsFor } from "../components/pki/nameConstraints";
 import { planStack } from "../engine/plan";
 import { plain } from "../engine/values";
 import { issueLeaf } from "./support/pki";
-import { selfKeyedPkiProdConfig, toRuntime } from "./support/stacks";
-import { selfKeyedPkiPlan, shippedPlan } from "./support/plan";
+import { stackConfig, toRuntime } from "./support/stacks";
+import { shippedPlan } from "./support/plan";
 
 const SERVING = ["istiod.istio-system.svc", "cert-manager-istio-csr.cert-manager.svc"];
 const AWS = { trustDomain: "aws.prod.mesh.acme.example", dnsNames: SERVING };
 
 describe("pki with an external enterprise root", () => {
     it("creates intermediate keys and CSRs only: no root key, no self-signed certificate, nothing signed here", async () => {
-        const generated = await selfKeyedPkiPlan();
+        const generated = await shippedPlan("pki-prod");
         const rootPem = plain(generated.graph.resources.find((r) => r.name === "prod-root-1-cert")!.outputs).certPem;
-        const config = selfKeyedPkiProdConfig();
+        const config = stackConfig("pki-prod");
         config.mode = "external";
         config.externalRoots = { "prod-root-1": rootPem };
         const plan = await planStack({ stack: "pki-prod", config: toRuntime(config), mode: "created" });
@@ -40,7 +40,7 @@ describe("pki with an external enterprise root", () => {
         }).then((o) => o.certPem);
 
         before(async () => {
-            const generated = await selfKeyedPkiPlan();
+            const generated = await shippedPlan("pki-prod");
             const out = (name: string, key: string) => plain(generated.graph.resources.find((r) => r.name === name)!.outputs)[key];
             [root, rootKey] = [out("prod-root-1-cert", "certPem"), out("prod-root-1-key", "privateKeyPem")];
             [csr, intKey] = [out("int-prod-aws-use1-e1-csr", "certRequestPem"), out("int-prod-aws-use1-e1-key", "privateKeyPem")];

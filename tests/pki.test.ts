@@ -7,7 +7,7 @@ import { planDocument, writePlan } from "../engine/report";
 import { isSecretValue, plain } from "../engine/values";
 import { signIntermediate } from "../components/pki/IntermediateCertificate";
 import { issueLeaf, LeafOptions, mtlsHandshake, opensslVerify } from "./support/pki";
-import { selfKeyedPkiProd, selfKeyedPkiProdConfig, stackConfig, toRuntime } from "./support/stacks";
+import { stackConfig, toRuntime } from "./support/stacks";
 import { shippedPlan, tempDir } from "./support/plan";
 
 const INTERMEDIATE = "pulumi-nodejs:dynamic/pki:IntermediateCertificate";
@@ -62,7 +62,7 @@ describe("pki stacks, one per environment, proven with real crypto", function ()
 
     before(async () => {
         // prod's own ceremony, with the keys it makes; signing managed CAs' CSRs is proven in ca-backends.test.ts.
-        for (const env of ENVIRONMENTS) plans.set(env, env === "prod" ? await planStack({ stack: "pki-prod", config: selfKeyedPkiProd() }) : await shippedPlan(`pki-${env}`));
+        for (const env of ENVIRONMENTS) plans.set(env, await shippedPlan(`pki-${env}`));
     });
 
     it("each plans without a mandatory violation or an unchecked mandatory policy, and holds its own environment only", () => {
@@ -246,7 +246,7 @@ describe("pki stacks, one per environment, proven with real crypto", function ()
         // Phase 1 of prod's rotation: both roots in the bundle, the old one issuing. Phase 2 re-issues each cluster's
         // intermediate under the new root (the same CSR, signed as the pki stack's signer signs it); clusters pick it
         // up one by one. Phase 3 drops the old root.
-        const config = selfKeyedPkiProdConfig();
+        const config = stackConfig("pki-prod");
         config.roots = ["prod-root-1", "prod-root-2"];
         config.issuingRoot = "prod-root-1";
         const phase1 = await planStack({ stack: "pki-prod", config: toRuntime(config) });

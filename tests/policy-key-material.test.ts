@@ -7,7 +7,7 @@ import { formatDuration, parseGoDuration } from "../policy/key-material/duration
 import { istioCsrValues } from "../components/mesh/values";
 import { loadPack } from "../engine/policy";
 import { node, packContract, packFlagsGraph, stackViolations, violations } from "./support/policy";
-import { FIXTURE_PROGRAM, runCli, selfKeyedPkiPlan, tempDir } from "./support/plan";
+import { FIXTURE_PROGRAM, runCli, shippedPlan, tempDir } from "./support/plan";
 import { issueLeaf } from "./support/pki";
 import { signIntermediate } from "../components/pki/IntermediateCertificate";
 import { plain } from "../engine/values";
@@ -123,7 +123,7 @@ describe("policy pack key-material", () => {
 
     it("intermediate-name-constraints: once signed, the certificate's own extensions are judged, not only the declared inputs", async function () {
         this.timeout(60_000);
-        const pki = await selfKeyedPkiPlan();
+        const pki = await shippedPlan("pki-prod");
         const signer = pki.graph.resources.find((r) => r.type === INTERMEDIATE && r.name === "int-prod-gcp-usc1-e1-cert")!;
         const inputs = plain(signer.inputs);
         const real = plain(signer.outputs).certPem as string;

@@ -61,6 +61,7 @@ export class ClusterMesh extends pulumi.ComponentResource {
             istioCsrVersion: args.charts.istioCsr, approverPolicyVersion: args.charts.approverPolicy,
             clusterIssuer: args.ingressTls?.issuer === "private",
             managedIssuer: args.enterpriseCa.step === "managed" ? cluster.managedCa?.issuer : undefined,
+            awaitingManagedCa: args.enterpriseCa.step === "awaiting-signature" ? cluster.managedCa?.caName : undefined,
         }, child);
         const controlPlane = new IstioControlPlane(`${name}-istio`, {
             provider: cluster.provider, istioNamespace, version: args.charts.istio, caReady: ca ? [ca.istioCsr] : [],

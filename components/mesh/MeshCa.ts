@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPki } from "../pki/handoff";
 import { issuerChain } from "../pki/chain";
-import { MANAGED_ISSUERS, ManagedCaIssuer } from "../pki/managedCa";
+import { AWAITING_MANAGED_CA, MANAGED_ISSUERS, ManagedCaIssuer } from "../pki/managedCa";
 import { approvalPolicy, NON_CA_USAGES } from "./approval";
 import { customResource, WAIT_READY } from "./resources";
 import {
@@ -41,6 +41,8 @@ export interface MeshCaArgs {
     readonly clusterIssuer?: boolean;
     /** The cluster's managed CA once its certificate is imported (handoff step 2): istio-csr signs through it. */
     readonly managedIssuer?: ManagedCaIssuer;
+    /** Handoff step 1: the resource name of the managed subordinate awaiting the pki stack's signature. */
+    readonly awaitingManagedCa?: string;
 }
 
 /**
@@ -73,6 +75,8 @@ export class MeshCa extends pulumi.ComponentResource {
                 { ...child, dependsOn: [controller, args.istioNamespace] });
         } else {
             const keyPem = args.pki.intermediateKeyPem;
+            // Step 1 of a move to a managed CA: this issuer stands in until the subordinate is signed, and says so.
+            const annotations = { ...WAIT_READY, ...(args.awaitingManagedCa ? { [AWAITING_MANAGED_CA]: args.awaitingManagedCa } : {}) };
             if (!keyPem) throw new Error(`cluster ${args.clusterName}: its mesh CA has neither a managed issuer nor an intermediate key`);
             const chain = pulumi.all([args.pki.intermediateCertPem, args.pki.roots]).apply(([int, roots]) => issuerChain(int, roots));
             const caData = { "tls.crt": chain.chainPem, "tls.key": keyPem, "ca.crt": chain.signerPem };
@@ -87,11 +91,11 @@ export class MeshCa extends pulumi.ComponentResource {
                     metadata: { name: "istio-ca", namespace: CERT_MANAGER_NAMESPACE }, type: "kubernetes.io/tls", stringData: caData,
                 }, { ...child, dependsOn: [args.certManager] });
                 this.clusterIssuer = customResource(`${name}-cluster-issuer`, "cert-manager.io/v1", "ClusterIssuer",
-                    { name: MESH_ISSUER, annotations: WAIT_READY }, { spec: { ca: { secretName: clusterSecret.metadata.name } } },
+                    { name: MESH_ISSUER, annotations }, { spec: { ca: { secretName: clusterSecret.metadata.name } } },
                     { ...child, dependsOn: [args.certManager, clusterSecret] });
             }
             this.issuer = customResource(`${name}-issuer`, "cert-manager.io/v1", "Issuer",
-                { name: MESH_ISSUER, namespace: ISTIO_NAMESPACE, annotations: WAIT_READY },
+                { name: MESH_ISSUER, namespace: ISTIO_NAMESPACE, annotations },
                 { spec: { ca: { secretName: caSecret.metadata.name } } },
                 { ...child, dependsOn: [args.certManager, caSecret] });
         }

@@ -43,8 +43,8 @@ export function caCostEstimate(cluster: ClusterConfig, workloadCertificateTtlMin
     if (cluster.caBackend === "aws-private-ca") {
         const cost = awsPrivateCa(certificatesPerMonth);
         return { backend: cluster.caBackend, pods, certificatesPerMonth,
-            directIssuanceUsd: { ...cost, stressed: awsPrivateCa(certificatesPerMonth * ISSUER_RETRY_AMPLIFICATION).shortLived },
-            note: "short-lived-certificate mode; see docs/pki/ca-backends.md" };
+            directIssuanceUsd: { ...cost, stressed: awsPrivateCa(certificatesPerMonth * ISSUER_RETRY_AMPLIFICATION).generalPurpose },
+            note: `general-purpose mode (billed: generalPurpose; short-lived mode would be ${cost.shortLived < cost.generalPurpose ? "cheaper" : "dearer"} at this size and cannot be switched to later); see docs/pki/ca-backends.md` };
     }
     return { backend: cluster.caBackend, pods, certificatesPerMonth, note: "DevOps tier; CAS per-certificate prices are not modelled here: see docs/pki/ca-backends.md" };
 }

@@ -27,6 +27,8 @@ export interface ManagedCaIssuer {
 /** One cluster's subordinate CA in a managed CA service; its key never leaves the service's HSMs. */
 export interface ManagedCa {
     readonly backend: ManagedCaBackend;
+    /** The Pulumi name of the subordinate CA resource (aws.acmpca.CertificateAuthority, gcp certificateauthority.Authority). */
+    readonly caName: string;
     /** Step 1 of the handoff: the CSR for the environment's pki stack (`subordinateCsrs.<cluster>`) while awaiting it. */
     readonly csrPem?: pulumi.Output<string>;
     /** Step 2: the certificate the pki stack signed is imported; the issuer exists only then. */
@@ -38,6 +40,13 @@ export interface SignedSubordinate {
     readonly certPem: pulumi.Output<string>;
     readonly chainPem: pulumi.Output<string[]>;
 }
+
+/**
+ * Annotation of a CA Issuer that stands in while the cluster's managed subordinate awaits the pki stack's signature
+ * (handoff step 1): its value is the subordinate's resource name, which the key-material pack looks for in the same
+ * stack before it lets a Secret-backed issuer through in production.
+ */
+export const AWAITING_MANAGED_CA = "istio-production.io/awaiting-managed-ca";
 
 /** Subject of a subordinate's CSR: the pki stack copies it into the certificate. */
 export function subordinateSubject(environment: string, cluster: string) {

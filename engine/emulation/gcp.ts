@@ -35,7 +35,8 @@ const computed: Record<string, Outputs> = {
         const chain: string[] = r.inputs.subordinateConfig?.pemIssuerChain?.pemCertificates ?? [];
         const problem = activateManagedCa(id, curve, r.inputs.pemCaCertificate, chain);
         if (problem) throw new ProviderInputError(r.type, r.name, `activate: ${problem}`);
-        return { id, state: "ENABLED", pemCaCertificates: [r.inputs.pemCaCertificate, ...chain] };
+        // Activated, a CA is STAGED until enabled (desiredState ENABLED).
+        return { id, state: r.inputs.desiredState === "ENABLED" ? "ENABLED" : "STAGED", pemCaCertificates: [r.inputs.pemCaCertificate, ...chain] };
     },
 };
 

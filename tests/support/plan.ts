@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { main } from "../../engine/cli";
 import { CapturedResource } from "../../engine/graph";
 import { memoizePlans, Plan, planStack, PROJECT_ROOT } from "../../engine/plan";
-import { secretBackendProd, selfKeyedPkiProd, toRuntime } from "./stacks";
+import { secretBackendProd, toRuntime } from "./stacks";
 
 // Tests read plans and never change them: identical plans are made once per test process.
 memoizePlans();
@@ -51,14 +51,9 @@ export function shippedPlan(stack: string): Promise<Plan> {
     return planStack({ stack });
 }
 
-/** pki-prod as a ceremony that makes every intermediate's key itself (see selfKeyedPkiProd). */
-export function selfKeyedPkiPlan(): Promise<Plan> {
-    return planStack({ stack: "pki-prod", config: selfKeyedPkiProd() });
-}
-
-/** prod on the `secret` backend on both clouds, handed its keys by selfKeyedPkiPlan's pki-prod. */
+/** prod on the `secret` backend on both clouds: its clusters' intermediates and keys come from the shipped pki-prod. */
 export function secretBackendProdPlan(): Promise<Plan> {
-    return planStack({ stack: "prod", config: toRuntime(secretBackendProd()), referencedConfig: { "pki-prod": selfKeyedPkiProd() } });
+    return planStack({ stack: "prod", config: toRuntime(secretBackendProd()) });
 }
 
 /**

@@ -23,20 +23,7 @@ function parse(text: string): unknown {
     }
 }
 
-/**
- * pki-prod as a ceremony that makes every intermediate's key itself (the `secret` backend), as before its clusters
- * moved to managed CAs: the shipped file signs the managed subordinates' CSRs instead.
- */
-export function selfKeyedPkiProd(): Record<string, string> {
-    return toRuntime(selfKeyedPkiProdConfig());
-}
-
-export function selfKeyedPkiProdConfig(): Record<string, any> {
-    const { subordinateCsrs: _signedForManagedCas, ...config } = stackConfig("pki-prod");
-    return config;
-}
-
-/** prod with the `secret` backend on every cluster, against selfKeyedPkiProd(). */
+/** prod with the `secret` backend on every cluster: the shipped pki-prod makes their keys until it signs a managed CA's CSR. */
 export function secretBackendProd(): Record<string, any> {
     const config = stackConfig("prod");
     config.clusters = config.clusters.map((c: Record<string, unknown>) => ({ ...c, caBackend: "secret" }));

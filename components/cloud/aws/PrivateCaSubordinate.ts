@@ -19,14 +19,18 @@ export interface PrivateCaSubordinateArgs {
 
 /**
  * An AWS Private CA subordinate for one EKS cluster: its key is generated in AWS's FIPS 140 level 3 HSMs and never
- * leaves them. In SHORT_LIVED_CERTIFICATE mode (certificates of at most 7 days, $50 a month instead of $400: AWS
- * Private CA user guide "Understand AWS Private CA CA modes"; https://aws.amazon.com/private-ca/pricing/), which
- * covers hour-long mesh certificates. cert-manager's aws-privateca-issuer v1.9.0 calls acm-pca:IssueCertificate,
+ * leaves them. In GENERAL_PURPOSE mode: short-lived-certificate mode would fit hour-long mesh certificates (at most 7
+ * days) and costs $50 a month instead of $400, but bills $0.058 a certificate against general-purpose's tiers ($0.001
+ * beyond 10,000 a month; https://aws.amazon.com/private-ca/pricing/), so it is dearer from about 72,000 certificates a
+ * month: some 50 pods on hour-long certificates renewed at half-life, far below any production cluster. The mode of a
+ * CA cannot change once created ("The CA mode cannot be changed for an existing CA", AWS Private CA user guide), so
+ * it is fixed here rather than chosen from a size that changes (components/pki/caCost.ts). cert-manager's aws-privateca-issuer v1.9.0 calls acm-pca:IssueCertificate,
  * GetCertificate and DescribeCertificateAuthority on it (pkg/aws/pca.go), with the Pod Identity of its
  * ServiceAccount.
  */
 export class PrivateCaSubordinate extends pulumi.ComponentResource implements ManagedCa {
     readonly backend = "aws-private-ca" as const;
+    readonly caName: string;
     readonly csrPem?: pulumi.Output<string>;
     readonly issuer?: ManagedCa["issuer"];
     readonly ca: aws.acmpca.CertificateAuthority;
@@ -34,9 +38,10 @@ export class PrivateCaSubordinate extends pulumi.ComponentResource implements Ma
     constructor(name: string, args: PrivateCaSubordinateArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:aws:PrivateCaSubordinate", name, {}, opts);
         const child = { parent: this, provider: args.provider };
+        this.caName = name;
         this.ca = new aws.acmpca.CertificateAuthority(name, {
             type: "SUBORDINATE",
-            usageMode: "SHORT_LIVED_CERTIFICATE",
+            usageMode: "GENERAL_PURPOSE",
             keyStorageSecurityStandard: "FIPS_140_2_LEVEL_3_OR_HIGHER",
             certificateAuthorityConfiguration: {
                 keyAlgorithm: "EC_prime256v1",

@@ -29,12 +29,14 @@ export interface CasSubordinateArgs {
  */
 export class CasSubordinate extends pulumi.ComponentResource implements ManagedCa {
     readonly backend = "google-cas" as const;
+    readonly caName: string;
     readonly csrPem?: pulumi.Output<string>;
     readonly issuer?: ManagedCa["issuer"];
 
     constructor(name: string, args: CasSubordinateArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:gcp:CasSubordinate", name, {}, opts);
         const child = { parent: this, provider: args.provider };
+        this.caName = name;
         const pool = new gcp.certificateauthority.CaPool(name, {
             name: `${args.cluster}-mesh`, location: args.region, tier: "DEVOPS",
             // Publishes nothing: workloads verify against the pinned root bundle, and the pool signs hour-long certificates.
@@ -56,13 +58,22 @@ export class CasSubordinate extends pulumi.ComponentResource implements ManagedC
             },
             pemCaCertificate: args.signed?.certPem,
             subordinateConfig: args.signed && { pemIssuerChain: { pemCertificates: args.signed.chainPem } },
+            // Activation leaves a CA STAGED ("set to the STAGED state after activation",
+            // https://cloud.google.com/certificate-authority-service/docs/certificate-authority-states); the provider
+            // enables it only when desired_state asks for it (terraform-provider-google
+            // resource_privateca_certificate_authority.go Update: enable on a desired_state change), and a CA that is
+            // not ENABLED is skipped by a pool's load balancing. A CA awaiting activation cannot be enabled.
+            desiredState: args.signed ? "ENABLED" : undefined,
             deletionProtection: args.protect,
         }, { ...child, protect: args.protect });
         if (!args.signed) {
             // Only a CA awaiting activation has a CSR (the data source's pemCsr).
-            this.csrPem = ca.certificateAuthorityId.apply((id) => gcp.certificateauthority.getAuthorityOutput({
-                pool: `${args.cluster}-mesh`, location: args.region, certificateAuthorityId: id, project: args.project,
-            }, { provider: args.provider, parent: this }).pemCsr);
+            // The invoke depends on the CA: read inside an apply it would carry no dependency and run at preview
+            // against a CA not yet created (@pulumi/pulumi 3.248.0 runtime/invoke.js waits only for `dependsOn` and
+            // the dependencies of its inputs).
+            this.csrPem = gcp.certificateauthority.getAuthorityOutput({
+                pool: pool.name, location: args.region, certificateAuthorityId: ca.certificateAuthorityId, project: args.project,
+            }, { provider: args.provider, parent: this, dependsOn: [ca] }).pemCsr;
             this.registerOutputs({ csrPem: this.csrPem });
             return;
         }
