@@ -11,13 +11,15 @@ import { meshMismatches, summarize, writePlan } from "./report";
 export const EXIT = { ok: 0, mandatoryViolation: 1, badInput: 2, programFailed: 3 } as const;
 
 const USAGE = `usage: npm run plan -- <stack> [--program <dir>] [--policy-dir <dir>] [--policy-pack-config <pack>=<file.json>]...
-                         [--previous-outputs <file.json>] [--previous-plan <plan.json>] [--assume-created] [--allow-not-run] [--out <dir>]
+                         [--previous-outputs <file.json>] [--previous-plan <plan.json>] [--assume-created] [--allow-not-run] [--no-ca-handoff] [--out <dir>]
 
 Runs the Pulumi program for <stack> offline (no CLI, no cloud) as a first \`pulumi preview\` sees it (values computed by
 providers unknown), evaluates every policy pack, and writes <out>/<stack>/plan.json, manifests/ and pki/.
   --previous-plan     an earlier plan.json of the stack: its resources exist, their outputs are known (an update preview)
   --assume-created    evaluate the packs as if every resource existed (every output known)
   --allow-not-run     a mandatory policy that cannot run at preview is listed, not a failure
+  --no-ca-handoff     do not carry out a managed CA handoff (docs/pki/ca-backends.md): plan the next \`pulumi up\` while
+                      the pki stack has not signed the subordinates' CSRs yet
 Exit codes: 0 ok, 1 mandatory policy violation, a mandatory policy that could not run, or a mesh path that differs from
 the declared service graph (stage 3 and later), 2 bad input (stack config,
 policy config or folder, arguments), 3 the program failed.`;
@@ -31,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
                 program: { type: "string" }, "policy-dir": { type: "string" }, out: { type: "string" },
                 "policy-pack-config": { type: "string", multiple: true }, help: { type: "boolean", short: "h" },
                 "previous-outputs": { type: "string" }, "previous-plan": { type: "string" },
-                "assume-created": { type: "boolean" }, "allow-not-run": { type: "boolean" },
+                "assume-created": { type: "boolean" }, "allow-not-run": { type: "boolean" }, "no-ca-handoff": { type: "boolean" },
             },
         });
     } catch (e) {
@@ -59,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
             previousOutputs: previous ? readPreviousOutputs(previous) : undefined,
             mode: args.values["assume-created"] ? "created" : "preview",
             existing: previousPlan ? readExisting(previousPlan, stack) : undefined,
+            caHandoff: !args.values["no-ca-handoff"],
         });
         const dir = writePlan(plan, out);
         console.log(summarize(plan));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Plan, planStack } from "../engine/plan";
 import { plain } from "../engine/values";
 import { allowed } from "./support/authz";
-import { shippedPlan } from "./support/plan";
+import { secretBackendProdPlan, shippedPlan } from "./support/plan";
 import { issueLeaf, mtlsHandshake } from "./support/pki";
 import { stackConfig, toRuntime } from "./support/stacks";
 
@@ -84,14 +84,16 @@ describe("authorization by identity (stages 3 and 5)", () => {
     });
 
     it("with real certificates: an aws workload and a gcp workload complete mTLS, and the gcp side's policy tells trust domains apart", async () => {
-        const pki = prod.referencedGraphs.get("pki-prod")!;
+        // The keys of the intermediates, which managed CAs (prod's backends) never hand out: the secret backend's.
+        const keyed = await secretBackendProdPlan();
+        const pki = keyed.referencedGraphs.get("pki-prod")!;
         const out = (name: string, key: string) => plain(pki.resources.find((r) => r.name === name)!.outputs)[key];
         const root = out("prod-root-1-cert", "certPem");
         const peer = async (cluster: string, id: string) => {
             const leaf = await issueLeaf({ caCertPem: out(`int-${cluster}-e1-cert`, "certPem"), caKeyPem: out(`int-${cluster}-e1-key`, "privateKeyPem"), spiffeId: id });
             return { certChainPem: leaf.certPem + out(`int-${cluster}-e1-cert`, "certPem"), keyPem: leaf.keyPem, caPems: [root] };
         };
-        const catalogPolicies = policiesFor(prod, "prod-gcp-usc1", "shop", "catalog");
+        const catalogPolicies = policiesFor(keyed, "prod-gcp-usc1", "shop", "catalog");
         const server = await peer("prod-gcp-usc1", `spiffe://${GCP_TD}/ns/shop/sa/catalog`);
         const check = async (clientId: string) => {
             const hs = await mtlsHandshake({ server, client: await peer("prod-aws-use1", clientId) });
