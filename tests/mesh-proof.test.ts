@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CapturedResource, ProgramGraph } from "../engine/graph";
-import { authorize, stringMatches } from "../engine/mesh/authorization";
+import { applicablePolicies, authorize, pathMatches, replaceTrustDomainAliases, requestPrincipalMatches, stringMatches } from "../engine/mesh/authorization";
+import { expectedSans, istiodMesh } from "../engine/mesh/identity";
 import { effectiveMtlsMode } from "../engine/mesh/peerAuthentication";
 import { Cell, MeshProof, proofOfPlan, UNKNOWN_CALLERS } from "../engine/mesh/reachability";
 import { Plan } from "../engine/plan";
@@ -27,22 +28,116 @@ describe("mesh proof: Istio's rules", () => {
     it("evaluates CUSTOM, DENY, then ALLOW as pilot/pkg/security/authz/builder testdata does", () => {
         const p = (name: string, spec: any) => ({ namespace: "foo", name, spec });
         const r = { principal: "cluster.local/ns/foo/sa/a", method: "GET", path: "/x", port: 80 };
+        const decide = (policies: any[], req: any = r) => authorize(policies, req).decision;
         // allow-nil-rule / allow-empty-rule: a rule with nothing in it matches everything; a policy without rules nothing.
-        assert.equal(authorize([p("a", { action: "ALLOW", rules: [{}] })], r).allowed, true);
-        assert.equal(authorize([p("a", { action: "ALLOW" })], r).allowed, false);
-        assert.equal(authorize([], r).allowed, true);
+        assert.equal(decide([p("a", { action: "ALLOW", rules: [{}] })]), "allowed");
+        assert.equal(decide([p("a", { action: "ALLOW" })]), "refused");
+        assert.equal(decide([]), "allowed");
+        // model.go New: `if len(r.From) == 0` / `if len(r.To) == 0`: an empty list is no constraint (proto: "If not set,
+        // any source is allowed"), not a list nothing matches.
+        assert.equal(decide([p("a", { rules: [{ from: [], to: [] }] })]), "allowed");
+        assert.equal(decide([p("a", { rules: [{ from: [], to: [{ operation: { paths: ["/y"] } }] }] })]), "refused");
         // deny-and-allow: DENY is evaluated first.
         const deny = p("d", { action: "DENY", rules: [{ to: [{ operation: { paths: ["/x"] } }] }] });
         assert.match(authorize([p("a", { action: "ALLOW", rules: [{}] }), deny], r).reason, /DENY foo\/d/);
-        // CUSTOM goes first and cannot be proven offline.
-        assert.equal(authorize([p("c", { action: "CUSTOM", provider: { name: "ext" }, rules: [{}] }), p("a", { rules: [{}] })], r).allowed, false);
-        // namespaces match the /ns/<ns>/ segment; principals need mTLS.
-        assert.equal(authorize([p("a", { rules: [{ from: [{ source: { namespaces: ["foo"] } }] }] })], r).allowed, true);
-        assert.equal(authorize([p("a", { rules: [{ from: [{ source: { principals: ["*"] } }] }] })], { ...r, principal: undefined }).allowed, false);
+        // namespaces match the /ns/<ns>/ segment (a glob: srcNamespaceGenerator); principals need mTLS.
+        assert.equal(decide([p("a", { rules: [{ from: [{ source: { namespaces: ["foo"] } }] }] })]), "allowed");
+        assert.equal(decide([p("a", { rules: [{ from: [{ source: { namespaces: ["f*o"] } }] }] })]), "allowed");
+        assert.equal(decide([p("a", { rules: [{ from: [{ source: { principals: ["*"] } }] }] })], { ...r, principal: undefined }), "refused");
+        // serviceAccountRegex: `<sa>` is in the policy's namespace, `<ns>/<sa>` anywhere.
+        assert.equal(decide([p("a", { rules: [{ from: [{ source: { serviceAccounts: ["a"] } }] }] })]), "allowed");
+        assert.equal(decide([p("a", { rules: [{ from: [{ source: { serviceAccounts: ["bar/a"] } }] }] })]), "refused");
         // model.go Generate: on TCP an ALLOW rule with HTTP fields is skipped; a DENY one loses them and denies more.
         const tcp = { principal: r.principal, port: 80, tcp: true };
-        assert.equal(authorize([p("a", { rules: [{ to: [{ operation: { methods: ["GET"] } }] }] })], tcp).allowed, false);
-        assert.equal(authorize([p("d", { action: "DENY", rules: [{ to: [{ operation: { methods: ["POST"], ports: ["80"] } }] }] })], tcp).allowed, false);
+        assert.equal(decide([p("a", { rules: [{ to: [{ operation: { methods: ["GET"] } }] }] })], tcp), "refused");
+        assert.equal(decide([p("d", { action: "DENY", rules: [{ to: [{ operation: { methods: ["POST"], ports: ["80"] } }] }] })], tcp), "refused");
+    });
+
+    it("leaves to the running mesh what a plan cannot know, instead of guessing either way", () => {
+        const p = (name: string, spec: any) => ({ namespace: "foo", name, spec });
+        const r = { principal: "cluster.local/ns/foo/sa/a", method: "GET", path: "/x", port: 80 };
+        const allowAll = p("a", { rules: [{}] });
+        // istio/api 1.30.3 security/v1beta1/authorization_policy.proto: CUSTOM denies only when the external
+        // authorizer does; when it allows, DENY and ALLOW still decide.
+        const custom = p("c", { action: "CUSTOM", provider: { name: "ext" }, rules: [{}] });
+        assert.equal(authorize([custom, allowAll], r).decision, "unknown");
+        assert.equal(authorize([custom, p("a", { rules: [{ from: [{ source: { namespaces: ["bar"] } }] }] })], r).decision, "refused");
+        // A DENY whose condition or IP block cannot be evaluated may or may not apply.
+        const denyWhen = p("d", { action: "DENY", rules: [{ when: [{ key: "request.headers[x-user]", values: ["guest"] }] }] });
+        assert.match(authorize([denyWhen, allowAll], r).reason, /DENY foo\/d may match \(when request.headers\[x-user\]/);
+        assert.equal(authorize([denyWhen, allowAll], r).decision, "unknown");
+        const denyIp = p("d", { action: "DENY", rules: [{ from: [{ source: { notIpBlocks: ["10.0.0.0/8"] } }] }] });
+        assert.equal(authorize([denyIp, allowAll], r).decision, "unknown");
+        // A `when` on the peer's principal is known (model.go New: source.principal is a principal rule).
+        assert.equal(authorize([p("d", { action: "DENY", rules: [{ when: [{ key: "source.principal", values: ["cluster.local/ns/foo/sa/a"] }] }] }), allowAll], r).decision, "refused");
+        // A field the model does not know is named, never dropped.
+        assert.match(authorize([p("a", { rules: [{ from: [{ source: { principal: ["x"] } }] }] })], r).reason, /unknown field principal/);
+    });
+
+    it("rewrites principals with the trust-domain aliases as builder testdata/http/*td-aliases* and trust-domains expect", () => {
+        // builder_test.go "trust-domain-one-alias": NewBundle("td1", ["cluster.local"]), simple-policy-td-aliases-in.yaml
+        // → simple-policy-td-aliases-out.yaml: each cluster.local principal is matched as td1 and as cluster.local.
+        const td1 = { trustDomain: "td1", trustDomainAliases: ["cluster.local"] };
+        assert.deepEqual(replaceTrustDomainAliases(["cluster.local/ns/rule[0]/sa/from[0]-principal[0]"], td1),
+            ["td1/ns/rule[0]/sa/from[0]-principal[0]", "cluster.local/ns/rule[0]/sa/from[0]-principal[0]"]);
+        const policy = { namespace: "foo", name: "httpbin", spec: { rules: [{ from: [{ source: { principals: ["cluster.local/ns/rule[0]/sa/from[0]-principal[0]"] } }], to: [{ operation: { methods: ["rule[0]-to[0]-method[0]"] } }] }] } };
+        const req = (principal: string) => ({ principal, method: "rule[0]-to[0]-method[0]", path: "/", port: 80 });
+        assert.equal(authorize([policy], req("td1/ns/rule[0]/sa/from[0]-principal[0]"), td1).decision, "allowed");
+        assert.equal(authorize([policy], req("td1/ns/rule[0]/sa/from[0]-principal[0]")).decision, "refused");
+        // "trust-domain-aliases-in-source-principal": NewBundle("new-td", ["old-td", "some-trustdomain"]),
+        // td-aliases-source-principal-in.yaml: `*` and `*/ns/..` stay, `*-td/...` stays for new-td and old-td and
+        // becomes an exact some-trustdomain principal (td-aliases-source-principal-out.yaml).
+        const bundle = { trustDomain: "new-td", trustDomainAliases: ["old-td", "some-trustdomain"] };
+        assert.deepEqual(replaceTrustDomainAliases(["*", "*/ns/foo/sa/all-td", "*-td/ns/foo/sa/prefix-td"], bundle),
+            ["*", "*/ns/foo/sa/all-td", "*-td/ns/foo/sa/prefix-td", "some-trustdomain/ns/foo/sa/prefix-td"]);
+        const when = { namespace: "foo", name: "httpbin", spec: { rules: [{ when: [{ key: "source.principal", values: ["*-td/ns/foo/sa/prefix-td"] }] }] } };
+        assert.equal(authorize([when], { principal: "some-trustdomain/ns/foo/sa/prefix-td", port: 80 }, bundle).decision, "allowed");
+        assert.equal(authorize([when], { principal: "some-trustdomain/ns/foo/sa/prefix-td", port: 80 }).decision, "refused");
+        // trust-domains-in.yaml → trust-domains-out.yaml: trustDomains are prefixes `spiffe://<td>/`, `bad*` a
+        // `spiffe://bad[^/]*/` regex, in notTrustDomains a refusal.
+        const tds = { namespace: "foo", name: "httpbin", spec: { rules: [{ from: [{ source: { trustDomains: ["cluster.local", "another.local"] } }, { source: { notTrustDomains: ["bad*", "untrusted"] } }] }] } };
+        const only = { namespace: "foo", name: "httpbin", spec: { rules: [{ from: [{ source: { notTrustDomains: ["bad*", "untrusted"] } }] }] } };
+        assert.equal(authorize([tds], { principal: "another.local/ns/x/sa/y", port: 80 }).decision, "allowed");
+        assert.equal(authorize([only], { principal: "badly/ns/x/sa/y", port: 80 }).decision, "refused");
+        assert.equal(authorize([only], { principal: "untrusted/ns/x/sa/y", port: 80 }).decision, "refused");
+        assert.equal(authorize([only], { principal: "good/ns/x/sa/y", port: 80 }).decision, "allowed");
+        // model.go MigrateTrustDomain → ExpandTrustDomainAliases: a trust domain of the bundle stands for all of them.
+        const local = { namespace: "foo", name: "a", spec: { rules: [{ from: [{ source: { trustDomains: ["td1"] } }] }] } };
+        assert.equal(authorize([local], { principal: "cluster.local/ns/x/sa/y", port: 80 }, td1).decision, "allowed");
+    });
+
+    it("matches paths, methods and request principals as generator.go and matcher/template_test.go do", () => {
+        // TestPathTemplateMatcher: {*} is one segment, {**} any number.
+        assert.equal(pathMatches("/foo/bar/{*}", "/foo/bar/baz"), true);
+        assert.equal(pathMatches("/foo/bar/{*}", "/foo/bar/baz/qux"), false);
+        assert.equal(pathMatches("/foo/{**}/bar", "/foo/a/b/bar"), true);
+        assert.equal(pathMatches("/{*}/foo/{**}/bar", "/x/foo/a/bar"), true);
+        assert.equal(pathMatches("/{*}/foo/{**}/bar", "/x/y/foo/a/bar"), false);
+        // requestPrincipalGenerator: the value splits at its last `/`; iss and sub are matched apart.
+        assert.equal(requestPrincipalMatches("https://issuer.example/*", "https://issuer.example/alice"), true);
+        assert.equal(requestPrincipalMatches("https://issuer.example/*", "https://issuer.example/a/b"), false);
+        assert.equal(requestPrincipalMatches("*/alice", "https://other.example/alice"), true);
+        assert.equal(requestPrincipalMatches("*", undefined), false);
+        assert.equal(requestPrincipalMatches("*", "https://issuer.example/alice"), true);
+    });
+
+    it("attaches policies as policyattachment.go ShouldAttachPolicy and builder.go isDryRun", () => {
+        const w = { namespace: "foo", labels: { app: "a" } };
+        const policies = [
+            { namespace: "foo", name: "dry", annotations: { "istio.io/dry-run": "true" }, spec: {} },
+            { namespace: "foo", name: "targeted", spec: { targetRefs: [{ kind: "Gateway", group: "gateway.networking.k8s.io", name: "gw" }] } },
+            { namespace: "foo", name: "legacy-targeted", spec: { targetRef: { kind: "Gateway", group: "gateway.networking.k8s.io", name: "gw" } } },
+            { namespace: "istio-system", name: "root", spec: { selector: { matchLabels: { app: "a" } } } },
+            { namespace: "bar", name: "elsewhere", spec: {} },
+        ];
+        assert.deepEqual(applicablePolicies(policies, w, "istio-system").map((p) => p.name), ["root"]);
+    });
+
+    it("falls back to the service accounts for an empty subjectAltNames (cluster_tls.go: SubjectAltNames == nil)", () => {
+        const mesh = istiodMesh({ meshConfig: { trustDomain: "td" } });
+        const w = { namespace: "foo", serviceAccount: "a" };
+        assert.deepEqual(expectedSans(mesh, { mode: "ISTIO_MUTUAL", subjectAltNames: [] }, w), ["spiffe://td/ns/foo/sa/a"]);
+        assert.deepEqual(expectedSans(mesh, { mode: "ISTIO_MUTUAL", subjectAltNames: ["spiffe://x/ns/foo/sa/a"] }, w), ["spiffe://x/ns/foo/sa/a"]);
     });
 
     it("composes PeerAuthentication as pilot/pkg/security/authn/policy_applier.go ComposePeerAuthentication", () => {
