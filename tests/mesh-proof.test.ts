@@ -156,7 +156,9 @@ describe("mesh proof: Istio's rules", () => {
 });
 
 const proofOf = (plan: Plan, graph: ProgramGraph = plan.graph) => proofOfPlan(plan.project.name, plan.settings.config, graph)!;
-const cells = (proof: MeshProof, caller: string, callee: string) => proof.cells.filter((c) => c.caller === caller && c.callee === callee);
+/** The cells of a caller (an unknown caller's label is a prefix: one per namespace or impersonated service). */
+const cells = (proof: MeshProof, caller: string, callee: string) => proof.cells.filter((c) => (c.caller === caller || c.caller.startsWith(`${caller} (`)) && c.callee === callee);
+const crossCloud = (c: Cell) => c.from !== c.to;
 
 /** A copy of the graph where `edit` changes the plain inputs of the Kubernetes objects it selects. */
 function mutate(graph: ProgramGraph, select: (r: CapturedResource, inputs: any) => boolean, edit: (inputs: any) => void): ProgramGraph {
@@ -172,11 +174,20 @@ function mutate(graph: ProgramGraph, select: (r: CapturedResource, inputs: any) 
     return { ...graph, resources };
 }
 const named = (kind: string, name: string) => (r: CapturedResource, i: any) => r.type.endsWith(`:${kind}`) && i.metadata?.name === name;
+const istiodOf = (network: string) => (r: CapturedResource, i: any) => r.type === "kubernetes:helm.sh/v3:Release" && String(i.chart).endsWith("istiod") && i.values.global.network === network;
+
+/** A copy of the graph with one more Kubernetes object on every cluster (beside the mesh-wide PeerAuthentication). */
+function add(graph: ProgramGraph, kind: string, metadata: Record<string, unknown>, spec: unknown): ProgramGraph {
+    const anchors = graph.resources.filter((r) => r.custom && named("PeerAuthentication", "default")(r, r.inputs as any));
+    assert.ok(anchors.length > 0);
+    const added = anchors.map((r) => ({ ...r, type: `kubernetes:test/v1:${kind}`, urn: `${r.urn}-${kind}-${metadata.name}`, inputs: { metadata, spec } as any }));
+    return { ...graph, resources: [...graph.resources, ...added] };
+}
 
 describe("mesh proof: shipped stacks", function () {
     this.timeout(120_000);
 
-    for (const stack of ["staging", "prod"]) {
+    for (const stack of ["staging", "prod", "review"]) {
         it(`${stack}: every declared call is allowed on every cluster path, everything else refused`, async () => {
             const plan = await shippedPlan(stack);
             const proof = proofOf(plan);
@@ -188,8 +199,12 @@ describe("mesh proof: shipped stacks", function () {
             // Both directions between the clusters are proven (two clusters: four paths per call).
             assert.equal(cells(proof, "frontend", "cart").length, 4);
             assert.ok(proof.cells.filter((c) => !c.declared).every((c) => c.verdict === "refused"));
-            assert.ok(cells(proof, UNKNOWN_CALLERS.plaintext, "cart").every((c) => c.step === "peer authentication"));
+            // Without a sidecar only the own cluster's endpoints are reachable, and there STRICT refuses plain text.
+            assert.ok(cells(proof, UNKNOWN_CALLERS.plaintext, "cart").every((c) => c.step === (crossCloud(c) ? "routing" : "peer authentication")));
+            // A foreign mesh impersonating each declared service; a stray in each declared namespace and in a new one.
+            assert.deepEqual(new Set(cells(proof, UNKNOWN_CALLERS.foreign, "cart").map((c) => c.caller)), new Set(["frontend", "cart", "catalog", "payments"].map((s) => `${UNKNOWN_CALLERS.foreign} (as ${s})`)));
             assert.ok(cells(proof, UNKNOWN_CALLERS.foreign, "cart").every((c) => c.step === "trust domain"));
+            assert.deepEqual(new Set(cells(proof, UNKNOWN_CALLERS.undeclared, "cart").map((c) => c.caller)), new Set(["shop", "payments", "stray"].map((n) => `${UNKNOWN_CALLERS.undeclared} (${n})`)));
             assert.ok(cells(proof, UNKNOWN_CALLERS.undeclared, "cart").every((c) => c.step === "authorization"));
         });
     }
@@ -198,7 +213,7 @@ describe("mesh proof: shipped stacks", function () {
         const plan = await shippedPlan("prod");
         const doc = planDocument(plan) as any;
         assert.ok(doc.mesh.cells.some((c: Cell) => c.caller === "cart" && c.callee === "payments" && c.from === "prod-aws-use1" && c.to === "prod-gcp-usc1" && c.verdict === "allowed"));
-        assert.match(summarize(plan), /Mesh reachability \(declared service graph\): 128 caller x callee x cluster paths, 0 differ/);
+        assert.match(summarize(plan), /Mesh reachability \(declared service graph\): 208 caller x callee x cluster paths, 0 differ/);
         assert.deepEqual(meshMismatches(plan), []);
     });
 
@@ -211,6 +226,8 @@ describe("mesh proof: mutations of prod", function () {
     this.timeout(120_000);
     let plan: Plan;
     before(async () => { plan = await shippedPlan("prod"); });
+    const AWS = "prod-aws-use1";
+    const GCP = "prod-gcp-usc1";
 
     it("a missing SAN refuses the calls into the other cloud at outbound TLS, and fails the plan", () => {
         const graph = mutate(plan.graph, named("DestinationRule", "cart"), (i) => {
@@ -218,40 +235,74 @@ describe("mesh proof: mutations of prod", function () {
         });
         const proof = proofOf(plan, graph);
         const refused = cells(proof, "frontend", "cart").filter((c) => c.verdict === "refused");
-        assert.deepEqual(refused.map((c) => [c.to, c.step]), [["prod-gcp-usc1", "outbound TLS"], ["prod-gcp-usc1", "outbound TLS"]]);
+        assert.deepEqual(refused.map((c) => [c.to, c.step]), [[GCP, "outbound TLS"], [GCP, "outbound TLS"]]);
         assert.ok(refused.every((c) => c.mismatch === "declared call refused at outbound TLS"));
         const mutated = { ...plan, graph } as Plan;
         assert.ok(meshMismatches(mutated).length > 0);
         assert.match(summarize(mutated), /DIFFERS frontend -> cart:8080 \(declared\)[\s\S]*prod-aws-use1 -> prod-gcp-usc1: refused at outbound TLS/);
     });
 
+    const permissiveShop = (graph: ProgramGraph) => add(graph, "PeerAuthentication", { name: "default", namespace: "shop" }, { mtls: { mode: "PERMISSIVE" } });
+
     it("a PERMISSIVE namespace lets plain text through peer authentication, to be refused by authorization", () => {
-        // A namespace policy beside the mesh's STRICT one, on every cluster.
-        const meshPolicies = plan.graph.resources.filter((r) => r.custom && named("PeerAuthentication", "default")(r, r.inputs as any));
-        const added = meshPolicies.map((r) => ({ ...r, urn: `${r.urn}-shop`, inputs: { ...(structuredClone(r.inputs) as any), metadata: { name: "default", namespace: "shop" }, spec: { mtls: { mode: "PERMISSIVE" } } } }));
-        assert.equal(added.length, 2);
-        const proof = proofOf(plan, { ...plan.graph, resources: [...plan.graph.resources, ...added] });
-        assert.ok(cells(proof, UNKNOWN_CALLERS.plaintext, "cart").every((c) => c.verdict === "refused" && c.step === "authorization"));
-        assert.ok(cells(proof, UNKNOWN_CALLERS.plaintext, "payments").every((c) => c.step === "peer authentication"));
+        const proof = proofOf(plan, permissiveShop(plan.graph));
+        assert.ok(cells(proof, UNKNOWN_CALLERS.plaintext, "cart").every((c) => c.verdict === "refused" && c.step === (crossCloud(c) ? "routing" : "authorization")));
+        assert.ok(cells(proof, UNKNOWN_CALLERS.plaintext, "payments").filter((c) => !crossCloud(c)).every((c) => c.step === "peer authentication"));
     });
 
     it("an ALLOW with an empty `from` lets every caller in, and the plan names the edge", () => {
-        const graph = mutate(plan.graph, named("AuthorizationPolicy", "allow-cart"), (i) => { delete i.spec.rules[0].from; });
-        const proof = proofOf(plan, graph);
-        for (const caller of ["catalog", "payments", UNKNOWN_CALLERS.undeclared]) {
-            assert.ok(cells(proof, caller, "cart").every((c) => c.verdict === "allowed" && c.mismatch === "undeclared call allowed"), caller);
+        // model.go New `if len(r.From) == 0`: `from: []` is no constraint, as a missing `from` is.
+        for (const edit of [(i: any) => { i.spec.rules[0].from = []; }, (i: any) => { delete i.spec.rules[0].from; }]) {
+            const proof = proofOf(plan, mutate(plan.graph, named("AuthorizationPolicy", "allow-cart"), edit));
+            for (const caller of ["catalog", "payments", UNKNOWN_CALLERS.undeclared]) {
+                assert.ok(cells(proof, caller, "cart").every((c) => c.verdict === "allowed" && c.mismatch === "undeclared call allowed"), caller);
+            }
+            // Plain text is still stopped by STRICT, a foreign mesh by trust-domain validation.
+            assert.ok(cells(proof, UNKNOWN_CALLERS.plaintext, "cart").every((c) => c.verdict === "refused"));
+            assert.ok(cells(proof, UNKNOWN_CALLERS.foreign, "cart").every((c) => c.verdict === "refused"));
         }
-        // Plain text is still stopped by STRICT, a foreign mesh by trust-domain validation.
-        assert.ok(cells(proof, UNKNOWN_CALLERS.plaintext, "cart").every((c) => c.verdict === "refused"));
-        assert.ok(cells(proof, UNKNOWN_CALLERS.foreign, "cart").every((c) => c.verdict === "refused"));
+    });
+
+    describe("a guard the plan cannot evaluate does not hide an open ALLOW", () => {
+        const open = () => mutate(plan.graph, named("AuthorizationPolicy", "allow-cart"), (i) => { i.spec.rules[0].from = []; });
+        const guards: Array<[string, any]> = [
+            // authorization_policy.proto: CUSTOM denies only if the external authorizer does.
+            ["CUSTOM", { selector: { matchLabels: { app: "cart" } }, action: "CUSTOM", provider: { name: "ext-authz" }, rules: [{}] }],
+            ["DENY with a header condition", { selector: { matchLabels: { app: "cart" } }, action: "DENY", rules: [{ when: [{ key: "request.headers[x-internal]", notValues: ["yes"] }] }] }],
+            ["DENY by IP block", { selector: { matchLabels: { app: "cart" } }, action: "DENY", rules: [{ from: [{ source: { notIpBlocks: ["10.0.0.0/8"] } }] }] }],
+        ];
+        for (const [name, spec] of guards) {
+            it(name, () => {
+                const proof = proofOf(plan, add(open(), "AuthorizationPolicy", { name: "guard", namespace: "shop" }, spec));
+                const stray = cells(proof, UNKNOWN_CALLERS.undeclared, "cart");
+                assert.ok(stray.length > 0 && stray.every((c) => c.verdict === "unprovable" && c.mismatch === "undeclared call not provably refused"), JSON.stringify(stray[0]));
+            });
+        }
+    });
+
+    it("a `namespaces` ALLOW lets the namespace's strays in", () => {
+        const graph = mutate(plan.graph, named("AuthorizationPolicy", "allow-catalog"), (i) => { i.spec.rules.push({ from: [{ source: { namespaces: ["payments"] } }] }); });
+        const proof = proofOf(plan, graph);
+        assert.ok(cells(proof, `${UNKNOWN_CALLERS.undeclared} (payments)`, "catalog").every((c) => c.mismatch === "undeclared call allowed"));
+        assert.ok(cells(proof, `${UNKNOWN_CALLERS.undeclared} (shop)`, "catalog").every((c) => c.verdict === "refused"));
+    });
+
+    it("probes what notMethods, path templates and end-user tokens let through", () => {
+        const open = (rule: any) => proofOf(plan, mutate(plan.graph, named("AuthorizationPolicy", "allow-catalog"), (i) => { i.spec.rules.push(rule); }));
+        const leaks = (proof: MeshProof) => cells(proof, `${UNKNOWN_CALLERS.undeclared} (stray)`, "catalog").filter((c) => c.mismatch === "undeclared call allowed");
+        assert.equal(leaks(open({ to: [{ operation: { notMethods: ["GET", "POST"] } }] })).length, 4);
+        assert.equal(leaks(open({ to: [{ operation: { notPaths: ["/", "/undeclared/*"] } }] })).length, 4);
+        assert.equal(leaks(open({ to: [{ operation: { paths: ["/admin/{**}/export"] } }] })).length, 4);
+        assert.match(leaks(open({ from: [{ source: { requestPrincipals: ["https://login.acme.example/*"] } }] }))[0].reason!, /with a token of https:\/\/login.acme.example\/probe/);
+        // A rule for another port cannot match the declared one.
+        assert.equal(leaks(open({ to: [{ operation: { ports: ["9999"] } }] })).length, 0);
     });
 
     it("a wrong trust domain in caCertificates refuses the other cloud's callers at the server", () => {
-        const graph = mutate(plan.graph, (r, i) => r.type === "kubernetes:helm.sh/v3:Release" && String(i.chart).endsWith("istiod") && i.values.global.network === "net-prod-gcp-usc1",
-            (i) => { i.values.meshConfig.caCertificates[0].trustDomains = ["aws.prod.mesh.acme.exmaple"]; });
+        const graph = mutate(plan.graph, istiodOf("net-prod-gcp-usc1"), (i) => { i.values.meshConfig.caCertificates[0].trustDomains = ["aws.prod.mesh.acme.exmaple"]; });
         const proof = proofOf(plan, graph);
         const paths = cells(proof, "cart", "payments");
-        assert.deepEqual(paths.filter((c) => c.verdict === "refused").map((c) => [c.from, c.to, c.step]), [["prod-aws-use1", "prod-gcp-usc1", "trust domain"]]);
+        assert.deepEqual(paths.filter((c) => c.verdict === "refused").map((c) => [c.from, c.to, c.step]), [[AWS, GCP, "trust domain"]]);
     });
 
     it("a path typo refuses the declared call at authorization, and an undeclared path is caught too", () => {
@@ -265,7 +316,51 @@ describe("mesh proof: mutations of prod", function () {
         const graph = mutate(plan.graph, named("Gateway", "cross-network-gateway"), (i) => { i.spec.servers[0].tls.mode = "ISTIO_MUTUAL"; });
         const proof = proofOf(plan, graph);
         const calls = cells(proof, "cart", "payments");
-        assert.ok(calls.filter((c) => c.from !== c.to).every((c) => c.step === "routing"));
-        assert.ok(calls.filter((c) => c.from === c.to).every((c) => c.verdict === "allowed"));
+        assert.ok(calls.filter(crossCloud).every((c) => c.step === "routing"));
+        assert.ok(calls.filter((c) => !crossCloud(c)).every((c) => c.verdict === "allowed"));
+    });
+
+    it("the east-west gateway's own AuthorizationPolicy does not apply to passed-through mTLS", () => {
+        // gateway.go builtAutoPassthroughFilterChains: "We do not want any authz here"; the root default-deny selects
+        // the gateway too, so without its allow policy only its 15021 status port would be refused.
+        const resources = plan.graph.resources.filter((r) => !(r.custom && named("AuthorizationPolicy", "eastwest-gateway")(r, r.inputs as any)));
+        assert.ok(resources.length < plan.graph.resources.length);
+        const proof = proofOf(plan, { ...plan.graph, resources });
+        assert.deepEqual(proof.mismatches, []);
+        assert.ok(cells(proof, "frontend", "cart").filter(crossCloud).every((c) => c.verdict === "allowed"));
+    });
+
+    it("a DestinationRule sending plain text cannot cross networks (ep_filters.go isMtlsEnabled)", () => {
+        const graph = mutate(permissiveShop(plan.graph), named("DestinationRule", "cart"), (i) => { i.spec.trafficPolicy.tls = { mode: "DISABLE" }; });
+        const proof = proofOf(plan, graph);
+        const calls = cells(proof, "frontend", "cart");
+        assert.ok(calls.filter(crossCloud).every((c) => c.verdict === "refused" && c.step === "routing" && /sends DISABLE/.test(c.reason!)));
+        // In the cluster the plain text gets through PERMISSIVE, without the identity the ALLOW names.
+        assert.ok(calls.filter((c) => !crossCloud(c)).every((c) => c.verdict === "refused" && c.step === "authorization"));
+        // A port-level setting for the service's port takes over the rule's (mtls_checker.go trafficPolicyTLSModeForPort).
+        const portLevel = mutate(plan.graph, named("DestinationRule", "cart"), (i) => { i.spec.trafficPolicy.portLevelSettings = [{ port: { number: 8080 }, tls: { mode: "DISABLE" } }]; });
+        assert.ok(cells(proofOf(plan, portLevel), "frontend", "cart").filter(crossCloud).every((c) => c.step === "routing"));
+    });
+
+    it("an east-west gateway viewing only the other network has no endpoint to pass a call to", () => {
+        // proxy_view.go: the gateway's proxy sees endpoints of its requested networks only.
+        const graph = mutate(plan.graph, (r, i) => r.type === "kubernetes:helm.sh/v3:Release" && i.values?.labels?.istio === "eastwestgateway" && i.values.labels["topology.istio.io/network"] === "net-prod-aws-use1",
+            (i) => { i.values.env.ISTIO_META_REQUESTED_NETWORK_VIEW = "net-prod-gcp-usc1"; });
+        const proof = proofOf(plan, graph);
+        const calls = cells(proof, "frontend", "cart");
+        assert.deepEqual(calls.filter((c) => c.verdict === "refused").map((c) => [c.from, c.to, c.step]), [[GCP, AWS, "routing"]]);
+    });
+
+    it("a gateway whose gatewayPort label names a port its Service lacks is no network gateway (network.go getGatewayDetails)", () => {
+        const graph = mutate(plan.graph, (r, i) => r.type === "kubernetes:helm.sh/v3:Release" && i.values?.labels?.istio === "eastwestgateway",
+            (i) => { i.values.labels["networking.istio.io/gatewayPort"] = "16443"; });
+        assert.ok(cells(proofOf(plan, graph), "frontend", "cart").filter(crossCloud).every((c) => c.step === "routing" && /no gateway of network/.test(c.reason!)));
+    });
+
+    it("a remote secret is read by its data keys (secretcontroller.go), not by its annotations", () => {
+        const graph = mutate(plan.graph, (r, i) => r.type.endsWith(":Secret") && i.metadata?.labels?.["istio/multiCluster"] === "true", (i) => {
+            i.stringData = Object.fromEntries(Object.entries(i.stringData).map(([, v]) => ["renamed", v]));
+        });
+        assert.ok(cells(proofOf(plan, graph), "frontend", "cart").filter(crossCloud).every((c) => c.step === "discovery"));
     });
 });

@@ -242,7 +242,7 @@ function anyProbes(callee: Callee, policies: readonly PolicyObject[]): Probe[] {
     const whens = rules.flatMap((r: any) => r.when ?? []);
     const listed = (blocks: any[], key: string) => blocks.flatMap((b) => [...(b[key] ?? []), ...(b[`not${key[0].toUpperCase()}${key.slice(1)}`] ?? [])]);
     const methods = [...new Set([defaultMethod(callee), ...listed(ops, "methods").map((m: string) => sample(m, "PROBE")), ...(ops.some((o: any) => o.notMethods) ? METHODS : [])])];
-    const paths = [...new Set(["/", "/undeclared/probe", ...listed(ops, "paths").map(samplePath)])];
+    const paths = [...new Set(["/", "/undeclared/probe", "/unlisted.probe", ...listed(ops, "paths").map(samplePath)])];
     // pilot/pkg/networking/core/httproute.go `generateVirtualHostDomains`: a sidecar routes the service by its short
     // names and with the port, so the Host header of an in-mesh call can be any of them.
     const short = callee.host.split(".");
