@@ -6,7 +6,8 @@ import { effectiveMtlsMode } from "../engine/mesh/peerAuthentication";
 import { Cell, MeshProof, proofOfPlan, UNKNOWN_CALLERS } from "../engine/mesh/reachability";
 import { Plan } from "../engine/plan";
 import { meshMismatches, planDocument, summarize } from "../engine/report";
-import { shippedPlan } from "./support/plan";
+import * as path from "node:path";
+import { FIXTURE_POLICY, runCli, shippedPlan, tempDir } from "./support/plan";
 
 /**
  * The mesh proof (engine/mesh/): each step's rule checked against the cases istio/istio 1.30.3 tests it with, then the
@@ -215,6 +216,15 @@ describe("mesh proof: shipped stacks", function () {
         assert.ok(doc.mesh.cells.some((c: Cell) => c.caller === "cart" && c.callee === "payments" && c.from === "prod-aws-use1" && c.to === "prod-gcp-usc1" && c.verdict === "allowed"));
         assert.match(summarize(plan), /Mesh reachability \(declared service graph\): 208 caller x callee x cluster paths, 0 differ/);
         assert.deepEqual(meshMismatches(plan), []);
+    });
+
+    it("the plan command exits 1 on a matrix that differs, naming each edge (engine/cli.ts)", async () => {
+        // tests/fixtures/leaky-mesh: `from: []` opens cart to everyone; only frontend -> cart is declared.
+        const { code, stderr } = await runCli(["mesh", "--program", path.join(__dirname, "fixtures", "leaky-mesh"), "--policy-dir", FIXTURE_POLICY, "--out", tempDir("leaky-mesh")]);
+        assert.equal(code, 1, stderr);
+        assert.doesNotMatch(stderr, /mandatory/i);
+        assert.match(stderr, /4 mesh path\(s\) differ from the declared service graph/);
+        assert.match(stderr, /unknown: no declared edges \(stray\) -> cart:8080 \(cluster-1 -> cluster-1\): undeclared call allowed: GET \/: ALLOW shop\/allow-cart matches/);
     });
 
     it("dev declares no services: no proof", async () => {
