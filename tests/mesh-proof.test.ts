@@ -137,8 +137,8 @@ describe("mesh proof: Istio's rules", () => {
     it("falls back to the service accounts for an empty subjectAltNames (cluster_tls.go: SubjectAltNames == nil)", () => {
         const mesh = istiodMesh({ meshConfig: { trustDomain: "td" } });
         const w = { namespace: "foo", serviceAccount: "a" };
-        assert.deepEqual(expectedSans(mesh, { mode: "ISTIO_MUTUAL", subjectAltNames: [] }, w), ["spiffe://td/ns/foo/sa/a"]);
-        assert.deepEqual(expectedSans(mesh, { mode: "ISTIO_MUTUAL", subjectAltNames: ["spiffe://x/ns/foo/sa/a"] }, w), ["spiffe://x/ns/foo/sa/a"]);
+        assert.deepEqual(expectedSans(mesh, { subjectAltNames: [] }, w), ["spiffe://td/ns/foo/sa/a"]);
+        assert.deepEqual(expectedSans(mesh, { subjectAltNames: ["spiffe://x/ns/foo/sa/a"] }, w), ["spiffe://x/ns/foo/sa/a"]);
     });
 
     it("composes PeerAuthentication as pilot/pkg/security/authn/policy_applier.go ComposePeerAuthentication", () => {

@@ -61,7 +61,7 @@ export interface Workload {
  * service accounts when `SubjectAltNames == nil`; a YAML `subjectAltNames: []` decodes to an empty repeated field,
  * which protobuf-go leaves nil, so an empty list falls back too.
  */
-export function expectedSans(client: IstiodMesh, tls: any, destination: Workload): string[] {
+export function expectedSans(client: IstiodMesh, tls: { readonly subjectAltNames?: readonly string[] } | undefined, destination: Workload): string[] {
     if (tls?.subjectAltNames?.length) return [...tls.subjectAltNames];
     const own = `spiffe://${client.trustDomain}/ns/${destination.namespace}/sa/${destination.serviceAccount}`;
     return [own, ...client.trustDomainAliases.map((td) => `spiffe://${td}/ns/${destination.namespace}/sa/${destination.serviceAccount}`)];
