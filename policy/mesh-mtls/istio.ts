@@ -19,6 +19,26 @@ export const PRODUCTION_STACKS: JsonSchema = {
     description: "Stacks held to production rules (the stack is read from each resource's URN).",
 };
 
+export const ROOT_NAMESPACE: JsonSchema = {
+    type: "string", minLength: 1, default: "istio-system",
+    description: "The mesh root namespace of clusters without an istiod Helm release in the stack; with one, its meshConfig.rootNamespace (or global.istioNamespace) decides.",
+};
+
+export const EXEMPT_CLUSTERS: JsonSchema = {
+    type: "array", items: { type: "string" }, default: [],
+    description: "Names of Kubernetes provider resources (clusters) this policy skips.",
+};
+
+export const EXEMPT_NAMESPACES: JsonSchema = {
+    type: "array", items: { type: "string" },
+    // The control plane and the CA cannot depend on the mesh they run; system namespaces are not Istio's.
+    // monitoring: Prometheus opts in per pod (only when it federates through the mesh), not per namespace.
+    default: ["kube-system", "kube-public", "kube-node-lease", "istio-system", "cert-manager", "monitoring"],
+    description: "Kubernetes namespaces outside the mesh.",
+};
+
+export const PORT_LIST = (ports: number[]): JsonSchema => ({ type: "array", items: { type: "integer", minimum: 1, maximum: 65535 }, default: ports });
+
 export interface ObjectMeta {
     readonly name?: string;
     readonly namespace?: string;
