@@ -6,7 +6,7 @@ import { AwsNetwork } from "./aws/AwsNetwork";
 import { EksCluster } from "./aws/EksCluster";
 import { GcpNetwork } from "./gcp/GcpNetwork";
 import { GkeCluster } from "./gcp/GkeCluster";
-import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../mesh/values";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../kubernetes/names";
 import { AcmeDnsZone, ClusterNetwork, MeshCluster } from "./MeshCluster";
 import { SignedSubordinate } from "../pki/managedCa";
 

@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AcmeDns01 } from "../cloud/MeshCluster";
-import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, certManagerValues } from "./values";
+import { certManagerValues } from "./values";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../kubernetes/names";
 
 export interface CertManagerArgs {
     readonly provider: k8s.Provider;

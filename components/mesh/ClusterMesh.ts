@@ -8,7 +8,8 @@ import { EastWestGateway } from "./EastWestGateway";
 import { IngressGateway, IngressGatewayArgs } from "./IngressGateway";
 import { IstioControlPlane } from "./IstioControlPlane";
 import { MeshCa } from "./MeshCa";
-import { EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE, KeyAlgorithm } from "./values";
+import { KeyAlgorithm } from "./values";
+import { EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../kubernetes/names";
 
 export interface ClusterMeshArgs {
     readonly cluster: MeshCluster;

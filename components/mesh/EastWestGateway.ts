@@ -2,7 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { customResource } from "./resources";
-import { EASTWEST_GATEWAY, EASTWEST_NAMESPACE, eastWestGatewayValues, ISTIO_CHARTS_REPO } from "./values";
+import { eastWestGatewayValues, ISTIO_CHARTS_REPO } from "./values";
+import { EASTWEST_GATEWAY, EASTWEST_NAMESPACE } from "../kubernetes/names";
 
 export interface EastWestGatewayArgs {
     readonly cluster: MeshCluster;

@@ -4,7 +4,8 @@ import { HttpRouteResilience } from "../traffic/virtualService";
 import { AcmeDns01 } from "../cloud/MeshCluster";
 import { approvalPolicy } from "./approval";
 import { customResource, WAIT_READY } from "./resources";
-import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, INGRESS_NAMESPACE, ingressGatewayValues, MESH_ISSUER, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO } from "./values";
+import { ingressGatewayValues, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO } from "./values";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, INGRESS_NAMESPACE, MESH_ISSUER } from "../kubernetes/names";
 
 export interface IngressGatewayArgs {
     readonly provider: k8s.Provider;

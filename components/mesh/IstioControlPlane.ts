@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { customResource } from "./resources";
-import { ISTIO_CHARTS_REPO, ISTIO_NAMESPACE, istioBaseValues, istiodValues, IstiodValuesArgs } from "./values";
+import { ISTIO_CHARTS_REPO, istioBaseValues, istiodValues, IstiodValuesArgs } from "./values";
+import { ISTIO_NAMESPACE } from "../kubernetes/names";
 
 export interface IstioControlPlaneArgs extends Omit<IstiodValuesArgs, "peerTrustDomains"> {
     readonly provider: k8s.Provider;

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { remoteSecretName, tokenKubeconfig } from "./remoteKubeconfig";
-import { ISTIO_NAMESPACE } from "./values";
+import { ISTIO_NAMESPACE } from "../kubernetes/names";
 
 /** A cluster as the peering needs it: its interface and the releases that must exist before it is watched or watches. */
 export interface PeerCluster {

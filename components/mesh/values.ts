@@ -1,49 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
+import { EASTWEST_GATEWAY, INGRESS_GATEWAY, ISTIO_CSR_ADDRESS, ISTIO_NAMESPACE, MESH_ISSUER, ROOT_BUNDLE_MOUNT, ROOT_BUNDLE_SECRET } from "../kubernetes/names";
 /**
  * Chart values, built by pure functions from typed inputs: the keys real installs trip on are tested here without
  * any engine. Key names follow the pinned charts (cert-manager v1.21.1, approver-policy v0.27.0, istio-csr v0.17.0,
  * Istio 1.30.3).
  */
 
-export const ISTIO_NAMESPACE = "istio-system";
 /** The Helm repository of Istio's `base`, `istiod` and `gateway` charts. */
 export const ISTIO_CHARTS_REPO = "https://istio-release.storage.googleapis.com/charts";
-export const CERT_MANAGER_NAMESPACE = "cert-manager";
-/** The istio-csr Service: chart name in the cert-manager namespace, port 443 (→ 6443). */
-export const ISTIO_CSR_ADDRESS = "cert-manager-istio-csr.cert-manager.svc:443";
-export const ISTIO_CSR_SERVICE_ACCOUNT = "cert-manager-istio-csr";
-/**
- * istiod's serving name, the CN and only DNS name of the certificate istio-csr requests for it with
- * `app.istio.revisions: ["default"]` (the chart writes the default revision without a suffix:
- * cert-manager/istio-csr v0.17.0 deploy/charts/istio-csr/templates/certificate.yaml). Proxies reach istiod at the
- * mesh's default discovery address and the API server its webhooks at the `istiod` Service, both this name; istiod
- * serves the file certificate as it is (istio/istio 1.30.3 pilot/pkg/bootstrap/server.go initIstiodCerts).
- */
-export const ISTIOD_SERVING_NAME = `istiod.${ISTIO_NAMESPACE}.svc`;
-
-/**
- * Every DNS name the mesh issuer signs besides ingress hosts: istiod's, and istio-csr's gRPC serving name
- * (`app.tls.certificateDNSNames`, its only SAN: cert-manager/istio-csr v0.17.0 pkg/tls/tls.go fetchCertificate).
- * A cluster's intermediate is name-constrained to these.
- */
-export function meshIssuerServingNames(): string[] {
-    return [ISTIOD_SERVING_NAME, ISTIO_CSR_ADDRESS.split(":")[0]];
-}
-export const CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager";
-/** The mesh CA Issuer istio-csr signs with (namespaced, as the istio-csr docs recommend). */
-export const MESH_ISSUER = "istio-ca";
-export const ROOT_BUNDLE_SECRET = "istio-root-ca";
-export const ROOT_BUNDLE_MOUNT = "/var/run/secrets/istio-csr";
-export const INGRESS_GATEWAY = "istio-ingressgateway";
-/**
- * Gateways run in namespaces of their own (istio.io "Installing Gateways"): the `gateway` chart grants a gateway's
- * service account read on every Secret of its namespace (istio/istio 1.30.3 manifests/charts/gateway/templates/role.yaml,
- * `rbac.enabled` default true), and istiod serves a gateway any same-namespace Secret its account may list
- * (pilot/pkg/xds/sds.go `filterAuthorizedResources`, pilot/pkg/credentials/kube/secrets.go `Authorize`). Beside
- * istiod, that would be the mesh CA key, istiod's serving key and the remote-secret tokens.
- */
-export const INGRESS_NAMESPACE = "istio-ingress";
-export const EASTWEST_NAMESPACE = "istio-eastwest";
 
 export type KeyAlgorithm = "ECDSA" | "RSA";
 
@@ -238,8 +202,6 @@ export function publicLoadBalancerAnnotations(cloud: "aws" | "gcp"): Record<stri
         }
         : { "cloud.google.com/l4-rbs": "enabled" };
 }
-
-export const EASTWEST_GATEWAY = "istio-eastwestgateway";
 
 /** Addresses the cloud allocates are inputs: they stay leaves of the values, unknown until allocated. */
 export interface EastWestValuesArgs {

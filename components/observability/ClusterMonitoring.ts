@@ -4,12 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { RemoteWriteAuth } from "../../config/observability";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { customResource } from "../mesh/resources";
-import { ISTIO_NAMESPACE } from "../mesh/values";
+import { ISTIO_NAMESPACE } from "../kubernetes/names";
 import { istioMutual } from "../traffic/destinationRule";
-import {
-    clusterPrometheusHost, clusterPrometheusService, FederationRole, MONITORING_NAMESPACE, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER, PROMETHEUS_SERVER_LABELS,
-    prometheusNetworkPolicySpec, prometheusValues,
-} from "./prometheus";
+import { clusterPrometheusHost, clusterPrometheusService, FederationRole, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER, PROMETHEUS_SERVER_LABELS, prometheusNetworkPolicySpec, prometheusValues } from "./prometheus";
+import { MONITORING_NAMESPACE } from "../kubernetes/names";
 import { meshAlertRules, MeshRulesArgs, meshRecordingRules } from "./rules";
 import { meshTelemetrySpec, MeshTelemetryArgs } from "./telemetry";
 

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { QueryAuth } from "../../config/observability";
 import { PeerCluster } from "../mesh/MeshPeering";
 import { tokenKubeconfig } from "../mesh/remoteKubeconfig";
-import { ISTIO_NAMESPACE } from "../mesh/values";
+import { ISTIO_NAMESPACE } from "../kubernetes/names";
 import { KIALI_CLUSTER_VIEWER_RULES, KIALI_INSTANCE, KIALI_VIEWER_RULES, KialiAuth, kialiNamespaces, kialiRemoteSecretName, kialiRemoteValues, kialiValues } from "./kialiValues";
 
 /** A cluster Kiali reads, with the resources that create its mesh namespaces (on the hub, Kiali's roles live in them). */

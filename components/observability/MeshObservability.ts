@@ -4,7 +4,8 @@ import { MeshCluster } from "../cloud/MeshCluster";
 import { ClusterMonitoring } from "./ClusterMonitoring";
 import { Kiali } from "./Kiali";
 import { KialiAuth } from "./kialiValues";
-import { FederationRole, MONITORING_NAMESPACE, PROMETHEUS_SERVER } from "./prometheus";
+import { FederationRole, PROMETHEUS_SERVER } from "./prometheus";
+import { MONITORING_NAMESPACE } from "../kubernetes/names";
 import { TRACING_PROVIDER } from "../../config/observability";
 
 export interface ObservedCluster {

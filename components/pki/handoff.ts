@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CaBackend, CONFIG_NAMESPACE, ClusterConfig, ConfigError, ConfigIssue, MeshConfig } from "../../config";
 import { caHandoffStep, CaHandoffStep } from "../../config/stageGate";
-import { meshIssuerServingNames } from "../mesh/values";
+import { meshIssuerServingNames } from "../kubernetes/names";
 import { ClusterNames, constraintProblems, readCaConstraints } from "./caConstraints";
 import { issuerChain } from "./chain";
 import { SignedSubordinate } from "./managedCa";
