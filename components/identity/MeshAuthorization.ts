@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeAuthConfig, ServiceConfig } from "../../config";
-import { customResource } from "../mesh/resources";
+import { customResource } from "../kubernetes/customResource";
 import {
     defaultDeny, eastWestAllowPolicy, ingressAllowPolicy, PolicyDocument, requestAuthentication, serviceAllowPolicies, TrustDomainOf,
 } from "./policies";

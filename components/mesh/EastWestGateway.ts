@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
-import { customResource } from "./resources";
+import { customResource } from "../kubernetes/customResource";
 import { eastWestGatewayValues, ISTIO_CHARTS_REPO } from "./values";
 import { EASTWEST_GATEWAY, EASTWEST_NAMESPACE } from "../kubernetes/names";
 

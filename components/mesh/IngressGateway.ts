@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HttpRouteResilience } from "../traffic/virtualService";
 import { AcmeDns01 } from "../cloud/MeshCluster";
 import { approvalPolicy } from "./approval";
-import { customResource, WAIT_READY } from "./resources";
+import { customResource, WAIT_READY } from "../kubernetes/customResource";
 import { ingressGatewayValues, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO } from "./values";
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, INGRESS_NAMESPACE, MESH_ISSUER } from "../kubernetes/names";
 

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { customResource } from "./resources";
+import { customResource } from "../kubernetes/customResource";
 import { ISTIO_CHARTS_REPO, istioBaseValues, istiodValues, IstiodValuesArgs } from "./values";
 import { ISTIO_NAMESPACE } from "../kubernetes/names";
 

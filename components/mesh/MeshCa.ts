@@ -4,7 +4,7 @@ import { ClusterPki } from "../pki/handoff";
 import { issuerChain } from "../pki/chain";
 import { AWAITING_MANAGED_CA, MANAGED_ISSUERS, ManagedCaIssuer } from "../pki/managedCa";
 import { approvalPolicy, NON_CA_USAGES } from "./approval";
-import { customResource, WAIT_READY } from "./resources";
+import { customResource, WAIT_READY } from "../kubernetes/customResource";
 import { approverPolicyValues, istioCsrValues, KeyAlgorithm } from "./values";
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, ISTIO_CSR_ADDRESS, ISTIO_CSR_SERVICE_ACCOUNT, ISTIO_NAMESPACE, ISTIOD_SERVING_NAME, MESH_ISSUER, ROOT_BUNDLE_SECRET } from "../kubernetes/names";
 

@@ -1,8 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
-import { remoteSecretName, tokenKubeconfig } from "./remoteKubeconfig";
+import { tokenKubeconfig } from "../kubernetes/tokenKubeconfig";
 import { ISTIO_NAMESPACE } from "../kubernetes/names";
+
+/** Remote secrets are named after the watched cluster, as istioctl names them. */
+export const remoteSecretName = (cluster: string) => `istio-remote-secret-${cluster}`;
 
 /** A cluster as the peering needs it: its interface and the releases that must exist before it is watched or watches. */
 export interface PeerCluster {

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { istioMutual } from "../traffic/destinationRule";
-import { customResource } from "./resources";
+import { customResource } from "../kubernetes/customResource";
 
 export interface MeshVerificationArgs {
     readonly clusters: readonly { readonly cluster: MeshCluster; readonly istiod: pulumi.Resource }[];

@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RemoteWriteAuth } from "../../config/observability";
 import { MeshCluster } from "../cloud/MeshCluster";
-import { customResource } from "../mesh/resources";
+import { customResource } from "../kubernetes/customResource";
 import { ISTIO_NAMESPACE } from "../kubernetes/names";
 import { istioMutual } from "../traffic/destinationRule";
 import { clusterPrometheusHost, clusterPrometheusService, FederationRole, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER, PROMETHEUS_SERVER_LABELS, prometheusNetworkPolicySpec, prometheusValues } from "./prometheus";

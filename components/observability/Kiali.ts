@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { QueryAuth } from "../../config/observability";
 import { PeerCluster } from "../mesh/MeshPeering";
-import { tokenKubeconfig } from "../mesh/remoteKubeconfig";
+import { tokenKubeconfig } from "../kubernetes/tokenKubeconfig";
 import { ISTIO_NAMESPACE } from "../kubernetes/names";
 import { KIALI_CLUSTER_VIEWER_RULES, KIALI_INSTANCE, KIALI_VIEWER_RULES, KialiAuth, kialiNamespaces, kialiRemoteSecretName, kialiRemoteValues, kialiValues } from "./kialiValues";
 

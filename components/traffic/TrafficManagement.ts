@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { resolveResilience, ServiceConfig, TrafficConfig } from "../../config";
-import { customResource } from "../mesh/resources";
+import { customResource } from "../kubernetes/customResource";
 import { ISTIO_NAMESPACE } from "../kubernetes/names";
 import { destinationRuleSpec } from "./destinationRule";
 import { localRateLimitSpec } from "./localRateLimit";

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
-import { ISTIO_NAMESPACE } from "../kubernetes/names";
+import { ISTIO_NAMESPACE } from "./names";
 
 /**
  * The kubeconfig istiod uses to watch a remote cluster, as `istioctl create-remote-secret` writes it: the remote API
@@ -20,9 +20,6 @@ export function remoteKubeconfig(cluster: string, server: string, caData: string
         preferences: {},
     });
 }
-
-/** Remote secrets are named after the watched cluster, as istioctl names them. */
-export const remoteSecretName = (cluster: string) => `istio-remote-secret-${cluster}`;
 
 export interface TokenKubeconfigArgs {
     readonly cluster: MeshCluster;
