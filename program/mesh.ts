@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { builtCapabilities, ConfigError, describeCapabilities, MeshConfig, resolveResilience } from "../config";
 import { checkStageTransition } from "../config/stageGate";
-import { buildClusters } from "../components/cloud/clusters";
-import { clusterPki } from "../components/pki/handoff";
+import { buildClusters } from "./clusters";
+import { clusterPki } from "./pkiHandoff";
 import { describeCertificate } from "../components/pki/inventory";
 import { caCostEstimate } from "../components/pki/caCost";
 import { ClusterMesh } from "../components/mesh/ClusterMesh";

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ChartVersions } from "../../config";
 import { MeshCluster } from "../cloud/MeshCluster";
-import { ClusterPki } from "../pki/handoff";
+import { ClusterPki } from "../pki/ClusterPki";
 import { CertManager } from "./CertManager";
 import { EastWestGateway } from "./EastWestGateway";
 import { IngressGateway, IngressGatewayArgs } from "./IngressGateway";

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPki } from "../pki/handoff";
+import { ClusterPki } from "../pki/ClusterPki";
 import { issuerChain } from "../pki/chain";
 import { AWAITING_MANAGED_CA, MANAGED_ISSUERS, ManagedCaIssuer } from "../pki/managedCa";
 import { approvalPolicy, NON_CA_USAGES } from "./approval";

@@ -1,14 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as gcp from "@pulumi/gcp";
-import { ClusterConfig, MeshConfig } from "../../config";
-import { peerAllowList } from "./allowList";
-import { AwsNetwork } from "./aws/AwsNetwork";
-import { EksCluster } from "./aws/EksCluster";
-import { GcpNetwork } from "./gcp/GcpNetwork";
-import { GkeCluster } from "./gcp/GkeCluster";
-import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../kubernetes/names";
-import { AcmeDnsZone, ClusterNetwork, MeshCluster } from "./MeshCluster";
-import { SignedSubordinate } from "../pki/managedCa";
+import { ClusterConfig, MeshConfig } from "../config";
+import { peerAllowList } from "../components/cloud/allowList";
+import { AwsNetwork } from "../components/cloud/aws/AwsNetwork";
+import { EksCluster } from "../components/cloud/aws/EksCluster";
+import { GcpNetwork } from "../components/cloud/gcp/GcpNetwork";
+import { GkeCluster } from "../components/cloud/gcp/GkeCluster";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../components/kubernetes/names";
+import { AcmeDnsZone, ClusterNetwork, MeshCluster } from "../components/cloud/MeshCluster";
+import { SignedSubordinate } from "../components/pki/managedCa";
 
 type CloudSetup =
     | { readonly config: Extract<ClusterConfig, { cloud: "aws" }>; readonly provider: aws.Provider; readonly network: AwsNetwork }
