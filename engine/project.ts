@@ -116,16 +116,24 @@ function handoffImport(environment: unknown, file: string, projectName: string):
 }
 
 /**
- * The config an imported pki hand-off gives the program, from the outputs of the environment's pki stack (planned
- * offline): `pki: {source: config}` and the public trust bundle as `escScript` writes them, and the intermediates,
- * a secret in ESC, as the placeholder an encrypted value gets (air-gap mode), never the planned keys.
+ * The config an imported pki hand-off gives the program, from the outputs of the environment's pki stack as the
+ * plan emulated it, in the form `npm run pki:export -- <env> --esc` publishes (tools/pki-export.ts `escScript`):
+ * `pki: {source: config}`, the public trust bundle, and the intermediates as one secret. A real preview decrypts that
+ * secret (ESC secrets reach the program as secret config values), so the offline plan hands the program the pki
+ * plan's throwaway intermediates, as a secret, rather than a placeholder that would leave everything built from them
+ * unknown; they are redacted wherever the plan writes. A cluster whose CA backend holds its key hands off its
+ * certificate only (`{certPem}`), as the pki stack exports no key for it.
  */
 export function withPkiHandoff(settings: StackSettings, projectName: string, pkiOutputs: Record<string, unknown>): StackSettings {
     const ns = `${projectName}:`;
+    const certs = (pkiOutputs.intermediates ?? {}) as Record<string, { certPem?: string }>;
+    const keys = (pkiOutputs.intermediateKeys ?? {}) as Record<string, string>;
+    const material = Object.fromEntries(Object.entries(certs).filter(([, i]) => i.certPem !== undefined)
+        .map(([cluster, i]) => [cluster, keys[cluster] === undefined ? { certPem: i.certPem } : { certPem: i.certPem, keyPem: keys[cluster] }]));
     const config = {
         [`${ns}pki`]: JSON.stringify({ source: "config" }),
         [`${ns}trustBundle`]: JSON.stringify(pkiOutputs.trustBundle ?? []),
-        [`${ns}intermediates`]: OFFLINE_SECRET_PLACEHOLDER,
+        [`${ns}intermediates`]: JSON.stringify(material),
         ...settings.config,
     };
     return { ...settings, config, secretKeys: [...new Set([...settings.secretKeys, `${ns}intermediates`])] };

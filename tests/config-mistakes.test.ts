@@ -103,7 +103,7 @@ const mistakes: Mistake[] = [
         edits: [["      region: eu-west-1\n", "      region: eu-west-1\n      vpcCidr: 10.0.0.0/8\n"]],
         key: "istio-production:clusters[0].vpcCidr", message: /larger than AWS allows/ },
     { what: "a pki stack of another project", stack: "dev",
-        edits: [["stack: acme/istio-production/pki-dev", "stack: acme/pki/pki-dev"]],
+        edits: [["environment:\n  - istio-production/pki-dev-handoff\n", ""], ["\nconfig:\n", "\nconfig:\n  istio-production:pki:\n    source: stack\n    stack: acme/pki/pki-dev\n"]],
         key: "istio-production:pki.stack", message: /names a stack of project pki, not of this project; did you mean acme\/istio-production\/pki-dev\?/, shows: '"acme/pki/pki-dev"' },
     { what: "a root common name over X.509's limit", stack: "pki-prod",
         edits: [["organization: ACME Corp", "organization: ACME Corporation International Holdings Limited"]],

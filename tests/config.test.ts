@@ -40,7 +40,6 @@ describe("config gate", () => {
         ["pinned chart versions", "dev", (c) => (c.charts = { istio: "^1.30" }), "istio-production:charts.istio", /exact version/, '"^1.30"'],
         ["unknown keys", "dev", (c) => (c.meshID = "typo"), "istio-production:meshID", /unknown key/, '"typo"'],
         ["required keys", "dev", (c) => delete c.meshId, "istio-production:meshId", /is required/, "nothing"],
-        ["pki source from stage 2", "dev", (c) => delete c.pki, "istio-production:pki", /offline root/, "nothing"],
         ["pki stack names", "dev", (c) => (c.pki.stack = "pki"), "istio-production:pki.stack", /<org>\/<project>\/<stack>/, '"pki"'],
         ["another environment's pki stack", "dev", (c) => (c.pki.stack = "acme/istio-production/pki-prod"), "istio-production:pki.stack", /must be this environment's pki stack, <org>\/istio-production\/pki-dev/, '"acme/istio-production/pki-prod"'],
         ["a pki-<environment> stack of another project", "dev", (c) => (c.pki.stack = "acme/other-project/pki-dev"), "istio-production:pki.stack", /names a stack of project other-project, not of this project; did you mean acme\/istio-production\/pki-dev\?/, '"acme/other-project/pki-dev"'],
@@ -104,6 +103,8 @@ describe("config gate", () => {
         fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: istio-production\nruntime: nodejs\nmain: ${path.join(PROJECT_ROOT, "index.ts")}\nstackConfigDir: stacks\n`);
         fs.mkdirSync(path.join(dir, "stacks"));
         const good = fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.dev.yaml"), "utf8");
+        // dev imports its pki hand-off, which the plan derives from pki-dev.
+        fs.copyFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.pki-dev.yaml"), path.join(dir, "stacks", "Pulumi.pki-dev.yaml"));
         const broken = good.replace("stage: 2", "stage: 9").replace("name: dev-aws-1", "name: Dev_1").replace("203.0.113.0/24", "203.0.113.0/99");
         // In its own environment's stack: one named otherwise would be a fourth mistake.
         fs.writeFileSync(path.join(dir, "stacks", "Pulumi.dev.yaml"), broken);

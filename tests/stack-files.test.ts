@@ -18,7 +18,7 @@ function configOf(text: string): Record<string, string> {
 
 describe("stack files", () => {
     it("a top level that is a list is refused as such, not read as an empty config", async () => {
-        const listed = shippedStackFile("dev").replace(/^config:\n/m, "- config:\n").replace(/^ {2}/gm, "    ");
+        const listed = shippedStackFile("dev").replace(/^environment:\n(?: {2}- .*\n)+/m, "").replace(/^config:\n/m, "- config:\n").replace(/^ {2}/gm, "    ");
         const { code, stderr, wrotePlan } = await planStackFile("dev", listed);
         assert.equal(code, 2, stderr);
         assert.match(stderr, /top level is a list, not a mapping/);

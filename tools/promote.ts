@@ -231,12 +231,16 @@ function containsSecure(v: unknown): boolean {
  */
 function validate(doc: Document, what: string): void {
     const { config, secretKeys } = runtimeConfig(doc);
+    const handsOff = doc.get("environment") !== undefined;
     try {
         parseStackConfig(config, secretKeys);
     } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         const inEncrypted = (key: string) => [...secretKeys].some((s) => key === s || key.startsWith(`${s}.`) || key.startsWith(`${s}[`));
-        const issues = e.issues.filter((i) => !inEncrypted(i.key));
+        // A file importing its pki hand-off from ESC gets pki, trustBundle and intermediates there, out of this
+        // file's reach, as an encrypted value is: the plan of the source judges them (engine/project.ts withPkiHandoff).
+        const fromHandoff = (key: string) => handsOff && /^istio-production:(pki|trustBundle|intermediates)\b/.test(key);
+        const issues = e.issues.filter((i) => !inEncrypted(i.key) && !fromHandoff(i.key));
         if (issues.length > 0) throw new PromotionRefused(`the config gate refuses ${what}: ${new ConfigError(issues).message}`);
     }
 }
@@ -244,8 +248,11 @@ function validate(doc: Document, what: string): void {
 /** The stage a stack file sets: the stage rule compares the two files' numbers. */
 function stageOf(doc: Document, file: string): number {
     const stage = valueOf(doc, STAGE_KEY);
-    if (typeof stage !== "number") throw new PromotionRefused(`${file}: ${STAGE_KEY} must be set, as a plain number, to promote (got ${JSON.stringify(stage) ?? "nothing"})`);
-    return stage;
+    // `pulumi config set istio-production:stage 2` writes the string "2" (config values are strings unless set with
+    // --type or --path; pulumi/pulumi v3.248.0 pkg/cmd/pulumi/config/config.go), which the program reads as a number.
+    const n = typeof stage === "string" && /^[0-9]+$/.test(stage) ? Number(stage) : stage;
+    if (typeof n !== "number" || !Number.isInteger(n)) throw new PromotionRefused(`${file}: ${STAGE_KEY} must be set, as an integer, to promote (got ${JSON.stringify(stage) ?? "nothing"})`);
+    return n;
 }
 
 /** Plans the stack file as found (also in another folder), reading it as the engine does: `secure:` values are never read. */
@@ -281,7 +288,13 @@ function applyPromotion(source: Document, target: Document, sourceStage: number,
         const before = (valueOf(target, key) as Record<string, unknown> | undefined)?.[field];
         const after = (valueOf(source, key) as Record<string, unknown> | undefined)?.[field];
         if (sameValue(before, after)) continue;
-        changes.push({ key: leaf, before, after, note: after === undefined ? `${from} does not set it: the program's default applies` : undefined });
+        // Only what the source sets moves: a setting the source leaves to the program's default is the target's
+        // own (an image mirror, a pin of its own), never deleted by a promotion.
+        if (after === undefined) {
+            kept.push({ key: leaf, before, after: before, note: `${from} does not set it: the target's own value stays` });
+            continue;
+        }
+        changes.push({ key: leaf, before, after });
         setField(target, key, field, after);
     }
     return { changes: changes.filter((c) => !sameValue(c.before, c.after)), kept };
