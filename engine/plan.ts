@@ -121,7 +121,7 @@ async function plan(opts: PlanOptions): Promise<Plan> {
     const planReferenced = async (other: string, chain: string[]): Promise<StackOutputs> => {
         const otherSettings = readStack(project, other);
         const override = opts.referencedConfig?.[other];
-        const settings = override ? { ...otherSettings, config: { ...override } } : otherSettings;
+        const settings = await handedOff(override ? { ...otherSettings, config: { ...override } } : otherSettings);
         // Plans of the same stack with the same config are interchangeable: reuse one within the process.
         const key = JSON.stringify([project.dir, other, settings.config]);
         const graph = referencedPlans.get(key) ?? await run(other, settings, [...chain, other]);

@@ -41,7 +41,10 @@ function without(config: Record<string, unknown>, keys: readonly string[]): Reco
 
 /** The gate the program runs, on a stack file as the engine reads it. */
 function gateAccepts(dir: string, stack: string): void {
-    parseStackConfig(readStack({ ...readProject(PROJECT_ROOT), stackConfigDir: dir }, stack).config);
+    const settings = readStack({ ...readProject(PROJECT_ROOT), stackConfigDir: dir }, stack);
+    // The pki hand-off the file imports stands in for the pki stack it was published from.
+    const pki: Record<string, string> = settings.pkiHandoff === undefined ? {} : { [`${NS}:pki`]: JSON.stringify({ source: "stack", stack: `acme/${NS}/pki-${settings.pkiHandoff}` }) };
+    parseStackConfig({ ...settings.config, ...pki });
 }
 
 /** Run the command as a user would; without `check`, the source is planned offline for real. */
@@ -79,13 +82,13 @@ describe("promotion (npm run promote)", () => {
         const result = await promote({ from: "dev", to: "staging", stacksDir: dir, checkSource: noViolations });
         assert.ok(result.written);
         assert.ok(!result.changes.some((c) => c.key.startsWith(`${NS}:pki`)), result.text);
-        assert.deepEqual(configOf(dir, "staging")[`${NS}:pki`], { source: "stack", stack: "acme/istio-production/pki-staging" });
-        assert.match(result.text, /environment settings of staging, untouched: .*istio-production:pki/);
+        assert.deepEqual(YAML.parse(read(dir, "staging")).environment, ["istio-production/pki-staging-handoff"]);
+        assert.equal(configOf(dir, "staging")[`${NS}:pki`], undefined);
 
-        edit(dir, "prod", (c) => c.setIn([`${NS}:pki`, "stack"], "acme/istio-production/pki-staging"));
+        fs.writeFileSync(file(dir, "prod"), read(dir, "prod").replace("pki-prod-handoff", "pki-staging-handoff"));
         const refused = await cli(["staging", "prod", "--stacks-dir", dir], noViolations);
         assert.equal(refused.code, EXIT.refused);
-        assert.match(refused.stderr, /istio-production:pki\.stack: must be this environment's pki stack, <org>\/istio-production\/pki-prod/);
+        assert.match(refused.stderr, /environment imports istio-production\/pki-staging-handoff, the hand-off of environment "staging", but istio-production:environment is "prod"/);
     });
 
     it("carries chart pins, keeps the stage, the environment settings and every comment of the target", async () => {

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import YAML, { Document, isMap, isScalar, Pair, YAMLMap } from "yaml";
+import YAML, { Document, isMap, isScalar, isSeq, Pair, YAMLMap } from "yaml";
 import { Capability, capabilitiesFor, ChartVersions, CONFIG_NAMESPACE, ConfigError, MeshConfig, parseStackConfig, Stage } from "../config";
 import { mandatoryNotRun, mandatoryViolations, planStack, PROJECT_ROOT } from "../engine/plan";
 import { Violation } from "../engine/policy";
@@ -231,7 +231,16 @@ function containsSecure(v: unknown): boolean {
  */
 function validate(doc: Document, what: string): void {
     const { config, secretKeys } = runtimeConfig(doc);
-    const handsOff = doc.get("environment") !== undefined;
+    const imports = doc.get("environment");
+    const handsOff = imports !== undefined;
+    const environment = config[`${CONFIG_NAMESPACE}:environment`];
+    for (const name of isSeq(imports) ? imports.toJSON() : imports === undefined ? [] : [String(imports)]) {
+        const of = /^istio-production\/pki-(.+)-handoff(?:@.*)?$/.exec(String(name))?.[1];
+        if (of !== environment) {
+            throw new PromotionRefused(`the config gate refuses ${what}: environment imports ${name}, the hand-off of environment ${JSON.stringify(of ?? null)}, ` +
+                `but ${CONFIG_NAMESPACE}:environment is ${JSON.stringify(environment ?? null)}: a mesh stack reads no other environment's key material`);
+        }
+    }
     try {
         parseStackConfig(config, secretKeys);
     } catch (e) {

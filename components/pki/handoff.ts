@@ -45,6 +45,16 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
     if (!pki) throw new Error("pki is not configured: the config gate requires it from stage 2");
     if (pki.source === "config") {
         const all = config.intermediates!;
+        // Known (air gap decrypted at preview, or an ESC hand-off): a misfit is refused before anything uses it, as
+        // the pki stack's outputs are, under the key to hand off again.
+        if (typeof all !== "string") {
+            const issues = config.clusters.flatMap((c): ConfigIssue[] => {
+                const problems = all[c.name] ? misfits(config, c, all[c.name].certPem) : [];
+                return problems.length ? [{ key: `${CONFIG_NAMESPACE}:intermediates.${c.name}`, value: "[secret]",
+                    message: `does not fit cluster "${c.name}": ${problems.join("; ")}; set the cluster's trustDomain and dnsNames in the environment's pki stack and hand its intermediates off again` }] : [];
+            });
+            if (issues.length > 0) throw new ConfigError(issues);
+        }
         return new Map(config.clusters.map((c) => {
             // Offline, the encrypted intermediates are never read: their bytes are unknown to the plan, as values a
             // provider computes are at preview, and everything built from them is planned as such.
