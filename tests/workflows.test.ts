@@ -97,7 +97,7 @@ describe("CI workflows", () => {
         assert.equal(prepareStep(job).with.team, "istio-production-preview-dev");
         assert.match(prepareStep(job).with["esc-environment"], /\/ci-dev-preview$/);
         for (const { file, text } of ciFiles().filter((f) => f.file.endsWith("pull-request.yml"))) {
-            assert.doesNotMatch(text.replace(/^\s*#.*$/gm, ""), /staging|prod|\$\{\{ matrix/, `${file} names another environment outside its comments`);
+            assert.doesNotMatch(text.replace(/^\s*#.*$/gm, ""), /\b(?:staging|prod|review)\b|\$\{\{ matrix/, `${file} names another environment outside its comments`);
         }
         assert.deepEqual(pr.jobs.verify.steps.map((s: any) => s.run).filter(Boolean).slice(0, 2), ["npm ci", "npm test"]);
     });

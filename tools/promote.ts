@@ -133,7 +133,7 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
             `(npm run plan -- ${opts.from}):\n${lines.join("\n")}`);
     }
 
-    if (opts.sourceOutputs) checkDeployed(opts.from, parseStackConfig(runtimeConfig(source).config) as MeshConfig, opts.sourceOutputs);
+    if (opts.sourceOutputs) checkDeployed(opts.from, parseStackConfig(withHandoffStandIn(source, runtimeConfig(source).config)) as MeshConfig, opts.sourceOutputs);
 
     const { changes, kept } = applyPromotion(source, target, sourceStage, targetStage, opts.from);
     const text = formatDiff(opts.from, opts.to, targetFile, changes, kept, environmentKeys(target)) +
@@ -232,7 +232,6 @@ function containsSecure(v: unknown): boolean {
 function validate(doc: Document, what: string): void {
     const { config, secretKeys } = runtimeConfig(doc);
     const imports = doc.get("environment");
-    const handsOff = imports !== undefined;
     const environment = config[`${CONFIG_NAMESPACE}:environment`];
     for (const name of isSeq(imports) ? imports.toJSON() : imports === undefined ? [] : [String(imports)]) {
         const of = /^istio-production\/pki-(.+)-handoff(?:@.*)?$/.exec(String(name))?.[1];
@@ -242,16 +241,24 @@ function validate(doc: Document, what: string): void {
         }
     }
     try {
-        parseStackConfig(config, secretKeys);
+        parseStackConfig(withHandoffStandIn(doc, config), secretKeys);
     } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         const inEncrypted = (key: string) => [...secretKeys].some((s) => key === s || key.startsWith(`${s}.`) || key.startsWith(`${s}[`));
-        // A file importing its pki hand-off from ESC gets pki, trustBundle and intermediates there, out of this
-        // file's reach, as an encrypted value is: the plan of the source judges them (engine/project.ts withPkiHandoff).
-        const fromHandoff = (key: string) => handsOff && /^istio-production:(pki|trustBundle|intermediates)\b/.test(key);
-        const issues = e.issues.filter((i) => !inEncrypted(i.key) && !fromHandoff(i.key));
+        const issues = e.issues.filter((i) => !inEncrypted(i.key));
         if (issues.length > 0) throw new PromotionRefused(`the config gate refuses ${what}: ${new ConfigError(issues).message}`);
     }
+}
+
+/**
+ * A file importing its pki hand-off from ESC (`environment:`) gets pki, trustBundle and intermediates there, out of
+ * this file's reach; the gate judges the rest of the file with the environment's pki stack named in their place (the
+ * plan of the source judges the hand-off itself: engine/project.ts withPkiHandoff).
+ */
+function withHandoffStandIn(doc: Document, config: Record<string, string>): Record<string, string> {
+    if (doc.get("environment") === undefined) return config;
+    const environment = config[`${CONFIG_NAMESPACE}:environment`];
+    return { [`${CONFIG_NAMESPACE}:pki`]: JSON.stringify({ source: "stack", stack: `organization/istio-production/pki-${environment}` }), ...config };
 }
 
 /** The stage a stack file sets: the stage rule compares the two files' numbers. */
