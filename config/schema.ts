@@ -220,7 +220,9 @@ export const meshConfigSchema = z
         trustBundle: z.array(certificatePem).min(1, "must list at least one root certificate").optional(),
         /** `pki.source: config` only, set with `--secret`: per cluster, its intermediate certificate and key. */
         intermediates: z.union([
-            z.record(clusterName, z.strictObject({ certPem: certificatePem, keyPem: privateKeyPem })),
+            // No key for a cluster whose key lives in its managed CA (caBackend aws-private-ca | google-cas): the pki
+            // stack signed that CA's CSR, and the certificate is all it hands off.
+            z.record(clusterName, z.strictObject({ certPem: certificatePem, keyPem: privateKeyPem.optional() })),
             // The offline plan's stand-in for the encrypted value: judged at `pulumi preview`, which decrypts it.
             z.literal(OFFLINE_SECRET_PLACEHOLDER),
         ]).optional(),
@@ -421,9 +423,15 @@ function checkCaBackends(cfg: MeshInput, clusters: Array<Record<string, unknown>
             ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: backend,
                 message: "cannot serve ingress.issuer private, which signs with the intermediate's key in a ClusterIssuer: a managed CA's key never leaves its HSM; use ingress.issuer acme, or caBackend secret outside production" });
         }
-        if ((cfg.pki as { source?: unknown } | undefined)?.source === "config") {
-            ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: backend,
-                message: "needs pki.source stack: the subordinate's CSR and the certificate the pki stack signs for it travel through the stacks' outputs" });
+    });
+    // From config (an air gap or an ESC hand-off), a cluster on the secret backend needs the key the pki stack made.
+    const given = cfg.intermediates;
+    if ((cfg.pki as { source?: unknown } | undefined)?.source !== "config" || typeof given !== "object" || given === null) return;
+    clusters.forEach((c, i) => {
+        const entry = typeof c?.name === "string" ? (given as Record<string, { keyPem?: unknown } | undefined>)[c.name] : undefined;
+        if (entry && typeof entry === "object" && entry.keyPem === undefined && (c.caBackend ?? "secret") === "secret") {
+            ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: "secret",
+                message: `is handed no key in intermediates.${String(c.name)}: its pki stack signed a managed CA's CSR for it; set caBackend to ${c.cloud === "gcp" ? "google-cas" : "aws-private-ca"}, or have the pki stack make its key again` });
         }
     });
 }

@@ -24,18 +24,24 @@ Exit codes: 0 ok, 1 mandatory policy violation, a mandatory policy that could no
 the declared service graph (stage 3 and later), 2 bad input (stack config,
 policy config or folder, arguments), 3 the program failed.`;
 
+type ParsedValues = ReturnType<typeof parseOptions>["values"];
+
+function parseOptions(argv: string[]) {
+    return parseArgs({
+        args: argv, allowPositionals: true,
+        options: {
+            program: { type: "string" }, "policy-dir": { type: "string" }, out: { type: "string" },
+            "policy-pack-config": { type: "string", multiple: true }, help: { type: "boolean", short: "h" },
+            "previous-outputs": { type: "string" }, "previous-plan": { type: "string" },
+            "assume-created": { type: "boolean" }, "allow-not-run": { type: "boolean" }, "no-ca-handoff": { type: "boolean" },
+        },
+    });
+}
+
 export async function main(argv: string[]): Promise<number> {
     let args;
     try {
-        args = parseArgs({
-            args: argv, allowPositionals: true,
-            options: {
-                program: { type: "string" }, "policy-dir": { type: "string" }, out: { type: "string" },
-                "policy-pack-config": { type: "string", multiple: true }, help: { type: "boolean", short: "h" },
-                "previous-outputs": { type: "string" }, "previous-plan": { type: "string" },
-                "assume-created": { type: "boolean" }, "allow-not-run": { type: "boolean" }, "no-ca-handoff": { type: "boolean" },
-            },
-        });
+        args = parseOptions(argv);
     } catch (e) {
         console.error(`${(e as Error).message}\n\n${USAGE}`);
         return EXIT.badInput;
@@ -49,6 +55,35 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT.badInput;
     }
     const stack = args.positionals[0];
+    const restoreWarn = warnOnce();
+    try {
+        return await plan(args.values, stack);
+    } finally {
+        restoreWarn();
+    }
+}
+
+/**
+ * A plan runs the program more than once (the emulated create, then the preview), and the SDK's mock runtime prints
+ * each `pulumi.log.warn` as it comes (sdk/nodejs/log/index.ts at v3.248.0: `console.warn` when no engine is
+ * connected): each warning is shown once, as `pulumi preview` shows a run's.
+ */
+function warnOnce(): () => void {
+    const warn = console.warn;
+    const seen = new Set<string>();
+    console.warn = (...parts: unknown[]) => {
+        const line = parts.map(String).join(" ");
+        if (seen.has(line)) return;
+        seen.add(line);
+        warn(...parts);
+    };
+    return () => {
+        console.warn = warn;
+    };
+}
+
+async function plan(values: ParsedValues, stack: string): Promise<number> {
+    const args = { values };
     const programDir = path.resolve(args.values.program ?? PROJECT_ROOT);
     const out = path.resolve(args.values.out ?? path.join(PROJECT_ROOT, "out", "plan"));
     try {

@@ -19,6 +19,8 @@ export interface StackSettings {
     readonly config: Record<string, string>;
     /** Keys set with `--secret`: none in a file the offline plan can read, but tests and callers may add them. */
     readonly secretKeys: string[];
+    /** The environment whose pki hand-off the file imports from ESC (`environment: [istio-production/pki-<env>-handoff]`). */
+    readonly pkiHandoff?: string;
 }
 
 /** The stack file asks for something the offline plan cannot give (bad YAML, an unknown stack, undecryptable secrets). */
@@ -75,7 +77,66 @@ export function readStack(project: ProjectInfo, stack: string): StackSettings {
         // A key without a value reaches the program as "" (loaders.go, checkForEmptyConfig).
         config[key] = readable === null ? "" : typeof readable === "string" ? readable : JSON.stringify(readable);
     }
-    return { stack, file, config, secretKeys };
+    const pkiHandoff = handoffImport(doc.environment, file, project.name);
+    const ns = `${project.name}:`;
+    const both = HANDOFF_KEYS.map((k) => `${ns}${k}`).filter((k) => pkiHandoff !== undefined && k in config);
+    if (both.length > 0) {
+        throw new StackInputError(`${file}: ${both.join(", ")} set here and by the imported ESC environment ${project.name}/pki-${pkiHandoff}-handoff: ` +
+            "the CLI would merge the two (stack values win, key by key), mixing two hand-offs: remove the stack file's line");
+    }
+    return { stack, file, config, secretKeys, ...(pkiHandoff !== undefined ? { pkiHandoff } : {}) };
+}
+
+/** The keys an environment's ESC hand-off sets (tools/pki-export.ts `escScript`). */
+const HANDOFF_KEYS = ["pki", "trustBundle", "intermediates"] as const;
+
+/**
+ * A stack file's `environment:` (pulumi/pulumi v3.248.0, sdk/go/common/workspace/project.go `ProjectStack.Environment`:
+ * a list of ESC environments, `<project>/<env>` with an optional `@<version>`): the CLI opens them and merges their
+ * `pulumiConfig` into the stack's config, stack file values winning (sdk/go/common/workspace/config.go `mergeConfig`,
+ * "Prefers stack values over env values"; https://www.pulumi.com/docs/esc/integrations/infrastructure/pulumi-iac/).
+ * The offline plan can stand in for one of them only: this project's pki hand-off of an environment, whose values it
+ * derives from that environment's pki stack. Any other import would change the config behind the plan's back.
+ */
+function handoffImport(environment: unknown, file: string, projectName: string): string | undefined {
+    if (environment === undefined || environment === null) return undefined;
+    const imports = Array.isArray(environment) ? environment : [environment];
+    const handoffs: string[] = [];
+    const pattern = new RegExp(`^${projectName}/pki-([a-z0-9][a-z0-9-]*)-handoff(?:@[\\w.-]+)?$`);
+    for (const name of imports) {
+        const env = typeof name === "string" ? pattern.exec(name)?.[1] : undefined;
+        if (env === undefined) {
+            throw new StackInputError(`${file}: environment imports ${JSON.stringify(name)}, which the offline plan cannot read: ` +
+                `only an environment's pki hand-off (${projectName}/pki-<environment>-handoff) is planned offline; put other settings in config:`);
+        }
+        handoffs.push(env);
+    }
+    if (handoffs.length > 1) throw new StackInputError(`${file}: environment imports ${handoffs.length} pki hand-offs (${handoffs.join(", ")}): a stack reads its own environment's only`);
+    return handoffs[0];
+}
+
+/**
+ * The config an imported pki hand-off gives the program, from the outputs of the environment's pki stack as the
+ * plan emulated it, in the form `npm run pki:export -- <env> --esc` publishes (tools/pki-export.ts `escScript`):
+ * `pki: {source: config}`, the public trust bundle, and the intermediates as one secret. A real preview decrypts that
+ * secret (ESC secrets reach the program as secret config values), so the offline plan hands the program the pki
+ * plan's throwaway intermediates, as a secret, rather than a placeholder that would leave everything built from them
+ * unknown; they are redacted wherever the plan writes. A cluster whose CA backend holds its key hands off its
+ * certificate only (`{certPem}`), as the pki stack exports no key for it.
+ */
+export function withPkiHandoff(settings: StackSettings, projectName: string, pkiOutputs: Record<string, unknown>): StackSettings {
+    const ns = `${projectName}:`;
+    const certs = (pkiOutputs.intermediates ?? {}) as Record<string, { certPem?: string }>;
+    const keys = (pkiOutputs.intermediateKeys ?? {}) as Record<string, string>;
+    const material = Object.fromEntries(Object.entries(certs).filter(([, i]) => i.certPem !== undefined)
+        .map(([cluster, i]) => [cluster, keys[cluster] === undefined ? { certPem: i.certPem } : { certPem: i.certPem, keyPem: keys[cluster] }]));
+    const config = {
+        [`${ns}pki`]: JSON.stringify({ source: "config" }),
+        [`${ns}trustBundle`]: JSON.stringify(pkiOutputs.trustBundle ?? []),
+        [`${ns}intermediates`]: JSON.stringify(material),
+        ...settings.config,
+    };
+    return { ...settings, config, secretKeys: [...new Set([...settings.secretKeys, `${ns}intermediates`])] };
 }
 
 function isMapping(v: unknown): v is Record<string, unknown> {

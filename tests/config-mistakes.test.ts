@@ -103,7 +103,7 @@ const mistakes: Mistake[] = [
         edits: [["      region: eu-west-1\n", "      region: eu-west-1\n      vpcCidr: 10.0.0.0/8\n"]],
         key: "istio-production:clusters[0].vpcCidr", message: /larger than AWS allows/ },
     { what: "a pki stack of another project", stack: "dev",
-        edits: [["stack: acme/istio-production/pki-dev", "stack: acme/pki/pki-dev"]],
+        edits: [["environment:\n  - istio-production/pki-dev-handoff\n", ""], ["\nconfig:\n", "\nconfig:\n  istio-production:pki:\n    source: stack\n    stack: acme/pki/pki-dev\n"]],
         key: "istio-production:pki.stack", message: /names a stack of project pki, not of this project; did you mean acme\/istio-production\/pki-dev\?/, shows: '"acme/pki/pki-dev"' },
     { what: "a root common name over X.509's limit", stack: "pki-prod",
         edits: [["organization: ACME Corp", "organization: ACME Corporation International Holdings Limited"]],
@@ -155,7 +155,8 @@ describe("config gate: what only the pki stack's outputs reveal", () => {
         const { code, stderr, wrotePlan } = await planStackFile("dev", edited("dev", [["name: dev-aws-1", "name: dev-aws-2"], ["net-dev-aws-1", "net-dev-aws-2"]]));
         assert.equal(code, 2, stderr);
         assert.equal(wrotePlan, false);
-        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:clusters\[0\]\.name: is not issued an intermediate by the pki stack acme\/istio-production\/pki-dev: add it to the clusters there/m);
+        // dev imports pki-dev's hand-off (ESC), which holds no intermediate for the renamed cluster.
+        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:intermediates\.dev-aws-2: pki\.source is config: clusters\[0\] needs its intermediate/m);
         assert.doesNotMatch(stderr, /error serializing|program failed|at /);
     });
 
@@ -163,7 +164,7 @@ describe("config gate: what only the pki stack's outputs reveal", () => {
         const { code, stderr, wrotePlan } = await planStackFile("dev", edited("dev", [["trustDomain: dev.mesh.acme.example", "trustDomain: dev.mesh.acme.com"]]));
         assert.equal(code, 2, stderr);
         assert.equal(wrotePlan, false);
-        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:clusters\[0\]\.name: is handed an intermediate by the pki stack acme\/istio-production\/pki-dev that does not fit it: .*dev\.mesh\.acme\.com.* \(got "dev-aws-1"\)/m);
+        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:intermediates\.dev-aws-1: does not fit cluster "dev-aws-1": .*dev\.mesh\.acme\.com.* \(got \[secret\]\)/m);
     });
 });
 
