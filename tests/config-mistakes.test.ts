@@ -82,7 +82,7 @@ const mistakes: Mistake[] = [
         key: "istio-production:edgeAuth.jwksUri", message: /must be an https URL/ },
     { what: "a misspelled config namespace", stack: "dev",
         edits: [["istio-production:meshId: mesh-dev", "istio-prodcution:meshId: mesh-dev"]],
-        key: "istio-prodcution:meshId", message: /unknown config namespace "istio-prodcution".*did you mean istio-production:meshId\?/, shows: '"mesh-dev"' },
+        key: "istio-prodcution:meshId", message: /unknown config namespace "istio-prodcution".*did you mean istio-production:meshId\?/, shows: "a string of 8 characters" },
     { what: "a GKE cluster named like another's cut and hashed node service account", stack: "prod",
         edits: [
             [/prod-gcp-usc1/g, LONG_GKE],
