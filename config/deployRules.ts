@@ -3,6 +3,7 @@ import { longestVpcPrefix } from "../components/cloud/aws/subnets";
 import { nodeServiceAccountId } from "../components/cloud/gcp/names";
 import { coversInternet, overlaps, Range, rangeOf } from "./cidrs";
 import { CONFIG_NAMESPACE } from "./primitives";
+import { AWS_REGIONS, awsZoneCount } from "./regions";
 import { Capabilities } from "./stages";
 
 /**
@@ -48,6 +49,7 @@ function checkClusterNetworks(clusters: readonly Raw[], highAvailability: boolea
             const range = rangeOf(cidr);
             const zones = typeof c.availabilityZones === "number" ? c.availabilityZones : highAvailability ? 3 : 2;
             const prefix = Number(String(cidr).split("/")[1]);
+            checkZones(c, i, zones, ctx);
             if (!range) return;
             if (prefix < LARGEST_VPC_PREFIX) {
                 ctx.addIssue({ code: "custom", path: ["clusters", i, "vpcCidr"], input: cidr, message: `is larger than AWS allows for a VPC: use a /${LARGEST_VPC_PREFIX} to /${longestVpcPrefix(zones)}` });
@@ -69,6 +71,20 @@ function checkClusterNetworks(clusters: readonly Raw[], highAvailability: boolea
             });
         }
     });
+}
+
+/** A cluster spreads over no more zones than its region gives an account. */
+function checkZones(c: Raw, i: number, zones: number, ctx: z.RefinementCtx): void {
+    if (typeof c.region !== "string" || !AWS_REGIONS.includes(c.region)) return;
+    const has = awsZoneCount(c.region);
+    if (zones <= has) return;
+    if (typeof c.availabilityZones === "number") {
+        ctx.addIssue({ code: "custom", path: ["clusters", i, "availabilityZones"], input: c.availabilityZones,
+            message: `is more than the ${has} availability zones ${c.region} gives an account: use at most ${has}, or a region with more zones` });
+    } else {
+        ctx.addIssue({ code: "custom", path: ["clusters", i, "region"], input: c.region,
+            message: `gives an account ${has} availability zones, and highAvailability spreads the cluster over ${zones}: pick a region with ${zones} or more` });
+    }
 }
 
 /**
