@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { longestVpcPrefix } from "../components/cloud/aws/subnets";
-import { nodeServiceAccountId } from "../components/cloud/gcp/names";
+import { CLUSTER_SERVICE_ACCOUNT_IDS } from "../components/cloud/gcp/names";
 import { coversInternet, overlaps, Range, rangeOf } from "./cidrs";
 import { CONFIG_NAMESPACE } from "./primitives";
 import { AWS_REGIONS, awsZoneCount } from "./regions";
@@ -31,7 +31,7 @@ export const PRODUCTION_ENVIRONMENT = "prod";
 
 export function checkDeployRules(cfg: Raw, clusters: readonly Raw[], caps: Capabilities | undefined, ctx: z.RefinementCtx): void {
     checkClusterNetworks(clusters, cfg.highAvailability === true, ctx);
-    checkNodeAccounts(clusters, ctx);
+    checkServiceAccountIds(clusters, ctx);
     checkOperatorCidrs(cfg.operatorCidrs, ctx);
     checkServiceClouds(cfg.services, clusters, ctx);
     checkProduction(cfg, ctx);
@@ -88,22 +88,26 @@ function checkZones(c: Raw, i: number, zones: number, ctx: z.RefinementCtx): voi
 }
 
 /**
- * Service account ids are unique within a project. Node accounts are named by the program's own function, whose hash
- * keeps long names that share a prefix apart; what can still meet is a name that fits whole and reads like another's
- * shortened one (`<cut>-<hash>`).
+ * Service account ids are unique within a project. The program names each cluster's accounts with its own functions,
+ * whose hash keeps long names that share a prefix apart; what can still meet is a name that fits whole and reads like
+ * another's shortened one (`<cut>-<hash>-<suffix>`). Every id is checked, whether or not the stack makes that account
+ * today: a later change (a Cloud DNS zone for DNS-01) must not be what makes two clusters collide.
  */
-function checkNodeAccounts(clusters: readonly Raw[], ctx: z.RefinementCtx): void {
+function checkServiceAccountIds(clusters: readonly Raw[], ctx: z.RefinementCtx): void {
     const seen = new Map<string, number>();
     clusters.forEach((c, i) => {
         if (c?.cloud !== "gcp" || typeof c.name !== "string" || typeof c.project !== "string") return;
-        const account = nodeServiceAccountId(c.name);
-        const first = seen.get(`${c.project}/${account}`);
-        if (first === undefined) {
-            seen.set(`${c.project}/${account}`, i);
+        for (const { account, idOf } of CLUSTER_SERVICE_ACCOUNT_IDS) {
+            const id = idOf(c.name);
+            const first = seen.get(`${c.project}/${id}`);
+            if (first === undefined) {
+                seen.set(`${c.project}/${id}`, i);
+                continue;
+            }
+            ctx.addIssue({ code: "custom", path: ["clusters", i, "name"], input: c.name,
+                message: `would get the ${account} service account "${id}" that clusters[${first}].name gets in project ${c.project} (service account ids are at most 30 characters, longer names are cut and hashed): rename one of them` });
             return;
         }
-        ctx.addIssue({ code: "custom", path: ["clusters", i, "name"], input: c.name,
-            message: `would get the node service account "${account}" that clusters[${first}].name gets in project ${c.project} (service account ids are at most 30 characters, longer names are cut and hashed): rename one of them` });
     });
 }
 

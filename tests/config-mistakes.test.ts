@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { configWarnings, parseStackConfig } from "../config/load";
 import { builtCapabilities, MeshConfig } from "../config/schema";
-import { nodeServiceAccountId } from "../components/cloud/gcp/names";
+import { acmeDnsServiceAccountId, nodeServiceAccountId } from "../components/cloud/gcp/names";
 import { planStackFile, shippedStackFile } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 
@@ -36,6 +36,12 @@ const EDGE_AUTH = "  istio-production:edgeAuth:\n    issuer: https://login.acme.
 // named exactly like that shortened form.
 const LONG_GKE = "prod-gcp-uscentral1-mesh-blue";
 const LOOKALIKE = nodeServiceAccountId(LONG_GKE).replace(/-nodes$/, "");
+
+// Two GKE clusters of one project, one named like the other's cut and hashed ACME DNS-01 account.
+const LONG_DNS_GKE = "staging-gcp-euw4-secondary";
+const DNS_LOOKALIKE = acmeDnsServiceAccountId(LONG_DNS_GKE).replace(/-acme-dns$/, "");
+const gkeCluster = (name: string, region: string, ranges: string) => `    - name: ${name}\n      cloud: gcp\n      region: ${region}\n      project: acme-mesh-staging\n` +
+    `      network: net-${name}\n      trustDomain: staging.mesh.acme.example\n${ranges}      nodes:\n        machineType: e2-standard-4\n        minNodeCount: 1\n        maxNodeCount: 3\n`;
 
 const mistakes: Mistake[] = [
     { what: "the same trust domain on both clouds at stage 5", stack: "prod",
@@ -90,6 +96,14 @@ const mistakes: Mistake[] = [
             [/(- name: prod-gcp-uscentral1-mesh-blue\n(?:.*\n){5}.*\n)((?:.*\n)*?)( {4}- name: )prod-gcp-uscentral1-mesh-blue\n(.*\n.*\n.*\n)( {6}network: )net-prod-gcp-uscentral1-mesh-blue/, `$1$2$3${LOOKALIKE}\n$4$5net-lookalike`],
         ],
         key: "istio-production:clusters[2].name", message: new RegExp(`would get the node service account "${LOOKALIKE}-nodes" that clusters\\[1\\]\\.name gets in project acme-mesh-prod`) },
+    { what: "a GKE cluster named like another's cut and hashed ACME DNS-01 service account", stack: "staging",
+        edits: [
+            [/ {4}- name: staging-aws-euw1\n(?:.*\n)*?(?= {2}istio-production:ingress:)/, gkeCluster(DNS_LOOKALIKE, "europe-west4", "") +
+                gkeCluster(LONG_DNS_GKE, "europe-west1", "      subnetCidr: 10.11.0.0/20\n      podsCidr: 10.28.0.0/14\n      servicesCidr: 10.32.0.0/20\n      masterCidr: 172.16.0.16/28\n")],
+            ["      provider: route53\n      hostedZoneId: Z05STAGINGACMEEXAMPLE\n", "      provider: cloudDns\n      project: acme-mesh-staging\n      managedZone: staging-acme-example\n"],
+            ["hubCluster: staging-aws-euw1", `hubCluster: ${DNS_LOOKALIKE}`],
+        ],
+        key: "istio-production:clusters[1].name", message: new RegExp(`would get the ACME DNS-01 service account "${DNS_LOOKALIKE}-acme-dns" that clusters\\[0\\]\\.name gets in project acme-mesh-staging`) },
     { what: "highAvailability off in prod", stack: "prod",
         edits: [["istio-production:highAvailability: true", "istio-production:highAvailability: false"]],
         key: "istio-production:highAvailability", message: /must be true in environment prod.*pulumi config set istio-production:highAvailability true/, shows: "false" },
