@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { longestVpcPrefix } from "../components/cloud/aws/subnets";
 import { CLUSTER_SERVICE_ACCOUNT_IDS } from "../components/cloud/gcp/names";
-import { coversInternet, overlaps, Range, rangeOf } from "./cidrs";
+import { coversInternet, overlaps, publicAddresses, Range, rangeOf } from "./cidrs";
 import { CONFIG_NAMESPACE } from "./primitives";
 import { AWS_REGIONS, awsZoneCount } from "./regions";
 import { Capabilities } from "./stages";
@@ -111,13 +111,32 @@ function checkServiceAccountIds(clusters: readonly Raw[], ctx: z.RefinementCtx):
     });
 }
 
+// What an allow-list of operators' ranges (offices, VPNs, CI egress) may admit: no range wider than a /8, the largest
+// block IANA ever allocated to one organisation (RFC 1466 era class A), and no more public addresses in all than
+// one /8 holds. Wider is an opening to a large part of the internet, whatever its spelling.
+const WIDEST_OPERATOR_PREFIX = 8;
+const MOST_OPERATOR_ADDRESSES = 2 ** (32 - WIDEST_OPERATOR_PREFIX);
+const OPERATOR_FIX = "list the operators' own ranges (office, VPN, CI egress)";
+
 function checkOperatorCidrs(cidrs: unknown, ctx: z.RefinementCtx): void {
     if (!Array.isArray(cidrs)) return;
-    const ranges = cidrs.map(rangeOf).filter((r): r is Range => r !== undefined);
-    // A single 0.0.0.0/0 is refused by the CIDR itself; this is the same opening spelt as several ranges.
-    if (ranges.length > 1 && ranges.length === cidrs.length && coversInternet(ranges)) {
+    const ranges = cidrs.map(rangeOf);
+    ranges.forEach((r, j) => {
+        const prefix = Number(String(cidrs[j]).split("/")[1]);
+        // A single 0.0.0.0/0 is refused by the CIDR itself.
+        if (r && prefix > 0 && prefix < WIDEST_OPERATOR_PREFIX && publicAddresses([r]) > 0) {
+            ctx.addIssue({ code: "custom", path: ["operatorCidrs", j], input: cidrs[j],
+                message: `admits ${publicAddresses([r]).toLocaleString("en")} internet addresses, wider than a /${WIDEST_OPERATOR_PREFIX}, which is no operator's range: ${OPERATOR_FIX}` });
+        }
+    });
+    const valid = ranges.filter((r): r is Range => r !== undefined);
+    if (valid.length !== cidrs.length || valid.length < 2) return;
+    if (coversInternet(valid)) {
         ctx.addIssue({ code: "custom", path: ["operatorCidrs"], input: cidrs,
-            message: "together admit every address on the internet, which is no allow-list: list the operators' own ranges (office, VPN, CI egress)" });
+            message: `together admit every address on the internet, which is no allow-list: ${OPERATOR_FIX}` });
+    } else if (publicAddresses(valid) > MOST_OPERATOR_ADDRESSES) {
+        ctx.addIssue({ code: "custom", path: ["operatorCidrs"], input: cidrs,
+            message: `together admit ${publicAddresses(valid).toLocaleString("en")} internet addresses, more than the ${MOST_OPERATOR_ADDRESSES.toLocaleString("en")} of a /${WIDEST_OPERATOR_PREFIX} an allow-list may: ${OPERATOR_FIX}` });
     }
 }
 
