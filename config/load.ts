@@ -3,6 +3,7 @@ import { z } from "zod";
 import { meshConfigSchema, MeshConfig } from "./schema";
 import { pkiConfigSchema, PkiConfig } from "./pkiSchema";
 import { CONFIG_NAMESPACE } from "./primitives";
+import { OFFLINE_SECRET_PLACEHOLDER } from "../engine/project";
 import { containsSecret, forgetSecrets, looksSecret, opaqueValues, rememberSecret, schemasAt, scrub, scrubKey, SECRET_SHOWN_AS, secretKeysOf, secretValues, shapeOf } from "./redaction";
 import { closest } from "./closest";
 import { namespaceIssues } from "./namespaces";
@@ -49,13 +50,19 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, secretKe
     const prefix = `${CONFIG_NAMESPACE}:`;
     const values: Record<string, unknown> = {};
     forgetSecrets();
+    rememberSecret(secretsOfConfig(raw, secretKeys));
+    // Per secret key, where its secret is: the whole value, or (set with `--secret --path`) the paths within it.
+    const secretParts = new Map<string, SecretParts>();
     for (const [key, text] of Object.entries(raw)) {
         const value = parseValue(text);
-        if (secretKeys.has(key) || SECRET_KEYS.has(key.slice(prefix.length))) rememberSecret(value);
-        else rememberSecret(pemKeysIn(value));
         if (key.startsWith(prefix)) values[key.slice(prefix.length)] = value;
+        if (secretKeys.has(key) || SECRET_KEYS.has(key.slice(prefix.length))) secretParts.set(key.slice(prefix.length), secretPartsOf(value));
     }
-    const isSecret = (key: string) => secretKeys.has(`${prefix}${key}`) || SECRET_KEYS.has(key);
+    const isSecret = (path: readonly PropertyKey[]) => {
+        const parts = path.length > 0 ? secretParts.get(String(path[0])) : undefined;
+        // A path above a secret part (its object) or within one holds it.
+        return parts === "whole" || (parts !== undefined && parts.some((p) => p.every((seg, i) => i + 1 >= path.length || String(seg) === String(path[i + 1]))));
+    };
     const plaintextSecrets: ConfigIssue[] = [...SECRET_KEYS]
         .filter(([key]) => key in values && !secretKeys.has(`${prefix}${key}`))
         .map(([key, holds]) => ({ key: `${prefix}${key}`, value: SECRET_SHOWN_AS,
@@ -75,6 +82,20 @@ export function parseStackConfig(raw: Readonly<Record<string, string>>, secretKe
     ];
     if (issues.length > 0) throw new ConfigError(issues);
     return result.data as StackConfig;
+}
+
+/**
+ * The secret values of a stack's raw configuration: values of secret keys (or their `--path` parts), and private key
+ * material wherever it was pasted. A pure function of the configuration, for whoever prints what the program raised
+ * (the CLI runs the program's modules in a context of their own, which remembers its secrets apart).
+ */
+export function secretsOfConfig(raw: Readonly<Record<string, string>>, secretKeys: ReadonlySet<string>): unknown[] {
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    return Object.entries(raw).map(([key, text]) => {
+        const value = parseValue(text);
+        const secret = secretKeys.has(key) || SECRET_KEYS.has(key.slice(prefix.length));
+        return secret && secretPartsOf(value) === "whole" ? value : pemKeysIn(value);
+    });
 }
 
 /** Read the running stack's configuration from the Pulumi runtime and validate it. */
@@ -123,8 +144,8 @@ function parseValue(text: string): unknown {
     }
 }
 
-function toIssues(issue: z.core.$ZodIssue, isSecret: (key: string) => boolean, schema: z.core.$ZodType): ConfigIssue[] {
-    const secret = (path: readonly PropertyKey[], value: unknown) => (path.length > 0 && isSecret(String(path[0]))) || containsSecret(value);
+function toIssues(issue: z.core.$ZodIssue, isSecret: (path: readonly PropertyKey[]) => boolean, schema: z.core.$ZodType): ConfigIssue[] {
+    const secret = (path: readonly PropertyKey[], value: unknown) => isSecret(path) || containsSecret(value);
     // A field that takes a certificate or key is shown by shape: a key pasted there in a form not recognised as one
     // (cut short, another encoding) must not be echoed.
     const shown = (path: readonly PropertyKey[], value: unknown) => value === undefined ? render(value)
@@ -167,6 +188,25 @@ function misplacedKeyMaterial(schema: z.core.$ZodType, values: Record<string, un
     };
     Object.entries(values).forEach(([key, value]) => walk(value, [key]));
     return found;
+}
+
+type SecretParts = "whole" | ReadonlyArray<readonly PropertyKey[]>;
+
+/**
+ * Which parts of a secret key's value are secret. The runtime flags a key set with `pulumi config set --secret --path
+ * <key>.a.b` as a whole, though its file holds `{secure: ...}` at that path only and the rest in plain text; the offline
+ * plan hands the program its placeholder at each such path, so where placeholders are, they alone are secret (and are
+ * no secret bytes themselves). A value with none (decrypted by a real run) is secret whole.
+ */
+function secretPartsOf(value: unknown): SecretParts {
+    const found: PropertyKey[][] = [];
+    const walk = (v: unknown, path: PropertyKey[]): void => {
+        if (v === OFFLINE_SECRET_PLACEHOLDER) found.push(path);
+        else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+        else if (isObject(v)) Object.entries(v).forEach(([k, x]) => walk(x, [...path, k]));
+    };
+    walk(value, []);
+    return found.length > 0 && found.every((p) => p.length > 0) ? found : "whole";
 }
 
 /** Private keys pasted anywhere: secret whatever the key. */

@@ -134,15 +134,18 @@ export function forgetSecrets(): void {
     known.clear();
 }
 
-/** Remember the leaves of a secret value (strings and numbers, as the CLI's filter sees them). */
-export function rememberSecret(value: unknown): void {
-    for (const leaf of leaves(value)) {
-        if (leaf.length < MIN_FILTERED_LENGTH || /^(true|false)$/i.test(leaf)) continue;
-        known.add(leaf);
-        known.add(JSON.stringify(leaf).slice(1, -1));
+/** The texts a filter replaces for a secret value: its leaves (strings and numbers, as the CLI's filter sees them). */
+export function filterTexts(value: unknown): string[] {
+    return leaves(value).flatMap((leaf) => leaf.length < MIN_FILTERED_LENGTH || /^(true|false)$/i.test(leaf) ? [] : [
+        leaf, JSON.stringify(leaf).slice(1, -1),
         // A multi-line secret (a PEM) is also never shown line by line.
-        for (const line of leaf.split(/\r?\n/)) if (line.length >= 16 && !/^-----(BEGIN|END) /.test(line)) known.add(line);
-    }
+        ...leaf.split(/\r?\n/).filter((line) => line.length >= 16 && !/^-----(BEGIN|END) /.test(line)),
+    ]);
+}
+
+/** Remember the leaves of a secret value. */
+export function rememberSecret(value: unknown): void {
+    for (const text of filterTexts(value)) known.add(text);
 }
 
 /** Whether a value contains a remembered secret or private key material anywhere. */
@@ -152,8 +155,13 @@ export function containsSecret(value: unknown): boolean {
 
 /** The text with every remembered secret replaced. */
 export function scrub(text: string): string {
+    return scrubWith(text, known);
+}
+
+/** The text with each of `secrets` (texts from `filterTexts`) replaced. */
+export function scrubWith(text: string, secrets: Iterable<string>): string {
     // Longest first, so that a secret containing another is replaced whole.
-    return [...known].sort((a, b) => b.length - a.length).reduce((t, s) => t.split(s).join(SECRET_SHOWN_AS), text);
+    return [...secrets].sort((a, b) => b.length - a.length).reduce((t, s) => t.split(s).join(SECRET_SHOWN_AS), text);
 }
 
 /**

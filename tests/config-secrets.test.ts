@@ -7,7 +7,9 @@ import { meshConfigSchema, MeshConfig } from "../config/schema";
 import { pkiConfigSchema } from "../config/pkiSchema";
 import { looksSecret, secretKeysOf, secretValues } from "../config/redaction";
 import { planStack } from "../engine/plan";
-import { planStackFile, shippedStackFile } from "./support/plan";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { planStackFile, runCli, shippedStackFile, tempDir } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 
 /**
@@ -232,5 +234,32 @@ describe("config gate: key material in a stack file, as users paste it", () => {
         assert.match(stderr, new RegExp(`istio-production:observability\\.remoteWriteAuth\\.token: unknown key: .* \\(got a string of ${token.length} characters\\)`));
         assert.match(stderr, /istio-production:edgeAuth\.signingKey: unknown key: .* \(got a mapping of 3 keys\)/);
         assert.ok(!stderr.includes(token.slice(5, 30)) && !stderr.includes(d.slice(0, 20)), stderr);
+    });
+});
+
+describe("config gate: secrets set with --path, and errors the gate did not raise", () => {
+    it("a secret set with --secret --path hides that value only, not the plain-text rest of its key", async () => {
+        // As `pulumi config set --secret --path istio-production:observability.remoteWriteAuth.token` writes it.
+        const text = shippedStackFile("prod")
+            .replace("      type: bearer\n      secretName: remote-write\n", "      type: bearer\n      secretName: remote-write\n      token:\n        secure: v1:Zm9vYmFyYmF6cXV4\n")
+            .replace("- name: prod-gcp-usc1", "- name: prod-aws-use1");
+        const { code, stderr } = await planStackFile("prod", text);
+        assert.equal(code, 2, stderr);
+        assert.match(stderr, /istio-production:observability\.remoteWriteAuth\.token: unknown key: .* \(got \[secret\]\)/);
+        // The hub cluster named under observability is no secret: messages elsewhere still name that cluster.
+        assert.match(stderr, /istio-production:clusters\[1\]\.name: .*unique.* \(got "prod-aws-use1"\)/);
+    });
+
+    it("a failed program's error is printed without the private keys of the stack file", async () => {
+        const dir = tempDir("failing-program");
+        fs.cpSync(path.join(__dirname, "fixtures", "failing-program"), dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8").replace("main: index.ts", `main: ${path.join(__dirname, "fixtures", "failing-program", "index.ts")}`));
+        const key = pem(EC_KEY, "pkcs8");
+        const headerless = body(pem(RSA_KEY, "pkcs1"));
+        fs.writeFileSync(path.join(dir, "Pulumi.test.yaml"), `config:\n  failing:note: |\n${indent(key, 4)}\n  failing:backup: ${headerless}\n  failing:region: eu-west-1\n`);
+        const { code, stderr, stdout } = await runCli(["test", "--program", dir, "--out", path.join(dir, "out")]);
+        assert.equal(code, 3, stderr);
+        assert.match(stderr, /the program failed:\n.*cannot use this configuration: .*"failing:region":"eu-west-1"/);
+        assertNoKeyBytes(stderr + stdout, key, headerless);
     });
 });
