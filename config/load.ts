@@ -228,6 +228,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function render(value: unknown): string {
     if (value === undefined) return "nothing";
-    const text = JSON.stringify(value);
+    // Anything outside printable ASCII is escaped, so a look-alike letter (U+0435, the Cyrillic e) is seen for what it is.
+    const text = JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

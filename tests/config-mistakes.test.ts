@@ -20,6 +20,8 @@ interface Mistake {
     readonly message: RegExp;
     /** What the message shows of the value. */
     readonly shows?: string;
+    /** Keys that depend on the wrong one, and are not judged while it is wrong. */
+    readonly notJudged?: readonly string[];
 }
 
 function edited(stack: string, edits: Mistake["edits"]): string {
@@ -125,6 +127,24 @@ const mistakes: Mistake[] = [
     { what: "highAvailability in a region with two zones", stack: "staging",
         edits: [["region: eu-central-1", "region: us-west-1"]],
         key: "istio-production:clusters[1].region", message: /gives an account 2 availability zones, and highAvailability spreads the cluster over 3: pick a region with 3 or more/, shows: '"us-west-1"' },
+    { what: "a stage between stages", stack: "dev",
+        edits: [["istio-production:stage: 2", "istio-production:stage: 2.5"]],
+        key: "istio-production:stage", message: /must be a whole number, 1 to 5/, shows: "2.5" },
+    { what: "a setting spelt with the wrong case", stack: "dev",
+        edits: [["istio-production:meshId: mesh-dev", "istio-production:meshID: mesh-dev"]],
+        key: "istio-production:meshID", message: /unknown key: this project has no such setting; did you mean meshId\?/, shows: "a string of 8 characters" },
+    { what: "a nested setting spelt with the wrong case", stack: "dev",
+        edits: [["instanceType:", "instancetype:"]],
+        key: "istio-production:clusters[0].nodes.instancetype", message: /unknown key: this object has no such setting; did you mean instanceType\?/ },
+    { what: "a region in capitals", stack: "staging",
+        edits: [["region: eu-central-1", "region: EU-CENTRAL-1"]],
+        key: "istio-production:clusters[1].region", message: /is not an AWS region; did you mean eu-central-1\?/, shows: '"EU-CENTRAL-1"' },
+    { what: "an issuer in capitals, without a second error on what depends on it", stack: "staging",
+        edits: [["issuer: acme", "issuer: ACME"]],
+        key: "istio-production:ingress.issuer", message: /must be "acme" or "private"/, shows: '"ACME"', notJudged: ["istio-production:ingress.dnsZone"] },
+    { what: "a cluster name with a look-alike letter", stack: "staging",
+        edits: [["- name: staging-aws-euc1", "- name: staging-aws-\u0435uc1"]],
+        key: "istio-production:clusters[1].name", message: /must be a DNS-1123 label/, shows: '"staging-aws-\\u0435uc1"' },
     { what: "a VPC larger than AWS allows", stack: "dev",
         edits: [["      region: eu-west-1\n", "      region: eu-west-1\n      vpcCidr: 10.0.0.0/8\n"]],
         key: "istio-production:clusters[0].vpcCidr", message: /larger than AWS allows/ },
@@ -149,6 +169,7 @@ describe("config gate: realistic mistakes in stack files", () => {
             assert.ok(line, `no problem reported for ${m.key}:\n${stderr}`);
             assert.match(line, m.message);
             if (m.shows) assert.ok(line.endsWith(`(got ${m.shows})`), `${line}\nshould show ${m.shows}`);
+            for (const key of m.notJudged ?? []) assert.ok(!stderr.includes(`  - ${key}: `), `${key} is judged while ${m.key} is wrong:\n${stderr}`);
         });
     }
 
