@@ -77,7 +77,7 @@ export function readStack(project: ProjectInfo, stack: string): StackSettings {
  * A YAML document, refused by where it is wrong and never by what it says there: the `yaml` library's messages quote
  * the file (yaml 2.9.1, errors.js `prettifyError` adds the lines around the error; compose-node.js and
  * resolve-flow-collection.js put tokens in the message), and a stack file holds private keys. An alias without its
- * anchor is only found when the document is read (`toJS` throws a ReferenceError naming the alias): refused here too.
+ * anchor, or a merge of no map, is only found when the document is read (`toJS` throws): refused here too.
  */
 export function readYaml(file: string, text: string, options: YAML.ParseOptions & YAML.DocumentOptions & YAML.SchemaOptions = {}): YAML.Document.Parsed {
     const lineCounter = new LineCounter();
@@ -90,8 +90,10 @@ export function readYaml(file: string, text: string, options: YAML.ParseOptions 
     }
     try {
         doc.toJS();
-    } catch {
-        throw new StackInputError(`${file}: not valid YAML: an alias (*name) refers to no anchor (&name) set before it`);
+    } catch (e) {
+        // Only yaml's fixed texts are repeated (nodes/Alias.js, schema/yaml-1.1/merge.js).
+        const fixed = ["Merge sources must be maps or map aliases", "Alias nodes cannot have tags"].find((m) => (e as Error).message === m);
+        throw new StackInputError(`${file}: not valid YAML: ${fixed ?? (e instanceof ReferenceError ? "an alias (*name) refers to no anchor (&name) set before it" : "it cannot be read as data")}`);
     }
     return doc;
 }
