@@ -210,7 +210,7 @@ export const meshConfigSchema = z
         role: z.literal("mesh").default("mesh"),
         /** The environment this stack deploys (dev, staging, prod, ...). */
         environment: dnsLabel,
-        stage: z.number().int().refine((n): n is Stage => (STAGES as readonly number[]).includes(n), "must be 1, 2, 3, 4 or 5"),
+        stage: z.number("must be a whole number, 1 to 5").int("must be a whole number, 1 to 5").refine((n): n is Stage => (STAGES as readonly number[]).includes(n), "must be 1, 2, 3, 4 or 5"),
         /** Istio mesh ID, the same on every cluster of the mesh. */
         meshId: dnsLabel,
         clusters: z.array(clusterSchema).min(1, "must list at least one cluster"),
@@ -337,7 +337,8 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
  */
 function checkAcmeChallenge(raw: unknown, clusters: Array<Record<string, unknown>>, ctx: z.RefinementCtx): void {
     const ingress = raw as { issuer?: unknown; acmeChallenge?: unknown; dnsZone?: { provider?: unknown }; hosts?: unknown } | undefined;
-    if (!ingress) return;
+    // An issuer or challenge that is no valid choice is refused on its own; what depends on the choice is not judged.
+    if (!ingress || ![undefined, "acme", "private"].includes(ingress.issuer as string) || ![undefined, "dns01", "http01"].includes(ingress.acmeChallenge as string)) return;
     const acme = (ingress.issuer ?? "acme") === "acme";
     const challenge = ingress.acmeChallenge ?? "dns01";
     if (!acme || challenge !== "dns01") {

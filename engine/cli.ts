@@ -3,7 +3,9 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { mandatoryNotRun, mandatoryViolations, planStack, PROJECT_ROOT } from "./plan";
 import { PackConfig, PolicyConfigError } from "./policy";
-import { StackInputError } from "./project";
+import { readProject, readStack, StackInputError } from "./project";
+import { secretsOfConfig } from "../config/load";
+import { filterTexts, scrubWith } from "../config/redaction";
 import { ProgramError } from "./runtime";
 import { meshMismatches, summarize, writePlan } from "./report";
 
@@ -116,17 +118,32 @@ async function plan(values: ParsedValues, stack: string): Promise<number> {
         return mandatory.length > 0 || mesh.length > 0 || (unchecked.length > 0 && !args.values["allow-not-run"]) ? EXIT.mandatoryViolation : EXIT.ok;
     } catch (e) {
         const err = e as Error;
+        const print = (text: string) => console.error(scrubWith(text, stackSecrets(programDir, stack)));
         if (err.name === "ConfigError" || err instanceof StackInputError || err instanceof PolicyConfigError) {
-            console.error(err.message);
+            print(err.message);
             return EXIT.badInput;
         }
         // A config error thrown inside the program surfaces wrapped when registrations also failed.
         if (err instanceof ProgramError && err.causes.some((c) => c.name === "ConfigError")) {
-            console.error(err.causes.find((c) => c.name === "ConfigError")!.message);
+            print(err.causes.find((c) => c.name === "ConfigError")!.message);
             return EXIT.badInput;
         }
-        console.error(`the program failed:\n${err.stack ?? err.message}`);
+        print(`the program failed:\n${err.stack ?? err.message}`);
         return EXIT.programFailed;
+    }
+}
+
+/**
+ * What must not be printed of the stack's configuration, computed here from the stack file: the program's modules
+ * are loaded afresh for each run, so what they remembered as secret is not this module's to read. Nothing, when the
+ * file cannot be read (then no secret of it reached the program).
+ */
+function stackSecrets(programDir: string, stack: string): string[] {
+    try {
+        const settings = readStack(readProject(programDir), stack);
+        return filterTexts(secretsOfConfig(settings.config, new Set(settings.secretKeys)));
+    } catch {
+        return [];
     }
 }
 
@@ -167,7 +184,10 @@ function readPolicyConfigs(specs: string[]): Record<string, PackConfig> {
 
 if (require.main === module) {
     main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
-        console.error(e);
+        // main answers every error of a plan itself; what reaches here is printed without the stack's secrets all the same.
+        const { values, positionals } = parseArgs({ args: process.argv.slice(2), strict: false, allowPositionals: true });
+        const programDir = path.resolve(typeof values.program === "string" ? values.program : PROJECT_ROOT);
+        console.error(scrubWith(String((e as Error)?.stack ?? e), positionals.length === 1 ? stackSecrets(programDir, positionals[0]) : []));
         process.exit(EXIT.programFailed);
     });
 }

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import YAML from "yaml";
+import YAML, { LineCounter } from "yaml";
 
 /** A Pulumi project on disk: what the CLI reads from `Pulumi.yaml` before running the program. */
 export interface ProjectInfo {
@@ -53,12 +53,7 @@ export function readStack(project: ProjectInfo, stack: string): StackSettings {
     // The CLI reads stack files with gopkg.in/yaml.v3 (pulumi/pulumi v3.248.0, sdk/go/common/encoding/marshal.go),
     // which resolves `<<` merge keys (yaml.v3 v3.0.1, decode.go `isMerge`/`merge`: keys of the mapping itself win,
     // then the merged maps in order) and refuses duplicate keys; `yaml` does the same with `merge: true`.
-    let doc: unknown;
-    try {
-        doc = YAML.parse(fs.readFileSync(file, "utf8"), { merge: true }) ?? {};
-    } catch (e) {
-        throw new StackInputError(`${file}: not valid YAML: ${(e as Error).message}`);
-    }
+    const doc = readYaml(file, fs.readFileSync(file, "utf8"), { merge: true }).toJS() ?? {};
     // As LoadProjectStackBytes (sdk/go/common/workspace/loaders.go) does: the document and its `config` are mappings.
     if (!isMapping(doc)) {
         throw new StackInputError(`${file}: the top level is ${describeYaml(doc)}, not a mapping: a stack file is \`config:\` followed by indented \`${project.name}:<key>: <value>\` lines`);
@@ -137,6 +132,31 @@ export function withPkiHandoff(settings: StackSettings, projectName: string, pki
         ...settings.config,
     };
     return { ...settings, config, secretKeys: [...new Set([...settings.secretKeys, `${ns}intermediates`])] };
+}
+
+/**
+ * A YAML document, refused by where it is wrong and never by what it says there: the `yaml` library's messages quote
+ * the file (yaml 2.9.1, errors.js `prettifyError` adds the lines around the error; compose-node.js and
+ * resolve-flow-collection.js put tokens in the message), and a stack file holds private keys. An alias without its
+ * anchor, or a merge of no map, is only found when the document is read (`toJS` throws): refused here too.
+ */
+export function readYaml(file: string, text: string, options: YAML.ParseOptions & YAML.DocumentOptions & YAML.SchemaOptions = {}): YAML.Document.Parsed {
+    const lineCounter = new LineCounter();
+    const doc = YAML.parseDocument(text, { ...options, prettyErrors: false, lineCounter, logLevel: "silent" });
+    const error = doc.errors[0];
+    if (error) {
+        const { line, col } = lineCounter.linePos(error.pos[0]);
+        throw new StackInputError(`${file}: not valid YAML at line ${line}, column ${col} (${error.code}): the text there is not shown, ` +
+            "as it may be part of a secret; check the indentation and quoting of that line and the ones before it");
+    }
+    try {
+        doc.toJS();
+    } catch (e) {
+        // Only yaml's fixed texts are repeated (nodes/Alias.js, schema/yaml-1.1/merge.js).
+        const fixed = ["Merge sources must be maps or map aliases", "Alias nodes cannot have tags"].find((m) => (e as Error).message === m);
+        throw new StackInputError(`${file}: not valid YAML: ${fixed ?? (e instanceof ReferenceError ? "an alias (*name) refers to no anchor (&name) set before it" : "it cannot be read as data")}`);
+    }
+    return doc;
 }
 
 function isMapping(v: unknown): v is Record<string, unknown> {

@@ -38,7 +38,7 @@ describe("config gate", () => {
         ["operator CIDRs", "dev", (c) => (c.operatorCidrs = ["0.0.0.0/0"]), "istio-production:operatorCidrs[0]", /allow-list/, '"0.0.0.0/0"'],
         ["CIDR host bits", "dev", (c) => (c.operatorCidrs = ["203.0.113.7/24"]), "istio-production:operatorCidrs[0]", /did you mean 203\.0\.113\.0\/24/, '"203.0.113.7/24"'],
         ["pinned chart versions", "dev", (c) => (c.charts = { istio: "^1.30" }), "istio-production:charts.istio", /exact version/, '"^1.30"'],
-        ["unknown keys", "dev", (c) => (c.meshID = "typo"), "istio-production:meshID", /unknown key/, '"typo"'],
+        ["unknown keys", "dev", (c) => (c.meshID = "typo"), "istio-production:meshID", /unknown key.*; did you mean meshId\?/, "a string of 4 characters"],
         ["required keys", "dev", (c) => delete c.meshId, "istio-production:meshId", /is required/, "nothing"],
         ["pki stack names", "dev", (c) => (c.pki.stack = "pki"), "istio-production:pki.stack", /<org>\/<project>\/<stack>/, '"pki"'],
         ["another environment's pki stack", "dev", (c) => (c.pki.stack = "acme/istio-production/pki-prod"), "istio-production:pki.stack", /must be this environment's pki stack, <org>\/istio-production\/pki-dev/, '"acme/istio-production/pki-prod"'],

@@ -5,7 +5,7 @@ import YAML, { Document, isMap, isScalar, isSeq, Pair, YAMLMap } from "yaml";
 import { Capability, capabilitiesFor, ChartVersions, CONFIG_NAMESPACE, ConfigError, MeshConfig, parseStackConfig, Stage } from "../config";
 import { mandatoryNotRun, mandatoryViolations, planStack, PROJECT_ROOT } from "../engine/plan";
 import { Violation } from "../engine/policy";
-import { readProject, readStack } from "../engine/project";
+import { readProject, readStack, readYaml } from "../engine/project";
 
 /** Stacks in promotion order: a setting reaches one only after the one before it ran it. */
 export const PROMOTION_ORDER = ["dev", "staging", "prod"] as const;
@@ -190,8 +190,12 @@ const WRITE_OPTIONS = { lineWidth: 0, flowCollectionPadding: false } as const;
 
 function readDocument(file: string): Document {
     if (!fs.existsSync(file)) throw new PromotionInputError(`${file} does not exist`);
-    const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
-    if (doc.errors.length > 0) throw new PromotionInputError(`${file}: not valid YAML: ${doc.errors[0].message}`);
+    let doc: Document;
+    try {
+        doc = readYaml(file, fs.readFileSync(file, "utf8"));
+    } catch (e) {
+        throw new PromotionInputError((e as Error).message);
+    }
     if (!isMap(doc.get("config"))) throw new PromotionInputError(`${file}: has no config map`);
     return doc;
 }
