@@ -34,6 +34,13 @@ export function coversInternet(ranges: readonly Range[]): boolean {
     return covered.length === 1 && covered[0].first === 0 && covered[0].end === 2 ** 32;
 }
 
+/** How many internet addresses the ranges admit together (each counted once, special-purpose space left out). */
+export function publicAddresses(ranges: readonly Range[]): number {
+    const reserved = merge(NOT_INTERNET);
+    return merge(ranges).reduce((total, r) => total + (r.end - r.first) -
+        reserved.reduce((inside, n) => inside + Math.max(0, Math.min(r.end, n.end) - Math.max(r.first, n.first)), 0), 0);
+}
+
 function merge(ranges: readonly Range[]): Range[] {
     const sorted = [...ranges].sort((a, b) => a.first - b.first);
     const out: Range[] = [];

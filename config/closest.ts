@@ -1,7 +1,8 @@
-/** The candidate closest to a misspelt word, when one is close enough to be what was meant. */
+/** The candidate closest to a misspelt word, when one is close enough to be what was meant; case is no difference. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
-    const best = [...candidates].sort((a, b) => distance(word, a) - distance(word, b))[0];
-    return best !== undefined && distance(word, best) <= Math.max(2, Math.floor(best.length / 4)) ? best : undefined;
+    const apart = (c: string) => distance(word.toLowerCase(), c.toLowerCase());
+    const best = [...candidates].sort((a, b) => apart(a) - apart(b))[0];
+    return best !== undefined && apart(best) <= Math.max(2, Math.floor(best.length / 4)) ? best : undefined;
 }
 
 /** Levenshtein distance, with a swap of two neighbours counting once (the usual typo). */

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { longestVpcPrefix } from "../components/cloud/aws/subnets";
-import { nodeServiceAccountId } from "../components/cloud/gcp/names";
-import { coversInternet, overlaps, Range, rangeOf } from "./cidrs";
+import { CLUSTER_SERVICE_ACCOUNT_IDS } from "../components/cloud/gcp/names";
+import { coversInternet, overlaps, publicAddresses, Range, rangeOf } from "./cidrs";
 import { CONFIG_NAMESPACE } from "./primitives";
+import { AWS_REGIONS, awsZoneCount } from "./regions";
 import { Capabilities } from "./stages";
 
 /**
@@ -30,7 +31,7 @@ export const PRODUCTION_ENVIRONMENT = "prod";
 
 export function checkDeployRules(cfg: Raw, clusters: readonly Raw[], caps: Capabilities | undefined, ctx: z.RefinementCtx): void {
     checkClusterNetworks(clusters, cfg.highAvailability === true, ctx);
-    checkNodeAccounts(clusters, ctx);
+    checkServiceAccountIds(clusters, ctx);
     checkOperatorCidrs(cfg.operatorCidrs, ctx);
     checkServiceClouds(cfg.services, clusters, ctx);
     checkProduction(cfg, ctx);
@@ -48,6 +49,7 @@ function checkClusterNetworks(clusters: readonly Raw[], highAvailability: boolea
             const range = rangeOf(cidr);
             const zones = typeof c.availabilityZones === "number" ? c.availabilityZones : highAvailability ? 3 : 2;
             const prefix = Number(String(cidr).split("/")[1]);
+            checkZones(c, i, zones, ctx);
             if (!range) return;
             if (prefix < LARGEST_VPC_PREFIX) {
                 ctx.addIssue({ code: "custom", path: ["clusters", i, "vpcCidr"], input: cidr, message: `is larger than AWS allows for a VPC: use a /${LARGEST_VPC_PREFIX} to /${longestVpcPrefix(zones)}` });
@@ -71,33 +73,70 @@ function checkClusterNetworks(clusters: readonly Raw[], highAvailability: boolea
     });
 }
 
+/** A cluster spreads over no more zones than its region gives an account. */
+function checkZones(c: Raw, i: number, zones: number, ctx: z.RefinementCtx): void {
+    if (typeof c.region !== "string" || !AWS_REGIONS.includes(c.region)) return;
+    const has = awsZoneCount(c.region);
+    if (zones <= has) return;
+    if (typeof c.availabilityZones === "number") {
+        ctx.addIssue({ code: "custom", path: ["clusters", i, "availabilityZones"], input: c.availabilityZones,
+            message: `is more than the ${has} availability zones ${c.region} gives an account: use at most ${has}, or a region with more zones` });
+    } else {
+        ctx.addIssue({ code: "custom", path: ["clusters", i, "region"], input: c.region,
+            message: `gives an account ${has} availability zones, and highAvailability spreads the cluster over ${zones}: pick a region with ${zones} or more` });
+    }
+}
+
 /**
- * Service account ids are unique within a project. Node accounts are named by the program's own function, whose hash
- * keeps long names that share a prefix apart; what can still meet is a name that fits whole and reads like another's
- * shortened one (`<cut>-<hash>`).
+ * Service account ids are unique within a project. The program names each cluster's accounts with its own functions,
+ * whose hash keeps long names that share a prefix apart; what can still meet is a name that fits whole and reads like
+ * another's shortened one (`<cut>-<hash>-<suffix>`). Every id is checked, whether or not the stack makes that account
+ * today: a later change (a Cloud DNS zone for DNS-01) must not be what makes two clusters collide.
  */
-function checkNodeAccounts(clusters: readonly Raw[], ctx: z.RefinementCtx): void {
+function checkServiceAccountIds(clusters: readonly Raw[], ctx: z.RefinementCtx): void {
     const seen = new Map<string, number>();
     clusters.forEach((c, i) => {
         if (c?.cloud !== "gcp" || typeof c.name !== "string" || typeof c.project !== "string") return;
-        const account = nodeServiceAccountId(c.name);
-        const first = seen.get(`${c.project}/${account}`);
-        if (first === undefined) {
-            seen.set(`${c.project}/${account}`, i);
+        for (const { account, idOf } of CLUSTER_SERVICE_ACCOUNT_IDS) {
+            const id = idOf(c.name);
+            const first = seen.get(`${c.project}/${id}`);
+            if (first === undefined) {
+                seen.set(`${c.project}/${id}`, i);
+                continue;
+            }
+            ctx.addIssue({ code: "custom", path: ["clusters", i, "name"], input: c.name,
+                message: `would get the ${account} service account "${id}" that clusters[${first}].name gets in project ${c.project} (service account ids are at most 30 characters, longer names are cut and hashed): rename one of them` });
             return;
         }
-        ctx.addIssue({ code: "custom", path: ["clusters", i, "name"], input: c.name,
-            message: `would get the node service account "${account}" that clusters[${first}].name gets in project ${c.project} (service account ids are at most 30 characters, longer names are cut and hashed): rename one of them` });
     });
 }
 
+// What an allow-list of operators' ranges (offices, VPNs, CI egress) may admit: no range wider than a /8, the largest
+// block IANA ever allocated to one organisation (RFC 1466 era class A), and no more public addresses in all than
+// one /8 holds. Wider is an opening to a large part of the internet, whatever its spelling.
+const WIDEST_OPERATOR_PREFIX = 8;
+const MOST_OPERATOR_ADDRESSES = 2 ** (32 - WIDEST_OPERATOR_PREFIX);
+const OPERATOR_FIX = "list the operators' own ranges (office, VPN, CI egress)";
+
 function checkOperatorCidrs(cidrs: unknown, ctx: z.RefinementCtx): void {
     if (!Array.isArray(cidrs)) return;
-    const ranges = cidrs.map(rangeOf).filter((r): r is Range => r !== undefined);
-    // A single 0.0.0.0/0 is refused by the CIDR itself; this is the same opening spelt as several ranges.
-    if (ranges.length > 1 && ranges.length === cidrs.length && coversInternet(ranges)) {
+    const ranges = cidrs.map(rangeOf);
+    ranges.forEach((r, j) => {
+        const prefix = Number(String(cidrs[j]).split("/")[1]);
+        // A single 0.0.0.0/0 is refused by the CIDR itself.
+        if (r && prefix > 0 && prefix < WIDEST_OPERATOR_PREFIX && publicAddresses([r]) > 0) {
+            ctx.addIssue({ code: "custom", path: ["operatorCidrs", j], input: cidrs[j],
+                message: `admits ${publicAddresses([r]).toLocaleString("en")} internet addresses, wider than a /${WIDEST_OPERATOR_PREFIX}, which is no operator's range: ${OPERATOR_FIX}` });
+        }
+    });
+    const valid = ranges.filter((r): r is Range => r !== undefined);
+    if (valid.length !== cidrs.length || valid.length < 2) return;
+    if (coversInternet(valid)) {
         ctx.addIssue({ code: "custom", path: ["operatorCidrs"], input: cidrs,
-            message: "together admit every address on the internet, which is no allow-list: list the operators' own ranges (office, VPN, CI egress)" });
+            message: `together admit every address on the internet, which is no allow-list: ${OPERATOR_FIX}` });
+    } else if (publicAddresses(valid) > MOST_OPERATOR_ADDRESSES) {
+        ctx.addIssue({ code: "custom", path: ["operatorCidrs"], input: cidrs,
+            message: `together admit ${publicAddresses(valid).toLocaleString("en")} internet addresses, more than the ${MOST_OPERATOR_ADDRESSES.toLocaleString("en")} of a /${WIDEST_OPERATOR_PREFIX} an allow-list may: ${OPERATOR_FIX}` });
     }
 }
 

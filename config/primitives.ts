@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { closest } from "./closest";
-import { secretValues } from "./redaction";
+import { opaqueValues, secretValues } from "./redaction";
 import { AWS_REGIONS, GCP_REGIONS } from "./regions";
 
 /** Value types shared by the mesh and pki schemas. */
@@ -84,7 +84,8 @@ export const stackName = z
     });
 
 
-export const certificatePem = z.string().regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, "must be one PEM certificate");
+export const certificatePem = z.string().regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, "must be one PEM certificate")
+    .register(opaqueValues, { holds: "a certificate" });
 
 export const certificateRequestPem = z.string().regex(/^-----BEGIN CERTIFICATE REQUEST-----[\s\S]+-----END CERTIFICATE REQUEST-----\s*$/, "must be one PEM certificate request");
 

@@ -1,3 +1,4 @@
+import { createPrivateKey } from "node:crypto";
 import { z } from "zod";
 
 /**
@@ -15,9 +16,76 @@ export const secretValues = z.registry<{ holds: string }>();
 // A PEM private key of any kind (PKCS#8, EC, RSA, OpenSSH, encrypted), wherever it was pasted.
 const PRIVATE_KEY_PEM = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 
-/** Whether the text is, or contains, private key material. */
+// A DER private key in base64, pasted without its BEGIN/END lines: the shortest one worth a look (an EC P-256 key in
+// SEC1 is 121 bytes, 164 base64 characters; 64 keeps room for smaller curves and a key cut short by a line).
+const BASE64_BODY = /^[A-Za-z0-9+/\s]{64,}={0,2}\s*$/;
+const DER_KINDS = [{ type: "pkcs8" }, { type: "pkcs1" }, { type: "sec1" }] as const;
+
+/** Whether the text is, or contains, private key material: a PEM private key, or the base64 body of one. */
 export function looksSecret(text: string): boolean {
-    return PRIVATE_KEY_PEM.test(text);
+    return PRIVATE_KEY_PEM.test(text) || isPrivateKeyBase64(text);
+}
+
+// A body without its PEM lines is recognised by what it decodes to, not by its look (a certificate's body looks the
+// same): node parses the DER as PKCS#8 (RFC 5208), PKCS#1 RSAPrivateKey (RFC 8017) or SEC1 ECPrivateKey (RFC 5915).
+function isPrivateKeyBase64(text: string): boolean {
+    if (!BASE64_BODY.test(text)) return false;
+    const der = Buffer.from(text.replace(/\s/g, ""), "base64");
+    return DER_KINDS.some(({ type }) => {
+        try {
+            createPrivateKey({ key: der, format: "der", type });
+            return true;
+        } catch {
+            return false;
+        }
+    });
+}
+
+/** Value schemas whose values are never rendered, secret or not: what is wrong with a certificate is said by its shape. */
+export const opaqueValues = z.registry<{ holds: string }>();
+
+/** How a value is shown where its text must not be: its type and length. */
+export function shapeOf(value: unknown): string {
+    if (typeof value === "string") return `a string of ${value.length} character${value.length === 1 ? "" : "s"}`;
+    if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? "" : "s"}`;
+    if (typeof value === "object" && value !== null) {
+        const n = Object.keys(value).length;
+        return `a mapping of ${n} key${n === 1 ? "" : "s"}`;
+    }
+    return value === null ? "null" : `a ${typeof value}`;
+}
+
+/**
+ * The schemas a value at `path` of `schema` is checked against (several where a union leaves the choice open), with
+ * their wrappers (optional, default, pipes, unions) opened. None: nothing in the schema takes a value there.
+ */
+export function schemasAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): z.core.$ZodType[] {
+    let current = opened(schema);
+    for (const segment of path) {
+        current = current.flatMap((s) => {
+            const def = s._zod.def as unknown as Record<string, any>;
+            const child = def.type === "object" ? def.shape?.[String(segment)] ?? def.catchall
+                : def.type === "array" ? def.element
+                : def.type === "record" ? def.valueType
+                : def.type === "tuple" ? def.items?.[Number(segment)] ?? def.rest
+                : undefined;
+            return child ? opened(child) : [];
+        });
+    }
+    return current;
+}
+
+function opened(schema: z.core.$ZodType): z.core.$ZodType[] {
+    const out: z.core.$ZodType[] = [];
+    const walk = (s: z.core.$ZodType | undefined) => {
+        if (!s || out.includes(s)) return;
+        out.push(s);
+        const def = s._zod.def as unknown as Record<string, any>;
+        [def.innerType, def.in, def.out, ...(def.options ?? []), def.left, def.right].forEach(walk);
+        if (def.type === "lazy") walk(def.getter());
+    };
+    walk(schema);
+    return out;
 }
 
 /** What a schema holds that is secret, searching through wrappers, objects, arrays, records and unions. */
@@ -66,15 +134,18 @@ export function forgetSecrets(): void {
     known.clear();
 }
 
-/** Remember the leaves of a secret value (strings and numbers, as the CLI's filter sees them). */
-export function rememberSecret(value: unknown): void {
-    for (const leaf of leaves(value)) {
-        if (leaf.length < MIN_FILTERED_LENGTH || /^(true|false)$/i.test(leaf)) continue;
-        known.add(leaf);
-        known.add(JSON.stringify(leaf).slice(1, -1));
+/** The texts a filter replaces for a secret value: its leaves (strings and numbers, as the CLI's filter sees them). */
+export function filterTexts(value: unknown): string[] {
+    return leaves(value).flatMap((leaf) => leaf.length < MIN_FILTERED_LENGTH || /^(true|false)$/i.test(leaf) ? [] : [
+        leaf, JSON.stringify(leaf).slice(1, -1),
         // A multi-line secret (a PEM) is also never shown line by line.
-        for (const line of leaf.split(/\r?\n/)) if (line.length >= 16 && !/^-----(BEGIN|END) /.test(line)) known.add(line);
-    }
+        ...leaf.split(/\r?\n/).filter((line) => line.length >= 16 && !/^-----(BEGIN|END) /.test(line)),
+    ]);
+}
+
+/** Remember the leaves of a secret value. */
+export function rememberSecret(value: unknown): void {
+    for (const text of filterTexts(value)) known.add(text);
 }
 
 /** Whether a value contains a remembered secret or private key material anywhere. */
@@ -84,8 +155,13 @@ export function containsSecret(value: unknown): boolean {
 
 /** The text with every remembered secret replaced. */
 export function scrub(text: string): string {
+    return scrubWith(text, known);
+}
+
+/** The text with each of `secrets` (texts from `filterTexts`) replaced. */
+export function scrubWith(text: string, secrets: Iterable<string>): string {
     // Longest first, so that a secret containing another is replaced whole.
-    return [...known].sort((a, b) => b.length - a.length).reduce((t, s) => t.split(s).join(SECRET_SHOWN_AS), text);
+    return [...secrets].sort((a, b) => b.length - a.length).reduce((t, s) => t.split(s).join(SECRET_SHOWN_AS), text);
 }
 
 /**

@@ -210,7 +210,7 @@ export const meshConfigSchema = z
         role: z.literal("mesh").default("mesh"),
         /** The environment this stack deploys (dev, staging, prod, ...). */
         environment: dnsLabel,
-        stage: z.number().int().refine((n): n is Stage => (STAGES as readonly number[]).includes(n), "must be 1, 2, 3, 4 or 5"),
+        stage: z.number("must be a whole number, 1 to 5").int("must be a whole number, 1 to 5").refine((n): n is Stage => (STAGES as readonly number[]).includes(n), "must be 1, 2, 3, 4 or 5"),
         /** Istio mesh ID, the same on every cluster of the mesh. */
         meshId: dnsLabel,
         clusters: z.array(clusterSchema).min(1, "must list at least one cluster"),
@@ -220,7 +220,9 @@ export const meshConfigSchema = z
         trustBundle: z.array(certificatePem).min(1, "must list at least one root certificate").optional(),
         /** `pki.source: config` only, set with `--secret`: per cluster, its intermediate certificate and key. */
         intermediates: z.union([
-            z.record(clusterName, z.strictObject({ certPem: certificatePem, keyPem: privateKeyPem })),
+            // No key for a cluster whose key lives in its managed CA (caBackend aws-private-ca | google-cas): the pki
+            // stack signed that CA's CSR, and the certificate is all it hands off.
+            z.record(clusterName, z.strictObject({ certPem: certificatePem, keyPem: privateKeyPem.optional() })),
             // The offline plan's stand-in for the encrypted value: judged at `pulumi preview`, which decrypts it.
             z.literal(OFFLINE_SECRET_PLACEHOLDER),
         ]).optional(),
@@ -335,7 +337,8 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
  */
 function checkAcmeChallenge(raw: unknown, clusters: Array<Record<string, unknown>>, ctx: z.RefinementCtx): void {
     const ingress = raw as { issuer?: unknown; acmeChallenge?: unknown; dnsZone?: { provider?: unknown }; hosts?: unknown } | undefined;
-    if (!ingress) return;
+    // An issuer or challenge that is no valid choice is refused on its own; what depends on the choice is not judged.
+    if (!ingress || ![undefined, "acme", "private"].includes(ingress.issuer as string) || ![undefined, "dns01", "http01"].includes(ingress.acmeChallenge as string)) return;
     const acme = (ingress.issuer ?? "acme") === "acme";
     const challenge = ingress.acmeChallenge ?? "dns01";
     if (!acme || challenge !== "dns01") {
@@ -421,9 +424,15 @@ function checkCaBackends(cfg: MeshInput, clusters: Array<Record<string, unknown>
             ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: backend,
                 message: "cannot serve ingress.issuer private, which signs with the intermediate's key in a ClusterIssuer: a managed CA's key never leaves its HSM; use ingress.issuer acme, or caBackend secret outside production" });
         }
-        if ((cfg.pki as { source?: unknown } | undefined)?.source === "config") {
-            ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: backend,
-                message: "needs pki.source stack: the subordinate's CSR and the certificate the pki stack signs for it travel through the stacks' outputs" });
+    });
+    // From config (an air gap or an ESC hand-off), a cluster on the secret backend needs the key the pki stack made.
+    const given = cfg.intermediates;
+    if ((cfg.pki as { source?: unknown } | undefined)?.source !== "config" || typeof given !== "object" || given === null) return;
+    clusters.forEach((c, i) => {
+        const entry = typeof c?.name === "string" ? (given as Record<string, { keyPem?: unknown } | undefined>)[c.name] : undefined;
+        if (entry && typeof entry === "object" && entry.keyPem === undefined && (c.caBackend ?? "secret") === "secret") {
+            ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: "secret",
+                message: `is handed no key in intermediates.${String(c.name)}: its pki stack signed a managed CA's CSR for it; set caBackend to ${c.cloud === "gcp" ? "google-cas" : "aws-private-ca"}, or have the pki stack make its key again` });
         }
     });
 }

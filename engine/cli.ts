@@ -3,7 +3,9 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { mandatoryNotRun, mandatoryViolations, planStack, PROJECT_ROOT } from "./plan";
 import { PackConfig, PolicyConfigError } from "./policy";
-import { StackInputError } from "./project";
+import { readProject, readStack, StackInputError } from "./project";
+import { secretsOfConfig } from "../config/load";
+import { filterTexts, scrubWith } from "../config/redaction";
 import { ProgramError } from "./runtime";
 import { meshMismatches, summarize, writePlan } from "./report";
 
@@ -24,18 +26,24 @@ Exit codes: 0 ok, 1 mandatory policy violation, a mandatory policy that could no
 the declared service graph (stage 3 and later), 2 bad input (stack config,
 policy config or folder, arguments), 3 the program failed.`;
 
+type ParsedValues = ReturnType<typeof parseOptions>["values"];
+
+function parseOptions(argv: string[]) {
+    return parseArgs({
+        args: argv, allowPositionals: true,
+        options: {
+            program: { type: "string" }, "policy-dir": { type: "string" }, out: { type: "string" },
+            "policy-pack-config": { type: "string", multiple: true }, help: { type: "boolean", short: "h" },
+            "previous-outputs": { type: "string" }, "previous-plan": { type: "string" },
+            "assume-created": { type: "boolean" }, "allow-not-run": { type: "boolean" }, "no-ca-handoff": { type: "boolean" },
+        },
+    });
+}
+
 export async function main(argv: string[]): Promise<number> {
     let args;
     try {
-        args = parseArgs({
-            args: argv, allowPositionals: true,
-            options: {
-                program: { type: "string" }, "policy-dir": { type: "string" }, out: { type: "string" },
-                "policy-pack-config": { type: "string", multiple: true }, help: { type: "boolean", short: "h" },
-                "previous-outputs": { type: "string" }, "previous-plan": { type: "string" },
-                "assume-created": { type: "boolean" }, "allow-not-run": { type: "boolean" }, "no-ca-handoff": { type: "boolean" },
-            },
-        });
+        args = parseOptions(argv);
     } catch (e) {
         console.error(`${(e as Error).message}\n\n${USAGE}`);
         return EXIT.badInput;
@@ -49,6 +57,35 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT.badInput;
     }
     const stack = args.positionals[0];
+    const restoreWarn = warnOnce();
+    try {
+        return await plan(args.values, stack);
+    } finally {
+        restoreWarn();
+    }
+}
+
+/**
+ * A plan runs the program more than once (the emulated create, then the preview), and the SDK's mock runtime prints
+ * each `pulumi.log.warn` as it comes (sdk/nodejs/log/index.ts at v3.248.0: `console.warn` when no engine is
+ * connected): each warning is shown once, as `pulumi preview` shows a run's.
+ */
+function warnOnce(): () => void {
+    const warn = console.warn;
+    const seen = new Set<string>();
+    console.warn = (...parts: unknown[]) => {
+        const line = parts.map(String).join(" ");
+        if (seen.has(line)) return;
+        seen.add(line);
+        warn(...parts);
+    };
+    return () => {
+        console.warn = warn;
+    };
+}
+
+async function plan(values: ParsedValues, stack: string): Promise<number> {
+    const args = { values };
     const programDir = path.resolve(args.values.program ?? PROJECT_ROOT);
     const out = path.resolve(args.values.out ?? path.join(PROJECT_ROOT, "out", "plan"));
     try {
@@ -81,17 +118,32 @@ export async function main(argv: string[]): Promise<number> {
         return mandatory.length > 0 || mesh.length > 0 || (unchecked.length > 0 && !args.values["allow-not-run"]) ? EXIT.mandatoryViolation : EXIT.ok;
     } catch (e) {
         const err = e as Error;
+        const print = (text: string) => console.error(scrubWith(text, stackSecrets(programDir, stack)));
         if (err.name === "ConfigError" || err instanceof StackInputError || err instanceof PolicyConfigError) {
-            console.error(err.message);
+            print(err.message);
             return EXIT.badInput;
         }
         // A config error thrown inside the program surfaces wrapped when registrations also failed.
         if (err instanceof ProgramError && err.causes.some((c) => c.name === "ConfigError")) {
-            console.error(err.causes.find((c) => c.name === "ConfigError")!.message);
+            print(err.causes.find((c) => c.name === "ConfigError")!.message);
             return EXIT.badInput;
         }
-        console.error(`the program failed:\n${err.stack ?? err.message}`);
+        print(`the program failed:\n${err.stack ?? err.message}`);
         return EXIT.programFailed;
+    }
+}
+
+/**
+ * What must not be printed of the stack's configuration, computed here from the stack file: the program's modules
+ * are loaded afresh for each run, so what they remembered as secret is not this module's to read. Nothing, when the
+ * file cannot be read (then no secret of it reached the program).
+ */
+function stackSecrets(programDir: string, stack: string): string[] {
+    try {
+        const settings = readStack(readProject(programDir), stack);
+        return filterTexts(secretsOfConfig(settings.config, new Set(settings.secretKeys)));
+    } catch {
+        return [];
     }
 }
 
@@ -132,7 +184,10 @@ function readPolicyConfigs(specs: string[]): Record<string, PackConfig> {
 
 if (require.main === module) {
     main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
-        console.error(e);
+        // main answers every error of a plan itself; what reaches here is printed without the stack's secrets all the same.
+        const { values, positionals } = parseArgs({ args: process.argv.slice(2), strict: false, allowPositionals: true });
+        const programDir = path.resolve(typeof values.program === "string" ? values.program : PROJECT_ROOT);
+        console.error(scrubWith(String((e as Error)?.stack ?? e), positionals.length === 1 ? stackSecrets(programDir, positionals[0]) : []));
         process.exit(EXIT.programFailed);
     });
 }

@@ -4,7 +4,7 @@ import { Emulators } from "./emulation";
 import { CaHandoff, pendingCsrs, signerOf, withCsrs } from "./caHandoff";
 import { byUrn, CapturedResource, ProgramGraph } from "./graph";
 import { discoverPacks, evaluatePacks, LoadedPack, NotRun, PackConfig, Violation } from "./policy";
-import { listStacks, ProjectInfo, readProject, readStack, StackInputError, StackSettings } from "./project";
+import { listStacks, ProjectInfo, readProject, readStack, StackInputError, StackSettings, withPkiHandoff } from "./project";
 import { MissingStackError, PreviewBasis, runProgram, StackOutputs } from "./runtime";
 import { containsSecret, plain } from "./values";
 
@@ -124,24 +124,42 @@ async function plan(opts: PlanOptions): Promise<Plan> {
                 if (!(e instanceof MissingStackError)) throw e;
                 const other = stackOf(e.stackName, project);
                 if (chain.includes(other) || outputsOf.has(other)) throw new StackInputError(`stack ${stack} references ${e.stackName}, which cannot be resolved (${[...chain, other].join(" → ")})`);
-                const otherSettings = readStack(project, other);
-                const override = referencedConfig[other];
-                const settings = override ? { ...otherSettings, config: { ...override } } : otherSettings;
-                // Plans of the same stack with the same config are interchangeable: reuse one within the process.
-                const key = JSON.stringify([project.dir, other, settings.config]);
-                const graph = referencedPlans.get(key) ?? await run(other, settings, [...chain, other]);
-                referencedPlans.set(key, graph);
-                outputsOf.set(other, stackOutputs(graph));
-                referenced.push(other);
-                referencedGraphs.set(other, graph);
+                await planReferenced(other, chain);
             }
         }
     };
+    const planReferenced = async (other: string, chain: string[]): Promise<StackOutputs> => {
+        const otherSettings = readStack(project, other);
+        const override = referencedConfig[other];
+        const settings = await handedOff(override ? { ...otherSettings, config: { ...override } } : otherSettings);
+        // Plans of the same stack with the same config are interchangeable: reuse one within the process.
+        const key = JSON.stringify([project.dir, other, settings.config]);
+        const graph = referencedPlans.get(key) ?? await run(other, settings, [...chain, other]);
+        referencedPlans.set(key, graph);
+        outputsOf.set(other, stackOutputs(graph));
+        referenced.push(other);
+        referencedGraphs.set(other, graph);
+        return outputsOf.get(other)!;
+    };
+    // An imported pki hand-off (ESC) holds what the environment's pki stack handed off: plan that stack for it.
+    // A caller's config that chooses a pki source itself replaces the import, as a stack file's value would win.
+    const handedOff = async (s: StackSettings): Promise<StackSettings> => {
+        if (s.pkiHandoff === undefined || `${project.name}:pki` in s.config) return s;
+        const environment = s.config[`${project.name}:environment`];
+        if (environment !== s.pkiHandoff) {
+            throw new StackInputError(`${s.file}: environment imports ${project.name}/pki-${s.pkiHandoff}-handoff, the hand-off of environment ` +
+                `"${s.pkiHandoff}", but ${project.name}:environment is ${JSON.stringify(environment ?? null)}: a mesh stack reads no other environment's key material`);
+        }
+        const pkiStack = `pki-${s.pkiHandoff}`;
+        const outputs = outputsOf.get(pkiStack) ?? await planReferenced(pkiStack, [opts.stack]);
+        return withPkiHandoff(s, project.name, outputs.outputs);
+    };
 
     const fileSettings = readStack(project, opts.stack);
-    const settings: StackSettings = opts.config
+    const ownSettings = opts.config
         ? { ...fileSettings, config: { ...opts.config }, secretKeys: [...(opts.secretKeys ?? [])] }
         : fileSettings;
+    let settings = await handedOff(ownSettings);
     const packs = discoverPacks(opts.policyDir ?? path.join(PROJECT_ROOT, "policy"));
     const mode = opts.mode ?? "preview";
     // The emulated create comes first: it is what the inspection artifacts show, and it tells the preview which
@@ -155,6 +173,8 @@ async function plan(opts: PlanOptions): Promise<Plan> {
         outputsOf.delete(pkiStack);
         referencedGraphs.delete(pkiStack);
         referenced.splice(referenced.indexOf(pkiStack), 1);
+        // A hand-off imported from ESC carries what the pki stack now holds: the certificates, no key for them.
+        settings = await handedOff(ownSettings);
         graph = await run(opts.stack, settings, [opts.stack]);
         caHandoff = { pkiStack, clusters: Object.keys(csrs) };
     }

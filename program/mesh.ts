@@ -155,7 +155,7 @@ async function stageGate(config: MeshConfig): Promise<number | undefined> {
     // Said loudly: a first deployment, or an offline plan without --previous-outputs, passes any stage unchecked.
     if (previous === undefined) {
         pulumi.log.warn(`STAGE GATE NOT CHECKED: no previous stage in ${source} (a first deployment, or a plan without ` +
-            `the stack's last outputs: npm run plan -- ${pulumi.getStack()} --previous-outputs <(pulumi stack output --json)); ` +
+            `the stack's last outputs: npm run plan -- ${pulumi.getStack()} --previous-outputs <(pulumi stack output --json --stack ${pulumi.getStack()})); ` +
             `stage ${config.stage} is accepted as a first deployment's`);
     }
     const overrides = stageGateOverrides(config);

@@ -38,18 +38,32 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
     const pki = config.pki;
     if (!pki) throw new Error("pki is not configured: the config gate requires it from stage 2");
     if (pki.source === "config") {
-        // The config gate allows only the secret backend with an air-gapped handoff.
         const all = config.intermediates!;
-        return new Map(config.clusters.map((c) => {
+        // Known (air gap decrypted at preview, or an ESC hand-off): a misfit is refused before anything uses it, as
+        // the pki stack's outputs are, under the key to hand off again.
+        if (typeof all !== "string") {
+            const issues = config.clusters.flatMap((c): ConfigIssue[] => {
+                const problems = all[c.name] ? misfits(config, c, all[c.name].certPem) : [];
+                return problems.length ? [{ key: `${CONFIG_NAMESPACE}:intermediates.${c.name}`, value: "[secret]",
+                    message: `does not fit cluster "${c.name}": ${problems.join("; ")}; set the cluster's trustDomain and dnsNames in the environment's pki stack and hand its intermediates off again` }] : [];
+            });
+            if (issues.length > 0) throw new ConfigError(issues);
+        }
+        const roots = pulumi.output(config.trustBundle!);
+        return new Map(config.clusters.map((c): [string, ClusterPki] => {
             // Offline, the encrypted intermediates are never read: their bytes are unknown to the plan, as values a
-            // provider computes are at preview, and everything built from them is planned as such.
-            const material = typeof all === "string" ? { certPem: pulumi.unknown as unknown as string, keyPem: pulumi.unknown as unknown as string } : all[c.name];
-            return [c.name, {
-                backend: c.caBackend, step: "secret",
-                roots: pulumi.output(config.trustBundle!),
-                intermediateCertPem: pulumi.output(material.certPem).apply((pem) => checkedIntermediate(config, c, pem, `${CONFIG_NAMESPACE}:intermediates`)),
-                intermediateKeyPem: pulumi.secret(material.keyPem),
-            }];
+            // provider computes are at preview, and everything built from them is planned as such. A managed backend
+            // is then planned at its last step, its certificate unknown.
+            const unknown = pulumi.unknown as unknown as string;
+            const material = typeof all === "string" ? { certPem: unknown, keyPem: c.caBackend === "secret" ? unknown : undefined } : all[c.name];
+            const intermediateCertPem = pulumi.output(material.certPem).apply((pem) => checkedIntermediate(config, c, pem, `${CONFIG_NAMESPACE}:intermediates`));
+            // What was handed off decides the step, as the pki stack's outputs do: a key (the pki stack made it; with
+            // a managed backend, its subordinate awaits the signature) or a certificate alone (the managed CA's).
+            const step = caHandoffStep({ cluster: c.name, backend: c.caBackend, pki: material.keyPem === undefined ? "managed-ca" : "pki-stack", signed: true, pkiStack: `${CONFIG_NAMESPACE}:intermediates` });
+            return [c.name, step === "managed"
+                ? { backend: c.caBackend, step, roots, intermediateCertPem,
+                    signed: { certPem: intermediateCertPem, chainPem: pulumi.all([intermediateCertPem, roots]).apply(([cert, r]) => [issuerChain(cert, r).signerPem]) } }
+                : { backend: c.caBackend, step, roots, intermediateCertPem, intermediateKeyPem: pulumi.secret(material.keyPem!) }];
         }));
     }
     // Its name was checked before this read (the config gate: <org>/istio-production/pki-<environment>, and the

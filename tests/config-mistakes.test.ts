@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { configWarnings, parseStackConfig } from "../config/load";
 import { builtCapabilities, MeshConfig } from "../config/schema";
-import { nodeServiceAccountId } from "../components/cloud/gcp/names";
+import { acmeDnsServiceAccountId, nodeServiceAccountId } from "../components/cloud/gcp/names";
 import { planStackFile, shippedStackFile } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 
@@ -20,6 +20,8 @@ interface Mistake {
     readonly message: RegExp;
     /** What the message shows of the value. */
     readonly shows?: string;
+    /** Keys that depend on the wrong one, and are not judged while it is wrong. */
+    readonly notJudged?: readonly string[];
 }
 
 function edited(stack: string, edits: Mistake["edits"]): string {
@@ -36,6 +38,12 @@ const EDGE_AUTH = "  istio-production:edgeAuth:\n    issuer: https://login.acme.
 // named exactly like that shortened form.
 const LONG_GKE = "prod-gcp-uscentral1-mesh-blue";
 const LOOKALIKE = nodeServiceAccountId(LONG_GKE).replace(/-nodes$/, "");
+
+// Two GKE clusters of one project, one named like the other's cut and hashed ACME DNS-01 account.
+const LONG_DNS_GKE = "staging-gcp-euw4-secondary";
+const DNS_LOOKALIKE = acmeDnsServiceAccountId(LONG_DNS_GKE).replace(/-acme-dns$/, "");
+const gkeCluster = (name: string, region: string, ranges: string) => `    - name: ${name}\n      cloud: gcp\n      region: ${region}\n      project: acme-mesh-staging\n` +
+    `      network: net-${name}\n      trustDomain: staging.mesh.acme.example\n${ranges}      nodes:\n        machineType: e2-standard-4\n        minNodeCount: 1\n        maxNodeCount: 3\n`;
 
 const mistakes: Mistake[] = [
     { what: "the same trust domain on both clouds at stage 5", stack: "prod",
@@ -56,6 +64,12 @@ const mistakes: Mistake[] = [
     { what: "a split of the internet around private space", stack: "dev",
         edits: [["    - 203.0.113.0/24", "    - 0.0.0.0/5\n    - 8.0.0.0/7\n    - 11.0.0.0/8\n    - 12.0.0.0/6\n    - 16.0.0.0/4\n    - 32.0.0.0/3\n    - 64.0.0.0/2\n    - 128.0.0.0/1"]],
         key: "istio-production:operatorCidrs", message: /every address on the internet/ },
+    { what: "an operator range over most of the internet", stack: "staging",
+        edits: [["    - 203.0.113.0/24", "    - 203.0.113.0/24\n    - 0.0.0.0/1\n    - 128.0.0.0/3"]],
+        key: "istio-production:operatorCidrs[1]", message: /admits 2,092,957,696 internet addresses, wider than a \/8.*operators' own ranges/, shows: '"0.0.0.0/1"' },
+    { what: "operator ranges that together admit more than a /8", stack: "dev",
+        edits: [["    - 203.0.113.0/24", "    - 203.0.113.0/24\n    - 11.0.0.0/8\n    - 12.0.0.0/8"]],
+        key: "istio-production:operatorCidrs", message: /together admit 33,554,432 internet addresses, more than the 16,777,216 of a \/8 an allow-list may/ },
     { what: "a wildcard host with the HTTP-01 challenge", stack: "staging",
         edits: [["hosts: [shop.staging.acme.example]", "hosts: [\"*.staging.acme.example\"]"], [/    dnsZone:\n.*\n.*\n/, "    acmeChallenge: http01\n"]],
         key: "istio-production:ingress.hosts[0]", message: /wildcard name, which ACME CAs validate only by DNS-01; use acmeChallenge: dns01/, shows: '"*.staging.acme.example"' },
@@ -82,7 +96,7 @@ const mistakes: Mistake[] = [
         key: "istio-production:edgeAuth.jwksUri", message: /must be an https URL/ },
     { what: "a misspelled config namespace", stack: "dev",
         edits: [["istio-production:meshId: mesh-dev", "istio-prodcution:meshId: mesh-dev"]],
-        key: "istio-prodcution:meshId", message: /unknown config namespace "istio-prodcution".*did you mean istio-production:meshId\?/, shows: '"mesh-dev"' },
+        key: "istio-prodcution:meshId", message: /unknown config namespace "istio-prodcution".*did you mean istio-production:meshId\?/, shows: "a string of 8 characters" },
     { what: "a GKE cluster named like another's cut and hashed node service account", stack: "prod",
         edits: [
             [/prod-gcp-usc1/g, LONG_GKE],
@@ -90,6 +104,14 @@ const mistakes: Mistake[] = [
             [/(- name: prod-gcp-uscentral1-mesh-blue\n(?:.*\n){5}.*\n)((?:.*\n)*?)( {4}- name: )prod-gcp-uscentral1-mesh-blue\n(.*\n.*\n.*\n)( {6}network: )net-prod-gcp-uscentral1-mesh-blue/, `$1$2$3${LOOKALIKE}\n$4$5net-lookalike`],
         ],
         key: "istio-production:clusters[2].name", message: new RegExp(`would get the node service account "${LOOKALIKE}-nodes" that clusters\\[1\\]\\.name gets in project acme-mesh-prod`) },
+    { what: "a GKE cluster named like another's cut and hashed ACME DNS-01 service account", stack: "staging",
+        edits: [
+            [/ {4}- name: staging-aws-euw1\n(?:.*\n)*?(?= {2}istio-production:ingress:)/, gkeCluster(DNS_LOOKALIKE, "europe-west4", "") +
+                gkeCluster(LONG_DNS_GKE, "europe-west1", "      subnetCidr: 10.11.0.0/20\n      podsCidr: 10.28.0.0/14\n      servicesCidr: 10.32.0.0/20\n      masterCidr: 172.16.0.16/28\n")],
+            ["      provider: route53\n      hostedZoneId: Z05STAGINGACMEEXAMPLE\n", "      provider: cloudDns\n      project: acme-mesh-staging\n      managedZone: staging-acme-example\n"],
+            ["hubCluster: staging-aws-euw1", `hubCluster: ${DNS_LOOKALIKE}`],
+        ],
+        key: "istio-production:clusters[1].name", message: new RegExp(`would get the ACME DNS-01 service account "${DNS_LOOKALIKE}-acme-dns" that clusters\\[0\\]\\.name gets in project acme-mesh-staging`) },
     { what: "highAvailability off in prod", stack: "prod",
         edits: [["istio-production:highAvailability: true", "istio-production:highAvailability: false"]],
         key: "istio-production:highAvailability", message: /must be true in environment prod.*pulumi config set istio-production:highAvailability true/, shows: "false" },
@@ -99,11 +121,35 @@ const mistakes: Mistake[] = [
     { what: "a VPC too small for its zones", stack: "staging",
         edits: [["      region: eu-west-1\n", "      region: eu-west-1\n      vpcCidr: 10.0.0.0/24\n"]],
         key: "istio-production:clusters[0].vpcCidr", message: /too small for 3 availability zones.*use a \/23 or larger/, shows: '"10.0.0.0/24"' },
+    { what: "more availability zones than the region gives", stack: "dev",
+        edits: [["      region: eu-west-1\n", "      region: eu-west-1\n      availabilityZones: 4\n"]],
+        key: "istio-production:clusters[0].availabilityZones", message: /is more than the 3 availability zones eu-west-1 gives an account: use at most 3/, shows: "4" },
+    { what: "highAvailability in a region with two zones", stack: "staging",
+        edits: [["region: eu-central-1", "region: us-west-1"]],
+        key: "istio-production:clusters[1].region", message: /gives an account 2 availability zones, and highAvailability spreads the cluster over 3: pick a region with 3 or more/, shows: '"us-west-1"' },
+    { what: "a stage between stages", stack: "dev",
+        edits: [["istio-production:stage: 2", "istio-production:stage: 2.5"]],
+        key: "istio-production:stage", message: /must be a whole number, 1 to 5/, shows: "2.5" },
+    { what: "a setting spelt with the wrong case", stack: "dev",
+        edits: [["istio-production:meshId: mesh-dev", "istio-production:meshID: mesh-dev"]],
+        key: "istio-production:meshID", message: /unknown key: this project has no such setting; did you mean meshId\?/, shows: "a string of 8 characters" },
+    { what: "a nested setting spelt with the wrong case", stack: "dev",
+        edits: [["instanceType:", "instancetype:"]],
+        key: "istio-production:clusters[0].nodes.instancetype", message: /unknown key: this object has no such setting; did you mean instanceType\?/ },
+    { what: "a region in capitals", stack: "staging",
+        edits: [["region: eu-central-1", "region: EU-CENTRAL-1"]],
+        key: "istio-production:clusters[1].region", message: /is not an AWS region; did you mean eu-central-1\?/, shows: '"EU-CENTRAL-1"' },
+    { what: "an issuer in capitals, without a second error on what depends on it", stack: "staging",
+        edits: [["issuer: acme", "issuer: ACME"]],
+        key: "istio-production:ingress.issuer", message: /must be "acme" or "private"/, shows: '"ACME"', notJudged: ["istio-production:ingress.dnsZone"] },
+    { what: "a cluster name with a look-alike letter", stack: "staging",
+        edits: [["- name: staging-aws-euc1", "- name: staging-aws-\u0435uc1"]],
+        key: "istio-production:clusters[1].name", message: /must be a DNS-1123 label/, shows: '"staging-aws-\\u0435uc1"' },
     { what: "a VPC larger than AWS allows", stack: "dev",
         edits: [["      region: eu-west-1\n", "      region: eu-west-1\n      vpcCidr: 10.0.0.0/8\n"]],
         key: "istio-production:clusters[0].vpcCidr", message: /larger than AWS allows/ },
     { what: "a pki stack of another project", stack: "dev",
-        edits: [["stack: acme/istio-production/pki-dev", "stack: acme/pki/pki-dev"]],
+        edits: [["environment:\n  - istio-production/pki-dev-handoff\n", ""], ["\nconfig:\n", "\nconfig:\n  istio-production:pki:\n    source: stack\n    stack: acme/pki/pki-dev\n"]],
         key: "istio-production:pki.stack", message: /names a stack of project pki, not of this project; did you mean acme\/istio-production\/pki-dev\?/, shows: '"acme/pki/pki-dev"' },
     { what: "a root common name over X.509's limit", stack: "pki-prod",
         edits: [["organization: ACME Corp", "organization: ACME Corporation International Holdings Limited"]],
@@ -123,6 +169,7 @@ describe("config gate: realistic mistakes in stack files", () => {
             assert.ok(line, `no problem reported for ${m.key}:\n${stderr}`);
             assert.match(line, m.message);
             if (m.shows) assert.ok(line.endsWith(`(got ${m.shows})`), `${line}\nshould show ${m.shows}`);
+            for (const key of m.notJudged ?? []) assert.ok(!stderr.includes(`  - ${key}: `), `${key} is judged while ${m.key} is wrong:\n${stderr}`);
         });
     }
 
@@ -155,7 +202,8 @@ describe("config gate: what only the pki stack's outputs reveal", () => {
         const { code, stderr, wrotePlan } = await planStackFile("dev", edited("dev", [["name: dev-aws-1", "name: dev-aws-2"], ["net-dev-aws-1", "net-dev-aws-2"]]));
         assert.equal(code, 2, stderr);
         assert.equal(wrotePlan, false);
-        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:clusters\[0\]\.name: is not issued an intermediate by the pki stack acme\/istio-production\/pki-dev: add it to the clusters there/m);
+        // dev imports pki-dev's hand-off (ESC), which holds no intermediate for the renamed cluster.
+        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:intermediates\.dev-aws-2: pki\.source is config: clusters\[0\] needs its intermediate/m);
         assert.doesNotMatch(stderr, /error serializing|program failed|at /);
     });
 
@@ -163,7 +211,7 @@ describe("config gate: what only the pki stack's outputs reveal", () => {
         const { code, stderr, wrotePlan } = await planStackFile("dev", edited("dev", [["trustDomain: dev.mesh.acme.example", "trustDomain: dev.mesh.acme.com"]]));
         assert.equal(code, 2, stderr);
         assert.equal(wrotePlan, false);
-        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:clusters\[0\]\.name: is handed an intermediate by the pki stack acme\/istio-production\/pki-dev that does not fit it: .*dev\.mesh\.acme\.com.* \(got "dev-aws-1"\)/m);
+        assert.match(stderr, /^invalid stack configuration, 1 problem:\n {2}- istio-production:intermediates\.dev-aws-1: does not fit cluster "dev-aws-1": .*dev\.mesh\.acme\.com.* \(got \[secret\]\)/m);
     });
 });
 

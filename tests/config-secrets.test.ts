@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
+import { generateKeyPairSync, KeyObject } from "node:crypto";
 import { z } from "zod";
 import { ConfigError, parseStackConfig } from "../config";
 import { handoffIssues } from "../program/pkiHandoff";
 import { meshConfigSchema, MeshConfig } from "../config/schema";
 import { pkiConfigSchema } from "../config/pkiSchema";
-import { secretKeysOf, secretValues } from "../config/redaction";
+import { looksSecret, secretKeysOf, secretValues } from "../config/redaction";
 import { planStack } from "../engine/plan";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { planStackFile, runCli, shippedStackFile, tempDir } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 
 /**
@@ -152,5 +156,110 @@ describe("config gate: secrets never shown", () => {
             assertNoSecretBytes(e.message, "plan");
             return true;
         });
+    });
+});
+
+/** Keys made for the test: what a user would paste, of each kind a CA or a tool writes. */
+const EC_KEY = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+const RSA_KEY = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+const pem = (key: KeyObject, type: "pkcs8" | "pkcs1" | "sec1") => key.export({ format: "pem", type }) as string;
+const body = (text: string) => text.split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+const indent = (text: string, n: number) => text.trim().split("\n").map((l) => `${" ".repeat(n)}${l}`).join("\n");
+
+/** Every 12 characters of a key's base64 past its ASN.1 header (the same for every key of a kind), every 6. */
+function assertNoKeyBytes(output: string, ...keys: string[]): void {
+    for (const key of keys) {
+        const b64 = body(key);
+        for (let i = 40; i + 12 <= b64.length; i += 6) assert.ok(!output.includes(b64.slice(i, i + 12)), `the output shows key bytes ${b64.slice(i, i + 12)}:\n${output}`);
+    }
+}
+
+const DEV_WITH_CONFIG_PKI = shippedStackFile("dev").replace("    source: stack\n    stack: acme/istio-production/pki-dev\n", "    source: config\n");
+
+describe("config gate: key material in a stack file, as users paste it", () => {
+    it("a YAML error inside a pasted key says where it is, not what the file says there", async () => {
+        const lines = pem(EC_KEY, "pkcs8").trim().split("\n");
+        // One line of the block scalar two spaces short, as an editor's paste leaves it.
+        const pasted = lines.map((l, i) => `${" ".repeat(i === 2 ? 6 : 8)}${l}`).join("\n");
+        const text = `${DEV_WITH_CONFIG_PKI}  istio-production:intermediates:\n    dev-aws-1:\n      keyPem: |\n${pasted}\n`;
+        const { code, stderr, stdout, wrotePlan } = await planStackFile("dev", text);
+        assert.equal(code, 2, stderr);
+        assert.equal(wrotePlan, false);
+        assert.match(stderr, /Pulumi\.dev\.yaml: not valid YAML at line \d+, column \d+ \([A-Z_]+\): the text there is not shown/);
+        assertNoKeyBytes(stderr + stdout, pem(EC_KEY, "pkcs8"));
+    });
+
+    it("a private key pasted into a free-text field is refused, not planned and written out", async () => {
+        const key = pem(EC_KEY, "pkcs8");
+        const text = shippedStackFile("dev").replace("istio-production:stage: 2", "istio-production:stage: 3") +
+            "  istio-production:services:\n    - name: web\n      namespace: web\n      port: 8080\n      exposed: true\n" +
+            "  istio-production:edgeAuth:\n    issuer: https://id.acme.example/\n    jwksUri: https://id.acme.example/jwks\n" +
+            `    requiredClaims:\n      sig:\n        - |\n${indent(key, 10)}\n`;
+        const { code, stderr, stdout, wrotePlan } = await planStackFile("dev", text);
+        assert.equal(code, 2, stderr);
+        assert.equal(wrotePlan, false, "nothing is written");
+        assert.match(stderr, /istio-production:edgeAuth\.requiredClaims\.sig\[0\]: holds private key material where none belongs \(only intermediates takes private keys.*\): remove it, and replace the key.* \(got \[secret\]\)/);
+        assertNoKeyBytes(stderr + stdout, key);
+    });
+
+    it("a key pasted without its BEGIN/END lines is recognised by what it decodes to, whatever its kind", async () => {
+        const keys = [pem(RSA_KEY, "pkcs8"), pem(RSA_KEY, "pkcs1"), pem(EC_KEY, "sec1")];
+        const text = `${DEV_WITH_CONFIG_PKI}  istio-production:trustBundle:\n${keys.map((k) => `    - ${body(k)}\n`).join("")}`;
+        const { code, stderr, stdout } = await planStackFile("dev", text);
+        assert.equal(code, 2, stderr);
+        for (const i of [0, 1, 2]) assert.match(stderr, new RegExp(`trustBundle\\[${i}\\]: holds private key material where none belongs.*\\(got \\[secret\\]\\)`));
+        assertNoKeyBytes(stderr + stdout, ...keys);
+        // A certificate's body is base64 too, and no key.
+        const certificateBody = "MIIBszCCAVmgAwIBAgIUQ2VydGlmaWNhdGVCb2R5Tm90QUtleTAKBggqhkjOPQQDAjAaMRgwFgYDVQQDDA9hY21lLmV4YW1wbGU=";
+        assert.equal(looksSecret(certificateBody), false);
+    });
+
+    it("a field that takes a certificate shows a wrong value by its shape, never its text", async () => {
+        // A key cut short by a bad paste is no key any more, and still not to be echoed.
+        const cut = body(pem(RSA_KEY, "pkcs8")).slice(0, 120);
+        const { code, stderr } = await planStackFile("dev", `${DEV_WITH_CONFIG_PKI}  istio-production:trustBundle:\n    - ${cut}\n`);
+        assert.equal(code, 2, stderr);
+        assert.match(stderr, /istio-production:trustBundle\[0\]: must be one PEM certificate \(got a string of 120 characters\)/);
+        assertNoKeyBytes(stderr, cut + "A".repeat(12));
+    });
+
+    it("plain-text secrets under unknown keys are shown by type and length only", async () => {
+        const token = `glsa_${body(pem(EC_KEY, "pkcs8")).slice(60, 92).replace(/[+/]/g, "x")}_8c1e2f3a`;
+        const d = body(pem(EC_KEY, "pkcs8")).slice(100, 143);
+        const text = shippedStackFile("prod")
+            .replace("      type: bearer\n      secretName: remote-write\n", `      type: bearer\n      secretName: remote-write\n      token: ${token}\n`)
+            .replace("    protectedPaths: [/api/*, /cart/*]\n", `    protectedPaths: [/api/*, /cart/*]\n    signingKey: {kty: EC, crv: P-256, d: "${d}"}\n`);
+        const { code, stderr } = await planStackFile("prod", text);
+        assert.equal(code, 2, stderr);
+        assert.match(stderr, new RegExp(`istio-production:observability\\.remoteWriteAuth\\.token: unknown key: .* \\(got a string of ${token.length} characters\\)`));
+        assert.match(stderr, /istio-production:edgeAuth\.signingKey: unknown key: .* \(got a mapping of 3 keys\)/);
+        assert.ok(!stderr.includes(token.slice(5, 30)) && !stderr.includes(d.slice(0, 20)), stderr);
+    });
+});
+
+describe("config gate: secrets set with --path, and errors the gate did not raise", () => {
+    it("a secret set with --secret --path hides that value only, not the plain-text rest of its key", async () => {
+        // As `pulumi config set --secret --path istio-production:observability.remoteWriteAuth.token` writes it.
+        const text = shippedStackFile("prod")
+            .replace("      type: bearer\n      secretName: remote-write\n", "      type: bearer\n      secretName: remote-write\n      token:\n        secure: v1:Zm9vYmFyYmF6cXV4\n")
+            .replace("- name: prod-gcp-usc1", "- name: prod-aws-use1");
+        const { code, stderr } = await planStackFile("prod", text);
+        assert.equal(code, 2, stderr);
+        assert.match(stderr, /istio-production:observability\.remoteWriteAuth\.token: unknown key: .* \(got \[secret\]\)/);
+        // The hub cluster named under observability is no secret: messages elsewhere still name that cluster.
+        assert.match(stderr, /istio-production:clusters\[1\]\.name: .*unique.* \(got "prod-aws-use1"\)/);
+    });
+
+    it("a failed program's error is printed without the private keys of the stack file", async () => {
+        const dir = tempDir("failing-program");
+        fs.cpSync(path.join(__dirname, "fixtures", "failing-program"), dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8").replace("main: index.ts", `main: ${path.join(__dirname, "fixtures", "failing-program", "index.ts")}`));
+        const key = pem(EC_KEY, "pkcs8");
+        const headerless = body(pem(RSA_KEY, "pkcs1"));
+        fs.writeFileSync(path.join(dir, "Pulumi.test.yaml"), `config:\n  failing:note: |\n${indent(key, 4)}\n  failing:backup: ${headerless}\n  failing:region: eu-west-1\n`);
+        const { code, stderr, stdout } = await runCli(["test", "--program", dir, "--out", path.join(dir, "out")]);
+        assert.equal(code, 3, stderr);
+        assert.match(stderr, /the program failed:\n.*cannot use this configuration: .*"failing:region":"eu-west-1"/);
+        assertNoKeyBytes(stderr + stdout, key, headerless);
     });
 });

@@ -193,7 +193,10 @@ describe("stage 1 and images", () => {
         assert.deepEqual(istiod.env, {});
         assert.equal(istiod.global.caAddress, undefined);
         assert.equal(values(release(plan, "cert-manager")).disableAutoApproval, false);
-        assert.deepEqual(plan.referenced, [], "stage 1 needs no PKI");
+        // dev's file imports its pki hand-off, which the CLI opens at any stage; stage 1 builds nothing from it (no
+        // istio-csr, no CA issuer above).
+        assert.deepEqual(plan.referenced, ["pki-dev"]);
+        assert.ok(!plan.graph.resources.some((r) => r.type === "kubernetes:cert-manager.io/v1:Issuer" && /mesh-ca/.test(r.name)), "no mesh CA issuer at stage 1");
     });
 
     it("refuses a private ingress issuer before stage 2", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { stackOutputs } from "../engine/plan";
 import { parseStackConfig } from "../config";
 import { escScript, exportScript, handoffEnvironment } from "../tools/pki-export";
-import { secretBackendProd, toRuntime } from "./support/stacks";
+import { secretBackendProd, stackConfig, toRuntime } from "./support/stacks";
 import { shippedPlan } from "./support/plan";
 
 describe("air-gap handoff (npm run pki:export)", () => {
@@ -25,10 +25,24 @@ describe("air-gap handoff (npm run pki:export)", () => {
         assert.throws(() => parseStackConfig(toRuntime(config)), /must be set with `pulumi config set --secret istio-production:intermediates`/);
     });
 
-    it("refuses clusters whose key lives in a managed CA: they read the pki stack, never an air-gapped key", async () => {
+    it("hands off only the certificate of a cluster whose key lives in its managed CA, and the mesh gate takes it", async () => {
         // pki-prod once it signed prod's managed subordinates' CSRs (the plan of prod carries the handoff out).
-        const outputs = stackOutputs((await shippedPlan("prod")).referencedGraphs.get("pki-prod")!).outputs as any;
-        assert.throws(() => exportScript(outputs, "prod"), /cluster "prod-aws-use1"'s key lives in its managed CA/);
+        const prod = await shippedPlan("prod");
+        const outputs = stackOutputs(prod.referencedGraphs.get("pki-prod")!).outputs as any;
+        const script = exportScript(outputs, "prod");
+        const intermediates = JSON.parse(/--secret istio-production:intermediates <<'PKI_EOF'\n(.*)\nPKI_EOF/.exec(script)![1]);
+        for (const cluster of ["prod-aws-use1", "prod-gcp-usc1"]) {
+            assert.deepEqual(Object.keys(intermediates[cluster]), ["certPem"], `${cluster}: no key to hand off`);
+            assert.equal(intermediates[cluster].certPem, outputs.intermediates[cluster].certPem);
+        }
+        const config = { ...stackConfig("prod"), pki: { source: "config" }, trustBundle: outputs.trustBundle, intermediates };
+        assert.equal(parseStackConfig(toRuntime(config), new Set(["istio-production:intermediates"])).role, "mesh");
+        // A cluster on the secret backend handed no key is refused, naming it.
+        const secret = { ...secretBackendProd(), pki: { source: "config" }, trustBundle: outputs.trustBundle, intermediates };
+        assert.throws(() => parseStackConfig(toRuntime(secret), new Set(["istio-production:intermediates"])), /clusters\[0\]\.caBackend: is handed no key in intermediates\.prod-aws-use1/);
+        // Before the pki stack signed, a managed cluster's entry holds no certificate: nothing to hand off yet.
+        const unsigned = { ...outputs, intermediates: { ...outputs.intermediates, "prod-aws-use1": { ...outputs.intermediates["prod-aws-use1"], certPem: undefined } } };
+        assert.throws(() => exportScript(unsigned, "prod"), /prod-aws-use1": this stack has its managed CA's CSR but no certificate/);
     });
 
     it("refuses another environment's pki outputs: staging's material never reaches prod's script", async () => {

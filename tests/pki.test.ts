@@ -211,8 +211,14 @@ describe("pki stacks, one per environment, proven with real crypto", function ()
         for (const env of ENVIRONMENTS) {
             const mesh = await shippedPlan(env);
             assert.deepEqual(mesh.referenced, [`pki-${env}`], `${env} plans and reads pki-${env} only`);
+            // Through its ESC hand-off (stack file `environment:`), not a StackReference, which cannot reach the
+            // pki stack's offline backend: the hand-off is pki-<env>'s outputs, the intermediates a secret.
             const refs = mesh.graph.resources.filter((r) => r.type === "pulumi:pulumi:StackReference").map((r) => plain(r.inputs).name);
-            assert.deepEqual(refs.filter((n: string) => /pki/.test(n)), [`acme/istio-production/pki-${env}`]);
+            assert.deepEqual(refs.filter((n: string) => /pki/.test(n)), []);
+            const pkiOutputs = stackOutputs(mesh.referencedGraphs.get(`pki-${env}`)!).outputs as { trustBundle: string[] };
+            assert.deepEqual(JSON.parse(mesh.settings.config["istio-production:pki"]), { source: "config" });
+            assert.deepEqual(JSON.parse(mesh.settings.config["istio-production:trustBundle"]), pkiOutputs.trustBundle);
+            assert.ok(mesh.settings.secretKeys.includes("istio-production:intermediates"));
         }
         const dev = await shippedPlan("dev");
         const ownPki = material({ ...plans.get("dev")!, graph: dev.referencedGraphs.get("pki-dev")! });

@@ -43,7 +43,10 @@ function without(config: Record<string, unknown>, keys: readonly string[]): Reco
 
 /** The gate the program runs, on a stack file as the engine reads it. */
 function gateAccepts(dir: string, stack: string): void {
-    parseStackConfig(readStack({ ...readProject(PROJECT_ROOT), stackConfigDir: dir }, stack).config);
+    const settings = readStack({ ...readProject(PROJECT_ROOT), stackConfigDir: dir }, stack);
+    // The pki hand-off the file imports stands in for the pki stack it was published from.
+    const pki: Record<string, string> = settings.pkiHandoff === undefined ? {} : { [`${NS}:pki`]: JSON.stringify({ source: "stack", stack: `acme/${NS}/pki-${settings.pkiHandoff}` }) };
+    parseStackConfig({ ...settings.config, ...pki });
 }
 
 /** Run the command as a user would; without `check`, the source is planned offline for real. */
@@ -81,13 +84,13 @@ describe("promotion (npm run promote)", () => {
         const result = await promote({ from: "dev", to: "staging", stacksDir: dir, checkSource: noViolations });
         assert.ok(result.written);
         assert.ok(!result.changes.some((c) => c.key.startsWith(`${NS}:pki`)), result.text);
-        assert.deepEqual(configOf(dir, "staging")[`${NS}:pki`], { source: "stack", stack: "acme/istio-production/pki-staging" });
-        assert.match(result.text, /environment settings of staging, untouched: .*istio-production:pki/);
+        assert.deepEqual(YAML.parse(read(dir, "staging")).environment, ["istio-production/pki-staging-handoff"]);
+        assert.equal(configOf(dir, "staging")[`${NS}:pki`], undefined);
 
-        edit(dir, "prod", (c) => c.setIn([`${NS}:pki`, "stack"], "acme/istio-production/pki-staging"));
+        fs.writeFileSync(file(dir, "prod"), read(dir, "prod").replace("pki-prod-handoff", "pki-staging-handoff"));
         const refused = await cli(["staging", "prod", "--stacks-dir", dir], noViolations);
         assert.equal(refused.code, EXIT.refused);
-        assert.match(refused.stderr, /istio-production:pki\.stack: must be this environment's pki stack, <org>\/istio-production\/pki-prod/);
+        assert.match(refused.stderr, /environment imports istio-production\/pki-staging-handoff, the hand-off of environment "staging", but istio-production:environment is "prod"/);
     });
 
     it("carries chart pins, keeps the stage, the environment settings and every comment of the target", async () => {
@@ -110,21 +113,30 @@ describe("promotion (npm run promote)", () => {
         gateAccepts(dir, "staging");
     });
 
-    it("updates existing pins in place and drops the pins of deployed charts the source does not set", async () => {
+    it("updates existing pins in place and keeps the target's pins the source does not set", async () => {
         const dir = stacksCopy();
         edit(dir, "dev", (c) => c.set(`${NS}:charts`, { istio: "1.31.0" }));
         edit(dir, "staging", (c) => c.set(`${NS}:charts`, { istio: "1.30.3", approverPolicy: "v0.27.0" }));
         fs.writeFileSync(file(dir, "staging"), read(dir, "staging").replace("istio: 1.30.3\n", "istio: 1.30.3 # the version staging was certified with\n"));
 
-        const { changes } = await promote({ from: "dev", to: "staging", stacksDir: dir, checkSource: noViolations });
+        const { changes, kept } = await promote({ from: "dev", to: "staging", stacksDir: dir, checkSource: noViolations });
 
-        assert.deepEqual(changes.map((c) => [c.key, c.before, c.after]), [
-            [`${NS}:charts.istio`, "1.30.3", "1.31.0"],
-            [`${NS}:charts.approverPolicy`, "v0.27.0", undefined],
-        ]);
-        assert.match(changes[1].note ?? "", /dev does not set it: the program's default applies/);
+        assert.deepEqual(changes.map((c) => [c.key, c.before, c.after]), [[`${NS}:charts.istio`, "1.30.3", "1.31.0"]]);
+        // Only what the source sets moves: a pin of the target's own is never deleted by a promotion.
+        const approver = kept.find((c) => c.key === `${NS}:charts.approverPolicy`)!;
+        assert.match(approver.note ?? "", /dev does not set it: the target's own value stays/);
         assert.match(read(dir, "staging"), /istio: 1\.31\.0 # the version staging was certified with\n/);
-        assert.deepEqual(configOf(dir, "staging")[`${NS}:charts`], { istio: "1.31.0" });
+        assert.deepEqual(configOf(dir, "staging")[`${NS}:charts`], { istio: "1.31.0", approverPolicy: "v0.27.0" });
+    });
+
+    it("reads a stage `pulumi config set` wrote as a string, and refuses one that is not an integer", async () => {
+        const dir = stacksCopy();
+        fs.writeFileSync(file(dir, "dev"), read(dir, "dev").replace(`${NS}:stage: 2`, `${NS}:stage: "2"`));
+        fs.writeFileSync(file(dir, "staging"), read(dir, "staging").replace(`${NS}:stage: 4`, `${NS}:stage: "4"`));
+        const { kept } = await promote({ from: "dev", to: "staging", stacksDir: dir, checkSource: noViolations, dryRun: true });
+        assert.match(kept.find((c) => c.key === `${NS}:stage`)?.note ?? "", /dev is at stage 2, and promotion never lowers a stage/);
+        fs.writeFileSync(file(dir, "dev"), read(dir, "dev").replace(`${NS}:stage: "2"`, `${NS}:stage: "2.5"`));
+        await assert.rejects(promote({ from: "dev", to: "staging", stacksDir: dir, checkSource: noViolations, dryRun: true }), /istio-production:stage: .*\(got 2\.5\)/);
     });
 
     it("carries only the pins of charts the source's stage deploys, and keeps the target's others", async () => {
@@ -148,8 +160,9 @@ describe("promotion (npm run promote)", () => {
 
         const { changes } = await promote({ from: "dev", to: "staging", stacksDir: dir, checkSource: noViolations });
 
-        assert.deepEqual(changes.map((c) => c.key).sort(), [`${NS}:mesh.istioHub`, `${NS}:mesh.istioTag`, `${NS}:mesh.keyAlgorithm`, `${NS}:mesh.workloadCertificateTtlMinutes`]);
-        assert.deepEqual(configOf(dir, "staging")[`${NS}:mesh`], { outboundTrafficPolicy: "REGISTRY_ONLY", ...MESH, keyAlgorithm: "RSA" });
+        // dev sets no istioHub: staging's own mirror stays.
+        assert.deepEqual(changes.map((c) => c.key).sort(), [`${NS}:mesh.istioTag`, `${NS}:mesh.keyAlgorithm`, `${NS}:mesh.workloadCertificateTtlMinutes`]);
+        assert.deepEqual(configOf(dir, "staging")[`${NS}:mesh`], { outboundTrafficPolicy: "REGISTRY_ONLY", istioHub: "registry.acme.example/istio", ...MESH, keyAlgorithm: "RSA" });
         gateAccepts(dir, "staging");
     });
 

@@ -17,8 +17,28 @@ function configOf(text: string): Record<string, string> {
 }
 
 describe("stack files", () => {
+    it("read an imported pki hand-off (ESC) as its environment's, and refuse imports the offline plan cannot stand in for", () => {
+        const settingsOf = (text: string) => {
+            const dir = tempDir("stack-file");
+            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: istio-production\nruntime: nodejs\n");
+            fs.writeFileSync(path.join(dir, "Pulumi.t.yaml"), text);
+            return readStack(readProject(dir), "t");
+        };
+        assert.equal(settingsOf("environment:\n  - istio-production/pki-dev-handoff\nconfig:\n  istio-production:environment: dev\n").pkiHandoff, "dev");
+        assert.equal(settingsOf("environment: [istio-production/pki-prod-handoff@42]\nconfig: {}\n").pkiHandoff, "prod");
+        assert.throws(() => settingsOf("environment:\n  - istio-production/common\nconfig: {}\n"), /environment imports "istio-production\/common", which the offline plan cannot read/);
+        assert.throws(() => settingsOf("environment: [istio-production/pki-dev-handoff]\nconfig:\n  istio-production:pki: {source: config}\n"),
+            /istio-production:pki set here and by the imported ESC environment istio-production\/pki-dev-handoff/);
+    });
+
+    it("plan a stack importing another environment's hand-off as bad input (exit 2)", async () => {
+        const { code, stderr } = await planStackFile("dev", shippedStackFile("dev").replace("pki-dev-handoff", "pki-prod-handoff"));
+        assert.equal(code, 2, stderr);
+        assert.match(stderr, /imports istio-production\/pki-prod-handoff, the hand-off of environment "prod", but istio-production:environment is "dev"/);
+    });
+
     it("a top level that is a list is refused as such, not read as an empty config", async () => {
-        const listed = shippedStackFile("dev").replace(/^config:\n/m, "- config:\n").replace(/^ {2}/gm, "    ");
+        const listed = shippedStackFile("dev").replace(/^environment:\n(?: {2}- .*\n)+/m, "").replace(/^config:\n/m, "- config:\n").replace(/^ {2}/gm, "    ");
         const { code, stderr, wrotePlan } = await planStackFile("dev", listed);
         assert.equal(code, 2, stderr);
         assert.match(stderr, /top level is a list, not a mapping/);

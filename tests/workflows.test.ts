@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { PROJECT_ROOT } from "../engine/plan";
 import { PROMOTION_ORDER } from "../tools/promotion/rules";
 import { gatedArgs, policyPacks } from "../tools/pulumi-gated";
+import { plain } from "../engine/values";
+import { shippedPlan, tempDir } from "./support/plan";
 
 /**
  * The inputs of pulumi/actions v7 (action.yml at tag v7) and pulumi/auth-actions v1 (action.yml at tag v1): an input
@@ -81,11 +84,21 @@ describe("CI workflows", () => {
         }
     });
 
-    it("preview every environment on pull requests only when a backend is configured", () => {
+    it("preview only dev on pull requests, only when a backend is configured", () => {
+        // auth-actions v1 exports the token to every later step (src/gh.ts at tag v1: core.exportVariable
+        // PULUMI_ACCESS_TOKEN), and those steps run the pull request's code: whatever the token reads, the pull
+        // request can export with its secrets. So a pull request's token reads dev only.
         const pr = workflow("pull-request.yml");
         assert.ok(pr.on.pull_request);
-        assert.match(pr.jobs.preview.if, /vars\.PULUMI_BACKEND_URL != ''/);
-        assert.deepEqual(pr.jobs.preview.strategy.matrix.stack, [...PROMOTION_ORDER]);
+        const job = pr.jobs.preview;
+        assert.match(job.if, /vars\.PULUMI_BACKEND_URL != ''/);
+        assert.equal(job.strategy, undefined, "one stack, no matrix");
+        assert.match(pulumiStep(job).with["stack-name"], /\/istio-production\/dev$/);
+        assert.equal(prepareStep(job).with.team, "istio-production-preview-dev");
+        assert.match(prepareStep(job).with["esc-environment"], /\/ci-dev-preview$/);
+        for (const { file, text } of ciFiles().filter((f) => f.file.endsWith("pull-request.yml"))) {
+            assert.doesNotMatch(text.replace(/^\s*#.*$/gm, ""), /\b(?:staging|prod|review)\b|\$\{\{ matrix/, `${file} names another environment outside its comments`);
+        }
         assert.deepEqual(pr.jobs.verify.steps.map((s: any) => s.run).filter(Boolean).slice(0, 2), ["npm ci", "npm test"]);
     });
 
@@ -138,23 +151,48 @@ describe("CI workflows", () => {
         }
     });
 
-    it("authenticate with team tokens only: read-only for pull requests and drift, a deploy team per environment", () => {
+    it("authenticate with team tokens only, one per environment and role, each job presenting its own OIDC subject", () => {
         const prepare = ciFiles().find((f) => f.file.endsWith(path.join("pulumi-prepare", "action.yml")))!;
         const auth = steps(prepare.doc).find((s) => s.uses === "pulumi/auth-actions@v1");
         assert.equal(auth.with["requested-token-type"], "urn:pulumi:token-type:access_token:team");
         assert.equal(auth.with.scope, "team:${{ inputs.team }}");
         assert.doesNotMatch(prepare.text, /access_token:organization/);
-        for (const name of ["pull-request.yml", "drift.yml"]) {
-            for (const [id, job] of jobs(workflow(name)).filter(([, j]) => prepareStep(j))) {
-                assert.equal(prepareStep(job).with.team, "istio-production-preview", `${name} ${id}`);
-                assert.equal(job.environment, undefined, `${name} ${id}: no deploy environment's secrets in reach`);
-                assert.equal(pulumiStep(job).with.command, "preview", `${name} ${id}`);
-                assert.match(prepareStep(job).with["esc-environment"], /-preview$/, `${name} ${id}: read-only cloud roles`);
+        // GitHub's `sub` claim: `repo:<o>/<r>:environment:<name>` for a job in an environment, else
+        // `repo:<o>/<r>:pull_request` on pull_request, else `repo:<o>/<r>:ref:<ref>` (GitHub docs, "About security
+        // hardening with OpenID Connect", example subject claims). Each team's issuer policy in docs/promotion.md
+        // must accept exactly what its jobs present.
+        const promotion = fs.readFileSync(path.join(PROJECT_ROOT, "docs", "promotion.md"), "utf8");
+        const subjects = new Map<string, Set<string>>();
+        for (const name of ["pull-request.yml", "deploy.yml", "drift.yml"]) {
+            const doc = workflow(name);
+            for (const [id, job] of jobs(doc).filter(([, j]) => prepareStep(j))) {
+                const stacks: string[] = job.strategy?.matrix?.stack ?? [undefined];
+                for (const stack of stacks) {
+                    const sub = (t: string) => t.replace(/\$\{\{ matrix\.stack \}\}/g, stack);
+                    const team = sub(prepareStep(job).with.team);
+                    const env = job.environment === undefined ? undefined : sub(job.environment);
+                    const subject = env ? `environment:${env}` : doc.on.pull_request ? "pull_request" : "ref:refs/heads/main";
+                    assert.notEqual(subject, "ref:refs/heads/main", `${name} ${id}: a push or schedule job outside an environment presents a subject no team accepts`);
+                    if (!subjects.has(team)) subjects.set(team, new Set());
+                    subjects.get(team)!.add(subject);
+                    const command = pulumiStep(job).with.command;
+                    if (command === "preview") {
+                        assert.equal(team, `istio-production-preview-${/\/istio-production\/(\w+)$/.exec(sub(pulumiStep(job).with["stack-name"]))![1]}`, `${name} ${id}: the preview team of the stack it previews`);
+                        assert.match(sub(prepareStep(job).with["esc-environment"]), /-preview$/, `${name} ${id}: read-only cloud roles`);
+                        assert.ok(!["dev", "staging", "prod", "review"].includes(env ?? ""), `${name} ${id}: no deploy environment's secrets in reach`);
+                    }
+                }
             }
         }
-        const deploy = workflow("deploy.yml");
-        for (const stack of PROMOTION_ORDER) assert.equal(prepareStep(deploy.jobs[stack]).with.team, `istio-production-deploy-${stack}`);
-        assert.equal(prepareStep(deploy.jobs["prod-preview"]).with.team, "istio-production-preview");
+        for (const [team, subs] of subjects) {
+            for (const subject of subs) {
+                assert.ok(promotion.includes(`| \`${team}\` | \`repo:<owner>/<repo>:${subject}\``), `docs/promotion.md documents ${team}'s issuer policy for ${subject}`);
+            }
+        }
+        // Only dev's preview team ever serves a pull request.
+        assert.deepEqual([...subjects].filter(([, subs]) => subs.has("pull_request")).map(([t]) => t), ["istio-production-preview-dev"]);
+        for (const stack of PROMOTION_ORDER) assert.deepEqual([...subjects.get(`istio-production-deploy-${stack}`)!], [`environment:${stack}`]);
+        assert.deepEqual([...subjects.get("istio-production-preview-prod")!].sort(), ["environment:prod-preview"]);
     });
 
     it("queue each stack's updates behind its own, so a pending prod approval never blocks dev", () => {
@@ -168,18 +206,53 @@ describe("CI workflows", () => {
         assert.equal(new Set(groups.map((g) => g.group)).size, PROMOTION_ORDER.length);
     });
 
-    it("create each stack on its first deployment (upsert) and show prod's approvers a fresh preview", () => {
+    it("never create a stack (an administrator does, once) and show prod's approvers a fresh preview", () => {
+        // pulumi/actions v7 src/main.ts: `upsert` runs LocalWorkspace.createOrSelectStack (`stack select --create`),
+        // which a read-only team cannot; the stacks are created before the first run, as docs/promotion.md says.
+        for (const { file, doc } of ciFiles()) {
+            for (const step of steps(doc).filter((s) => s.uses === "pulumi/actions@v7")) assert.equal(step.with.upsert, undefined, `${file}: ${step.with["stack-name"]}`);
+        }
+        const promotion = fs.readFileSync(path.join(PROJECT_ROOT, "docs", "promotion.md"), "utf8");
+        for (const stack of [...PROMOTION_ORDER, "review"]) assert.ok(promotion.includes(`pulumi stack init <org>/istio-production/${stack}`), `docs/promotion.md creates ${stack}`);
         const deploy = workflow("deploy.yml");
-        for (const stack of PROMOTION_ORDER) assert.equal(pulumiStep(deploy.jobs[stack]).with.upsert, true, stack);
         const preview = deploy.jobs["prod-preview"];
         assert.equal(deploy.jobs.prod.needs, "prod-preview");
-        assert.equal(preview.needs, "staging", "previewed after staging ran the commit");
+        assert.ok(preview.needs.includes("staging"), "previewed after staging ran the commit");
         assert.equal(pulumiStep(preview).with.command, "preview");
         assert.match(pulumiStep(preview).with["stack-name"], /\/istio-production\/prod$/);
         assert.equal(pulumiStep(preview).with["comment-on-summary"], true, "on the run's page the approvers open");
     });
 
-    it("check every stack for drift on a schedule, each reported on its own", () => {
+    it("pin the Pulumi CLI in every pulumi/actions step (v7 installs the newest 3.x otherwise)", () => {
+        for (const { file, doc } of ciFiles()) {
+            for (const step of steps(doc).filter((s) => s.uses === "pulumi/actions@v7")) assert.equal(step.with["pulumi-version"], "3.248.0", file);
+        }
+    });
+
+    it("deploy the review stack (stage 5 on both clouds) before prod's preview whenever prod's stack file sets stage 5", () => {
+        const deploy = workflow("deploy.yml");
+        const review = deploy.jobs.review;
+        assert.equal(review.environment, "review");
+        assert.equal(pulumiStep(review).with.command, "up");
+        assert.match(pulumiStep(review).with["stack-name"], /\/istio-production\/review$/);
+        assert.deepEqual(deploy.jobs["prod-preview"].needs, ["staging", "review-needed", "review"]);
+        assert.match(deploy.jobs["prod-preview"].if, /needs\.review\.result == 'success'/);
+        const script = deploy.jobs["review-needed"].steps.find((s: any) => s.id === "stage").run;
+        const decide = (stageLine: string) => {
+            const dir = tempDir("review-needed");
+            fs.mkdirSync(path.join(dir, "stacks"));
+            fs.writeFileSync(path.join(dir, "stacks", "Pulumi.prod.yaml"), fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.prod.yaml"), "utf8").replace(/^ {2}istio-production:stage: .*$/m, stageLine));
+            const out = path.join(dir, "out");
+            execFileSync("bash", ["-eo", "pipefail", "-c", script], { cwd: dir, env: { ...process.env, GITHUB_OUTPUT: out } });
+            return fs.readFileSync(out, "utf8").trim();
+        };
+        assert.equal(decide("  istio-production:stage: 5"), "stage-5=true");
+        assert.equal(decide('  istio-production:stage: "5"'), "stage-5=true", "as `pulumi config set` writes it");
+        assert.equal(decide("  istio-production:stage: 4"), "stage-5=false");
+        assert.match(fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.review.yaml"), "utf8"), /^ {2}istio-production:stage: 5$/m);
+    });
+
+    it("check every stack for drift on a schedule, each reported on its own with its diff on the summary page", () => {
         const drift = workflow("drift.yml");
         assert.ok(drift.on.schedule[0].cron);
         const job = drift.jobs.drift;
@@ -188,9 +261,45 @@ describe("CI workflows", () => {
         const step = pulumiStep(job);
         assert.equal(step.with.command, "preview");
         assert.equal(step.with.refresh, true);
-        assert.equal(step.with["expect-no-changes"], true);
+        // v7 writes the summary only after the command succeeded (src/main.ts at v7.0.0): expect-no-changes would
+        // fail first and hide the diff.
+        assert.equal(step.with["expect-no-changes"], undefined);
+        assert.equal(step.with["comment-on-summary"], true);
         assert.match(step.with["stack-name"], /\$\{\{ matrix\.stack \}\}$/);
         assert.match(job.concurrency.group, /^drift-/, "never in a deploy job's group, whose pending job it would cancel");
+        const gate = job.steps.find((s: any) => s.name === "Fail on drift");
+        assert.equal(gate.env.PREVIEW, `\${{ steps.${step.id}.outputs.output }}`);
+        const script = gate.run.replace(/\$\{\{ matrix\.stack \}\}/g, "dev");
+        const verdict = (preview: string) => {
+            try {
+                execFileSync("bash", ["-e", "-c", script], { env: { ...process.env, PREVIEW: preview }, stdio: "pipe" });
+                return "clean";
+            } catch {
+                return "drifted";
+            }
+        };
+        // The summary as pulumi/pulumi v3.248.0 pkg/backend/display/diff.go renderSummaryEvent prints it.
+        assert.equal(verdict("Previewing update (dev)\n\nResources:\n    68 unchanged\n"), "clean");
+        assert.equal(verdict("Resources:\n    + 1 to create\n    67 unchanged\n"), "drifted");
+        assert.equal(verdict("Resources:\n    \u001b[32m+ 1 to create\u001b[0m\n"), "drifted");
+        assert.equal(verdict("Resources:\n    ~ 2 to update\n    +-1 to replace\n    3 changes. 63 unchanged\n"), "drifted");
+        assert.equal(verdict("Resources:\n    - 1 to delete\n"), "drifted");
+    });
+
+    it("leave no finished Job for Kubernetes to delete behind the stack's back (drift the day after each deploy)", async () => {
+        const staging = await shippedPlan("staging");
+        const jobs = staging.graph.resources.filter((r) => r.type === "kubernetes:batch/v1:Job");
+        assert.ok(jobs.length > 0, "staging runs the live verification Job");
+        for (const job of jobs) assert.equal(plain(job.inputs).spec.ttlSecondsAfterFinished, undefined, job.urn);
+    });
+
+    it("make changes to workflows and policy packs wait for their owners' review (CODEOWNERS)", () => {
+        const owners = fs.readFileSync(path.join(GITHUB, "CODEOWNERS"), "utf8").split("\n").filter((l) => l.trim() && !l.startsWith("#")).map((l) => l.split(/\s+/)[0]);
+        for (const guarded of ["/.github/", "/policy/"]) assert.ok(owners.includes(guarded), `CODEOWNERS guards ${guarded}`);
+        const promotion = fs.readFileSync(path.join(PROJECT_ROOT, "docs", "promotion.md"), "utf8");
+        assert.match(promotion, /Require review from Code Owners/);
+        assert.match(promotion, /required status checks/i);
+        assert.match(promotion, /policy group/);
     });
 
     it("preview pull requests with the base branch's policy packs, not their own", () => {
@@ -223,9 +332,16 @@ describe("gated pulumi commands (npm run up / preview)", () => {
         const docs = ["README.md", ...fs.readdirSync(path.join(PROJECT_ROOT, "docs"), { recursive: true }).map(String).filter((f) => f.endsWith(".md")).map((f) => path.join("docs", f))];
         for (const doc of docs) {
             const text = fs.readFileSync(path.join(PROJECT_ROOT, doc), "utf8");
-            for (const [, block] of text.matchAll(/```(?:sh|bash)\n([\s\S]*?)```/g)) {
-                for (const line of block.split("\n").filter((l) => /^\s*pulumi (up|preview)\b/.test(l))) {
-                    assert.fail(`${doc}: \`${line.trim()}\` runs without the policy packs: use npm run ${/up/.test(line) ? "up" : "preview"} -- <stack>`);
+            // Anywhere in a shell block, each command of a line on its own (`npm run plan -- x && pulumi up`), and in
+            // prose every inline command with arguments (`pulumi up --stack prod`); a bare `pulumi up` in prose names
+            // the operation (the runbooks' instructions say `npm run up -- <stack>`).
+            const blocks = [...text.matchAll(/```(?:sh|bash)\n([\s\S]*?)```/g)].map((m) => m[1]);
+            const code = blocks.flatMap((b) => b.split("\n").flatMap((l) => l.replace(/(^|\s)#.*$/, "").split(/&&|\|\||;|\|/)));
+            const inShell = code.filter((c) => /\bpulumi (?:up|preview)\b/.test(c));
+            const inProse = [...text.replace(/```[\s\S]*?```/g, "").matchAll(/`[^`\n]*\bpulumi (?:up|preview) [^`\n]*`/g)].map((m) => m[0]);
+            for (const command of [...inShell, ...inProse]) {
+                if (!command.includes("--policy-pack")) {
+                    assert.fail(`${doc}: \`${command.trim()}\` runs without the policy packs: use npm run ${/ up/.test(command) ? "up" : "preview"} -- <stack>`);
                 }
             }
         }

@@ -23,17 +23,20 @@ interface PkiOutputs {
 }
 
 /** One environment's hand-off, from that environment's pki stack only; never a root key (the stack exports none). */
-function handoff(outputs: PkiOutputs, environment: string): { roots: string[]; clusters: string[]; material: Record<string, { certPem: string; keyPem: string }> } {
+function handoff(outputs: PkiOutputs, environment: string): { roots: string[]; clusters: string[]; material: Record<string, { certPem: string; keyPem?: string }> } {
     if (outputs.environment !== environment) {
         throw new Error(`these pki outputs hold the key material of environment ${JSON.stringify(outputs.environment ?? null)}, not "${environment}": export pki-${environment}'s outputs`);
     }
     const roots = outputs.trustBundle;
     if (!roots?.length) throw new Error(`the pki outputs of environment "${environment}" have no trust bundle`);
     const clusters = Object.entries(outputs.intermediates ?? {});
-    const material: Record<string, { certPem: string; keyPem: string }> = {};
+    const material: Record<string, { certPem: string; keyPem?: string }> = {};
     for (const [cluster, i] of clusters) {
         if (i.key === "managed-ca") {
-            throw new Error(`cluster "${cluster}"'s key lives in its managed CA, which this stack signed a CSR for: there is no key to hand off, and the mesh stack imports the certificate through a StackReference (pki.source: stack)`);
+            // The key lives in the cluster's managed CA, whose CSR this stack signed: the certificate is the hand-off.
+            if (!i.certPem) throw new Error(`cluster "${cluster}": this stack has its managed CA's CSR but no certificate for it: run this stack's update first`);
+            material[cluster] = { certPem: i.certPem };
+            continue;
         }
         if (!i.certPem) throw new Error(`cluster "${cluster}" has no signed intermediate yet (external mode: set externalIntermediates.${cluster})`);
         const keyPem = outputs.intermediateKeys?.[cluster];

@@ -79,7 +79,11 @@ export class MeshVerification extends pulumi.ComponentResource {
                 spec: {
                     backoffLimit: 2,
                     activeDeadlineSeconds: 900,
-                    ttlSecondsAfterFinished: 86400,
+                    // No ttlSecondsAfterFinished: Kubernetes' TTL controller would delete the finished Job
+                    // (https://kubernetes.io/docs/concepts/workloads/controllers/ttlafterfinished/), the next
+                    // `pulumi preview --refresh` would find it gone and plan to create it again: the daily drift
+                    // check red the day after each deploy, and every `up` re-running the check unasked. The Job is
+                    // this stack's record that the check passed; it is replaced when its spec changes.
                     template: {
                         // A native sidecar lets the Job complete when curl exits.
                         metadata: { annotations: { "sidecar.istio.io/nativeSidecar": "true" } },

@@ -1,5 +1,6 @@
 import { EmulatedState, ProviderEmulator, ProviderInputError, ResourceRequest } from "./types";
 import { stableId } from "./stableId";
+import { awsZoneCount } from "../../config/regions";
 import { clusterCaData, publicIp } from "./addresses";
 import { activateManagedCa, managedCaCsr, ManagedCaCurve } from "./managedCa";
 
@@ -106,7 +107,8 @@ export const awsEmulator: ProviderEmulator = {
             case "aws:index/getRegion:getRegion":
                 return { name: region, region, id: region };
             case "aws:index/getAvailabilityZones:getAvailabilityZones": {
-                const names = ["a", "b", "c", "d"].map((z) => `${region}${z}`);
+                // The zones the gate admits, so a count that passes offline is one the region gives.
+                const names = "abcdef".slice(0, awsZoneCount(region)).split("").map((z) => `${region}${z}`);
                 return { id: region, names, zoneIds: names.map((_, i) => `${region.replace(/-/g, "").slice(0, 4)}-az${i + 1}`), groupNames: [region], region };
             }
             default:

@@ -3,10 +3,16 @@ import { readProject, readStack } from "../../engine/project";
 
 const NS = "istio-production";
 
-/** A shipped stack's config as the runtime receives it, with structured values parsed, ready to mutate. */
+/**
+ * A shipped stack's config as the runtime receives it, with structured values parsed, ready to mutate. A stack file
+ * that imports its environment's pki hand-off gets the pki stack named instead (`pki.source: stack`): the one form
+ * whose checks (what the pki stack issues, for whom) run offline on the real pki stack's outputs, and the one
+ * variants edit. tests/pki-handoff.test.ts plans the import itself.
+ */
 export function stackConfig(stack: string): Record<string, any> {
-    const raw = readStack(readProject(PROJECT_ROOT), stack).config;
-    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace(`${NS}:`, ""), parse(v)]));
+    const settings = readStack(readProject(PROJECT_ROOT), stack);
+    const config = Object.fromEntries(Object.entries(settings.config).map(([k, v]) => [k.replace(`${NS}:`, ""), parse(v)]));
+    return settings.pkiHandoff === undefined ? config : { ...config, pki: { source: "stack", stack: `acme/${NS}/pki-${settings.pkiHandoff}` } };
 }
 
 /** Back to the runtime's form: `istio-production:<key>` → text. */

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Document } from "yaml";
-import { ConfigError, MeshConfig, parseStackConfig, Stage } from "../../config";
+import { Document, isSeq } from "yaml";
+import { CONFIG_NAMESPACE, ConfigError, MeshConfig, parseStackConfig, Stage } from "../../config";
 import { mandatoryNotRun, mandatoryViolations, planStack, PROJECT_ROOT } from "../../engine/plan";
 import { Violation } from "../../engine/policy";
 import { readProject, readStack } from "../../engine/project";
@@ -62,7 +62,7 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
             `(npm run plan -- ${opts.from}):\n${lines.join("\n")}`);
     }
 
-    if (opts.sourceOutputs) checkDeployed(opts.from, parseStackConfig(runtimeConfig(source).config) as MeshConfig, opts.sourceOutputs);
+    if (opts.sourceOutputs) checkDeployed(opts.from, parseStackConfig(withHandoffStandIn(source, runtimeConfig(source).config)) as MeshConfig, opts.sourceOutputs);
 
     const { changes, kept } = applyPromotion(source, target, sourceStage, targetStage, opts.from);
     const text = formatDiff(opts.from, opts.to, targetFile, changes, kept, environmentKeys(target)) +
@@ -86,14 +86,34 @@ export async function promote(opts: PromoteOptions): Promise<PromotionResult> {
  */
 function validate(doc: Document, what: string): void {
     const { config, secretKeys } = runtimeConfig(doc);
+    const imports = doc.get("environment");
+    const environment = config[`${CONFIG_NAMESPACE}:environment`];
+    for (const name of isSeq(imports) ? imports.toJSON() : imports === undefined ? [] : [String(imports)]) {
+        const of = /^istio-production\/pki-(.+)-handoff(?:@.*)?$/.exec(String(name))?.[1];
+        if (of !== environment) {
+            throw new PromotionRefused(`the config gate refuses ${what}: environment imports ${name}, the hand-off of environment ${JSON.stringify(of ?? null)}, ` +
+                `but ${CONFIG_NAMESPACE}:environment is ${JSON.stringify(environment ?? null)}: a mesh stack reads no other environment's key material`);
+        }
+    }
     try {
-        parseStackConfig(config, secretKeys);
+        parseStackConfig(withHandoffStandIn(doc, config), secretKeys);
     } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         const inEncrypted = (key: string) => [...secretKeys].some((s) => key === s || key.startsWith(`${s}.`) || key.startsWith(`${s}[`));
         const issues = e.issues.filter((i) => !inEncrypted(i.key));
         if (issues.length > 0) throw new PromotionRefused(`the config gate refuses ${what}: ${new ConfigError(issues).message}`);
     }
+}
+
+/**
+ * A file importing its pki hand-off from ESC (`environment:`) gets pki, trustBundle and intermediates there, out of
+ * this file's reach; the gate judges the rest of the file with the environment's pki stack named in their place (the
+ * plan of the source judges the hand-off itself: engine/project.ts withPkiHandoff).
+ */
+function withHandoffStandIn(doc: Document, config: Record<string, string>): Record<string, string> {
+    if (doc.get("environment") === undefined) return config;
+    const environment = config[`${CONFIG_NAMESPACE}:environment`];
+    return { [`${CONFIG_NAMESPACE}:pki`]: JSON.stringify({ source: "stack", stack: `organization/istio-production/pki-${environment}` }), ...config };
 }
 
 /** Plans the stack file as found (also in another folder), reading it as the engine does: `secure:` values are never read. */
@@ -129,7 +149,13 @@ function applyPromotion(source: Document, target: Document, sourceStage: number,
         const before = (valueOf(target, key) as Record<string, unknown> | undefined)?.[field];
         const after = (valueOf(source, key) as Record<string, unknown> | undefined)?.[field];
         if (sameValue(before, after)) continue;
-        changes.push({ key: leaf, before, after, note: after === undefined ? `${from} does not set it: the program's default applies` : undefined });
+        // Only what the source sets moves: a setting the source leaves to the program's default is the target's
+        // own (an image mirror, a pin of its own), never deleted by a promotion.
+        if (after === undefined) {
+            kept.push({ key: leaf, before, after: before, note: `${from} does not set it: the target's own value stays` });
+            continue;
+        }
+        changes.push({ key: leaf, before, after });
         setField(target, key, field, after);
     }
     return { changes: changes.filter((c) => !sameValue(c.before, c.after)), kept };

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import YAML, { Document, isMap, isScalar, Pair, YAMLMap } from "yaml";
 import { CONFIG_NAMESPACE } from "../../config";
+import { readYaml } from "../../engine/project";
 import { isPlainObject, PROMOTABLE_KEYS, PromotionInputError, PromotionRefused, STAGE_KEY } from "./rules";
 
 /** Reading and editing a stack file so that its comments, order and formatting survive a promotion. */
@@ -10,8 +11,12 @@ export const WRITE_OPTIONS = { lineWidth: 0, flowCollectionPadding: false } as c
 
 export function readDocument(file: string): Document {
     if (!fs.existsSync(file)) throw new PromotionInputError(`${file} does not exist`);
-    const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
-    if (doc.errors.length > 0) throw new PromotionInputError(`${file}: not valid YAML: ${doc.errors[0].message}`);
+    let doc: Document;
+    try {
+        doc = readYaml(file, fs.readFileSync(file, "utf8"));
+    } catch (e) {
+        throw new PromotionInputError((e as Error).message);
+    }
     if (!isMap(doc.get("config"))) throw new PromotionInputError(`${file}: has no config map`);
     return doc;
 }
@@ -51,8 +56,11 @@ function containsSecure(v: unknown): boolean {
 /** The stage a stack file sets: the stage rule compares the two files' numbers. */
 export function stageOf(doc: Document, file: string): number {
     const stage = valueOf(doc, STAGE_KEY);
-    if (typeof stage !== "number") throw new PromotionRefused(`${file}: ${STAGE_KEY} must be set, as a plain number, to promote (got ${JSON.stringify(stage) ?? "nothing"})`);
-    return stage;
+    // `pulumi config set istio-production:stage 2` writes the string "2" (config values are strings unless set with
+    // --type or --path; pulumi/pulumi v3.248.0 pkg/cmd/pulumi/config/config.go), which the program reads as a number.
+    const n = typeof stage === "string" && /^[0-9]+$/.test(stage) ? Number(stage) : stage;
+    if (typeof n !== "number" || !Number.isInteger(n)) throw new PromotionRefused(`${file}: ${STAGE_KEY} must be set, as an integer, to promote (got ${JSON.stringify(stage) ?? "nothing"})`);
+    return n;
 }
 
 /** Set or unset one field of a map-valued setting, keeping the map's other fields and every node's comments. */

@@ -8,7 +8,7 @@ import { CasSubordinate } from "./CasSubordinate";
 import { Route53ChallengeRole } from "../aws/Route53ChallengeRole";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { GcpNetwork } from "./GcpNetwork";
-import { nodeServiceAccountId, SERVICE_ACCOUNT_ID, shortName } from "./names";
+import { acmeDnsServiceAccountId, nodeServiceAccountId } from "./names";
 
 export interface GkeClusterArgs {
     readonly project: string;
@@ -172,7 +172,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
             // records (cert-manager docs, "Cloud DNS": roles/dns.admin), through ambient credentials
             // (cert-manager v1.21.1 pkg/issuer/acme/dns/clouddns/clouddns.go `NewDNSProviderCredentials`).
             const account = new gcp.serviceaccount.Account(`${name}-acme-dns`, {
-                accountId: shortName(name, "acme-dns", SERVICE_ACCOUNT_ID.maxLength), displayName: `cert-manager ACME DNS-01 of ${name}`,
+                accountId: acmeDnsServiceAccountId(name), displayName: `cert-manager ACME DNS-01 of ${name}`,
             }, child);
             const grant = new gcp.projects.IAMMember(`${name}-acme-dns`, {
                 project: zone.project, role: "roles/dns.admin", member: pulumi.interpolate`serviceAccount:${account.email}`,

@@ -23,7 +23,17 @@ export function shortName(base: string, suffix: string, maxLength: number): stri
     return `${base.slice(0, room).replace(/-+$/, "")}-${hash}-${suffix}`;
 }
 
-/** A GKE cluster's node service account id: the program names the account, the config gate checks ids stay apart. */
-export function nodeServiceAccountId(clusterName: string): string {
-    return shortName(clusterName, "nodes", SERVICE_ACCOUNT_ID.maxLength);
-}
+/**
+ * Every service account id the program derives from a GKE cluster's name, with what the account is for: the
+ * components name their accounts with these, and the config gate checks no two clusters of a project get one id.
+ */
+export const CLUSTER_SERVICE_ACCOUNT_IDS = [
+    { account: "node", idOf: (clusterName: string) => shortName(clusterName, "nodes", SERVICE_ACCOUNT_ID.maxLength) },
+    { account: "ACME DNS-01", idOf: (clusterName: string) => shortName(clusterName, "acme-dns", SERVICE_ACCOUNT_ID.maxLength) },
+] as const;
+
+/** A GKE cluster's node service account id. */
+export const nodeServiceAccountId = CLUSTER_SERVICE_ACCOUNT_IDS[0].idOf;
+
+/** The id of the service account cert-manager acts as for ACME DNS-01 in Cloud DNS. */
+export const acmeDnsServiceAccountId = CLUSTER_SERVICE_ACCOUNT_IDS[1].idOf;
