@@ -8,6 +8,7 @@ import { EastWestGateway } from "./EastWestGateway";
 import { IngressGateway, IngressGatewayArgs } from "./IngressGateway";
 import { IstioControlPlane } from "./IstioControlPlane";
 import { MeshCa } from "./MeshCa";
+import { MeshedCluster } from "./MeshedCluster";
 import { KeyAlgorithm } from "./values";
 import { EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../kubernetes/names";
 
@@ -37,14 +38,16 @@ export interface ClusterMeshArgs {
  * The mesh on one cluster, in the order real installs need: namespaces (the network label before istiod starts),
  * cert-manager, then (stage 2) the mesh CA and istio-csr, then Istio base and istiod, then the ingress gateway.
  */
-export class ClusterMesh extends pulumi.ComponentResource {
+export class ClusterMesh extends pulumi.ComponentResource implements MeshedCluster {
+    readonly cluster: MeshCluster;
     readonly istiod: k8s.helm.v3.Release;
     /** The gateways' namespaces on this cluster, by name. */
-    readonly gatewayNamespaces: Readonly<Record<string, k8s.core.v1.Namespace>>;
+    readonly namespaces: Readonly<Record<string, k8s.core.v1.Namespace>>;
 
     constructor(name: string, args: ClusterMeshArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:ClusterMesh", name, {}, opts);
         const { cluster } = args;
+        this.cluster = cluster;
         const child = { parent: this };
         // Everything here hangs off these two namespaces, so it all follows the cluster's service controller.
         const afterController = cluster.serviceController ? [cluster.serviceController] : [];
@@ -81,7 +84,7 @@ export class ClusterMesh extends pulumi.ComponentResource {
         const eastWest = args.eastWest && new EastWestGateway(`${name}-eastwest`, {
             cluster, version: args.charts.istio, highAvailability: args.highAvailability, istiod: controlPlane.istiod, ...args.eastWest,
         }, child);
-        this.gatewayNamespaces = { [INGRESS_NAMESPACE]: ingress.namespace, ...eastWest && { [EASTWEST_NAMESPACE]: eastWest.namespace } };
+        this.namespaces = { [INGRESS_NAMESPACE]: ingress.namespace, ...eastWest && { [EASTWEST_NAMESPACE]: eastWest.namespace } };
         this.registerOutputs({});
     }
 }

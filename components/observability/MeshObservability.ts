@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ObservabilityConfig } from "../../config";
-import { MeshCluster } from "../cloud/MeshCluster";
+import { MeshedCluster } from "../mesh/MeshedCluster";
 import { ClusterMonitoring } from "./ClusterMonitoring";
 import { Kiali } from "./Kiali";
 import { KialiAuth } from "./kialiValues";
@@ -8,13 +8,9 @@ import { FederationRole, PROMETHEUS_SERVER } from "./prometheus";
 import { MONITORING_NAMESPACE } from "../kubernetes/names";
 import { TRACING_PROVIDER } from "../../config/observability";
 
-export interface ObservedCluster {
-    readonly cluster: MeshCluster;
-    readonly istiod: pulumi.Resource;
+export interface ObservedCluster extends MeshedCluster {
     /** The cluster's intermediate CA, when the mesh CA is the offline root's (istio-csr). */
     readonly intermediateCertPem?: pulumi.Input<string>;
-    /** The resources that create the mesh namespaces on this cluster, by name. */
-    readonly namespaces: Readonly<Record<string, pulumi.Resource>>;
 }
 
 export interface MeshObservabilityArgs {
