@@ -37,16 +37,11 @@ export async function meshProgram(config: MeshConfig) {
         meshId: config.meshId,
         charts: config.charts,
         highAvailability: config.highAvailability,
-        enterpriseCa: pki?.get(cluster.name),
-        workloadCertificateTtlMinutes: config.mesh.workloadCertificateTtlMinutes,
-        keyAlgorithm: config.mesh.keyAlgorithm,
-        istioHub: config.mesh.istioHub,
-        istioTag: config.mesh.istioTag ?? config.charts.istio,
+        pki: pki?.get(cluster.name),
+        mesh: config.mesh,
         ingressTls: config.ingress && { ...config.ingress, routes: ingressRoutes(config, capabilities.trafficManagement) },
         // Per-cloud trust domains (stage 5): accept the others' without aliasing them.
         peerTrustDomains: [...new Set(clusters.map((c) => c.trustDomain))].filter((td) => td !== cluster.trustDomain),
-        trustDomainAliases: config.mesh.trustDomainAliases,
-        outboundTrafficPolicy: config.mesh.outboundTrafficPolicy,
         tracing: capabilities.observability && config.observability.tracingCollector
             ? { name: TRACING_PROVIDER, ...config.observability.tracingCollector } : undefined,
         eastWest: capabilities.multiCluster ? {

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ChartVersions } from "../../config";
+import { ChartVersions, MeshSettings } from "../../config";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { ClusterPki } from "../pki/ClusterPki";
 import { CertManager } from "./CertManager";
@@ -9,7 +9,6 @@ import { IngressGateway, IngressGatewayArgs } from "./IngressGateway";
 import { IstioControlPlane } from "./IstioControlPlane";
 import { MeshCa } from "./MeshCa";
 import { MeshedCluster } from "./MeshedCluster";
-import { KeyAlgorithm } from "./values";
 import { EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../kubernetes/names";
 
 export interface ClusterMeshArgs {
@@ -18,16 +17,12 @@ export interface ClusterMeshArgs {
     readonly charts: ChartVersions;
     readonly highAvailability: boolean;
     /** Stage 2: the cluster's intermediate under the offline root, served by istio-csr. Absent: istiod is the CA. */
-    readonly enterpriseCa?: ClusterPki;
-    readonly workloadCertificateTtlMinutes: number;
-    readonly keyAlgorithm: KeyAlgorithm;
-    readonly istioHub: string;
-    readonly istioTag: string;
+    readonly pki?: ClusterPki;
+    /** The stack's `mesh` settings, handed whole to istiod's and istio-csr's values. */
+    readonly mesh: MeshSettings;
     readonly ingressTls?: Omit<NonNullable<IngressGatewayArgs["tls"]>, "approverPolicy" | "meshIssuer" | "dns01">;
     /** Stage 5, per-cloud trust domains: the other clouds' trust domains this cluster accepts for mTLS. */
     readonly peerTrustDomains?: readonly string[];
-    readonly trustDomainAliases?: readonly string[];
-    readonly outboundTrafficPolicy?: "REGISTRY_ONLY" | "ALLOW_ANY";
     /** The tracing collector istiod registers as an extension provider. */
     readonly tracing?: { readonly name: string; readonly service: string; readonly port: number };
     /** Stage 4: the east-west gateway, reachable only from these source ranges (the peers' egress). */
@@ -55,24 +50,23 @@ export class ClusterMesh extends pulumi.ComponentResource implements MeshedClust
             metadata: { name: ISTIO_NAMESPACE, labels: { "topology.istio.io/network": cluster.network } },
         }, { ...child, provider: cluster.provider, dependsOn: afterController });
         const certManager = new CertManager(`${name}-cert-manager`, {
-            provider: cluster.provider, version: args.charts.certManager, highAvailability: args.highAvailability, approverPolicy: !!args.enterpriseCa,
+            provider: cluster.provider, version: args.charts.certManager, highAvailability: args.highAvailability, approverPolicy: !!args.pki,
             after: afterController, acmeDns01: cluster.acmeDns01,
         }, child);
-        const ca = args.enterpriseCa && new MeshCa(`${name}-mesh-ca`, {
-            provider: cluster.provider, certManager: certManager.release, istioNamespace, pki: args.enterpriseCa,
+        const ca = args.pki && new MeshCa(`${name}-mesh-ca`, {
+            provider: cluster.provider, certManager: certManager.release, istioNamespace, pki: args.pki,
             clusterName: cluster.name, trustDomain: cluster.trustDomain, highAvailability: args.highAvailability,
-            workloadCertificateTtlMinutes: args.workloadCertificateTtlMinutes, keyAlgorithm: args.keyAlgorithm,
+            workloadCertificateTtlMinutes: args.mesh.workloadCertificateTtlMinutes, keyAlgorithm: args.mesh.keyAlgorithm,
             istioCsrVersion: args.charts.istioCsr, approverPolicyVersion: args.charts.approverPolicy,
             clusterIssuer: args.ingressTls?.issuer === "private",
-            managedIssuer: args.enterpriseCa.step === "managed" ? cluster.managedCa?.issuer : undefined,
-            awaitingManagedCa: args.enterpriseCa.step === "awaiting-signature" ? cluster.managedCa?.caName : undefined,
+            managedIssuer: args.pki.step === "managed" ? cluster.managedCa?.issuer : undefined,
+            awaitingManagedCa: args.pki.step === "awaiting-signature" ? cluster.managedCa?.caName : undefined,
         }, child);
         const controlPlane = new IstioControlPlane(`${name}-istio`, {
             provider: cluster.provider, istioNamespace, version: args.charts.istio, caReady: ca ? [ca.istioCsr] : [],
             meshId: args.meshId, clusterName: cluster.name, network: cluster.network, trustDomain: cluster.trustDomain,
-            highAvailability: args.highAvailability, enterpriseCa: !!ca, keyAlgorithm: args.keyAlgorithm, hub: args.istioHub, tag: args.istioTag,
-            trustDomainAliases: args.trustDomainAliases, tracing: args.tracing, outboundTrafficPolicy: args.outboundTrafficPolicy,
-            peerTrustDomains: args.peerTrustDomains?.length && args.enterpriseCa ? { trustDomains: args.peerTrustDomains, roots: args.enterpriseCa.roots } : undefined,
+            highAvailability: args.highAvailability, enterpriseCa: !!ca, mesh: args.mesh, tracing: args.tracing,
+            peerTrustDomains: args.peerTrustDomains?.length && args.pki ? { trustDomains: args.peerTrustDomains, roots: args.pki.roots } : undefined,
         }, child);
         this.istiod = controlPlane.istiod;
         const ingress = new IngressGateway(`${name}-ingress`, {

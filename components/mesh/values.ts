@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { MeshSettings } from "../../config";
 import { EASTWEST_GATEWAY, INGRESS_GATEWAY, ISTIO_CSR_ADDRESS, ISTIO_NAMESPACE, MESH_ISSUER, ROOT_BUNDLE_MOUNT, ROOT_BUNDLE_SECRET } from "../kubernetes/names";
 /**
  * Chart values, built by pure functions from typed inputs: the keys real installs trip on are tested here without
@@ -124,18 +125,15 @@ export interface IstiodValuesArgs {
     readonly highAvailability: boolean;
     /** istio-csr is the CA: istiod's own CA server is off and proxies send CSRs to istio-csr. */
     readonly enterpriseCa: boolean;
-    readonly keyAlgorithm: KeyAlgorithm;
-    readonly hub: string;
-    readonly tag: string;
+    /** The Istio chart version (base and istiod alike); also the image tag unless `mesh.istioTag` sets one. */
+    readonly version: string;
+    /** The stack's `mesh` settings, as the config gate parsed them. */
+    readonly mesh: MeshSettings;
     /**
      * Per-cloud trust domains: the other clouds' trust domains, accepted for mTLS without aliasing them into this one,
      * so authorization can still tell `aws/ns/x/sa/y` from `gcp/ns/x/sa/y`. The shared roots anchor them.
      */
     readonly peerTrustDomains?: { readonly trustDomains: readonly string[]; readonly rootsPem: string };
-    /** Aliases during a trust-domain migration only: they make the listed trust domains the same principal. */
-    readonly trustDomainAliases?: readonly string[];
-    /** @default "REGISTRY_ONLY" */
-    readonly outboundTrafficPolicy?: "REGISTRY_ONLY" | "ALLOW_ANY";
     /** Where spans go: an OTLP/gRPC collector, known to Telemetry resources by `name`. */
     readonly tracing?: { readonly name: string; readonly service: string; readonly port: number };
 }
@@ -143,14 +141,14 @@ export interface IstiodValuesArgs {
 export function istiodValues(a: IstiodValuesArgs) {
     const peers = a.peerTrustDomains && a.peerTrustDomains.trustDomains.length > 0 ? a.peerTrustDomains : undefined;
     const proxyMetadata = {
-        ...(a.keyAlgorithm === "ECDSA" ? { ECC_SIGNATURE_ALGORITHM: "ECDSA", ECC_CURVE: "P256" } : {}),
+        ...(a.mesh.keyAlgorithm === "ECDSA" ? { ECC_SIGNATURE_ALGORITHM: "ECDSA", ECC_CURVE: "P256" } : {}),
         // Proxies receive meshConfig.caCertificates over xDS only with the agent's proxy-config channel on.
         ...(peers ? { PROXY_CONFIG_XDS_AGENT: "true" } : {}),
     };
     return {
         global: {
-            hub: a.hub,
-            tag: a.tag,
+            hub: a.mesh.istioHub,
+            tag: a.mesh.istioTag ?? a.version,
             meshID: a.meshId,
             multiCluster: { clusterName: a.clusterName },
             network: a.network,
@@ -164,11 +162,12 @@ export function istiodValues(a: IstiodValuesArgs) {
         },
         meshConfig: {
             trustDomain: a.trustDomain,
-            ...(a.trustDomainAliases?.length ? { trustDomainAliases: [...a.trustDomainAliases] } : {}),
+            // Aliases during a trust-domain migration only: they make the listed trust domains the same principal.
+            ...(a.mesh.trustDomainAliases.length ? { trustDomainAliases: [...a.mesh.trustDomainAliases] } : {}),
             ...(peers ? { caCertificates: [{ pem: peers.rootsPem, trustDomains: [...peers.trustDomains] }] } : {}),
             ...(a.tracing ? { extensionProviders: [{ name: a.tracing.name, opentelemetry: { service: a.tracing.service, port: a.tracing.port } }] } : {}),
             defaultConfig: { proxyMetadata },
-            outboundTrafficPolicy: { mode: a.outboundTrafficPolicy ?? "REGISTRY_ONLY" },
+            outboundTrafficPolicy: { mode: a.mesh.outboundTrafficPolicy },
         },
         base: { validationFailurePolicy: "Fail" },
         autoscaleEnabled: a.highAvailability,
