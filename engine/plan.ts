@@ -5,6 +5,7 @@ import { byUrn, CapturedResource, ProgramGraph } from "./graph";
 import { discoverPacks, evaluatePacks, LoadedPack, NotRun, PackConfig, Violation } from "./policy";
 import { listStacks, ProjectInfo, readProject, readStack, StackInputError, StackSettings } from "./project";
 import { MissingStackError, PreviewBasis, runProgram, StackOutputs } from "./runtime";
+import { planClock, withPlanClock } from "./reproducible";
 import { containsSecret, plain } from "./values";
 
 /**
@@ -37,6 +38,8 @@ export interface PlanOptions {
     /** Replace the config of stacks planned because a StackReference reads them, by stack name. */
     readonly referencedConfig?: Readonly<Record<string, Readonly<Record<string, string>>>>;
     readonly emulators?: Emulators;
+    /** The plan's clock (certificate validity, renewal). @default - `SOURCE_DATE_EPOCH`, else the start of today (UTC) */
+    readonly now?: Date;
     /** Sees every registration of the planned stack, also when the plan then fails. */
     readonly onRegister?: (res: CapturedResource) => void;
 }
@@ -89,7 +92,11 @@ export function memoizePlans(): void {
     memo ??= new Map();
 }
 
-async function plan(opts: PlanOptions): Promise<Plan> {
+function plan(opts: PlanOptions): Promise<Plan> {
+    return withPlanClock(opts.now ?? planClock(undefined), () => planAtClock(opts));
+}
+
+async function planAtClock(opts: PlanOptions): Promise<Plan> {
     const project = readProject(opts.programDir ?? PROJECT_ROOT);
     const emulators = opts.emulators ?? new Emulators();
     const outputsOf = new Map<string, StackOutputs>();
@@ -118,7 +125,7 @@ async function plan(opts: PlanOptions): Promise<Plan> {
                 const override = opts.referencedConfig?.[other];
                 const settings = override ? { ...otherSettings, config: { ...override } } : otherSettings;
                 // Plans of the same stack with the same config are interchangeable: reuse one within the process.
-                const key = JSON.stringify([project.dir, other, settings.config]);
+                const key = JSON.stringify([project.dir, other, settings.config, Date.now()]);
                 const graph = referencedPlans.get(key) ?? await run(other, settings, [...chain, other]);
                 referencedPlans.set(key, graph);
                 outputsOf.set(other, stackOutputs(graph));
