@@ -59,6 +59,8 @@ export interface Plan {
     /** Stacks planned first because a StackReference read them. */
     readonly referenced: readonly string[];
     readonly referencedGraphs: ReadonlyMap<string, ProgramGraph>;
+    /** The plan's clock. */
+    readonly now: Date;
 }
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -156,7 +158,7 @@ async function planAtClock(opts: PlanOptions): Promise<Plan> {
         const later = (await evaluatePacks(graph, withConfig)).violations.filter((v) => !seen.has(`${v.pack}\0${v.policy}\0${v.urn}`));
         violations.push(...later.map((v) => ({ ...v, at: "up" as const })));
     }
-    return { project, settings, mode, graph, policyGraph, packs, violations, notRun, referenced, referencedGraphs };
+    return { project, settings, mode, graph, policyGraph, packs, violations, notRun, referenced, referencedGraphs, now: new Date(Date.now()) };
 }
 
 /** `org/project/stack` → the stack's name when it belongs to this project; other projects cannot be planned here. */
