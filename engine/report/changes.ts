@@ -7,6 +7,7 @@ interface PlannedResource {
     readonly custom?: boolean;
     readonly read?: boolean;
     readonly inputs?: Record<string, unknown>;
+    readonly ignoreChanges?: readonly string[];
 }
 
 export interface Change {
@@ -65,10 +66,12 @@ export function comparePlans(baseline: { resources?: readonly PlannedResource[] 
             changes.push({ urn, type: r.type, action: "create", paths: [], replaceBecause: [] });
             continue;
         }
-        const paths = diffPaths(old.inputs ?? {}, r.inputs ?? {}, "");
+        // As the engine does: a path under the resource's ignoreChanges keeps its old value, so it is no change.
+        const under = (p: string, k: string) => p === k || p.startsWith(`${k}.`) || p.startsWith(`${k}[`);
+        const paths = diffPaths(old.inputs ?? {}, r.inputs ?? {}, "").filter((p) => !(r.ignoreChanges ?? []).some((k) => under(p, k)));
         if (!paths.length) continue;
         const keys = replaceKeysOf(r.type);
-        const replaceBecause = paths.filter((p) => keys.some((k) => p === k || p.startsWith(`${k}.`) || p.startsWith(`${k}[`)));
+        const replaceBecause = paths.filter((p) => keys.some((k) => under(p, k)));
         changes.push({ urn, type: r.type, action: replaceBecause.length ? "replace" : "update", paths, replaceBecause });
     }
     for (const [urn, r] of before) if (!after.has(urn)) changes.push({ urn, type: r.type, action: "delete", paths: [], replaceBecause: [] });
