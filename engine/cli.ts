@@ -7,6 +7,7 @@ import { StackInputError } from "./project";
 import { ProgramError } from "./runtime";
 import { meshMismatches, summarize, writePlan } from "./report";
 import { changesSince, describeChanges, writeReports } from "./report/index";
+import { colorWanted } from "./report/terminal";
 import { planClock } from "./reproducible";
 
 /** Exit codes of `npm run plan`. */
@@ -14,7 +15,7 @@ export const EXIT = { ok: 0, mandatoryViolation: 1, badInput: 2, programFailed: 
 
 const USAGE = `usage: npm run plan -- <stack> [--program <dir>] [--policy-dir <dir>] [--policy-pack-config <pack>=<file.json>]...
                          [--previous-outputs <file.json>] [--previous-plan <plan.json>] [--assume-created] [--allow-not-run] [--out <dir>]
-                         [--baseline <plan.json>] [--now <time>]
+                         [--baseline <plan.json>] [--now <time>] [--verbose]
 
 Runs the Pulumi program for <stack> offline (no CLI, no cloud) as a first \`pulumi preview\` sees it (values computed by
 providers unknown), evaluates every policy pack, and writes <out>/<stack>/plan.json, manifests/, pki/, report.html
@@ -25,6 +26,8 @@ and summary.md.
   --baseline          an earlier plan.json of the stack (main's): what this plan creates, updates, replaces and deletes,
                       printed and written to changes.json and both reports
   --now               the plan's clock (RFC 3339); default SOURCE_DATE_EPOCH, else the start of today (UTC)
+  --verbose, -v       also count resources per type
+Colour on a terminal unless NO_COLOR is set.
 Exit codes: 0 ok, 1 mandatory policy violation, a mandatory policy that could not run, or a mesh path that differs from
 the declared service graph (stage 3 and later), 2 bad input (stack config,
 policy config or folder, arguments), 3 the program failed.`;
@@ -39,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
                 "policy-pack-config": { type: "string", multiple: true }, help: { type: "boolean", short: "h" },
                 "previous-outputs": { type: "string" }, "previous-plan": { type: "string" },
                 "assume-created": { type: "boolean" }, "allow-not-run": { type: "boolean" },
-                baseline: { type: "string" }, now: { type: "string" },
+                baseline: { type: "string" }, now: { type: "string" }, verbose: { type: "boolean", short: "v" },
             },
         });
     } catch (e) {
@@ -77,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
         const changes = args.values.baseline ? changesSince(plan, args.values.baseline) : undefined;
         const dir = writePlan(plan, out);
         writeReports(plan, dir, changes);
-        console.log(summarize(plan));
+        console.log(summarize(plan, { verbose: args.values.verbose, color: colorWanted(process.stdout) }));
         if (changes) console.log(`\n${describeChanges(changes).join("\n")}`);
         console.log(`\nWrote ${path.relative(process.cwd(), path.join(dir, "plan.json")) || dir}`);
         const mandatory = mandatoryViolations(plan);

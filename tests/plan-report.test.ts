@@ -5,9 +5,10 @@ import * as path from "node:path";
 import { Emulators } from "../engine/emulation";
 import { ProgramGraph } from "../engine/graph";
 import { Plan, planStack } from "../engine/plan";
-import { planDocument, writePlan } from "../engine/report";
+import { planDocument, summarize, writePlan } from "../engine/report";
 import { comparePlans } from "../engine/report/changes";
 import { writeReports } from "../engine/report/index";
+import { colorWanted } from "../engine/report/terminal";
 import { isSecretValue } from "../engine/values";
 import { shippedPlan, tempDir } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
@@ -106,5 +107,30 @@ describe("plan reports and reproducible plans", () => {
         assert.match(summary, /\| advisory \| platform-baseline\/gke-binary-authorization \|/);
         assert.match(summary, /Changes against main: 3 to create/);
         assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, "changes.json"), "utf8")).counts, changes.counts);
+    });
+});
+
+describe("the terminal summary", () => {
+    it("shows clusters, charts and the PKI as tables, counts per type only with --verbose, and no colour unless asked", async () => {
+        const plan = await shippedPlan("prod");
+        const text = summarize(plan);
+        assert.match(text, /^Clusters:\n {2}cluster +cloud +region .*\n {2}-+ .*\n {2}prod-aws-use1 +aws +us-east-1 /m);
+        assert.match(text, /^Chart versions:\n[\s\S]*^ {2}istio +1\.30\.3$/m);
+        assert.match(text, /^PKI inventory:\n[\s\S]*^ {2}prod-gcp-usc1 intermediate +intermediate +ECDSA prime256v1 +\d{4}-\d\d-\d\d +\d+ +pathlen:0; /m);
+        assert.doesNotMatch(text, /Resources per type/);
+        assert.match(summarize(plan, { verbose: true }), /Resources per type:\n {4}19 {2}kubernetes:helm\.sh\/v3:Release/);
+        assert.doesNotMatch(text, /\x1b\[/);
+        assert.match(summarize(plan, { color: true }), /\x1b\[1mClusters:\x1b\[22m/);
+        assert.equal(colorWanted({ isTTY: true }, {}), true);
+        assert.equal(colorWanted({ isTTY: true }, { NO_COLOR: "1" }), false);
+        assert.equal(colorWanted({ isTTY: false }, {}), false);
+    });
+
+    it("groups violations by policy and names the stack setting that causes them", async () => {
+        const plan = await shippedPlan("prod");
+        const violation = (urn: string) => ({ pack: "platform-baseline", policy: "production-high-availability", enforcementLevel: "mandatory" as const, urn, message: "runs 1 replica" });
+        const text = summarize({ ...plan, violations: [violation("urn:a"), ...plan.violations, violation("urn:b")] });
+        assert.match(text, /^platform-baseline\/production-high-availability: 2 violation\(s\), caused by istio-production:highAvailability\n {2}MANDATORY .*\n {6}at urn:a\n {2}MANDATORY .*\n {6}at urn:b$/m);
+        assert.match(text, /^platform-baseline\/gke-binary-authorization: 1 violation\(s\)\n/m, "no setting named where none decides");
     });
 });

@@ -154,7 +154,7 @@ function certificateAuthorities(outputs: Record<string, any>, graphs: readonly P
         const cluster = e.cluster ?? (e.role === "intermediate" ? signed.find((s) => String(e.name).includes(s.cluster))?.cluster : undefined);
         const sig = signed.find((s) => s.cluster === cluster);
         const constraints = e.role === "intermediate" && sig
-            ? [`pathlen:${sig.maxPathLength}`, ...Object.entries(sig.nameConstraints ?? {}).flatMap(([k, v]) => strings(v).map((x) => `${k}: ${x}`))]
+            ? [`pathlen:${sig.maxPathLength}`, ...Object.entries(sig.nameConstraints ?? {}).map(([k, v]) => `${k}: ${strings(v).join(", ")}`)]
             : [];
         cas.push({
             name: String(e.name), role: e.role === "root" ? "root" : "intermediate", subject: String(e.subject), issuer: String(e.issuer),
