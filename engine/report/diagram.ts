@@ -23,6 +23,7 @@ const FONT_PX = 12;
 const LINE_PX = 16;
 // Monospace-free width estimate: wide enough for the report's sans-serif at 12px.
 const CHAR_PX = 7.8;
+const BOLD_CHAR_PX = 8.4;
 const PAD = 10;
 
 /**
@@ -35,7 +36,7 @@ export function renderDiagram(title: string, nodes: readonly DiagramNode[], edge
     g.setDefaultEdgeLabel(() => ({}));
     for (const n of nodes) {
         if (n.group) g.setNode(n.id, { label: n.id, paddingTop: LINE_PX + PAD } as never);
-        else g.setNode(n.id, { width: Math.max(...n.lines.map((l) => l.length)) * CHAR_PX + 2 * PAD, height: n.lines.length * LINE_PX + 2 * PAD });
+        else g.setNode(n.id, { width: Math.max(...n.lines.map((l, i) => l.length * (i === 0 ? BOLD_CHAR_PX : CHAR_PX))) + 2 * PAD, height: n.lines.length * LINE_PX + 2 * PAD });
     }
     for (const n of nodes) if (n.parent) g.setParent(n.id, n.parent);
     edges.forEach((e, i) => g.setEdge(e.from, e.to, e.label ? { label: e.label, width: e.label.length * CHAR_PX, height: LINE_PX, labelpos: "c" } : {}, `e${i}`));
@@ -63,7 +64,7 @@ export function renderDiagram(title: string, nodes: readonly DiagramNode[], edge
         const box = g.node(n.id);
         const x = box.x - box.width / 2;
         const y = box.y - box.height / 2;
-        const text = n.lines.map((l, j) => `<tspan x="${r(x + PAD)}" y="${r(y + PAD + (j + 1) * LINE_PX - 4)}"${j === 0 ? ' class="title"' : ""}>${escapeHtml(l)}</tspan>`).join("");
+        const text = n.lines.map((l, j) => `<tspan x="${r(x + PAD)}" y="${r(y + PAD + (j + 1) * LINE_PX - 4)}"${j === 0 ? ' class="title"' : ""} xml:space="preserve">${escapeHtml(l)}</tspan>`).join("");
         parts.push(`<g class="node ${n.kind ?? ""}"><rect x="${r(x)}" y="${r(y)}" width="${r(box.width)}" height="${r(box.height)}" rx="6"/><text>${text}</text></g>`);
     }
     return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${r(width)} ${r(height)}" width="${r(width)}" height="${r(height)}">` +

@@ -14,19 +14,23 @@ export function topologyGraph(m: ReportModel): { nodes: DiagramNode[]; edges: Di
     for (const c of m.clusters) {
         nodes.push({
             id: `cluster:${c.name}`, parent: `region:${c.cloud}:${c.region}`, kind: c.cloud,
+            // One address per line keeps boxes narrow enough to read without scaling the diagram down.
             lines: [
                 c.name,
                 `network ${c.network}`,
                 `trust domain ${c.trustDomain}`,
-                `east-west gateway ${c.eastWestIps.join(", ") || "none"}`,
-                `egress ${c.egressIps.join(", ") || "none"}`,
-                `API allow-list ${c.apiAllowList.join(", ") || "none (private endpoint)"}`,
+                "east-west gateway (15443):", ...indented(c.eastWestIps),
+                "egress (NAT):", ...indented(c.egressIps),
+                "API allow-list:", ...indented(c.apiAllowList, "none: private endpoint"),
             ],
         });
     }
     const edges = m.remoteSecrets.filter((s) => s.watcher && s.watched).map((s) => ({ from: `cluster:${s.watcher}`, to: `cluster:${s.watched}`, label: "remote secret", dashed: true }));
     return { nodes, edges };
 }
+
+const indented = (items: readonly string[], none = "none"): string[] => (items.length ? items : [none]).map((x) => `  ${x}`);
+const time = (iso: string): string => iso.slice(0, 16).replace("T", " ");
 
 /** The PKI: root → intermediate → issuers of the cluster it signs for. */
 export function pkiGraph(m: ReportModel): { nodes: DiagramNode[]; edges: DiagramEdge[] } {
@@ -35,7 +39,11 @@ export function pkiGraph(m: ReportModel): { nodes: DiagramNode[]; edges: Diagram
     for (const ca of m.cas) {
         nodes.push({
             id: `ca:${ca.serialNumber}`, kind: ca.role,
-            lines: [ca.subject, `${ca.role}, ${ca.keyAlgorithm}`, `valid ${ca.notBefore.slice(0, 10)} → ${ca.notAfter.slice(0, 10)} (${ca.daysToExpiry} days left)`, ...ca.constraints.slice(0, 4)],
+            lines: [ca.subject, `${ca.role}, ${ca.keyAlgorithm}`, `valid ${ca.notBefore.slice(0, 10)} → ${ca.notAfter.slice(0, 10)} (${ca.daysToExpiry} days left)`,
+                ...ca.constraints.flatMap((c) => {
+                    const [kind, values] = c.split(": ", 2);
+                    return values === undefined ? [c] : [`${kind}:`, ...indented(values.split(", "))];
+                })],
         });
     }
     for (const ca of m.cas.filter((c) => c.role === "intermediate")) {
@@ -106,14 +114,14 @@ export function renderHtml(m: ReportModel): string {
             table(["action", "resource", "changed inputs", "replaced because"], c.changes.map((x) => [x.action, x.urn, x.paths.join(", "), x.replaceBecause.join(", ")])) + "</section>");
     }
     sections.push(`<section id="topology"><h2>Topology</h2>` + (m.clusters.length
-        ? `<figure>${renderDiagram(`Topology of ${m.stack}`, topo.nodes, topo.edges, "LR")}</figure>` +
+        ? `<figure>${renderDiagram(`Topology of ${m.stack}`, topo.nodes, topo.edges, "TB")}</figure>` +
           table(["cluster", "cloud", "region", "network", "trust domain", "east-west gateway", "egress", "API allow-list"],
               m.clusters.map((c) => [c.name, c.cloud, c.region, c.network, c.trustDomain, c.eastWestIps.join(", "), c.egressIps.join(", "), c.apiAllowList.join(", ")]))
         : "<p class=\"muted\">This stack builds no cluster.</p>") + "</section>");
     sections.push(`<section id="pki"><h2>PKI</h2>` + (m.cas.length
         ? `<figure>${renderDiagram(`PKI of ${m.stack}`, pki.nodes, pki.edges, "TB")}</figure>` +
           table(["name", "role", "subject", "issuer", "key", "not before", "not after", "days to expiry", "constraints"],
-              m.cas.map((c) => [c.name, c.role, c.subject, c.issuer, c.keyAlgorithm, c.notBefore, c.notAfter, c.daysToExpiry, c.constraints.join("; ")]))
+              m.cas.map((c) => [c.name, c.role, c.subject, c.issuer, c.keyAlgorithm, time(c.notBefore), time(c.notAfter), c.daysToExpiry, c.constraints.join("; ")]))
         : "<p class=\"muted\">No certificate authority in this plan.</p>") +
         (m.issuers.length ? table(["cluster", "kind", "issuer", "signs with"], m.issuers.map((i) => [i.cluster, i.kind, i.name, i.signs])) : "") + "</section>");
     sections.push(`<section id="policy"><h2>Policy</h2><p>${e(m.packs.join(", "))}: ` +
