@@ -27,15 +27,17 @@ const BOLD_CHAR_PX = 8.4;
 const PAD = 10;
 
 /**
- * A static SVG of a graph laid out by dagre (@dagrejs/dagre 3.1.3, compound graphs: groups are clusters whose box
- * dagre sizes around their children). Laid out at plan time, so the report ships no layout code and no script.
+ * A static SVG of a graph laid out by dagre (@dagrejs/dagre 3.1.3, github.com/dagrejs/dagre at v3.1.3: a compound
+ * multigraph; `layout` reads a node's width and height and an edge's label width, height and labelpos, and writes
+ * x and y of every node, width and height of every group, the points of every edge and the centre of its label). Laid out at plan time, so the report ships no layout code and no script.
  */
 export function renderDiagram(title: string, nodes: readonly DiagramNode[], edges: readonly DiagramEdge[], direction: "TB" | "LR" = "TB"): string {
     const g = new Graph({ compound: true, multigraph: true });
     g.setGraph({ rankdir: direction, nodesep: 30, ranksep: 60, marginx: 16, marginy: 16 });
     g.setDefaultEdgeLabel(() => ({}));
     for (const n of nodes) {
-        if (n.group) g.setNode(n.id, { label: n.id, paddingTop: LINE_PX + PAD } as never);
+        // A group has no size of its own: dagre sizes it around its children (removeBorderNodes in lib/layout.ts).
+        if (n.group) g.setNode(n.id, {});
         else g.setNode(n.id, { width: Math.max(...n.lines.map((l, i) => l.length * (i === 0 ? BOLD_CHAR_PX : CHAR_PX))) + 2 * PAD, height: n.lines.length * LINE_PX + 2 * PAD });
     }
     for (const n of nodes) if (n.parent) g.setParent(n.id, n.parent);

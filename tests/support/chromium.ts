@@ -19,9 +19,10 @@ export function findChromium(): string | undefined {
 type Handler = (params: any, sessionId?: string) => void;
 
 /**
- * Headless Chromium driven over the Chrome DevTools Protocol on a pipe (`--remote-debugging-pipe`: requests on fd 3,
- * responses and events on fd 4, each message JSON ended by a NUL byte), so no port, no WebSocket and no driver
- * package are needed.
+ * Headless Chromium driven over the Chrome DevTools Protocol on a pipe, so no port, no WebSocket and no driver package
+ * are needed: with `--remote-debugging-pipe` Chromium reads requests from fd 3 and writes responses and events to fd 4
+ * (chromium/chromium components/devtools/devtools_pipe/devtools_pipe.h, kReadFD and kWriteFD), each message JSON
+ * ended by a NUL byte (content/browser/devtools/devtools_pipe_handler.cc).
  */
 export class Browser {
     private readonly proc: ChildProcess;
