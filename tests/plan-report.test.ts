@@ -10,7 +10,8 @@ import { comparePlans } from "../engine/report/changes";
 import { writeReports } from "../engine/report/index";
 import { colorWanted } from "../engine/report/terminal";
 import { isSecretValue } from "../engine/values";
-import { shippedPlan, tempDir } from "./support/plan";
+import { planClock } from "../engine/reproducible";
+import { runCli, shippedPlan, tempDir } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 
 /** Every file under `dir`, by relative path, with its bytes. */
@@ -44,6 +45,16 @@ function secretStrings(graphs: readonly ProgramGraph[]): string[] {
 }
 
 describe("plan reports and reproducible plans", () => {
+    it("takes the plan's clock from --now, else SOURCE_DATE_EPOCH, else the start of today, and refuses a bad one by name", async () => {
+        assert.equal(planClock("2026-03-01T12:00:00Z", { SOURCE_DATE_EPOCH: "0" }).toISOString(), "2026-03-01T12:00:00.000Z");
+        assert.equal(planClock(undefined, { SOURCE_DATE_EPOCH: "1767225600" }).toISOString(), "2026-01-01T00:00:00.000Z");
+        assert.match(planClock(undefined, {}).toISOString(), /T00:00:00\.000Z$/);
+        assert.throws(() => planClock(undefined, { SOURCE_DATE_EPOCH: "yesterday" }), /SOURCE_DATE_EPOCH "yesterday": expected whole seconds/);
+        const run = await runCli(["dev", "--now", "soon"]);
+        assert.equal(run.code, 2);
+        assert.match(run.stderr, /--now "soon": expected an RFC 3339 time/);
+    });
+
     it("gives byte-identical plan.json, manifests and PEMs for the same input, with keys openssl can verify", async () => {
         // Fresh emulators: two plans made from scratch, not one plan reused.
         const now = new Date("2026-03-01T00:00:00Z");
