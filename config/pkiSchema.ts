@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { certificatePem, clusterName, dnsLabel, dnsName, trustDomain } from "./primitives";
+import { certificatePem, certificateRequestPem, clusterName, dnsLabel, dnsName, trustDomain } from "./primitives";
 import { rootSubject } from "../components/pki/keys";
 
 const UB_COMMON_NAME = 64;
@@ -84,6 +84,12 @@ export const pkiConfigSchema = z
         externalRoots: z.record(rootId, certificatePem).default({}),
         /** External mode: the intermediate certificates the enterprise CA signed from this stack's CSRs, by cluster. */
         externalIntermediates: z.record(clusterName, certificatePem).default({}),
+        /**
+         * Clusters whose intermediate key lives in a managed CA's HSM (`caBackend: aws-private-ca | google-cas` in the
+         * mesh stack): the CSR the mesh stack exported (its output `subordinateCsrs`). This stack signs it with the same
+         * constraints as its own intermediates, and holds no key for the cluster. Public material, plain config.
+         */
+        subordinateCsrs: z.record(clusterName, certificateRequestPem).default({}),
     })
     .superRefine(pkiCrossFieldRules, { when: () => true });
 
@@ -140,6 +146,11 @@ function pkiCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
                     message: "is only read in external mode (mode: external)" });
             }
         }
+    }
+    const csrs = isRecord(cfg.subordinateCsrs) ? cfg.subordinateCsrs : {};
+    for (const cluster of Object.keys(csrs)) {
+        if (!clusters.has(cluster)) ctx.addIssue({ code: "custom", path: ["subordinateCsrs", cluster], input: cluster, message: "names no cluster of this environment" });
+        if (external) ctx.addIssue({ code: "custom", path: ["subordinateCsrs", cluster], input: cluster, message: "is signed by this stack's root, which external mode has not: have the enterprise CA sign it" });
     }
     for (const cluster of Object.keys(extInts)) {
         if (!clusters.has(cluster)) {

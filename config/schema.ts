@@ -15,6 +15,11 @@ import { checkDeployRules, GKE_RANGE_DEFAULTS } from "./deployRules";
  * stack file with several mistakes gets all of them in one error.
  */
 
+/** Where a cluster's intermediate CA key lives; the hardware-backed ones each exist on one cloud only. */
+export const CA_BACKENDS = ["secret", "aws-private-ca", "google-cas"] as const;
+export type CaBackend = (typeof CA_BACKENDS)[number];
+const CA_BACKEND_CLOUD: Readonly<Record<string, "aws" | "gcp">> = { "aws-private-ca": "aws", "google-cas": "gcp" };
+
 const gcpProject = z
     .string()
     .regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "must be a GCP project ID (6-30 characters, a-z, 0-9, '-')");
@@ -55,6 +60,14 @@ const clusterCommon = {
     network: dnsLabel,
     /** SPIFFE trust domain of the cluster's workload identities. */
     trustDomain,
+    /**
+     * Where the cluster's intermediate CA key lives (stage 2+). `secret`: a Kubernetes Secret in istio-system, read
+     * by a cert-manager CA Issuer. `aws-private-ca` (EKS only): an AWS Private CA subordinate whose key never leaves
+     * AWS's HSMs, behind cert-manager's aws-privateca-issuer. `google-cas` (GKE only): a Certificate Authority Service
+     * subordinate (HSM-backed key), behind cert-manager's google-cas-issuer. See docs/pki/ca-backends.md.
+     * @default "secret"
+     */
+    caBackend: z.enum(CA_BACKENDS, "must be \"secret\", \"aws-private-ca\" or \"google-cas\"").default("secret"),
 };
 
 export const awsClusterSchema = z.strictObject({
@@ -112,6 +125,8 @@ const chartsSchema = z
         certManager: exactVersion("v").default(DEFAULT_CHART_VERSIONS.certManager),
         istioCsr: exactVersion("v").default(DEFAULT_CHART_VERSIONS.istioCsr),
         approverPolicy: exactVersion("v").default(DEFAULT_CHART_VERSIONS.approverPolicy),
+        awsPrivateCaIssuer: exactVersion("v").default(DEFAULT_CHART_VERSIONS.awsPrivateCaIssuer),
+        googleCasIssuer: exactVersion("v").default(DEFAULT_CHART_VERSIONS.googleCasIssuer),
         awsLoadBalancerController: exactVersion("").default(DEFAULT_CHART_VERSIONS.awsLoadBalancerController),
         prometheus: exactVersion("").default(DEFAULT_CHART_VERSIONS.prometheus),
         kiali: exactVersion("").default(DEFAULT_CHART_VERSIONS.kiali),
@@ -281,6 +296,7 @@ function meshCrossFieldRules(raw: unknown, ctx: z.RefinementCtx): void {
         });
     }
     checkPkiSource(cfg, clusters, ctx);
+    checkCaBackends(cfg, clusters, ctx);
     checkDeployRules(cfg, clusters, caps, ctx);
     checkServiceGraph(cfg.services, ctx);
     checkTraffic(cfg.traffic, cfg.services, ctx);
@@ -383,6 +399,33 @@ function checkPkiSource(cfg: MeshInput, clusters: Array<Record<string, unknown>>
             if (cfg[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], input: "(set)", message: "is only read when pki.source is config" });
         }
     }
+}
+
+/**
+ * A hardware-backed backend only on its own cloud: aws-privateca-issuer v1.9.0 reaches AWS Private CA with the AWS
+ * SDK's default credentials (Pod Identity on EKS), google-cas-issuer v0.12.0 reaches CAS with Google's application
+ * default credentials (Workload Identity on GKE); neither has a federation path from the other cloud that this
+ * program sets up, and each managed CA is billed and audited in the cloud account of its cluster.
+ */
+function checkCaBackends(cfg: MeshInput, clusters: Array<Record<string, unknown>>, ctx: z.RefinementCtx): void {
+    clusters.forEach((c, i) => {
+        const backend = c?.caBackend;
+        if (typeof backend !== "string" || backend === "secret") return;
+        const cloud = CA_BACKEND_CLOUD[backend];
+        if (cloud !== undefined && c.cloud !== cloud) {
+            ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: backend,
+                message: `${backend} serves ${cloud === "aws" ? "EKS" : "GKE"} clusters only, and clusters[${i}] runs on ${String(c.cloud)}: use ${c.cloud === "aws" ? "aws-private-ca" : "google-cas"} or secret` });
+        }
+        if ((cfg.ingress as { issuer?: unknown } | undefined)?.issuer === "private") {
+            // The private ingress issuer is the intermediate as a CA ClusterIssuer: a managed CA has no key to put there.
+            ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: backend,
+                message: "cannot serve ingress.issuer private, which signs with the intermediate's key in a ClusterIssuer: a managed CA's key never leaves its HSM; use ingress.issuer acme, or caBackend secret outside production" });
+        }
+        if ((cfg.pki as { source?: unknown } | undefined)?.source === "config") {
+            ctx.addIssue({ code: "custom", path: ["clusters", i, "caBackend"], input: backend,
+                message: "needs pki.source stack: the subordinate's CSR and the certificate the pki stack signs for it travel through the stacks' outputs" });
+        }
+    });
 }
 
 /** One trust domain per cloud at stage 5, one for the whole mesh before that: identities never differ by cluster. */

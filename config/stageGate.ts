@@ -76,3 +76,41 @@ export function checkStageTransition(t: StageTransition): void {
 function isStage(n: number): boolean {
     return (STAGES as readonly number[]).includes(n);
 }
+
+/**
+ * Where a cluster's mesh CA stands in the two-step handoff to a managed CA (docs/pki/ca-backends.md):
+ * `secret`: the pki stack's intermediate, key and all, in a Secret (the `secret` backend).
+ * `awaiting-signature` (step 1): the mesh stack has created the managed subordinate and exports its CSR; the pki stack
+ * has not signed it, so the mesh CA stays on what it had (the pki stack's intermediate, or istiod at stage 1).
+ * `managed` (step 2): the pki stack signed the subordinate's CSR; the mesh stack imports the certificate and only
+ * then points istio-csr at the managed CA's issuer.
+ */
+export type CaHandoffStep = "secret" | "awaiting-signature" | "managed";
+
+export interface CaHandoff {
+    readonly cluster: string;
+    readonly backend: "secret" | "aws-private-ca" | "google-cas";
+    /** What the pki stack holds for the cluster: a key it made, the signature of a managed CA's CSR, or nothing. */
+    readonly pki: "pki-stack" | "managed-ca" | undefined;
+    /** The pki stack's output names a certificate for the cluster. */
+    readonly signed: boolean;
+    /** For the message: the pki stack, as the mesh stack names it. */
+    readonly pkiStack: string;
+}
+
+/** Throws when the pki stack's half of the handoff does not match the cluster's backend; the message says which step to run. */
+export function caHandoffStep(h: CaHandoff): CaHandoffStep {
+    const csrKey = `subordinateCsrs.${h.cluster}`;
+    if (h.pki === undefined) {
+        throw new Error(`cluster "${h.cluster}": pki stack ${h.pkiStack} has no intermediate for it; add the cluster to that stack's clusters`);
+    }
+    if (h.backend === "secret") {
+        if (h.pki === "managed-ca") {
+            throw new Error(`cluster "${h.cluster}" has caBackend secret, but pki stack ${h.pkiStack} signed a managed CA's CSR for it (${csrKey}) and holds no key: set the cluster's caBackend to that managed CA, or remove ${csrKey} from the pki stack`);
+        }
+        return "secret";
+    }
+    if (h.pki === "pki-stack") return "awaiting-signature";
+    if (!h.signed) throw new Error(`cluster "${h.cluster}": pki stack ${h.pkiStack} has the CSR of its ${h.backend} subordinate (${csrKey}) but no certificate: run that stack's update`);
+    return "managed";
+}

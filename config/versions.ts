@@ -11,6 +11,10 @@ export const DEFAULT_CHART_VERSIONS = {
     istioCsr: "v0.17.0",
     /** cert-manager approver-policy, OCI chart `oci://quay.io/jetstack/charts/cert-manager-approver-policy`. */
     approverPolicy: "v0.27.0",
+    /** cert-manager aws-privateca-issuer, Helm repo `https://cert-manager.github.io/aws-privateca-issuer`. `v` prefix upstream. */
+    awsPrivateCaIssuer: "v1.9.0",
+    /** cert-manager google-cas-issuer, OCI chart `oci://quay.io/jetstack/charts/cert-manager-google-cas-issuer`. */
+    googleCasIssuer: "v0.12.0",
     /** AWS Load Balancer Controller (app v2.14.0), Helm repo `https://aws.github.io/eks-charts`. No `v` prefix. */
     awsLoadBalancerController: "1.14.0",
     /** Prometheus community chart `prometheus` (app v3.14.0), Helm repo `https://prometheus-community.github.io/helm-charts`. */

@@ -14,7 +14,7 @@ import { planClock } from "./reproducible";
 export const EXIT = { ok: 0, mandatoryViolation: 1, badInput: 2, programFailed: 3 } as const;
 
 const USAGE = `usage: npm run plan -- <stack> [--program <dir>] [--policy-dir <dir>] [--policy-pack-config <pack>=<file.json>]...
-                         [--previous-outputs <file.json>] [--previous-plan <plan.json>] [--assume-created] [--allow-not-run] [--out <dir>]
+                         [--previous-outputs <file.json>] [--previous-plan <plan.json>] [--assume-created] [--allow-not-run] [--no-ca-handoff] [--out <dir>]
                          [--baseline <plan.json>] [--now <time>] [--verbose]
 
 Runs the Pulumi program for <stack> offline (no CLI, no cloud) as a first \`pulumi preview\` sees it (values computed by
@@ -23,6 +23,8 @@ and summary.md.
   --previous-plan     an earlier plan.json of the stack: its resources exist, their outputs are known (an update preview)
   --assume-created    evaluate the packs as if every resource existed (every output known)
   --allow-not-run     a mandatory policy that cannot run at preview is listed, not a failure
+  --no-ca-handoff     do not carry out a managed CA handoff (docs/pki/ca-backends.md): plan the next \`pulumi up\` while
+                      the pki stack has not signed the subordinates' CSRs yet
   --baseline          an earlier plan.json of the stack (main's): what this plan creates, updates, replaces and deletes,
                       printed and written to changes.json and both reports
   --now               the plan's clock (RFC 3339); default SOURCE_DATE_EPOCH, else the start of today (UTC)
@@ -41,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
                 program: { type: "string" }, "policy-dir": { type: "string" }, out: { type: "string" },
                 "policy-pack-config": { type: "string", multiple: true }, help: { type: "boolean", short: "h" },
                 "previous-outputs": { type: "string" }, "previous-plan": { type: "string" },
-                "assume-created": { type: "boolean" }, "allow-not-run": { type: "boolean" },
+                "assume-created": { type: "boolean" }, "allow-not-run": { type: "boolean" }, "no-ca-handoff": { type: "boolean" },
                 baseline: { type: "string" }, now: { type: "string" }, verbose: { type: "boolean", short: "v" },
             },
         });
@@ -76,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
             previousOutputs: previous ? readPreviousOutputs(previous) : undefined,
             mode: args.values["assume-created"] ? "created" : "preview",
             existing: previousPlan ? readExisting(previousPlan, stack) : undefined, now,
+            caHandoff: !args.values["no-ca-handoff"],
         });
         const changes = args.values.baseline ? changesSince(plan, args.values.baseline) : undefined;
         const dir = writePlan(plan, out);

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Emulators } from "./emulation";
+import { CaHandoff, pendingCsrs, signerOf, withCsrs } from "./caHandoff";
 import { byUrn, CapturedResource, ProgramGraph } from "./graph";
 import { discoverPacks, evaluatePacks, LoadedPack, NotRun, PackConfig, Violation } from "./policy";
 import { listStacks, ProjectInfo, readProject, readStack, StackInputError, StackSettings } from "./project";
@@ -37,6 +38,12 @@ export interface PlanOptions {
     readonly previousOutputs?: StackOutputs;
     /** Replace the config of stacks planned because a StackReference reads them, by stack name. */
     readonly referencedConfig?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    /**
+     * Carry out the handoff of managed CA backends: when the stack's run exports subordinate CSRs, plan its pki stack
+     * again signing them, and the stack again importing the certificates (engine/caHandoff.ts). `false` plans what
+     * the next `pulumi up` does while the pki stack has not signed yet. @default true
+     */
+    readonly caHandoff?: boolean;
     readonly emulators?: Emulators;
     /** The plan's clock (certificate validity, renewal). @default - `SOURCE_DATE_EPOCH`, else the start of today (UTC) */
     readonly now?: Date;
@@ -58,6 +65,8 @@ export interface Plan {
     readonly notRun: readonly NotRun[];
     /** Stacks planned first because a StackReference read them. */
     readonly referenced: readonly string[];
+    /** The managed CA handoff the plan carried out, when the stack's clusters awaited one. */
+    readonly caHandoff?: CaHandoff;
     readonly referencedGraphs: ReadonlyMap<string, ProgramGraph>;
     /** The plan's clock. */
     readonly now: Date;
@@ -104,6 +113,7 @@ async function planAtClock(opts: PlanOptions): Promise<Plan> {
     const outputsOf = new Map<string, StackOutputs>();
     const referenced: string[] = [];
     const referencedGraphs = new Map<string, ProgramGraph>();
+    const referencedConfig: Record<string, Readonly<Record<string, string>>> = { ...opts.referencedConfig };
 
     const run = async (stack: string, settings: StackSettings, chain: string[], preview?: PreviewBasis): Promise<ProgramGraph> => {
         const onRegister = stack === opts.stack && !preview ? opts.onRegister : undefined;
@@ -124,7 +134,7 @@ async function planAtClock(opts: PlanOptions): Promise<Plan> {
                 const other = stackOf(e.stackName, project);
                 if (chain.includes(other) || outputsOf.has(other)) throw new StackInputError(`stack ${stack} references ${e.stackName}, which cannot be resolved (${[...chain, other].join(" → ")})`);
                 const otherSettings = readStack(project, other);
-                const override = opts.referencedConfig?.[other];
+                const override = referencedConfig[other];
                 const settings = override ? { ...otherSettings, config: { ...override } } : otherSettings;
                 // Plans of the same stack with the same config are interchangeable: reuse one within the process.
                 const key = JSON.stringify([project.dir, other, settings.config, Date.now()]);
@@ -145,7 +155,18 @@ async function planAtClock(opts: PlanOptions): Promise<Plan> {
     const mode = opts.mode ?? "preview";
     // The emulated create comes first: it is what the inspection artifacts show, and it tells the preview which
     // outputs each provider computes. Stacks read by StackReference are deployed already: their outputs are known.
-    const graph = await run(opts.stack, settings, [opts.stack]);
+    let graph = await run(opts.stack, settings, [opts.stack]);
+    let caHandoff: CaHandoff | undefined;
+    const csrs = opts.caHandoff === false ? {} : pendingCsrs(stackOutputs(graph).outputs);
+    const pkiStack = signerOf(outputsOf, Object.keys(csrs));
+    if (Object.keys(csrs).length > 0 && pkiStack) {
+        referencedConfig[pkiStack] = withCsrs(referencedConfig[pkiStack] ?? readStack(project, pkiStack).config, csrs);
+        outputsOf.delete(pkiStack);
+        referencedGraphs.delete(pkiStack);
+        referenced.splice(referenced.indexOf(pkiStack), 1);
+        graph = await run(opts.stack, settings, [opts.stack]);
+        caHandoff = { pkiStack, clusters: Object.keys(csrs) };
+    }
     const policyGraph = mode === "preview"
         ? await run(opts.stack, settings, [opts.stack], { created: byUrn(graph), existing: opts.existing })
         : graph;
@@ -158,7 +179,7 @@ async function planAtClock(opts: PlanOptions): Promise<Plan> {
         const later = (await evaluatePacks(graph, withConfig)).violations.filter((v) => !seen.has(`${v.pack}\0${v.policy}\0${v.urn}`));
         violations.push(...later.map((v) => ({ ...v, at: "up" as const })));
     }
-    return { project, settings, mode, graph, policyGraph, packs, violations, notRun, referenced, referencedGraphs, now: new Date(Date.now()) };
+    return { project, settings, mode, graph, policyGraph, packs, violations, notRun, referenced, referencedGraphs, caHandoff, now: new Date(Date.now()) };
 }
 
 /** `org/project/stack` → the stack's name when it belongs to this project; other projects cannot be planned here. */

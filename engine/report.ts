@@ -21,6 +21,7 @@ export function planDocument(plan: Plan) {
         stack: plan.settings.stack,
         mode: plan.mode,
         referencedStacks: plan.referenced,
+        caHandoff: plan.caHandoff,
         outputs: redact(root?.outputs ?? {}),
         resources: plan.policyGraph.resources.map((r) => ({
             urn: r.urn,
@@ -127,6 +128,10 @@ export function summarize(plan: Plan, style: SummaryStyle = {}): string {
         ? "  mode: preview (as `pulumi preview` sees the stack: values computed by providers are unknown until created; the policy verdicts and plan.json follow it, manifests/ and pki/ show what would be created)"
         : "  mode: created (every resource as if created, every output known: not what a first `pulumi preview` checks)");
     if (plan.referenced.length) lines.push(`  (planned first, read by StackReference: ${plan.referenced.join(", ")})`);
+    if (plan.caHandoff) {
+        lines.push(`  managed CA handoff carried out: the first run exported the CSRs of ${plan.caHandoff.clusters.join(", ")}; ${plan.caHandoff.pkiStack} was planned again signing them,` +
+            " and this plan imports the certificates (a real deployment takes the same three runs; --no-ca-handoff shows the first)");
+    }
 
     const root = plan.policyGraph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
     const outputs = redact(root?.outputs ?? {});

@@ -4,6 +4,7 @@ import { checkStageTransition } from "../config/stageGate";
 import { buildClusters } from "../components/cloud/clusters";
 import { clusterPki } from "../components/pki/handoff";
 import { describeCertificate } from "../components/pki/inventory";
+import { caCostEstimate } from "../components/pki/caCost";
 import { ClusterMesh } from "../components/mesh/ClusterMesh";
 import { IngressRoute } from "../components/mesh/IngressGateway";
 import { MeshPeering } from "../components/mesh/MeshPeering";
@@ -25,7 +26,7 @@ export async function meshProgram(config: MeshConfig) {
     const previousStage = await stageGate(config);
     const capabilities = builtCapabilities(config);
     const pki = capabilities.enterpriseMeshCa ? await clusterPki(config) : undefined;
-    const clusters = buildClusters(config, capabilities.multiCluster);
+    const clusters = buildClusters(config, capabilities.multiCluster, new Map([...(pki ?? [])].map(([name, m]) => [name, m.signed])));
     const clouds = [...new Set(clusters.map((c) => c.cloud))];
     const trustDomainOf = (cloud: "aws" | "gcp") => clusters.find((c) => c.cloud === cloud)!.trustDomain;
     // Clients verify a destination in another trust domain only against identities listed for it (subjectAltNames).
@@ -104,6 +105,14 @@ export async function meshProgram(config: MeshConfig) {
             const release = config.traffic.services[s.name]?.release;
             return release ? releaseGates(s, releaseRouting(release), clusters.map((c) => c.name)) : [];
         }) : undefined,
+        /** Per cluster, where its mesh CA's key lives and the step of the handoff to a managed CA (docs/pki/ca-backends.md). */
+        caBackends: Object.fromEntries(config.clusters.map((c) => [c.name, {
+            backend: c.caBackend,
+            step: pki?.get(c.name)?.step ?? (c.caBackend === "secret" ? "istiod" : "awaiting-signature"),
+            monthlyCost: caCostEstimate(c, config.mesh.workloadCertificateTtlMinutes),
+        }])),
+        /** Step 1 of the handoff: each awaiting subordinate's CSR, for the pki stack's `subordinateCsrs`. Public. */
+        subordinateCsrs: pulumi.output(Object.fromEntries(clusters.flatMap((c) => c.managedCa?.csrPem ? [[c.name, c.managedCa.csrPem]] : []))),
         /** The CA material this stack hands its clusters, for audit: public certificates only. */
         pkiInventory: pki && pulumi.all([...pki].map(([cluster, m]) => pulumi.all([m.intermediateCertPem, m.roots]).apply(([intermediate, roots]) => ({
             cluster,

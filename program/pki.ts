@@ -39,6 +39,7 @@ export function pkiProgram(config: PkiConfig) {
             issuer: issuer.ca && { certPem: issuer.ca.certPem, privateKeyPem: issuer.ca.privateKeyPem },
             externalCertPem: config.externalIntermediates[cluster.name],
             externalRootPem: config.externalRoots[issuingRoot],
+            subordinateCsrPem: config.subordinateCsrs[cluster.name],
         });
         return { name, cluster, ca };
     });
@@ -59,9 +60,11 @@ export function pkiProgram(config: PkiConfig) {
         /** Per cluster, the public half of its intermediate: certificate (absent until an external CA signed it) and CSR. */
         intermediates: pulumi.output(Object.fromEntries(intermediates.map((i) => [i.cluster.name, {
             issuingRoot, trustDomain: i.cluster.trustDomain, certPem: i.ca.certPem, certRequestPem: i.ca.certRequestPem,
+            // Where the key is: here (handed off in intermediateKeys) or in the managed CA that sent the CSR.
+            key: i.ca.privateKeyPem ? "pki-stack" : "managed-ca",
         }]))),
-        /** Per cluster, its intermediate's private key. A secret. */
-        intermediateKeys: pulumi.secret(pulumi.output(Object.fromEntries(intermediates.map((i) => [i.cluster.name, i.ca.privateKeyPem])))),
+        /** Per cluster whose key this stack made, its intermediate's private key. A secret. */
+        intermediateKeys: pulumi.secret(pulumi.output(Object.fromEntries(intermediates.flatMap((i) => i.ca.privateKeyPem ? [[i.cluster.name, i.ca.privateKeyPem]] : [])))),
         inventory,
     };
 }

@@ -3,7 +3,7 @@ import { CapturedResource } from "../engine/graph";
 import { Plan, planStack } from "../engine/plan";
 import { plain } from "../engine/values";
 import { ConfigError } from "../config";
-import { allowed } from "./support/authz";
+import { authorize } from "../engine/mesh/authorization";
 import { validateChartValues } from "./support/manifests";
 import { shippedPlan } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
@@ -158,8 +158,8 @@ describe("ACME challenges (upstream model)", () => {
         assert.ok(served(classes.find((c) => c.metadata.name === className)), `IngressClass ${className} names Istio's controller`);
         assert.ok(!served(undefined), "without it (the defect), Istio in STRICT mode ignores the solver's Ingress");
         // Under default deny (stage 3), the CA's unauthenticated fetch must pass the ingress gateway.
-        const edge = of(plan, "kubernetes:security.istio.io/v1:AuthorizationPolicy").filter((r) => inputs(r).metadata.name === "ingress-gateway").map((r) => inputs(r).spec);
-        assert.ok(allowed(edge, { host: "shop.dev.acme.example", path: "/.well-known/acme-challenge/token" }));
+        const edge = of(plan, "kubernetes:security.istio.io/v1:AuthorizationPolicy").filter((r) => inputs(r).metadata.name === "ingress-gateway").map((r) => ({ name: "ingress-gateway", namespace: "istio-system", spec: inputs(r).spec }));
+        assert.equal(authorize(edge, { host: "shop.dev.acme.example", path: "/.well-known/acme-challenge/token", method: "GET", port: 80 }).decision, "allowed");
     });
 
     describe("refused in config where it cannot work", () => {

@@ -1,22 +1,25 @@
 import assert from "node:assert/strict";
+import { authorize, AuthzRequest, PolicyObject } from "../engine/mesh/authorization";
 import { Plan, planStack } from "../engine/plan";
 import { plain } from "../engine/values";
-import { allowed } from "./support/authz";
-import { shippedPlan } from "./support/plan";
+import { secretBackendProdPlan, shippedPlan } from "./support/plan";
 import { issueLeaf, mtlsHandshake } from "./support/pki";
 import { stackConfig, toRuntime } from "./support/stacks";
 
 const AWS_TD = "aws.prod.mesh.acme.example";
 const GCP_TD = "gcp.prod.mesh.acme.example";
 
-/** The AuthorizationPolicy specs one cluster applies to a workload (its namespace's and the root namespace's). */
+/** The AuthorizationPolicies one cluster applies to a workload (its namespace's and the root namespace's). */
 function policiesFor(plan: Plan, cluster: string, namespace: string, app: string) {
     return plan.graph.resources
         .filter((r) => r.type === "kubernetes:security.istio.io/v1:AuthorizationPolicy" && plan.graph.resources.find((p) => p.urn === r.provider)?.name === cluster)
         .map((r) => plain(r.inputs))
         .filter((p) => p.metadata.namespace === "istio-system" && !p.spec.selector || p.metadata.namespace === namespace && p.spec.selector?.matchLabels?.app === app)
-        .map((p) => p.spec);
+        .map((p): PolicyObject => ({ namespace: p.metadata.namespace, name: p.metadata.name, spec: p.spec }));
 }
+
+/** What the workload's sidecar decides (engine/mesh/authorization.ts, Istio's evaluation); a gateway listens on 443. */
+const allowed = (policies: readonly PolicyObject[], r: Partial<AuthzRequest>) => authorize(policies, { port: 443, ...r }).decision === "allowed";
 
 describe("authorization by identity (stages 3 and 5)", () => {
     let prod: Plan;
@@ -27,7 +30,7 @@ describe("authorization by identity (stages 3 and 5)", () => {
     it("denies by default mesh-wide and allows exactly the declared calls, by fully qualified principal per cloud", () => {
         for (const cluster of ["prod-aws-use1", "prod-gcp-usc1"]) {
             const catalog = policiesFor(prod, cluster, "shop", "catalog");
-            assert.ok(catalog.some((p) => Object.keys(p).length === 0), "an allow-nothing policy in the root namespace");
+            assert.ok(catalog.some((p) => Object.keys(p.spec).length === 0), "an allow-nothing policy in the root namespace");
             for (const td of [AWS_TD, GCP_TD]) {
                 assert.ok(allowed(catalog, { principal: `${td}/ns/shop/sa/frontend`, method: "GET", port: 8080 }));
                 assert.ok(allowed(catalog, { principal: `${td}/ns/shop/sa/cart`, method: "GET", port: 8080 }));
@@ -58,7 +61,7 @@ describe("authorization by identity (stages 3 and 5)", () => {
         const ra = prod.graph.resources.filter((r) => r.type === "kubernetes:security.istio.io/v1:RequestAuthentication").map((r) => plain(r.inputs).spec);
         assert.equal(ra.length, 2);
         assert.deepEqual(ra[0].jwtRules[0], { issuer: "https://login.acme.example/", jwksUri: "https://login.acme.example/.well-known/jwks.json", audiences: ["shop"], forwardOriginalToken: false });
-        const gw = prod.graph.resources.filter((r) => r.type === "kubernetes:security.istio.io/v1:AuthorizationPolicy" && plain(r.inputs).metadata.name === "ingress-gateway").map((r) => plain(r.inputs).spec);
+        const gw = prod.graph.resources.filter((r) => r.type === "kubernetes:security.istio.io/v1:AuthorizationPolicy" && plain(r.inputs).metadata.name === "ingress-gateway").map((r) => ({ name: "ingress-gateway", namespace: "istio-system", spec: plain(r.inputs).spec }));
         const host = "shop.acme.example";
         assert.ok(!allowed(gw, { host, path: "/api/orders" }), "no token, protected path: refused");
         assert.ok(allowed(gw, { host, path: "/api/orders", requestPrincipal: "https://login.acme.example//user-1" }));
@@ -84,14 +87,16 @@ describe("authorization by identity (stages 3 and 5)", () => {
     });
 
     it("with real certificates: an aws workload and a gcp workload complete mTLS, and the gcp side's policy tells trust domains apart", async () => {
-        const pki = prod.referencedGraphs.get("pki-prod")!;
+        // The keys of the intermediates, which managed CAs (prod's backends) never hand out: the secret backend's.
+        const keyed = await secretBackendProdPlan();
+        const pki = keyed.referencedGraphs.get("pki-prod")!;
         const out = (name: string, key: string) => plain(pki.resources.find((r) => r.name === name)!.outputs)[key];
         const root = out("prod-root-1-cert", "certPem");
         const peer = async (cluster: string, id: string) => {
             const leaf = await issueLeaf({ caCertPem: out(`int-${cluster}-e1-cert`, "certPem"), caKeyPem: out(`int-${cluster}-e1-key`, "privateKeyPem"), spiffeId: id });
             return { certChainPem: leaf.certPem + out(`int-${cluster}-e1-cert`, "certPem"), keyPem: leaf.keyPem, caPems: [root] };
         };
-        const catalogPolicies = policiesFor(prod, "prod-gcp-usc1", "shop", "catalog");
+        const catalogPolicies = policiesFor(keyed, "prod-gcp-usc1", "shop", "catalog");
         const server = await peer("prod-gcp-usc1", `spiffe://${GCP_TD}/ns/shop/sa/catalog`);
         const check = async (clientId: string) => {
             const hs = await mtlsHandshake({ server, client: await peer("prod-aws-use1", clientId) });

@@ -93,7 +93,7 @@ describe("clusters on two clouds (prod)", () => {
         assert.equal(pool.nodeConfig.imageType, "COS_CONTAINERD");
         assert.deepEqual(pool.management, { autoRepair: true, autoUpgrade: true });
         assert.equal(pool.nodeConfig.shieldedInstanceConfig.enableSecureBoot, true);
-        assert.equal(pool.nodeConfig.serviceAccount, outputs(one(prod, "gcp:serviceaccount/account:Account")).email);
+        assert.equal(pool.nodeConfig.serviceAccount, outputs(one(prod, "gcp:serviceaccount/account:Account", "prod-gcp-usc1-nodes")).email);
         const fw = inputs(one(prod, "gcp:compute/firewall:Firewall"));
         assert.deepEqual(fw.sourceRanges, ["172.16.0.0/28"]);
         assert.ok(fw.allows[0].ports.includes("15017"));

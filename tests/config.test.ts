@@ -60,6 +60,13 @@ describe("config gate", () => {
         ["stage 5 needs both clouds", "prod", (c) => (c.clusters[1] = { ...c.clusters[0], name: "prod-aws-2", network: "net-2" }), "istio-production:clusters", /both clouds/, '"aws"'],
         ["one cloud before stage 5", "prod", (c) => (c.stage = 4), "istio-production:clusters", /one cloud/, '"aws,gcp"'],
         ["one trust domain before stage 5", "staging", (c) => (c.clusters[1].trustDomain = "other.example"), "istio-production:clusters[1].trustDomain", /share one trust domain/, '"other.example"'],
+        ["a CA backend name", "dev", (c) => (c.clusters[0].caBackend = "vault"), "istio-production:clusters[0].caBackend", /"secret", "aws-private-ca" or "google-cas"/, '"vault"'],
+        ["AWS Private CA on GKE", "prod", (c) => (c.clusters[1].caBackend = "aws-private-ca"), "istio-production:clusters[1].caBackend", /EKS clusters only.*runs on gcp/, '"aws-private-ca"'],
+        ["Google CAS on EKS", "prod", (c) => (c.clusters[0].caBackend = "google-cas"), "istio-production:clusters[0].caBackend", /GKE clusters only.*runs on aws/, '"google-cas"'],
+        ["a hardware CA backend with pki from config", "dev", (c) => { c.clusters[0].caBackend = "aws-private-ca"; c.pki = { source: "config" }; delete c.ingress; }, "istio-production:clusters[0].caBackend", /needs pki.source stack/, '"aws-private-ca"'],
+        ["a hardware CA backend with the private ingress issuer", "staging", (c) => { c.clusters[0].caBackend = "aws-private-ca"; c.ingress = { ...c.ingress, issuer: "private" }; }, "istio-production:clusters[0].caBackend", /cannot serve ingress.issuer private/, '"aws-private-ca"'],
+        ["a subordinate CSR of no cluster", "pki-prod", (c) => (c.subordinateCsrs = { "prod-azure": "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n" }), "istio-production:subordinateCsrs.prod-azure", /names no cluster/, '"prod-azure"'],
+        ["a subordinate CSR that is no CSR", "pki-prod", (c) => (c.subordinateCsrs = { "prod-aws-use1": "MIIB" }), "istio-production:subordinateCsrs.prod-aws-use1", /PEM certificate request/, '"MIIB"'],
         ["gcp project ids", "prod", (c) => (c.clusters[1].project = "X"), "istio-production:clusters[1].project", /project ID/, '"X"'],
     ];
     for (const [rule, stack, mutate, key, message, value] of cases) {

@@ -81,7 +81,7 @@ function pairs(clusters: readonly Cluster[], call: Call) {
 /** The handshake from the client's side: does the server's certificate carry a SAN the client expects? */
 function clientAccepts(client: Cluster, server: Cluster, caller: Workload, call: Call) {
     const rule = destinationRuleFor(client.rules, call.callee.host, caller.namespace, call.callee.namespace, client.mesh);
-    const expected = expectedSans(client.mesh, rule, call.callee);
+    const expected = expectedSans(client.mesh, rule?.spec?.trafficPolicy?.tls, call.callee);
     const presented = presentedId(server.caTrustDomain, call.callee);
     return { ok: expected.includes(presented), expected, presented };
 }
@@ -166,7 +166,7 @@ describe("mTLS identities of every declared call (upstream model)", () => {
         for (const { client, server, caller, callee } of calls) {
             const rule = destinationRuleFor(client.rules, callee.host, caller.namespace, callee.namespace, client.mesh);
             const presented = presentedId(server.caTrustDomain, callee);
-            assert.ok(expectedSans(client.mesh, rule, callee).includes(presented), `${client.name} → ${callee.host}: ${presented}`);
+            assert.ok(expectedSans(client.mesh, rule?.spec?.trafficPolicy?.tls, callee).includes(presented), `${client.name} → ${callee.host}: ${presented}`);
         }
     });
 

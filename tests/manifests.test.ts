@@ -203,7 +203,7 @@ describe("what the shipped stacks would apply, against upstream schemas", () => 
                         // The AWS Load Balancer Controller chart (eks-charts) and Kiali's kiali-server chart ship no
                         // values.schema.json, so Helm itself accepts any values; theirs are asserted by the cluster
                         // and observability tests instead.
-                        ...validateChartValues(inputs.chart, inputs.version, inputs.values ?? {}, { repo: inputs.repositoryOpts?.repo, withoutSchema: ["aws-load-balancer-controller", "kiali-server"] }),
+                        ...validateChartValues(inputs.chart, inputs.version, inputs.values ?? {}, { repo: inputs.repositoryOpts?.repo, withoutSchema: ["aws-load-balancer-controller", "kiali-server", "aws-privateca-issuer"] }),
                     ]
                     : validateCustomResource(inputs);
                 return found.map((e) => `${r.type} ${r.name}: ${e}`);

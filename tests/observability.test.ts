@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CapturedResource } from "../engine/graph";
-import { Plan, planStack } from "../engine/plan";
+import { Plan, planStack, stackOutputs } from "../engine/plan";
 import { isSecretValue, plain } from "../engine/values";
 import { ConfigError, parseStackConfig } from "../config";
 import { METRICS } from "../components/observability/metrics";
@@ -306,8 +306,8 @@ describe("observability in the plan (stage 4 and 5)", () => {
 
     it("alerts on each cluster's own intermediate, at the expiry of the certificate it was handed", () => {
         for (const cluster of ["prod-aws-use1", "prod-gcp-usc1"]) {
-            const secret = onCluster(prod, "kubernetes:core/v1:Secret", cluster).find((r) => plain(r.inputs).metadata.name === "istio-ca")!;
-            const intermediate = plain(secret.inputs).stringData["tls.crt"].match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)[0];
+            // The certificate the pki stack signed for the cluster, whichever backend holds its key.
+            const intermediate = (stackOutputs(prod.referencedGraphs.get("pki-prod")!).outputs as any).intermediates[cluster].certPem;
             const expr = alerts(values(releaseOf(prod, "prometheus", cluster))).MeshIntermediateCaExpiring.expr;
             assert.equal(expr, `vector(${notAfterSeconds(intermediate)}) - time() < ${30 * 86400}`);
         }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { stackOutputs } from "../engine/plan";
 import { parseStackConfig } from "../config";
 import { escScript, exportScript, handoffEnvironment } from "../tools/pki-export";
-import { stackConfig, toRuntime } from "./support/stacks";
+import { secretBackendProd, toRuntime } from "./support/stacks";
 import { shippedPlan } from "./support/plan";
 
 describe("air-gap handoff (npm run pki:export)", () => {
@@ -19,10 +19,16 @@ describe("air-gap handoff (npm run pki:export)", () => {
         assert.ok(!script.includes((rootKey.outputs.privateKeyPem as any).value.split("\n")[1]), "the root key leaked");
 
         // What the script sets is what the config gate of the prod stack accepts, with the keys marked secret.
-        const config = { ...stackConfig("prod"), pki: values[0].value, trustBundle: values[1].value, intermediates: values[2].value };
+        const config = { ...secretBackendProd(), pki: values[0].value, trustBundle: values[1].value, intermediates: values[2].value };
         const parsed = parseStackConfig(toRuntime(config), new Set(["istio-production:intermediates"]));
         assert.equal(parsed.role, "mesh");
         assert.throws(() => parseStackConfig(toRuntime(config)), /must be set with `pulumi config set --secret istio-production:intermediates`/);
+    });
+
+    it("refuses clusters whose key lives in a managed CA: they read the pki stack, never an air-gapped key", async () => {
+        // pki-prod once it signed prod's managed subordinates' CSRs (the plan of prod carries the handoff out).
+        const outputs = stackOutputs((await shippedPlan("prod")).referencedGraphs.get("pki-prod")!).outputs as any;
+        assert.throws(() => exportScript(outputs, "prod"), /cluster "prod-aws-use1"'s key lives in its managed CA/);
     });
 
     it("refuses another environment's pki outputs: staging's material never reaches prod's script", async () => {
@@ -44,7 +50,7 @@ describe("air-gap handoff (npm run pki:export)", () => {
         assert.ok(!script.includes((rootKey.outputs.privateKeyPem as any).value.split("\n")[1]), "the root key leaked");
 
         // The CLI merges pulumiConfig into the config of a stack file that sets no pki of its own: the gate accepts it.
-        const { ["istio-production:pki"]: _own, ...file } = toRuntime(stackConfig("prod"));
+        const { ["istio-production:pki"]: _own, ...file } = toRuntime(secretBackendProd());
         assert.ok(_own, "the shipped file names its pki stack; an importing file drops that line");
         const merged = { ...file, ...Object.fromEntries(values.map((v) => [v.key, v.text])) };
         assert.equal(parseStackConfig(merged, new Set(["istio-production:intermediates"])).role, "mesh");

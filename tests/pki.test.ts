@@ -61,6 +61,7 @@ describe("pki stacks, one per environment, proven with real crypto", function ()
     const m = (env: string) => material(plans.get(env)!);
 
     before(async () => {
+        // prod's own ceremony, with the keys it makes; signing managed CAs' CSRs is proven in ca-backends.test.ts.
         for (const env of ENVIRONMENTS) plans.set(env, await shippedPlan(`pki-${env}`));
     });
 

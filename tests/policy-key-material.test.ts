@@ -314,7 +314,11 @@ describe("policy pack key-material", () => {
         for (const selector of [{ issuerRef: {} }, { issuerRef: { name: "istio-*" } }, { namespace: { matchNames: ["*"] } }]) {
             assert.equal((await check({ ...loose, spec: { ...loose.spec, selector } })).length, 2, `${JSON.stringify(selector)} selects the mesh issuer too`);
         }
-        for (const selector of [{ issuerRef: { name: "acme", kind: "ClusterIssuer" } }, { issuerRef: { name: "*", kind: "AWSPCAClusterIssuer" } }, { issuerRef: { name: "*", group: "awspca.cert-manager.io" } }]) {
+        // A managed CA's issuer (aws-privateca-issuer, google-cas-issuer) is the mesh issuer of its cluster.
+        for (const selector of [{ issuerRef: { name: "*", kind: "AWSPCAIssuer", group: "awspca.cert-manager.io" } }, { issuerRef: { name: "istio-ca", kind: "GoogleCASIssuer" } }]) {
+            assert.equal((await check({ ...loose, spec: { ...loose.spec, selector } })).length, 2, `${JSON.stringify(selector)} selects a managed mesh issuer`);
+        }
+        for (const selector of [{ issuerRef: { name: "acme", kind: "ClusterIssuer" } }, { issuerRef: { name: "*", kind: "VenafiIssuer" } }, { issuerRef: { name: "*", group: "jetstack.io" } }]) {
             assert.deepEqual(await check({ ...loose, spec: { ...loose.spec, selector } }), [], `${JSON.stringify(selector)} is another issuer`);
         }
         assert.equal((await check({ ...loose, spec: { ...loose.spec, selector: { issuerRef: { name: "vault" } } } }, { meshIssuers: ["vault"] })).length, 2, "mesh issuers are configurable");

@@ -142,7 +142,7 @@ describe("the policy gate fails closed", () => {
         fs.mkdirSync(path.join(broken, "broken"));
         fs.writeFileSync(path.join(broken, "broken", "PulumiPolicy.yaml"), "runtime: nodejs\n");
         fs.writeFileSync(path.join(broken, "broken", "index.ts"), "throw new Error('cannot load');\n");
-        const refused = await runCli(["test", "--program", PREVIEW_PROGRAM, "--policy-dir", broken]);
+        const refused = await runCli(["test", "--program", PREVIEW_PROGRAM, "--policy-dir", broken]).finally(() => fs.rmSync(broken, { recursive: true, force: true }));
         assert.equal(refused.code, 2);
         assert.match(refused.stderr, /policy pack .*broken failed to load: cannot load/);
     });

@@ -18,7 +18,7 @@ export function handoffEnvironment(environment: string): string {
 interface PkiOutputs {
     environment: string;
     trustBundle: string[];
-    intermediates: Record<string, { certPem?: string }>;
+    intermediates: Record<string, { certPem?: string; key?: "pki-stack" | "managed-ca" }>;
     intermediateKeys: Record<string, string>;
 }
 
@@ -32,6 +32,9 @@ function handoff(outputs: PkiOutputs, environment: string): { roots: string[]; c
     const clusters = Object.entries(outputs.intermediates ?? {});
     const material: Record<string, { certPem: string; keyPem: string }> = {};
     for (const [cluster, i] of clusters) {
+        if (i.key === "managed-ca") {
+            throw new Error(`cluster "${cluster}"'s key lives in its managed CA, which this stack signed a CSR for: there is no key to hand off, and the mesh stack imports the certificate through a StackReference (pki.source: stack)`);
+        }
         if (!i.certPem) throw new Error(`cluster "${cluster}" has no signed intermediate yet (external mode: set externalIntermediates.${cluster})`);
         const keyPem = outputs.intermediateKeys?.[cluster];
         if (!keyPem) throw new Error(`the pki outputs hold no key for cluster "${cluster}": export them with --show-secrets`);

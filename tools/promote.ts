@@ -38,6 +38,9 @@ export const CHART_CAPABILITY: Readonly<Record<keyof ChartVersions, Capability |
     certManager: undefined,
     awsLoadBalancerController: undefined,
     istioCsr: "enterpriseMeshCa",
+    // Deployed by clusters whose caBackend is a managed CA, from the stage istio-csr takes over the mesh CA.
+    awsPrivateCaIssuer: "enterpriseMeshCa",
+    googleCasIssuer: "enterpriseMeshCa",
     approverPolicy: "issuancePolicy",
     prometheus: "observability",
     kiali: "observability",

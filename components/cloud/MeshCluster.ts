@@ -1,3 +1,4 @@
+import { ManagedCa, SignedSubordinate } from "../pki/managedCa";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -36,6 +37,16 @@ export interface MeshCluster {
      * cannot bind an AWS role to a workload.
      */
     readonly bindAwsRole?: (name: string, binding: AwsRoleBinding, opts: { parent: pulumi.Resource }) => pulumi.Resource;
+    /** With a managed CA backend: the cluster's subordinate CA in its cloud's CA service. */
+    readonly managedCa?: ManagedCa;
+}
+
+/** A cluster's managed CA backend, as the cloud layer creates it. */
+export interface ManagedCaRequest {
+    readonly environment: string;
+    /** Present once the pki stack has signed the subordinate's CSR. */
+    readonly signed?: SignedSubordinate;
+    readonly issuerChartVersion: string;
 }
 
 export interface AwsRoleBinding {

@@ -8,6 +8,7 @@ import { GcpNetwork } from "./gcp/GcpNetwork";
 import { GkeCluster } from "./gcp/GkeCluster";
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../mesh/values";
 import { AcmeDnsZone, ClusterNetwork, MeshCluster } from "./MeshCluster";
+import { SignedSubordinate } from "../pki/managedCa";
 
 type CloudSetup =
     | { readonly config: Extract<ClusterConfig, { cloud: "aws" }>; readonly provider: aws.Provider; readonly network: AwsNetwork }
@@ -18,7 +19,7 @@ type CloudSetup =
  * allow-list can name every peer's egress addresses without a cycle; then the clusters. The one place that
  * branches on the cloud.
  */
-export function buildClusters(config: MeshConfig, multiCluster: boolean): MeshCluster[] {
+export function buildClusters(config: MeshConfig, multiCluster: boolean, signed: ReadonlyMap<string, SignedSubordinate | undefined> = new Map()): MeshCluster[] {
     const ha = config.highAvailability;
     const setups: CloudSetup[] = config.clusters.map((c) => {
         if (c.cloud === "aws") {
@@ -55,6 +56,10 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean): MeshCl
     return setups.map((s): MeshCluster => {
         const allowed = peerAllowList(s.config.name, networks, config.operatorCidrs);
         const common = { meshNetwork: s.config.network, trustDomain: s.config.trustDomain, protect: config.protectResources };
+        const managedCa = s.config.caBackend === "secret" ? undefined : {
+            environment: config.environment, signed: signed.get(s.config.name), highAvailability: ha,
+            issuerChartVersion: s.config.caBackend === "aws-private-ca" ? config.charts.awsPrivateCaIssuer : config.charts.googleCasIssuer,
+        };
         if (s.config.cloud === "aws") {
             return new EksCluster(s.config.name, {
                 ...common,
@@ -63,6 +68,7 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean): MeshCl
                 publicAccessCidrs: allowed, nodes: s.config.nodes, highAvailability: ha,
                 loadBalancerControllerVersion: config.charts.awsLoadBalancerController,
                 acmeDns: acmeDns?.zone.provider === "route53" ? { ...acmeDns, zone: acmeDns.zone } : undefined,
+                managedCa,
             });
         }
         return new GkeCluster(s.config.name, {
@@ -73,6 +79,7 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean): MeshCl
                 ...acmeDns,
                 aws: zoneAccount && { provider: zoneAccount.provider as aws.Provider, region: zoneAccount.config.region },
             },
+            managedCa,
         });
     });
 }

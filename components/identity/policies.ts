@@ -18,6 +18,7 @@ export interface PolicyDocument {
     readonly spec: Record<string, unknown>;
 }
 
+/** The workload contract engine/mesh/reachability.ts restates for its proof: keep both in step. */
 export function serviceAccountOf(s: ServiceConfig): string {
     return s.serviceAccount ?? s.name;
 }
@@ -103,7 +104,12 @@ export function ingressAllowPolicy(a: GatewayPolicyArgs): PolicyDocument {
     return { name: "ingress-gateway", namespace: ROOT_NAMESPACE, spec: { selector: { matchLabels: { istio: "ingressgateway" } }, action: "ALLOW", rules } };
 }
 
-/** The east-west gateway passes mTLS through; the destination sidecar authorizes the real caller. */
+/**
+ * The east-west gateway passes mTLS through; the destination sidecar authorizes the real caller. Istio builds the
+ * AUTO_PASSTHROUGH filter chains without any authorization (istio/istio 1.30.3 pilot/pkg/networking/core/gateway.go
+ * `builtAutoPassthroughFilterChains`: "We do not want any authz here"), so under the root default-deny this policy
+ * only matters for the 15021 status port; 15443 stays listed so the intent reads in one place.
+ */
 export function eastWestAllowPolicy(): PolicyDocument {
     return {
         name: "eastwest-gateway",

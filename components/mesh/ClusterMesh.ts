@@ -60,6 +60,8 @@ export class ClusterMesh extends pulumi.ComponentResource {
             workloadCertificateTtlMinutes: args.workloadCertificateTtlMinutes, keyAlgorithm: args.keyAlgorithm,
             istioCsrVersion: args.charts.istioCsr, approverPolicyVersion: args.charts.approverPolicy,
             clusterIssuer: args.ingressTls?.issuer === "private",
+            managedIssuer: args.enterpriseCa.step === "managed" ? cluster.managedCa?.issuer : undefined,
+            awaitingManagedCa: args.enterpriseCa.step === "awaiting-signature" ? cluster.managedCa?.caName : undefined,
         }, child);
         const controlPlane = new IstioControlPlane(`${name}-istio`, {
             provider: cluster.provider, istioNamespace, version: args.charts.istio, caReady: ca ? [ca.istioCsr] : [],

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPki } from "../pki/handoff";
 import { issuerChain } from "../pki/chain";
+import { AWAITING_MANAGED_CA, MANAGED_ISSUERS, ManagedCaIssuer } from "../pki/managedCa";
 import { approvalPolicy, NON_CA_USAGES } from "./approval";
 import { customResource, WAIT_READY } from "./resources";
 import {
@@ -38,6 +39,10 @@ export interface MeshCaArgs {
      * signs in its own namespace, and a gateway's namespace must hold no CA key. @default false
      */
     readonly clusterIssuer?: boolean;
+    /** The cluster's managed CA once its certificate is imported (handoff step 2): istio-csr signs through it. */
+    readonly managedIssuer?: ManagedCaIssuer;
+    /** Handoff step 1: the resource name of the managed subordinate awaiting the pki stack's signature. */
+    readonly awaitingManagedCa?: string;
 }
 
 /**
@@ -56,28 +61,44 @@ export class MeshCa extends pulumi.ComponentResource {
     constructor(name: string, args: MeshCaArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:MeshCa", name, {}, opts);
         const child = { parent: this, provider: args.provider };
-        const chain = pulumi.all([args.pki.intermediateCertPem, args.pki.roots]).apply(([int, roots]) => issuerChain(int, roots));
-
-        const caData = { "tls.crt": chain.chainPem, "tls.key": args.pki.intermediateKeyPem, "ca.crt": chain.signerPem };
-        const caSecret = new k8s.core.v1.Secret(`${name}-intermediate`, {
-            metadata: { name: "istio-ca", namespace: ISTIO_NAMESPACE },
-            type: "kubernetes.io/tls",
-            stringData: caData,
-        }, { ...child, dependsOn: [args.istioNamespace] });
-        if (args.clusterIssuer) {
-            // A ClusterIssuer reads its Secret from cert-manager's cluster resource namespace (its own by default).
-            const clusterSecret = new k8s.core.v1.Secret(`${name}-intermediate-cluster`, {
-                metadata: { name: "istio-ca", namespace: CERT_MANAGER_NAMESPACE }, type: "kubernetes.io/tls", stringData: caData,
-            }, { ...child, dependsOn: [args.certManager] });
-            this.clusterIssuer = customResource(`${name}-cluster-issuer`, "cert-manager.io/v1", "ClusterIssuer",
-                { name: MESH_ISSUER, annotations: WAIT_READY }, { spec: { ca: { secretName: clusterSecret.metadata.name } } },
-                { ...child, dependsOn: [args.certManager, clusterSecret] });
-        }
+        const managed = args.managedIssuer && MANAGED_ISSUERS[args.managedIssuer.backend];
+        const issuerRef = managed ? { name: MESH_ISSUER, kind: managed.kind, group: managed.group } : { name: MESH_ISSUER, kind: "Issuer", group: "cert-manager.io" };
         // The Issuer must be Ready before istio-csr: istio-csr is not Ready until the Issuer signed its serving cert.
-        this.issuer = customResource(`${name}-issuer`, "cert-manager.io/v1", "Issuer",
-            { name: MESH_ISSUER, namespace: ISTIO_NAMESPACE, annotations: WAIT_READY },
-            { spec: { ca: { secretName: caSecret.metadata.name } } },
-            { ...child, dependsOn: [args.certManager, caSecret] });
+        if (args.managedIssuer) {
+            const m = args.managedIssuer;
+            const controller = new k8s.helm.v3.Release(`${name}-${m.backend}-issuer`, {
+                name: m.chart.name, chart: m.chart.chart, version: m.chart.version, repositoryOpts: m.chart.repo ? { repo: m.chart.repo } : undefined,
+                namespace: CERT_MANAGER_NAMESPACE, values: m.chart.values, atomic: true,
+            }, { ...child, dependsOn: [args.certManager, ...m.ready] });
+            this.issuer = customResource(`${name}-issuer`, `${issuerRef.group}/v1beta1`, issuerRef.kind,
+                { name: MESH_ISSUER, namespace: ISTIO_NAMESPACE, annotations: WAIT_READY }, { spec: m.spec },
+                { ...child, dependsOn: [controller, args.istioNamespace] });
+        } else {
+            const keyPem = args.pki.intermediateKeyPem;
+            // Step 1 of a move to a managed CA: this issuer stands in until the subordinate is signed, and says so.
+            const annotations = { ...WAIT_READY, ...(args.awaitingManagedCa ? { [AWAITING_MANAGED_CA]: args.awaitingManagedCa } : {}) };
+            if (!keyPem) throw new Error(`cluster ${args.clusterName}: its mesh CA has neither a managed issuer nor an intermediate key`);
+            const chain = pulumi.all([args.pki.intermediateCertPem, args.pki.roots]).apply(([int, roots]) => issuerChain(int, roots));
+            const caData = { "tls.crt": chain.chainPem, "tls.key": keyPem, "ca.crt": chain.signerPem };
+            const caSecret = new k8s.core.v1.Secret(`${name}-intermediate`, {
+                metadata: { name: "istio-ca", namespace: ISTIO_NAMESPACE },
+                type: "kubernetes.io/tls",
+                stringData: caData,
+            }, { ...child, dependsOn: [args.istioNamespace] });
+            if (args.clusterIssuer) {
+                // A ClusterIssuer reads its Secret from cert-manager's cluster resource namespace (its own by default).
+                const clusterSecret = new k8s.core.v1.Secret(`${name}-intermediate-cluster`, {
+                    metadata: { name: "istio-ca", namespace: CERT_MANAGER_NAMESPACE }, type: "kubernetes.io/tls", stringData: caData,
+                }, { ...child, dependsOn: [args.certManager] });
+                this.clusterIssuer = customResource(`${name}-cluster-issuer`, "cert-manager.io/v1", "ClusterIssuer",
+                    { name: MESH_ISSUER, annotations }, { spec: { ca: { secretName: clusterSecret.metadata.name } } },
+                    { ...child, dependsOn: [args.certManager, clusterSecret] });
+            }
+            this.issuer = customResource(`${name}-issuer`, "cert-manager.io/v1", "Issuer",
+                { name: MESH_ISSUER, namespace: ISTIO_NAMESPACE, annotations },
+                { spec: { ca: { secretName: caSecret.metadata.name } } },
+                { ...child, dependsOn: [args.certManager, caSecret] });
+        }
         // istio-csr reads the root bundle file at startup and exits without it.
         const rootBundle = new k8s.core.v1.Secret(`${name}-root-bundle`, {
             metadata: { name: ROOT_BUNDLE_SECRET, namespace: CERT_MANAGER_NAMESPACE },
@@ -89,11 +110,10 @@ export class MeshCa extends pulumi.ComponentResource {
             chart: "oci://quay.io/jetstack/charts/cert-manager-approver-policy",
             version: args.approverPolicyVersion,
             namespace: CERT_MANAGER_NAMESPACE,
-            values: approverPolicyValues(args),
+            values: approverPolicyValues({ ...args, extraSignerNames: managed ? [managed.signerNames] : [] }),
             atomic: true,
         }, { ...child, dependsOn: [args.certManager] });
 
-        const issuerRef = { name: MESH_ISSUER, kind: "Issuer", group: "cert-manager.io" } as const;
         const keyConstraint = args.keyAlgorithm === "ECDSA" ? { algorithm: "ECDSA", minSize: 256, maxSize: 384 } : { algorithm: "RSA", minSize: 3072, maxSize: 4096 };
         const istioCsrAccount = { namespace: CERT_MANAGER_NAMESPACE, name: ISTIO_CSR_SERVICE_ACCOUNT };
         const common = { issuerRef, approverPolicy: approver };
@@ -125,7 +145,7 @@ export class MeshCa extends pulumi.ComponentResource {
             namespace: CERT_MANAGER_NAMESPACE,
             values: istioCsrValues({
                 clusterName: args.clusterName, trustDomain: args.trustDomain, highAvailability: args.highAvailability,
-                maxCertificateMinutes: args.workloadCertificateTtlMinutes, keyAlgorithm: args.keyAlgorithm,
+                maxCertificateMinutes: args.workloadCertificateTtlMinutes, keyAlgorithm: args.keyAlgorithm, issuer: issuerRef,
             }),
             atomic: true,
         }, { ...child, dependsOn: [this.issuer, rootBundle, ...policies] });

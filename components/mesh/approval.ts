@@ -7,7 +7,7 @@ export const NON_CA_USAGES = ["digital signature", "key encipherment", "server a
 export interface ApprovalPolicyArgs {
     /** The policy's name (cluster-scoped). */
     readonly policyName: string;
-    readonly issuerRef: { name: string; kind: "Issuer" | "ClusterIssuer"; group: "cert-manager.io" };
+    readonly issuerRef: { name: string; kind: string; group: string };
     /** The service account that creates the CertificateRequests this policy may approve. */
     readonly requester: { namespace: string; name: string };
     /**

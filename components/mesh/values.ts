@@ -77,12 +77,17 @@ export function certManagerValues(a: {
     };
 }
 
-export function approverPolicyValues(a: { highAvailability: boolean }) {
+/**
+ * approver-policy v0.27.0 may approve only requests of the signers listed (chart `app.approveSignerNames`, bound
+ * in its ClusterRole); a managed CA's external issuer adds its own (`awspcaissuers.awspca.cert-manager.io/*`,
+ * `googlecasissuers.cas-issuer.jetstack.io/*`).
+ */
+export function approverPolicyValues(a: { highAvailability: boolean; extraSignerNames?: readonly string[] }) {
     return {
         replicaCount: a.highAvailability ? 2 : 1,
         podDisruptionBudget: { enabled: a.highAvailability, ...(a.highAvailability ? { minAvailable: 1 } : {}) },
         topologySpreadConstraints: a.highAvailability ? zoneSpread({ "app.kubernetes.io/name": "cert-manager-approver-policy" }) : [],
-        app: { approveSignerNames: ["issuers.cert-manager.io/*", "clusterissuers.cert-manager.io/*"] },
+        app: { approveSignerNames: ["issuers.cert-manager.io/*", "clusterissuers.cert-manager.io/*", ...(a.extraSignerNames ?? [])] },
     };
 }
 
@@ -94,6 +99,11 @@ export interface IstioCsrValuesArgs {
     readonly highAvailability: boolean;
     readonly maxCertificateMinutes: number;
     readonly keyAlgorithm: KeyAlgorithm;
+    /**
+     * The mesh issuer's kind and group: cert-manager's CA Issuer, or a managed CA's external issuer (istio-csr v0.17.0
+     * `app.certmanager.issuer` takes any issuer reference). @default cert-manager's Issuer
+     */
+    readonly issuer?: { readonly kind: string; readonly group: string };
 }
 
 export function istioCsrValues(a: IstioCsrValuesArgs) {
@@ -108,7 +118,7 @@ export function istioCsrValues(a: IstioCsrValuesArgs) {
                 namespace: ISTIO_NAMESPACE,
                 // true would keep every workload's CertificateRequest: etcd and the API server balloon.
                 preserveCertificateRequests: false,
-                issuer: { enabled: true, name: MESH_ISSUER, kind: "Issuer", group: "cert-manager.io" },
+                issuer: { enabled: true, name: MESH_ISSUER, kind: a.issuer?.kind ?? "Issuer", group: a.issuer?.group ?? "cert-manager.io" },
             },
             tls: {
                 trustDomain: a.trustDomain,

@@ -25,6 +25,11 @@ export interface IntermediateCaArgs {
     readonly externalCertPem?: string;
     /** External mode: the enterprise root the external certificate must chain to. */
     readonly externalRootPem?: string;
+    /**
+     * The CSR of a subordinate CA whose key lives in a managed CA's HSM (the mesh stack exported it): this stack
+     * signs it and holds no key for the cluster.
+     */
+    readonly subordinateCsrPem?: string;
     /** @default 8760 (1 year) */
     readonly validityHours?: number;
     /** `pulumi up` re-issues the certificate this long before it expires. @default 720 (30 days) */
@@ -40,16 +45,19 @@ export class IntermediateCa extends pulumi.ComponentResource {
     /** Undefined in external mode until the enterprise CA has signed the CSR. */
     readonly certPem?: pulumi.Output<string>;
     readonly certRequestPem: pulumi.Output<string>;
-    readonly privateKeyPem: pulumi.Output<string>;
+    /** Undefined for a subordinate whose key lives in a managed CA's HSM. */
+    readonly privateKeyPem?: pulumi.Output<string>;
 
     constructor(name: string, args: IntermediateCaArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:pki:IntermediateCa", name, {}, opts);
-        const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(args.key), { parent: this });
-        const csr = new tls.CertRequest(`${name}-csr`, { privateKeyPem: key.privateKeyPem, subject: intermediateSubject(args.organization, args.cluster) }, { parent: this });
+        const key = args.subordinateCsrPem === undefined ? new tls.PrivateKey(`${name}-key`, privateKeyArgs(args.key), { parent: this }) : undefined;
+        const certRequestPem = key
+            ? new tls.CertRequest(`${name}-csr`, { privateKeyPem: key.privateKeyPem, subject: intermediateSubject(args.organization, args.cluster) }, { parent: this }).certRequestPem
+            : pulumi.output(args.subordinateCsrPem!);
         const names: ClusterNames = { trustDomain: args.trustDomain, dnsNames: args.dnsNames };
         if (args.issuer) {
             const cert = new IntermediateCertificate(`${name}-cert`, {
-                certRequestPem: csr.certRequestPem,
+                certRequestPem,
                 caCertPem: args.issuer.certPem,
                 caPrivateKeyPem: args.issuer.privateKeyPem,
                 cluster: args.cluster,
@@ -59,12 +67,12 @@ export class IntermediateCa extends pulumi.ComponentResource {
                 earlyRenewalHours: args.earlyRenewalHours ?? 720,
             }, { parent: this });
             this.certPem = cert.certPem;
-        } else if (args.externalCertPem) {
+        } else if (args.externalCertPem && key) {
             const external = args.externalCertPem;
             this.certPem = key.privateKeyPem.apply((pem) => checkExternal(args.cluster, external, pem, args.externalRootPem, names));
         }
-        this.certRequestPem = csr.certRequestPem;
-        this.privateKeyPem = pulumi.secret(key.privateKeyPem);
+        this.certRequestPem = certRequestPem;
+        this.privateKeyPem = key && pulumi.secret(key.privateKeyPem);
         this.registerOutputs({ certPem: this.certPem, certRequestPem: this.certRequestPem, privateKeyPem: this.privateKeyPem });
     }
 }

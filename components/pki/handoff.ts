@@ -1,15 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, ClusterConfig, ConfigError, ConfigIssue, MeshConfig } from "../../config";
+import { CaBackend, CONFIG_NAMESPACE, ClusterConfig, ConfigError, ConfigIssue, MeshConfig } from "../../config";
+import { caHandoffStep, CaHandoffStep } from "../../config/stageGate";
 import { meshIssuerServingNames } from "../mesh/values";
 import { ClusterNames, constraintProblems, readCaConstraints } from "./caConstraints";
+import { issuerChain } from "./chain";
+import { SignedSubordinate } from "./managedCa";
 
 /** What one cluster of a mesh stack receives from the offline PKI: never a root key. */
 export interface ClusterPki {
     /** The environment's root certificates, in bundle order (more than one during a root rotation). */
     readonly roots: pulumi.Output<string[]>;
     readonly intermediateCertPem: pulumi.Output<string>;
-    /** Secret. */
-    readonly intermediateKeyPem: pulumi.Output<string>;
+    readonly backend: CaBackend;
+    readonly step: CaHandoffStep;
+    /** Secret. Only while the mesh CA runs on the pki stack's intermediate (steps `secret` and `awaiting-signature`). */
+    readonly intermediateKeyPem?: pulumi.Output<string>;
+    /** Step `managed`: the certificate the pki stack signed for the managed subordinate, and the root that signed it. */
+    readonly signed?: SignedSubordinate;
 }
 
 /** The names a cluster's mesh issuer signs: its trust domain's identities, istiod, istio-csr and private ingress hosts. */
@@ -44,12 +51,14 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
     const pki = config.pki;
     if (!pki) throw new Error("pki is not configured: the config gate requires it from stage 2");
     if (pki.source === "config") {
+        // The config gate allows only the secret backend with an air-gapped handoff.
         const all = config.intermediates!;
         return new Map(config.clusters.map((c) => {
             // Offline, the encrypted intermediates are never read: their bytes are unknown to the plan, as values a
             // provider computes are at preview, and everything built from them is planned as such.
             const material = typeof all === "string" ? { certPem: pulumi.unknown as unknown as string, keyPem: pulumi.unknown as unknown as string } : all[c.name];
             return [c.name, {
+                backend: c.caBackend, step: "secret",
                 roots: pulumi.output(config.trustBundle!),
                 intermediateCertPem: pulumi.output(material.certPem).apply((pem) => checkedIntermediate(config, c, pem, `${CONFIG_NAMESPACE}:intermediates`)),
                 intermediateKeyPem: pulumi.secret(material.keyPem),
@@ -64,19 +73,26 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
     // stack deployed before its name was bound to its environment is refused as a bad setting.
     const ref = new pulumi.StackReference(pki.stack);
     // The rest of what the pki stack holds is input too (the stack exists, so its outputs are known at preview): every
-    // mismatch is one error naming the key of this stack to change.
+    // mismatch is one error naming the key of this stack to change. The handoff step of each cluster decides what gets
+    // registered (an import, an issuer), so it is read here too, before anything is.
     const [environment, trustBundle, intermediates] = await Promise.all(["environment", "trustBundle", "intermediates"].map(async (name) => {
         const details = await ref.getOutputDetails(name);
         return details.value ?? details.secretValue;
     }));
-    const issues = handoffIssues(config, pki.stack, { environment, trustBundle, intermediates });
+    const { issues, steps } = handoff(config, pki.stack, { environment, trustBundle, intermediates });
     if (issues.length > 0) throw new ConfigError(issues);
     const keys = ref.requireOutput("intermediateKeys");
-    return new Map(config.clusters.map((c) => [c.name, {
-        roots: pulumi.output(trustBundle as string[]),
-        intermediateCertPem: pulumi.output((intermediates as Intermediates)[c.name].certPem!),
-        intermediateKeyPem: keys.apply((all: Record<string, string>) => all[c.name]),
-    }]));
+    const roots = pulumi.output(trustBundle as string[]);
+    return new Map(config.clusters.map((c) => {
+        const step = steps.get(c.name)!;
+        const certPem = (intermediates as Intermediates)[c.name].certPem!;
+        const intermediateCertPem = pulumi.output(certPem);
+        const material: ClusterPki = step === "managed"
+            ? { roots, intermediateCertPem, backend: c.caBackend, step,
+                signed: { certPem: intermediateCertPem, chainPem: roots.apply((r) => [issuerChain(certPem, r).signerPem]) } }
+            : { roots, intermediateCertPem, backend: c.caBackend, step, intermediateKeyPem: keys.apply((all: Record<string, string>) => all[c.name]) };
+        return [c.name, material];
+    }));
 }
 
 /** The public outputs of an environment's pki stack (program/pki.ts) a mesh stack reads, as read: unchecked. */
@@ -86,32 +102,45 @@ export interface PkiStackOutputs {
     readonly intermediates: unknown;
 }
 
-type Intermediates = Record<string, { certPem?: string }>;
+/** Per cluster: the certificate, and where its key is (absent from pki stacks older than managed CAs: the stack made it). */
+type Intermediates = Record<string, { certPem?: string; key?: "pki-stack" | "managed-ca" }>;
 
 /** How the pki stack's outputs fail this stack: each problem under the key of this stack's config that must change. */
 export function handoffIssues(config: MeshConfig, stack: string, outputs: PkiStackOutputs): ConfigIssue[] {
+    return handoff(config, stack, outputs).issues;
+}
+
+function handoff(config: MeshConfig, stack: string, outputs: PkiStackOutputs): { issues: ConfigIssue[]; steps: Map<string, CaHandoffStep> } {
     const key = (k: string) => `${CONFIG_NAMESPACE}:${k}`;
     const from = `pki stack ${stack}`;
+    const steps = new Map<string, CaHandoffStep>();
     const { environment, trustBundle, intermediates } = outputs;
     const atStack = { key: key("pki.stack"), value: JSON.stringify(stack) };
+    const only = (issue: ConfigIssue) => ({ issues: [issue], steps });
     if (environment === undefined || !isRecord(intermediates)) {
-        return [{ ...atStack, message: `names a stack without a pki stack's outputs (environment, trustBundle, intermediates): name this environment's pki stack, the one that runs its root ceremony (role: pki)` }];
+        return only({ ...atStack, message: `names a stack without a pki stack's outputs (environment, trustBundle, intermediates): name this environment's pki stack, the one that runs its root ceremony (role: pki)` });
     }
     if (environment !== config.environment) {
-        return [{ ...atStack, message: `${from} holds the key material of environment ${JSON.stringify(environment)}, not "${config.environment}": point it at this environment's pki stack` }];
+        return only({ ...atStack, message: `${from} holds the key material of environment ${JSON.stringify(environment)}, not "${config.environment}": point it at this environment's pki stack` });
     }
     if (!Array.isArray(trustBundle) || trustBundle.length === 0) {
-        return [{ ...atStack, message: `${from} has no trust bundle: run its root ceremony first (docs/pki/root-ceremony.md)` }];
+        return only({ ...atStack, message: `${from} has no trust bundle: run its root ceremony first (docs/pki/root-ceremony.md)` });
     }
-    return config.clusters.flatMap((c, i): ConfigIssue[] => {
+    const issues = config.clusters.flatMap((c, i): ConfigIssue[] => {
         const entry = intermediates[c.name] as Intermediates[string] | undefined;
         const at = { key: key(`clusters[${i}].name`), value: JSON.stringify(c.name) };
         if (!entry) return [{ ...at, message: `is not issued an intermediate by the ${from}: add it to the clusters there and run it (docs/pki/root-ceremony.md), or correct the name` }];
+        try {
+            steps.set(c.name, caHandoffStep({ cluster: c.name, backend: c.caBackend, pki: entry.key ?? "pki-stack", signed: !!entry.certPem, pkiStack: stack }));
+        } catch (e) {
+            return [{ key: key(`clusters[${i}].caBackend`), value: JSON.stringify(c.caBackend), message: (e as Error).message }];
+        }
         if (!entry.certPem) return [{ ...at, message: `has an intermediate that is not signed yet: have the enterprise CA sign its CSR and set externalIntermediates.${c.name} in the ${from}` }];
         const problems = misfits(config, c, entry.certPem);
         if (problems.length) return [{ ...at, message: `is handed an intermediate by the ${from} that does not fit it: ${problems.join("; ")}; set the cluster's trustDomain and dnsNames there to this stack's (its trustDomain, private ingress hosts) and run it` }];
         return [];
     });
+    return { issues, steps };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { EmulatedState, ProviderEmulator, ProviderInputError, ResourceRequest } from "./types";
 import { stableId } from "./index";
 import { clusterCaData, publicIp } from "./addresses";
+import { activateManagedCa, managedCaCsr, ManagedCaCurve } from "./managedCa";
 
 /** The account the offline engine pretends to be in when a stack pins none. */
 export const OFFLINE_AWS_ACCOUNT = "123456789012";
@@ -32,7 +33,50 @@ const computed: Record<string, Outputs> = {
         status: "ACTIVE",
     }),
     "aws:eks/nodeGroup:NodeGroup": () => ({ status: "ACTIVE" }),
+    // CreateCertificateAuthority: the key is made in the service's HSM; a subordinate waits for its certificate with
+    // its CSR readable (GetCertificateAuthorityCsr), which terraform-provider-aws exposes as certificateSigningRequest.
+    "aws:acmpca/certificateAuthority:CertificateAuthority": (r, c) => {
+        const arn = `arn:aws:acm-pca:${c.region}:${c.account}:certificate-authority/${uuid(r.urn)}`;
+        const curve = pcaCurve(r);
+        curveOfArn.set(arn, curve);
+        const config = r.inputs.certificateAuthorityConfiguration ?? {};
+        const type = r.inputs.type ?? "SUBORDINATE";
+        if (type !== "SUBORDINATE") throw new ProviderInputError(r.type, r.name, `the offline engine emulates subordinate CAs only, got type ${type}`);
+        const subject = config.subject ?? {};
+        if (!subject.commonName) throw new ProviderInputError(r.type, r.name, "certificateAuthorityConfiguration.subject.commonName is required for a CA's CSR");
+        return {
+            id: arn, arn,
+            certificateSigningRequest: managedCaCsr(arn, curve, { organization: subject.organization, commonName: subject.commonName }),
+            status: "PENDING_CERTIFICATE",
+            type,
+            usageMode: r.inputs.usageMode ?? "GENERAL_PURPOSE",
+            keyStorageSecurityStandard: r.inputs.keyStorageSecurityStandard ?? "FIPS_140_2_LEVEL_3_OR_HIGHER",
+        };
+    },
+    // ImportCertificateAuthorityCertificate: refused unless the certificate carries the CA's key and chains.
+    "aws:acmpca/certificateAuthorityCertificate:CertificateAuthorityCertificate": (r) => {
+        const chain = splitPem(r.inputs.certificateChain ?? "");
+        const problem = activateManagedCa(r.inputs.certificateAuthorityArn, curveOfArn.get(r.inputs.certificateAuthorityArn) ?? "P256", r.inputs.certificate, chain);
+        if (problem) throw new ProviderInputError(r.type, r.name, `ImportCertificateAuthorityCertificate: ${problem}`);
+        return { id: r.inputs.certificateAuthorityArn };
+    },
 };
+
+/** The CA's key algorithm as the HSM holds it; only the EC keys the mesh uses are emulated. */
+const PCA_CURVES: Record<string, ManagedCaCurve> = { EC_prime256v1: "P256", EC_secp384r1: "P384" };
+/** The curve of each CA created in this process, by ARN: an import names the CA only by its ARN. */
+const curveOfArn = new Map<string, ManagedCaCurve>();
+
+function pcaCurve(r: ResourceRequest): ManagedCaCurve {
+    const algorithm = r.inputs.certificateAuthorityConfiguration?.keyAlgorithm;
+    const curve = PCA_CURVES[algorithm];
+    if (!curve) throw new ProviderInputError(r.type, r.name, `keyAlgorithm ${JSON.stringify(algorithm)}: the offline engine emulates ${Object.keys(PCA_CURVES).join(", ")}`);
+    return curve;
+}
+
+function splitPem(text: string): string[] {
+    return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
 
 export const awsEmulator: ProviderEmulator = {
     pkg: "aws",

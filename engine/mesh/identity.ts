@@ -55,10 +55,14 @@ export interface Workload {
     readonly serviceAccount: string;
 }
 
-/** The SANs a client's sidecar accepts from `destination`'s endpoints. */
-export function expectedSans(client: IstiodMesh, rule: DestinationRuleObject | undefined, destination: Workload): string[] {
-    const tls = rule?.spec?.trafficPolicy?.tls;
-    if (tls?.subjectAltNames !== undefined && (tls.mode === "ISTIO_MUTUAL" || tls.mode === "MUTUAL")) return [...tls.subjectAltNames];
+/**
+ * The SANs a client's sidecar accepts from `destination`'s endpoints under ISTIO_MUTUAL, given the TLS settings its
+ * DestinationRule applies to the port (none: auto mTLS). cluster_tls.go `buildUpstreamTLSSettings` falls back to the
+ * service accounts when `SubjectAltNames == nil`; a YAML `subjectAltNames: []` decodes to an empty repeated field,
+ * which protobuf-go leaves nil, so an empty list falls back too.
+ */
+export function expectedSans(client: IstiodMesh, tls: { readonly subjectAltNames?: readonly string[] } | undefined, destination: Workload): string[] {
+    if (tls?.subjectAltNames?.length) return [...tls.subjectAltNames];
     const own = `spiffe://${client.trustDomain}/ns/${destination.namespace}/sa/${destination.serviceAccount}`;
     return [own, ...client.trustDomainAliases.map((td) => `spiffe://${td}/ns/${destination.namespace}/sa/${destination.serviceAccount}`)];
 }

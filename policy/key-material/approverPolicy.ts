@@ -27,13 +27,23 @@ interface RequestPolicySpec {
 }
 
 /**
+ * The kinds a mesh issuer may be: cert-manager's CA issuers, or the external issuers of the managed CA backends
+ * (aws-privateca-issuer v1.9.0 and google-cas-issuer v0.12.0 CRDs), by group.
+ */
+export const MESH_ISSUER_KINDS: ReadonlyArray<readonly [kind: string, group: string]> = [
+    ["Issuer", "cert-manager.io"], ["ClusterIssuer", "cert-manager.io"],
+    ["AWSPCAIssuer", "awspca.cert-manager.io"], ["AWSPCAClusterIssuer", "awspca.cert-manager.io"],
+    ["GoogleCASIssuer", "cas-issuer.jetstack.io"], ["GoogleCASClusterIssuer", "cas-issuer.jetstack.io"],
+];
+
+/**
  * The mesh issuer the policy applies to, if any. An omitted `issuerRef`, or an omitted field of it, matches every
- * issuer; the mesh issuer is one of cert-manager's own kinds.
+ * issuer; the mesh issuer is one of MESH_ISSUER_KINDS.
  */
 function selectedMeshIssuer(spec: RequestPolicySpec, meshIssuers: readonly string[]): string | undefined {
     const ref = spec.selector?.issuerRef ?? {};
     const matches = (pattern: string | undefined, ...values: string[]) => pattern === undefined || values.some((v) => wildcardMatches(pattern, v));
-    if (!matches(ref.kind, "Issuer", "ClusterIssuer") || !matches(ref.group, "cert-manager.io")) return undefined;
+    if (!MESH_ISSUER_KINDS.some(([kind, group]) => matches(ref.kind, kind) && matches(ref.group, group))) return undefined;
     return meshIssuers.find((name) => matches(ref.name, name));
 }
 

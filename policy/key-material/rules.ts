@@ -3,6 +3,7 @@ import * as tls from "@pulumi/tls";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { acmePolicies } from "./acme";
 import { approverPolicyPolicies } from "./approverPolicy";
+import { caBackendPolicies } from "./caBackends";
 import { certificatePolicies } from "./certificates";
 import { istioCsrPolicies } from "./istioCsr";
 import { signedCaConstraints } from "./certificate";
@@ -18,6 +19,7 @@ import { PEM_PRIVATE_KEY, stackOf, wildcardMatches } from "./support";
 
 export * from "./acme";
 export * from "./approverPolicy";
+export * from "./caBackends";
 export * from "./certificates";
 export * from "./istioCsr";
 export * from "./stackOutputs";
@@ -311,5 +313,5 @@ export const noKeyInConfigMap: ResourceValidationPolicy = {
 
 export const keyMaterialPolicies = [
     privateKeyStrength, offlineRoot, rootConstraints, intermediateConstraints, intermediateNameConstraints, intermediateTrustDomainsDisjoint, intermediateWithinRoot, caKeysProtected, noKeyInConfigMap,
-    ...certificatePolicies, ...acmePolicies, ...istioCsrPolicies, ...approverPolicyPolicies, ...stackOutputPolicies,
+    ...certificatePolicies, ...acmePolicies, ...istioCsrPolicies, ...approverPolicyPolicies, ...caBackendPolicies, ...stackOutputPolicies,
 ];

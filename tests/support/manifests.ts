@@ -341,6 +341,7 @@ const CHART_SOURCES: Record<string, readonly string[]> = {
     "cert-manager-istio-csr": JETSTACK,
     "cert-manager-approver-policy": JETSTACK,
     "trust-manager": JETSTACK,
+    "cert-manager-google-cas-issuer": JETSTACK,
     base: ISTIO,
     istiod: ISTIO,
     gateway: ISTIO,

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { main } from "../../engine/cli";
 import { CapturedResource } from "../../engine/graph";
 import { memoizePlans, Plan, planStack, PROJECT_ROOT } from "../../engine/plan";
+import { secretBackendProd, toRuntime } from "./stacks";
 
 // Tests read plans and never change them: identical plans are made once per test process.
 memoizePlans();
@@ -48,6 +49,11 @@ export async function runCli(args: string[]): Promise<{ code: number; stdout: st
  */
 export function shippedPlan(stack: string): Promise<Plan> {
     return planStack({ stack });
+}
+
+/** prod on the `secret` backend on both clouds: its clusters' intermediates and keys come from the shipped pki-prod. */
+export function secretBackendProdPlan(): Promise<Plan> {
+    return planStack({ stack: "prod", config: toRuntime(secretBackendProd()) });
 }
 
 /**

@@ -22,3 +22,10 @@ function parse(text: string): unknown {
         return text;
     }
 }
+
+/** prod with the `secret` backend on every cluster: the shipped pki-prod makes their keys until it signs a managed CA's CSR. */
+export function secretBackendProd(): Record<string, any> {
+    const config = stackConfig("prod");
+    config.clusters = config.clusters.map((c: Record<string, unknown>) => ({ ...c, caBackend: "secret" }));
+    return config;
+}

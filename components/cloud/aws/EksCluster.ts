@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { eksKubeconfig } from "../kubeconfig";
-import { AcmeDns01, AcmeDnsZone, AwsRoleBinding, EastWestAddress, MeshCluster } from "../MeshCluster";
+import { AcmeDns01, AcmeDnsZone, AwsRoleBinding, EastWestAddress, ManagedCaRequest, MeshCluster } from "../MeshCluster";
+import { PrivateCaSubordinate } from "./PrivateCaSubordinate";
 import { Route53ChallengeRole } from "./Route53ChallengeRole";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { AwsNetwork } from "./AwsNetwork";
@@ -33,6 +34,8 @@ export interface EksClusterArgs {
     readonly loadBalancerControllerVersion: string;
     /** ACME DNS-01 for the ingress hosts in a Route 53 zone, written with cert-manager's Pod Identity. */
     readonly acmeDns?: AcmeDnsZone & { readonly zone: { readonly provider: "route53" } };
+    /** `caBackend: aws-private-ca`: the cluster's AWS Private CA subordinate. */
+    readonly managedCa?: ManagedCaRequest;
     readonly tags?: Record<string, string>;
 }
 
@@ -61,6 +64,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly acmeDns01?: AcmeDns01;
     readonly clusterSecurityGroupId: pulumi.Output<string>;
     readonly bindAwsRole: (name: string, binding: AwsRoleBinding, opts: { parent: pulumi.Resource }) => pulumi.Resource;
+    readonly managedCa?: PrivateCaSubordinate;
 
     constructor(name: string, args: EksClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:aws:EksCluster", name, {}, opts);
@@ -173,6 +177,13 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
                 podAnnotations: association.id.apply((id): Record<string, string> => ({ [ACME_DNS_IDENTITY_ANNOTATION]: id })),
                 ready: [...dns.ready, association],
             };
+        }
+
+        if (args.managedCa) {
+            this.managedCa = new PrivateCaSubordinate(`${name}-ca`, {
+                ...args.managedCa, cluster: name, region: args.region, provider: args.provider, bindAwsRole: this.bindAwsRole,
+                highAvailability: args.highAvailability, protect: args.protect,
+            }, { parent: this });
         }
 
         this.endpoint = cluster.endpoint;

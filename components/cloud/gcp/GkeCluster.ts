@@ -3,7 +3,8 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { gkeKubeconfig } from "../kubeconfig";
-import { AcmeDns01, AcmeDnsZone, EastWestAddress, MeshCluster } from "../MeshCluster";
+import { AcmeDns01, AcmeDnsZone, EastWestAddress, ManagedCaRequest, MeshCluster } from "../MeshCluster";
+import { CasSubordinate } from "./CasSubordinate";
 import { Route53ChallengeRole } from "../aws/Route53ChallengeRole";
 import { WEBHOOK_PORTS } from "../webhooks";
 import { GcpNetwork } from "./GcpNetwork";
@@ -30,6 +31,8 @@ export interface GkeClusterArgs {
      * a role of the zone's AWS account (`aws`: that account's provider and region) assumed with a service account token.
      */
     readonly acmeDns?: AcmeDnsZone & { readonly aws?: { readonly provider: aws.Provider; readonly region: string } };
+    /** `caBackend: google-cas`: the cluster's Certificate Authority Service subordinate. */
+    readonly managedCa?: ManagedCaRequest & { readonly highAvailability: boolean };
 }
 
 /** The service account whose tokens cert-manager requests to assume an AWS role from GKE. */
@@ -56,6 +59,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly egressAddresses: readonly pulumi.Output<string>[];
     readonly eastWest?: EastWestAddress;
     readonly acmeDns01?: AcmeDns01;
+    readonly managedCa?: CasSubordinate;
 
     constructor(name: string, args: GkeClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:gcp:GkeCluster", name, {}, opts);
@@ -141,6 +145,11 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
 
         if (args.acmeDns) this.acmeDns01 = this.acmeDnsIdentity(name, args, args.acmeDns, cluster, child);
 
+        if (args.managedCa) {
+            this.managedCa = new CasSubordinate(`${name}-ca`, {
+                ...args.managedCa, cluster: name, project: args.project, region: args.region, provider: args.provider, gkeCluster: cluster, protect: args.protect,
+            }, { parent: this });
+        }
         this.endpoint = pulumi.interpolate`https://${cluster.endpoint}`;
         this.caData = cluster.masterAuth.clusterCaCertificate.apply((ca) => ca ?? "");
         this.egressIps = args.network.egressIps;
