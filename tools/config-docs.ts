@@ -86,7 +86,7 @@ function rows(schema: any, prefix: string, literals: readonly Literal[], stageOf
         const name = `${prefix}${key}`;
         const seen = out.find((r) => r.key === name);
         // The discriminator of a union (`cloud`) takes each variant's value.
-        if (seen && !seen.type.split(" \\| ").includes(typeOf(prop))) seen.type += ` \\| ${typeOf(prop)}`;
+        if (seen) seen.type = [...new Set([...seen.type.split(" \\| "), ...typeOf(prop).split(" \\| ")])].join(" \\| ");
         if (!seen) {
             out.push({
                 key: name, type: typeOf(prop), default: prop.default === undefined ? "" : `\`${JSON.stringify(prop.default)}\``,
