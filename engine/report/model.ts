@@ -90,11 +90,15 @@ export function reportModel(plan: Plan, mesh: MeshProof | undefined, changes?: C
     const remoteSecrets = resources
         .filter((r) => r.type === "kubernetes:core/v1:Secret" && plain(r.inputs)?.metadata?.labels?.["istio/multiCluster"] === "true")
         .map((r) => ({ watcher: byUrn.get(r.provider)?.name ?? "", watched: String(plain(r.inputs).metadata.annotations?.["networking.istio.io/cluster"] ?? "") }));
+    // cert-manager's own issuers and the external issuers of the managed CA backends (aws-privateca-issuer's
+    // AWSPCA(Cluster)Issuer, google-cas-issuer's GoogleCAS(Cluster)Issuer).
     const issuers = resources
-        .filter((r) => r.custom && /^kubernetes:cert-manager\.io\/v1:(Cluster)?Issuer$/.test(r.type))
+        .filter((r) => r.custom && !r.read && /^kubernetes:[^:]+:\w*Issuer$/.test(r.type))
         .map((r) => {
             const i = redact(r.inputs) as any;
-            return { cluster: byUrn.get(r.provider)?.name ?? "", kind: String(i.kind), name: String(i.metadata?.name ?? r.name), signs: Object.keys(i.spec ?? {}).join(", ") };
+            const kind = String(i.kind ?? r.type.split(":").pop());
+            const signs = /^AWSPCA/.test(kind) ? "ca (AWS Private CA)" : /^GoogleCAS/.test(kind) ? "ca (Google CAS)" : Object.keys(i.spec ?? {}).join(", ");
+            return { cluster: byUrn.get(r.provider)?.name ?? "", kind, name: String(i.metadata?.name ?? r.name), signs };
         });
     return {
         project: plan.project.name, stack: plan.settings.stack, mode: plan.mode, now: plan.now.toISOString(),
