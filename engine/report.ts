@@ -226,7 +226,7 @@ function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, num
 
 function oneLine(v: unknown): string {
     // Flags (the stack's capabilities) read better as what is on and what is off.
-    if (v && typeof v === "object" && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "boolean")) {
+    if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length && Object.values(v).every((x) => typeof x === "boolean")) {
         const on = Object.entries(v).filter(([, x]) => x).map(([k]) => k);
         const off = Object.entries(v).filter(([, x]) => !x).map(([k]) => k);
         return `on: ${on.join(", ") || "none"}; off: ${off.join(", ") || "none"}`;
