@@ -65,7 +65,7 @@ describe("report.html in a real browser (headless Chromium)", function () {
                 };
             })()`);
             const { cssContentSize } = await b.send("Page.getLayoutMetrics", {}, session);
-            const shot = await b.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true, clip: { x: 0, y: 0, width: view.width, height: Math.min(cssContentSize.height, 6000), scale: 1 } }, session);
+            const shot = await b.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true, clip: { x: 0, y: 0, width: view.width, height: Math.min(cssContentSize.height, 2400), scale: 1 } }, session);
             fs.writeFileSync(path.join(SCREENSHOTS, `report-prod-${view.name}.png`), Buffer.from(shot.data, "base64"));
 
             assert.deepEqual(errors, [], "console errors");
