@@ -29,20 +29,23 @@ export interface Changes {
 /**
  * Properties whose change makes the provider replace the resource instead of updating it in place.
  *
- * A heuristic, not the provider's schema: the bridged providers' ForceNew flags are not in the Node.js SDKs
- * (@pulumi/aws 7.48.0, @pulumi/gcp 9.37.0 ship no such metadata), so this lists the create-only properties their
- * API references name: EKS CreateCluster's `name` and `vpcConfig.subnetIds` are not in UpdateClusterConfig; a GKE
- * cluster's `name`, `location` and `network` are immutable (container.v1 projects.locations.clusters); a subnet's
- * and a VPC's CIDR and zone; a Kubernetes object's name and namespace (pulumi-kubernetes replaces on either);
- * everything a tls private key is generated from (terraform-provider-tls 4.3 marks every attribute RequiresReplace).
- * A type not listed is reported as an update; a real preview may still say replace.
+ * The bridged providers' Node.js SDKs (@pulumi/aws 7.48.0, @pulumi/gcp 9.37.0) carry no ForceNew metadata, so this is
+ * read off the upstream Terraform schemas where we could, and is a heuristic elsewhere:
+ * - aws_eks_cluster: hashicorp/terraform-provider-aws internal/service/eks/cluster.go (read at commit 00555dc5, a
+ *   v6 provider as pulumi-aws 7.x bridges, not at the exact bridged tag): `name`, `role_arn`,
+ *   `bootstrap_self_managed_addons`, `kubernetes_network_config.{service_ipv4_cidr,ip_family}` and
+ *   `remote_network_config` are ForceNew; `vpc_config.subnet_ids` is not (EKS updates a cluster's subnets in place).
+ * - the rest is heuristic, from the services' immutable fields: a GKE cluster's or node pool's name, location and
+ *   network; a VPC's and subnet's CIDR and zone; an EKS node group's name, subnets and capacity type; everything a
+ *   tls private key is generated from; a Kubernetes object's name and namespace (pulumi-kubernetes replaces on either).
+ * A type not listed is reported as an update; a real `pulumi preview` remains the authority.
  */
 const REPLACE_ON: Readonly<Record<string, readonly string[]>> = {
-    "aws:eks/cluster:Cluster": ["name", "vpcConfig.subnetIds", "kubernetesNetworkConfig.serviceIpv4Cidr"],
+    "aws:eks/cluster:Cluster": ["name", "roleArn", "bootstrapSelfManagedAddons", "kubernetesNetworkConfig.serviceIpv4Cidr", "kubernetesNetworkConfig.ipFamily", "remoteNetworkConfig"],
     "aws:eks/nodeGroup:NodeGroup": ["clusterName", "nodeGroupName", "subnetIds", "capacityType"],
     "aws:ec2/vpc:Vpc": ["cidrBlock"],
     "aws:ec2/subnet:Subnet": ["cidrBlock", "vpcId", "availabilityZone"],
-    "gcp:container/cluster:Cluster": ["name", "location", "network", "subnetwork", "ipAllocationPolicy"],
+    "gcp:container/cluster:Cluster": ["name", "location", "network", "subnetwork"],
     "gcp:container/nodePool:NodePool": ["name", "location", "cluster", "nodeConfig.machineType"],
     "gcp:compute/subnetwork:Subnetwork": ["name", "region", "network"],
     "tls:index/privateKey:PrivateKey": ["algorithm", "rsaBits", "ecdsaCurve"],
