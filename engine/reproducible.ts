@@ -196,7 +196,7 @@ const b64u = (n: bigint): string => {
     return Buffer.from(hex, "hex").toString("base64url");
 };
 
-/** An RSA key of `bits` bits with e = 65537, as Go's rsa.GenerateKey makes them, from the DRBG. */
+/** An RSA key of `bits` bits with e = 65537 (the exponent the tls provider's keys carry), from the DRBG. */
 export function deriveRsaKey(bits: number, random: HmacDrbg): crypto.KeyObject {
     const e = 65537n;
     for (;;) {

@@ -113,6 +113,7 @@ describe("plan reports and reproducible plans", () => {
         }
         const html = fs.readFileSync(path.join(dir, "report.html"), "utf8");
         assert.doesNotMatch(html, /\b(src|href)\s*=|url\((?!#)|@import|https?:\/\/[^"' ]*\.(js|css)/i, "report.html loads nothing");
+        assert.match(html, /<h2>Changes against main<\/h2><p>3 to create · 0 to update · 0 to replace · 0 to delete<\/p>/);
         const summary = fs.readFileSync(path.join(dir, "summary.md"), "utf8");
         assert.match(summary, /```mermaid\nflowchart LR\n[\s\S]*prod_aws_use1 -\. remote secret \.-> prod_gcp_usc1/);
         assert.match(summary, /\| advisory \| platform-baseline\/gke-binary-authorization \|/);
