@@ -8,20 +8,30 @@ import { secretsOfConfig } from "../config/load";
 import { filterTexts, scrubWith } from "../config/redaction";
 import { ProgramError } from "./runtime";
 import { meshMismatches, summarize, writePlan } from "./report";
+import { changesSince, describeChanges, writeReports } from "./report/index";
+import { colorWanted } from "./report/terminal";
+import { planClock } from "./reproducible";
 
 /** Exit codes of `npm run plan`. */
 export const EXIT = { ok: 0, mandatoryViolation: 1, badInput: 2, programFailed: 3 } as const;
 
 const USAGE = `usage: npm run plan -- <stack> [--program <dir>] [--policy-dir <dir>] [--policy-pack-config <pack>=<file.json>]...
                          [--previous-outputs <file.json>] [--previous-plan <plan.json>] [--assume-created] [--allow-not-run] [--no-ca-handoff] [--out <dir>]
+                         [--baseline <plan.json>] [--now <time>] [--verbose]
 
 Runs the Pulumi program for <stack> offline (no CLI, no cloud) as a first \`pulumi preview\` sees it (values computed by
-providers unknown), evaluates every policy pack, and writes <out>/<stack>/plan.json, manifests/ and pki/.
+providers unknown), evaluates every policy pack, and writes <out>/<stack>/plan.json, manifests/, pki/, report.html
+and summary.md.
   --previous-plan     an earlier plan.json of the stack: its resources exist, their outputs are known (an update preview)
   --assume-created    evaluate the packs as if every resource existed (every output known)
   --allow-not-run     a mandatory policy that cannot run at preview is listed, not a failure
   --no-ca-handoff     do not carry out a managed CA handoff (docs/pki/ca-backends.md): plan the next \`pulumi up\` while
                       the pki stack has not signed the subordinates' CSRs yet
+  --baseline          an earlier plan.json of the stack (main's): what this plan creates, updates, replaces and deletes,
+                      printed and written to changes.json and both reports
+  --now               the plan's clock (RFC 3339); default SOURCE_DATE_EPOCH, else the start of today (UTC)
+  --verbose, -v       also count resources per type
+Colour on a terminal unless NO_COLOR is set.
 Exit codes: 0 ok, 1 mandatory policy violation, a mandatory policy that could not run, or a mesh path that differs from
 the declared service graph (stage 3 and later), 2 bad input (stack config,
 policy config or folder, arguments), 3 the program failed.`;
@@ -36,6 +46,7 @@ function parseOptions(argv: string[]) {
             "policy-pack-config": { type: "string", multiple: true }, help: { type: "boolean", short: "h" },
             "previous-outputs": { type: "string" }, "previous-plan": { type: "string" },
             "assume-created": { type: "boolean" }, "allow-not-run": { type: "boolean" }, "no-ca-handoff": { type: "boolean" },
+            baseline: { type: "string" }, now: { type: "string" }, verbose: { type: "boolean", short: "v" },
         },
     });
 }
@@ -92,16 +103,25 @@ async function plan(values: ParsedValues, stack: string): Promise<number> {
         const policyConfig = readPolicyConfigs(args.values["policy-pack-config"] ?? []);
         const previous = args.values["previous-outputs"];
         const previousPlan = args.values["previous-plan"];
+        let now;
+        try {
+            now = planClock(args.values.now);
+        } catch (e) {
+            throw new StackInputError((e as Error).message);
+        }
         if (previousPlan && args.values["assume-created"]) throw new StackInputError("--previous-plan and --assume-created exclude each other: the first previews an update, the second assumes everything exists");
         const plan = await planStack({
             programDir, stack, policyDir: args.values["policy-dir"], policyConfig,
             previousOutputs: previous ? readPreviousOutputs(previous) : undefined,
             mode: args.values["assume-created"] ? "created" : "preview",
-            existing: previousPlan ? readExisting(previousPlan, stack) : undefined,
+            existing: previousPlan ? readExisting(previousPlan, stack) : undefined, now,
             caHandoff: !args.values["no-ca-handoff"],
         });
+        const changes = args.values.baseline ? changesSince(plan, args.values.baseline) : undefined;
         const dir = writePlan(plan, out);
-        console.log(summarize(plan));
+        writeReports(plan, dir, changes);
+        console.log(summarize(plan, { verbose: args.values.verbose, color: colorWanted(process.stdout) }));
+        if (changes) console.log(`\n${describeChanges(changes).join("\n")}`);
         console.log(`\nWrote ${path.relative(process.cwd(), path.join(dir, "plan.json")) || dir}`);
         const mandatory = mandatoryViolations(plan);
         const unchecked = mandatoryNotRun(plan);

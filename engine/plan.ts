@@ -6,6 +6,7 @@ import { byUrn, CapturedResource, ProgramGraph } from "./graph";
 import { discoverPacks, evaluatePacks, LoadedPack, NotRun, PackConfig, Violation } from "./policy";
 import { listStacks, ProjectInfo, readProject, readStack, StackInputError, StackSettings, withPkiHandoff } from "./project";
 import { MissingStackError, PreviewBasis, runProgram, StackOutputs } from "./runtime";
+import { planClock, withPlanClock } from "./reproducible";
 import { containsSecret, plain } from "./values";
 
 /**
@@ -44,6 +45,8 @@ export interface PlanOptions {
      */
     readonly caHandoff?: boolean;
     readonly emulators?: Emulators;
+    /** The plan's clock (certificate validity, renewal). @default - `SOURCE_DATE_EPOCH`, else the start of today (UTC) */
+    readonly now?: Date;
     /** Sees every registration of the planned stack, also when the plan then fails. */
     readonly onRegister?: (res: CapturedResource) => void;
 }
@@ -65,6 +68,8 @@ export interface Plan {
     /** The managed CA handoff the plan carried out, when the stack's clusters awaited one. */
     readonly caHandoff?: CaHandoff;
     readonly referencedGraphs: ReadonlyMap<string, ProgramGraph>;
+    /** The plan's clock. */
+    readonly now: Date;
 }
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -98,7 +103,11 @@ export function memoizePlans(): void {
     memo ??= new Map();
 }
 
-async function plan(opts: PlanOptions): Promise<Plan> {
+function plan(opts: PlanOptions): Promise<Plan> {
+    return withPlanClock(opts.now ?? planClock(undefined), () => planAtClock(opts));
+}
+
+async function planAtClock(opts: PlanOptions): Promise<Plan> {
     const project = readProject(opts.programDir ?? PROJECT_ROOT);
     const emulators = opts.emulators ?? new Emulators();
     const outputsOf = new Map<string, StackOutputs>();
@@ -133,7 +142,8 @@ async function plan(opts: PlanOptions): Promise<Plan> {
         const override = referencedConfig[other];
         const settings = await handedOff(override ? { ...otherSettings, config: { ...override } } : otherSettings);
         // Plans of the same stack with the same config are interchangeable: reuse one within the process.
-        const key = JSON.stringify([project.dir, other, settings.config]);
+        // Within one clock: a plan's keys and dates come from its clock (engine/reproducible.ts).
+        const key = JSON.stringify([project.dir, other, settings.config, Date.now()]);
         const graph = referencedPlans.get(key) ?? await run(other, settings, [...chain, other]);
         referencedPlans.set(key, graph);
         outputsOf.set(other, stackOutputs(graph));
@@ -190,7 +200,7 @@ async function plan(opts: PlanOptions): Promise<Plan> {
         const later = (await evaluatePacks(graph, withConfig)).violations.filter((v) => !seen.has(`${v.pack}\0${v.policy}\0${v.urn}`));
         violations.push(...later.map((v) => ({ ...v, at: "up" as const })));
     }
-    return { project, settings, mode, graph, policyGraph, packs, violations, notRun, referenced, referencedGraphs, caHandoff };
+    return { project, settings, mode, graph, policyGraph, packs, violations, notRun, referenced, referencedGraphs, caHandoff, now: new Date(Date.now()) };
 }
 
 /** `org/project/stack` → the stack's name when it belongs to this project; other projects cannot be planned here. */

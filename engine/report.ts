@@ -4,6 +4,8 @@ import YAML from "yaml";
 import { CapturedResource } from "./graph";
 import { MeshProof, proofOfPlan } from "./mesh/reachability";
 import { Plan } from "./plan";
+import { reportModel } from "./report/model";
+import { causingKey, painter, SummaryStyle, textTable } from "./report/terminal";
 import { plain, redact } from "./values";
 
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -113,11 +115,15 @@ export function publicPki(resources: readonly CapturedResource[]): Array<[string
     return files;
 }
 
+/** Stack outputs the summary shows as tables of their own. */
+const TABLED_OUTPUTS = new Set(["clusters", "chartVersions", "pkiInventory", "inventory"]);
+
 /** The readable summary `npm run plan` prints. */
-export function summarize(plan: Plan): string {
+export function summarize(plan: Plan, style: SummaryStyle = {}): string {
+    const paint = painter(style.color);
     const resources = plan.graph.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
     const custom = resources.filter((r) => r.custom && !r.read && !r.type.startsWith("pulumi:providers:"));
-    const lines = [`Plan of ${plan.project.name}/${plan.settings.stack}: ${custom.length} resources, ${resources.filter((r) => !r.custom).length} components, ${resources.filter((r) => r.type.startsWith("pulumi:providers:")).length} providers`];
+    const lines = [paint("bold", `Plan of ${plan.project.name}/${plan.settings.stack}: ${custom.length} resources, ${resources.filter((r) => !r.custom).length} components, ${resources.filter((r) => r.type.startsWith("pulumi:providers:")).length} providers`)];
     lines.push(plan.mode === "preview"
         ? "  mode: preview (as `pulumi preview` sees the stack: values computed by providers are unknown until created; the policy verdicts and plan.json follow it, manifests/ and pki/ show what would be created)"
         : "  mode: created (every resource as if created, every output known: not what a first `pulumi preview` checks)");
@@ -129,12 +135,24 @@ export function summarize(plan: Plan): string {
 
     const root = plan.policyGraph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
     const outputs = redact(root?.outputs ?? {});
-    if (Object.keys(outputs).length) {
-        lines.push("", "Stack outputs:");
-        for (const [k, v] of Object.entries(outputs)) {
+    const shown = Object.entries(outputs).filter(([k]) => !TABLED_OUTPUTS.has(k));
+    if (shown.length) {
+        lines.push("", paint("bold", "Stack outputs:"));
+        for (const [k, v] of shown) {
             const list = Array.isArray(v) && v.every((x) => typeof x === "string");
             lines.push(list ? `  ${k}:${v.map((x: string) => `\n    - ${x}`).join("")}` : `  ${k}: ${oneLine(v)}`);
         }
+    }
+    // Tables from the emulated create, where every value is known: what the stack would build.
+    const model = reportModel(plan, undefined);
+    if (model.clusters.length) {
+        lines.push("", paint("bold", "Clusters:"), ...textTable(["cluster", "cloud", "region", "network", "trust domain", "east-west gateway", "API allow-list"],
+            model.clusters.map((c) => [c.name, c.cloud, c.region, c.network, c.trustDomain, c.eastWestIps.join(", "), c.apiAllowList.join(", ")])));
+    }
+    if (Object.keys(model.chartVersions).length) lines.push("", paint("bold", "Chart versions:"), ...textTable(["chart", "version"], Object.entries(model.chartVersions)));
+    if (model.cas.length) {
+        lines.push("", paint("bold", "PKI inventory:"), ...textTable(["name", "role", "key", "not after", "days left", "constraints"],
+            model.cas.map((c) => [c.name, c.role, c.keyAlgorithm, c.notAfter.slice(0, 10), c.daysToExpiry, c.constraints.join("; ")])));
     }
 
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
@@ -148,21 +166,32 @@ export function summarize(plan: Plan): string {
         return top;
     };
     const perComponent = countBy(custom, (r) => { const c = topComponent(r); return c ? `${c.type} "${c.name}"` : "(top level)"; });
-    lines.push("", "Resources per component:", ...[...perComponent].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
+    lines.push("", paint("bold", "Resources per component:"), ...[...perComponent].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
     const perProvider = countBy(custom, (r) => byUrn.get(r.provider)?.name ?? r.provider);
-    if (perProvider.size) lines.push("", "Resources per provider (cluster or cloud account; default_<version>: the package's default provider):", ...[...perProvider].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
-    const perType = countBy(custom, (r) => r.type);
-    lines.push("", "Resources per type:", ...[...perType].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
+    if (perProvider.size) lines.push("", paint("bold", "Resources per provider (cluster or cloud account; default_<version>: the package's default provider):"), ...[...perProvider].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
+    if (style.verbose) {
+        const perType = countBy(custom, (r) => r.type);
+        lines.push("", paint("bold", "Resources per type:"), ...[...perType].map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`));
+    }
 
     const policies = plan.packs.reduce((n, p) => n + p.policies.length, 0);
-    lines.push("", `Policy: ${plan.packs.length} pack(s), ${policies} polic${policies === 1 ? "y" : "ies"}: ${plan.packs.map((p) => `${p.name}@${p.version}`).join(", ") || "none found"}`);
-    if (plan.violations.length === 0) lines.push("  no violations");
-    for (const v of plan.violations) {
-        const when = v.at === "up" ? " (not visible to a first preview: refused during pulumi up, once the value exists)" : "";
-        lines.push(`  ${v.enforcementLevel.toUpperCase()} ${v.pack}/${v.policy}: ${v.message}${when}${v.urn ? `\n      at ${v.urn}` : ""}`);
+    lines.push("", paint("bold", `Policy: ${plan.packs.length} pack(s), ${policies} polic${policies === 1 ? "y" : "ies"}: ${plan.packs.map((p) => `${p.name}@${p.version}`).join(", ") || "none found"}`));
+    if (plan.violations.length === 0) lines.push(`  ${paint("green", "no violations")}`);
+    // Grouped by policy, mandatory first: one fix (often one stack setting) clears a whole group.
+    const groups = [...new Set(plan.violations.map((v) => `${v.pack}/${v.policy}`))]
+        .map((name) => plan.violations.filter((v) => `${v.pack}/${v.policy}` === name))
+        .sort((a, b) => Number(b[0].enforcementLevel === "mandatory") - Number(a[0].enforcementLevel === "mandatory"));
+    for (const group of groups) {
+        const v0 = group[0];
+        const cause = causingKey(plan.project.name, v0.policy, plan.settings.config);
+        lines.push(paint(v0.enforcementLevel === "mandatory" ? "red" : "yellow", `${v0.pack}/${v0.policy}: ${group.length} violation(s)${cause ? `, caused by ${cause}` : ""}`));
+        for (const v of group) {
+            const when = v.at === "up" ? " (not visible to a first preview: refused during pulumi up, once the value exists)" : "";
+            lines.push(`  ${v.enforcementLevel.toUpperCase()} ${v.pack}/${v.policy}: ${v.message}${when}${v.urn ? `\n      at ${v.urn}` : ""}`);
+        }
     }
     if (plan.notRun.length) {
-        lines.push("", `Could not run at preview (${plan.notRun.length}; \`pulumi preview\` reports each as an advisory and lets it pass):`);
+        lines.push("", paint("yellow", `Could not run at preview (${plan.notRun.length}; \`pulumi preview\` reports each as an advisory and lets it pass):`));
         for (const n of plan.notRun) lines.push(`  ${n.enforcementLevel.toUpperCase()} ${n.pack}/${n.policy}: ${n.reason}${n.urn ? `\n      at ${n.urn}` : ""}`);
     }
     lines.push(...summarizeMesh(meshProof(plan)));
@@ -196,6 +225,12 @@ function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, num
 }
 
 function oneLine(v: unknown): string {
+    // Flags (the stack's capabilities) read better as what is on and what is off.
+    if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length && Object.values(v).every((x) => typeof x === "boolean")) {
+        const on = Object.entries(v).filter(([, x]) => x).map(([k]) => k);
+        const off = Object.entries(v).filter(([, x]) => !x).map(([k]) => k);
+        return `on: ${on.join(", ") || "none"}; off: ${off.join(", ") || "none"}`;
+    }
     const text = typeof v === "string" ? v : JSON.stringify(v);
     return text.length > 160 ? `${text.slice(0, 157)}...` : text;
 }

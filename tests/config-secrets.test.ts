@@ -174,7 +174,13 @@ function assertNoKeyBytes(output: string, ...keys: string[]): void {
     }
 }
 
-const DEV_WITH_CONFIG_PKI = shippedStackFile("dev").replace("    source: stack\n    stack: acme/istio-production/pki-dev\n", "    source: config\n");
+/** dev air-gapped: no ESC hand-off imported, its pki material set in the file itself. */
+const DEV_WITH_CONFIG_PKI = (() => {
+    const shipped = shippedStackFile("dev");
+    const airGapped = shipped.replace("environment:\n  - istio-production/pki-dev-handoff\n", "").replace("config:\n", "config:\n  istio-production:pki:\n    source: config\n");
+    assert.notEqual(airGapped, shipped, "the shipped dev file imports its hand-off");
+    return airGapped;
+})();
 
 describe("config gate: key material in a stack file, as users paste it", () => {
     it("a YAML error inside a pasted key says where it is, not what the file says there", async () => {

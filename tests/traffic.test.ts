@@ -411,7 +411,7 @@ describe("traffic management in the plan (stage 4 and 5)", () => {
         fs.writeFileSync(path.join(dir, "stacks", "Pulumi.prod.yaml"), YAML.stringify(doc));
         const { code, stdout, stderr } = await runCli(["prod", "--program", dir, "--out", path.join(dir, "out")]);
         assert.equal(code, 1, `${stderr}\n${stdout}`);
-        const refusals = stdout.split("\n").filter((l) => l.includes("no-fault-injection-in-production"));
+        const refusals = stdout.split("\n").filter((l) => /^ {2}MANDATORY mesh-mtls\/no-fault-injection-in-production:/.test(l));
         assert.equal(refusals.length, 2, `one per cluster:\n${stdout}`);
         assert.match(stdout, /spec\.http\[0\] \(default\)\.fault injects abort in production stack prod/);
         assert.match(stdout, /VirtualService::prod-aws-use1-traffic-cart-vs/);

@@ -302,6 +302,18 @@ describe("CI workflows", () => {
         assert.match(promotion, /policy group/);
     });
 
+    it("compare each pull request's plans with the base branch's and post their summaries from a job that runs no pull-request code", () => {
+        const pr = workflow("pull-request.yml");
+        const run = pr.jobs.verify.steps.map((s: any) => s.run ?? "").join("\n");
+        assert.match(run, /--out \.\.\/base-plans/);
+        assert.match(run, /--baseline "\.\.\/base-plans\/\$stack\/plan\.json"/);
+        assert.match(run, /GITHUB_STEP_SUMMARY/);
+        const comment = pr.jobs.comment;
+        assert.deepEqual(comment.permissions, { "pull-requests": "write" });
+        assert.ok(!comment.steps.some((s: any) => /checkout/.test(s.uses ?? "")), "the commenting job never checks out the pull request");
+        assert.equal(pr.permissions.contents, "read", "the workflow's default stays read-only");
+    });
+
     it("preview pull requests with the base branch's policy packs, not their own", () => {
         const job = workflow("pull-request.yml").jobs.preview;
         const names = job.steps.map((s: any) => s.name ?? s.uses);

@@ -5,6 +5,7 @@ import { awsEmulator } from "./aws";
 import { gcpEmulator } from "./gcp";
 import { dynamicEmulator } from "./dynamic";
 import { stableId } from "./stableId";
+import { withResourceRandomness } from "../reproducible";
 
 export { EmulatedState, ProviderEmulator, ProviderInputError, ResourceRequest } from "./types";
 export { stableId } from "./stableId";
@@ -22,7 +23,8 @@ export class Emulators {
         const pkg = req.type.split(":")[0];
         const emulator = this.byPkg.get(pkg);
         if (!emulator) throw new Error(`the offline engine has no emulator for provider package "${pkg}" (resource ${req.type} "${req.name}")`);
-        return emulator.create(req);
+        // Keys, serials and signatures of a plan are drawn from its stack and URN: the same input, the same plan.
+        return withResourceRandomness(`${req.project}/${req.stack}\0${req.urn}`, () => emulator.create(req));
     }
 
     invoke(token: string, inputs: Record<string, any>, provider?: Record<string, any>): Record<string, any> | Promise<Record<string, any>> {

@@ -1,4 +1,5 @@
-import { createECDH, createHmac, createPrivateKey, createPublicKey, randomBytes, X509Certificate } from "node:crypto";
+import { createECDH, createHmac, createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
+import { randomBytes } from "../reproducible";
 import { pemEncode } from "./tls/der";
 import { describePublicKey, PrivateKeyInfo, subjectKeyId } from "./tls/keys";
 import { nameFromSubject } from "./tls/names";
@@ -69,7 +70,8 @@ export function issueFromManagedCa(caName: string, curve: ManagedCaCurve, csrPem
     const ca = activated.get(caName);
     if (!ca) throw new Error(`${caName}: the CA is not active: import its signed certificate first`);
     const csr = parseCertificateRequestPem(csrPem);
-    const notBefore = new Date();
+    // The plan's clock and the resource's random source (engine/reproducible.ts): the same plan, the same certificate.
+    const notBefore = new Date(Date.now());
     const isCa = options.isCa ?? false;
     const der = createCertificate({
         serialNumber: BigInt(`0x${randomBytes(16).toString("hex")}`),

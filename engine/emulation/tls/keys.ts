@@ -5,7 +5,8 @@
  * Everything goes through node:crypto rather than WebCrypto because the provider's default curve is P-224, which
  * WebCrypto does not offer.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync, KeyObject, randomBytes, sign } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, KeyObject, sign } from "node:crypto";
+import { currentRandom, deriveEcKey, deriveEd25519Key, deriveRsaKey, randomBytes, signEcdsaDeterministic } from "../../reproducible";
 import { bitString, children, NULL, octetString, oid, pemDecode, pemEncode, read, sequence } from "./der";
 
 export const ALGORITHMS = ["RSA", "ECDSA", "ED25519"] as const;
@@ -59,16 +60,12 @@ export async function generatePrivateKey(algorithm: Algorithm, rsaBits: number, 
             if (rsaBits < 1024) {
                 throw new Error(`crypto/rsa: ${rsaBits}-bit keys are insecure (see https://go.dev/pkg/crypto/rsa#hdr-Minimum_key_size)`);
             }
-            // RSA generation takes hundreds of milliseconds: keep it off the event loop.
-            return describePrivateKey(
-                await new Promise<KeyObject>((resolve, reject) =>
-                    generateKeyPair("rsa", { modulusLength: rsaBits }, (err, _pub, priv) => (err ? reject(err) : resolve(priv))),
-                ),
-            );
+            // Derived from the resource's random source (engine/reproducible.ts): a plan's keys are reproducible.
+            return describePrivateKey(deriveRsaKey(rsaBits, currentRandom()));
         case "ECDSA":
-            return describePrivateKey(generateKeyPairSync("ec", { namedCurve: CURVE_INFO[curve].namedCurve }).privateKey);
+            return describePrivateKey(deriveEcKey(CURVE_INFO[curve].namedCurve, currentRandom()));
         case "ED25519":
-            return describePrivateKey(generateKeyPairSync("ed25519").privateKey);
+            return describePrivateKey(deriveEd25519Key(currentRandom()));
     }
 }
 
@@ -163,7 +160,9 @@ export function signatureAlgorithm(pub: PublicKeyInfo): { identifier: Buffer; ha
 /** Signs `tbs` and wraps it as Go does for certificates and requests: SEQUENCE { tbs, algorithm, BIT STRING }. */
 export function signStructure(signer: PrivateKeyInfo, tbs: Buffer): Buffer {
     const { identifier, hash } = signatureAlgorithm(signer.publicKey);
-    return sequence(tbs, identifier, bitString(sign(hash, tbs, signer.key)));
+    // ECDSA with RFC 6979 nonces: the same plan gives the same signature bytes (RSA PKCS #1 v1.5 and Ed25519 already do).
+    const signature = signer.publicKey.algorithm === "ECDSA" ? signEcdsaDeterministic(hash!, tbs, signer.key) : sign(hash, tbs, signer.key);
+    return sequence(tbs, identifier, bitString(signature));
 }
 
 // --- OpenSSH ---------------------------------------------------------------------------------------------------

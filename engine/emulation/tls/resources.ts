@@ -2,7 +2,7 @@
  * The four @pulumi/tls 5.6.1 resources (terraform-provider-tls 4.3): plan-time validation first, as the framework's
  * validators run before Create, then each resource's Create with the provider's error texts ("summary: detail").
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../../reproducible";
 import { EmulatedState, ProviderEmulator, ProviderInputError, ResourceRequest } from "../types";
 import { pemEncode } from "./der";
 import {
@@ -175,7 +175,7 @@ function issue(
     signer: PrivateKeyInfo,
     issuer: Issuer | undefined,
 ): EmulatedState {
-    const notBefore = new Date();
+    const notBefore = new Date(Date.now());
     const notAfter = new Date(notBefore.getTime() + settings.validityPeriodHours * HOUR_MS);
     const serialNumber = BigInt("0x" + randomBytes(16).toString("hex"));
 
