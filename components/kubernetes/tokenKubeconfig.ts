@@ -50,7 +50,7 @@ export function tokenKubeconfig(resourceName: string, a: TokenKubeconfigArgs): p
     // ReadStep), which is what an update adding a peer would hit.
     const filled = k8s.core.v1.Secret.get(`${resourceName}-read`, tokenSecret.id, { parent: tokenSecret, provider: c.provider, dependsOn: [tokenSecret] });
     return pulumi.secret(pulumi.all([c.endpoint, c.caData, filled.data]).apply(([server, ca, data]) => {
-        if (!data?.token) throw new Error(`cluster ${c.name}: the token Secret ${a.secretName} has no token yet`);
+        if (!data?.token) throw new pulumi.ResourceError(`cluster ${c.name}: the token Secret ${a.secretName} has no token yet`, a.parent);
         return remoteKubeconfig(c.name, server, ca, Buffer.from(data.token, "base64").toString("utf8"));
     }));
 }

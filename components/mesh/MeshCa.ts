@@ -75,7 +75,7 @@ export class MeshCa extends pulumi.ComponentResource {
             const keyPem = args.pki.intermediateKeyPem;
             // Step 1 of a move to a managed CA: this issuer stands in until the subordinate is signed, and says so.
             const annotations = { ...WAIT_READY, ...(args.awaitingManagedCa ? { [AWAITING_MANAGED_CA]: args.awaitingManagedCa } : {}) };
-            if (!keyPem) throw new Error(`cluster ${args.clusterName}: its mesh CA has neither a managed issuer nor an intermediate key`);
+            if (!keyPem) throw new pulumi.ResourceError(`MeshCa ${name}: cluster ${args.clusterName}: its mesh CA has neither a managed issuer nor an intermediate key`, this);
             const chain = pulumi.all([args.pki.intermediateCertPem, args.pki.roots]).apply(([int, roots]) => issuerChain(int, roots));
             const caData = { "tls.crt": chain.chainPem, "tls.key": keyPem, "ca.crt": chain.signerPem };
             const caSecret = new k8s.core.v1.Secret(`${name}-intermediate`, {

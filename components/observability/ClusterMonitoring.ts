@@ -107,7 +107,7 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
             }
             return;
         }
-        if (!args.hubPrincipal) throw new Error(`cluster ${args.cluster.name} is a federation source without the hub's principal`);
+        if (!args.hubPrincipal) throw new pulumi.ResourceError(`ClusterMonitoring ${name}: cluster ${args.cluster.name} is a federation source without the hub's principal`, this);
         new k8s.core.v1.Service(`${name}-federated`, {
             metadata: { name: clusterPrometheusService(args.cluster.name), namespace: MONITORING_NAMESPACE },
             spec: { selector: { ...PROMETHEUS_SERVER_LABELS }, ports: [port] },

@@ -45,7 +45,7 @@ export class MeshObservability extends pulumi.ComponentResource {
         super("istio-production:observability:MeshObservability", name, {}, opts);
         const o = args.observability;
         const hub = args.clusters.find((c) => c.cluster.name === (o.hubCluster ?? args.clusters[0].cluster.name));
-        if (!hub) throw new Error(`observability.hubCluster ${o.hubCluster} is not a cluster of this stack`);
+        if (!hub) throw new pulumi.ResourceError(`MeshObservability ${name}: observability.hubCluster ${o.hubCluster} is not a cluster of this stack`, this);
         const others = args.clusters.filter((c) => c !== hub);
         const federating = o.aggregation === "federation" && others.length > 0;
         const perCloud = new Set(args.clusters.map((c) => c.cluster.trustDomain)).size > 1;

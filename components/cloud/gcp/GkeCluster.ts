@@ -188,7 +188,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
                 ready: [account, grant, binding],
             };
         }
-        if (!dns.aws) throw new Error(`cluster ${name} writes ACME challenges to Route 53 without an AWS account to hold its role`);
+        if (!dns.aws) throw new pulumi.ResourceError(`GkeCluster ${name}: writes ACME challenges to Route 53 without an AWS account to hold its role`, this);
         // A GKE cluster's service account tokens are issued by its selfLink URL, whose OIDC discovery Google serves.
         const issuerUrl = `https://container.googleapis.com/v1/projects/${args.project}/locations/${args.region}/clusters/${name}`;
         const role = new Route53ChallengeRole(`${name}-acme-dns`, {
