@@ -64,6 +64,8 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
     // is most of a plan's time. Off while the program runs: program errors then point into the transpiled code.
     const sourceMaps = process.sourceMapsEnabled;
     process.setSourceMapsEnabled(false);
+    const prepareStackTrace = Error.prepareStackTrace;
+    Error.prepareStackTrace = withoutPromiseStacks(prepareStackTrace);
     try {
         // setMocks negotiates the SDK's feature flags; the engine's monitor then takes the mock monitor's place
         // (setMockOptions would reset those flags). In a preview, applies over unknown values do not run, as in
@@ -99,9 +101,25 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
         return { project: opts.project, stack: opts.stack, resources: monitor.resources };
     } finally {
         process.setSourceMapsEnabled(sourceMaps);
+        Error.prepareStackTrace = prepareStackTrace;
         collectUncaught = undefined;
         running = false;
     }
+}
+
+/**
+ * The SDK records a stack trace on every promise it tracks, only to report promises still pending when the process
+ * exits (@pulumi/pulumi 3.248.0 runtime/debuggable.js `debuggablePromise`: `new Error().stack`); formatting those
+ * traces is about a tenth of a plan. They are formatted empty; every other error keeps its stack, formatted as Node
+ * formats it (`<error>\n    at <frame>` per frame: node lib/internal/errors.js defaultPrepareStackTrace).
+ */
+function withoutPromiseStacks(prepare: typeof Error.prepareStackTrace): NonNullable<typeof Error.prepareStackTrace> {
+    return (error, frames) => {
+        if (frames[0]?.getFunctionName() === "debuggablePromise") return "";
+        if (prepare) return prepare(error, frames);
+        const text = String(error);
+        return frames.length === 0 ? text : `${text}\n    at ${frames.join("\n    at ")}`;
+    };
 }
 
 /**
