@@ -10,12 +10,17 @@ import {
 export interface MeshAuthorizationArgs {
     /** The cluster's mesh: policies are created through its provider once its istiod's webhook serves. */
     readonly mesh: MeshedCluster;
+    /** The declared services: their namespaces, and who may call each. */
     readonly services: readonly ServiceConfig[];
     /** The clouds of the stack, for the identities of services that run everywhere. */
     readonly clouds: readonly ("aws" | "gcp")[];
+    /** The trust domain of each cloud's clusters, for the callers' SPIFFE principals. */
     readonly trustDomainOf: TrustDomainOf;
+    /** The ingress gateway's hosts, and whether ACME HTTP-01 challenges must reach it. @default - no ingress policy */
     readonly ingress?: { readonly hosts: readonly string[]; readonly acmeChallenges: boolean };
+    /** End-user JWT authentication at the edge. @default - none */
     readonly edgeAuth?: EdgeAuthConfig;
+    /** Allow the east-west gateway's passthrough traffic (stage 4). */
     readonly eastWest: boolean;
 }
 

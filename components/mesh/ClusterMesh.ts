@@ -12,20 +12,25 @@ import { MeshedCluster } from "./MeshedCluster";
 import { EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../kubernetes/names";
 
 export interface ClusterMeshArgs {
+    /** The cluster to install the mesh on: its provider, network and trust domain. */
     readonly cluster: MeshCluster;
+    /** Istio's mesh ID, the same on every cluster of one mesh. */
     readonly meshId: string;
+    /** The pinned chart versions of cert-manager, istio-csr, approver-policy and Istio. */
     readonly charts: ChartVersions;
+    /** Two or more replicas, zone spread and disruption budgets for every control-plane release. */
     readonly highAvailability: boolean;
-    /** Stage 2: the cluster's intermediate under the offline root, served by istio-csr. Absent: istiod is the CA. */
+    /** Stage 2: the cluster's intermediate under the offline root, served by istio-csr. @default - istiod is the CA */
     readonly pki?: ClusterPki;
     /** The stack's `mesh` settings, handed whole to istiod's and istio-csr's values. */
     readonly mesh: MeshSettings;
+    /** The ingress gateway's certificate: its hosts and issuer. @default - no TLS server on the ingress gateway */
     readonly ingressTls?: Omit<NonNullable<IngressGatewayArgs["tls"]>, "approverPolicy" | "meshIssuer" | "dns01">;
-    /** Stage 5, per-cloud trust domains: the other clouds' trust domains this cluster accepts for mTLS. */
+    /** Stage 5, per-cloud trust domains: the other clouds' trust domains this cluster accepts for mTLS. @default - none */
     readonly peerTrustDomains?: readonly string[];
-    /** The tracing collector istiod registers as an extension provider. */
+    /** The tracing collector istiod registers as an extension provider. @default - none */
     readonly tracing?: { readonly name: string; readonly service: string; readonly port: number };
-    /** Stage 4: the east-west gateway, reachable only from these source ranges (the peers' egress). */
+    /** Stage 4: the east-west gateway, reachable only from these source ranges (the peers' egress). @default - no east-west gateway */
     readonly eastWest?: { readonly sourceRanges: readonly pulumi.Input<string>[]; readonly exposeIstiod: boolean };
 }
 

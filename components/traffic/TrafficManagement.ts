@@ -15,13 +15,15 @@ export interface TrafficManagementArgs {
      * namespace, where Istio applies it to the service's FQDN from every namespace.
      */
     readonly mesh: MeshedCluster;
+    /** The declared services, each routed by host, port and release. */
     readonly services: readonly ServiceConfig[];
+    /** Per-service resilience, releases, rate limits and faults, with the mesh-wide defaults. */
     readonly traffic: TrafficConfig;
     /** Regions of the mesh's clusters, in failover order (the same list on every cluster). */
     readonly regions: readonly string[];
     /**
      * Per-cloud trust domains: the SPIFFE IDs a service's endpoints present, one per trust domain that runs it,
-     * which every client verifies. Absent: istiod's default (its own trust domain).
+     * which every client verifies. @default - istiod's own trust domain
      */
     readonly identitiesOf?: (service: ServiceConfig) => readonly string[];
 }
