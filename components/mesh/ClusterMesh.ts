@@ -55,7 +55,7 @@ export class ClusterMesh extends pulumi.ComponentResource implements MeshedClust
             metadata: { name: ISTIO_NAMESPACE, labels: { "topology.istio.io/network": cluster.network } },
         }, { ...child, provider: cluster.provider, dependsOn: afterController });
         const certManager = new CertManager(`${name}-cert-manager`, {
-            provider: cluster.provider, version: args.charts.certManager, highAvailability: args.highAvailability, approverPolicy: !!args.pki,
+            provider: cluster.provider, version: args.charts.certManager, highAvailability: args.highAvailability, disableAutoApproval: !!args.pki,
             after: afterController, acmeDns01: cluster.acmeDns01,
         }, child);
         const ca = args.pki && new MeshCa(`${name}-mesh-ca`, {

@@ -18,7 +18,7 @@ function zoneSpread(labels: Record<string, string>) {
 }
 
 export function certManagerValues(a: {
-    highAvailability: boolean; approverPolicy: boolean;
+    highAvailability: boolean; disableAutoApproval: boolean;
     // Outputs stay leaves of the values, so that one unknown at preview leaves the rest known.
     serviceAccountAnnotations?: pulumi.Input<Record<string, string>>; podAnnotations?: pulumi.Input<Record<string, string>>;
 }) {
@@ -32,7 +32,7 @@ export function certManagerValues(a: {
         webhook: { ...ha("webhook"), securePort: 10250 },
         cainjector: ha("cainjector"),
         // With approver-policy, only its policies approve; the built-in approver would approve everything.
-        disableAutoApproval: a.approverPolicy,
+        disableAutoApproval: a.disableAutoApproval,
         prometheus: { enabled: true },
         enableCertificateOwnerRef: true,
         // The controller's cloud identity for ACME DNS-01 (GKE Workload Identity).
