@@ -92,8 +92,13 @@ describe("plan reports and reproducible plans", () => {
                 { ...dropped, urn: `${dropped.urn}-gone` }],
         };
         const changes = comparePlans(baseline, doc, "main");
-        assert.deepEqual(changes.counts, { create: 1, delete: 1, update: 0, replace: 1 });
-        assert.deepEqual(changes.changes.find((c) => c.action === "replace")!.replaceBecause, ["name"]);
+        assert.equal(changes.counts.create, 1);
+        assert.equal(changes.counts.delete, 1);
+        assert.deepEqual(changes.changes.find((c) => c.urn === eks.urn)!.replaceBecause, ["name"]);
+        // Its node group reads the cluster's name (cluster_name, ForceNew): replaced with it.
+        const group = changes.changes.find((c) => c.type === "aws:eks/nodeGroup:NodeGroup")!;
+        assert.equal(group.action, "replace");
+        assert.deepEqual(group.unknownUntilReplaced.includes("clusterName"), true);
     });
 
     it("writes report.html, summary.md and changes.json holding no byte of any secret of the plan", async () => {
@@ -115,7 +120,7 @@ describe("plan reports and reproducible plans", () => {
         assert.doesNotMatch(html, /\b(src|href)\s*=|url\((?!#)|@import|https?:\/\/[^"' ]*\.(js|css)/i, "report.html loads nothing");
         assert.match(html, /<h2>Changes against main<\/h2><p>3 to create · 0 to update · 0 to replace · 0 to delete<\/p>/);
         const summary = fs.readFileSync(path.join(dir, "summary.md"), "utf8");
-        assert.match(summary, /```mermaid\nflowchart LR\n[\s\S]*prod_aws_use1 -\. remote secret \.-> prod_gcp_usc1/);
+        assert.match(summary, /```mermaid\nflowchart LR\n[\s\S]*cluster_prod_aws_use1 -\. remote secret \.-> cluster_prod_gcp_usc1/);
         assert.match(summary, /\| advisory \| platform-baseline\/gke-binary-authorization \|/);
         assert.match(summary, /Changes against main: 3 to create/);
         assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, "changes.json"), "utf8")).counts, changes.counts);
