@@ -83,8 +83,8 @@ const referencedPlans = new Map<string, ProgramGraph>();
 export async function planStack(opts: PlanOptions): Promise<Plan> {
     if (!memo || opts.emulators || opts.onRegister) return plan(opts);
     // Everything a plan depends on: its options, the files it reads (unchanged within a process), and the
-    // environment variables the provider emulators read.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(AWS_|GOOGLE_|GCLOUD_|CLOUDSDK_)/.test(k)));
+    // environment variables the provider emulators and the plan clock (SOURCE_DATE_EPOCH) read.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(AWS_|GOOGLE_|GCLOUD_|CLOUDSDK_)/.test(k) || k === "SOURCE_DATE_EPOCH"));
     const project = readProject(opts.programDir ?? PROJECT_ROOT);
     const stackFiles = listStacks(project).map((s) => fs.readFileSync(path.join(project.stackConfigDir, `Pulumi.${s}.yaml`), "utf8"));
     const key = JSON.stringify({ ...opts, existing: opts.existing && [...opts.existing].sort(), env, stackFiles });

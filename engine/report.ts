@@ -4,7 +4,10 @@ import YAML from "yaml";
 import { CapturedResource } from "./graph";
 import { MeshProof, proofOfPlan } from "./mesh/reachability";
 import { Plan } from "./plan";
+import { withoutCsrs } from "./report/csr";
+import { EMULATED } from "./report/html";
 import { reportModel } from "./report/model";
+import { DIGEST_SCHEME, digestKey, secretDigests } from "./report/secret-digests";
 import { causingKey, painter, SummaryStyle, textTable } from "./report/terminal";
 import { plain, redact } from "./values";
 
@@ -12,16 +15,17 @@ const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 
 /**
  * `plan.json`: the whole plan as the packs saw it (in preview mode, values unknown until created read "[unknown]"),
- * every secret replaced by the marker.
+ * every secret replaced by the marker (with PLAN_SECRET_DIGEST_KEY set, its keyed digest beside it), every CSR by a digest.
  */
-export function planDocument(plan: Plan) {
+export function planDocument(plan: Plan, key = digestKey()) {
     const root = plan.policyGraph.resources.find((r) => r.type === "pulumi:pulumi:Stack");
-    return {
+    return withoutCsrs({
         project: plan.project.name,
         stack: plan.settings.stack,
         mode: plan.mode,
         referencedStacks: plan.referenced,
         caHandoff: plan.caHandoff,
+        secretDigest: key ? DIGEST_SCHEME : null,
         outputs: redact(root?.outputs ?? {}),
         resources: plan.policyGraph.resources.map((r) => ({
             urn: r.urn,
@@ -40,6 +44,7 @@ export function planDocument(plan: Plan) {
             id: r.id,
             inputs: redact(r.inputs),
             outputs: redact(r.outputs),
+            ...(key ? { secretDigests: secretDigests(r.inputs, key) } : {}),
         })),
         policy: {
             packs: plan.packs.map((p) => ({ name: p.name, version: p.version, policies: p.policies.map((x) => x.name) })),
@@ -47,7 +52,7 @@ export function planDocument(plan: Plan) {
             notRun: plan.notRun,
         },
         mesh: meshProof(plan) ?? null,
-    };
+    });
 }
 
 const proofs = new WeakMap<Plan, MeshProof | undefined>();
@@ -98,13 +103,15 @@ function helmDocument(r: CapturedResource) {
     return { chart: i.chart, version: i.version, repository: i.repositoryOpts?.repo, namespace: i.namespace, name: i.name, values: i.values ?? {} };
 }
 
-/** Certificates and CSRs are public: written as PEM so they can be inspected and verified with openssl. */
+/**
+ * Certificates are public: written as PEM so they can be inspected and verified with openssl. CSRs are not written:
+ * a plan's keys are derivable, so its CSRs must never be signed (report/csr.ts).
+ */
 export function publicPki(resources: readonly CapturedResource[]): Array<[string, string]> {
     const files: Array<[string, string]> = [];
     const publicOutput: Record<string, string> = {
         "tls:index/selfSignedCert:SelfSignedCert": "certPem",
         "tls:index/locallySignedCert:LocallySignedCert": "certPem",
-        "tls:index/certRequest:CertRequest": "certRequestPem",
         // The pki program's name-constrained intermediates (a dynamic resource: components/pki/IntermediateCertificate.ts).
         "pulumi-nodejs:dynamic/pki:IntermediateCertificate": "certPem",
     };
@@ -146,8 +153,8 @@ export function summarize(plan: Plan, style: SummaryStyle = {}): string {
     // Tables from the emulated create, where every value is known: what the stack would build.
     const model = reportModel(plan, undefined);
     if (model.clusters.length) {
-        lines.push("", paint("bold", "Clusters:"), ...textTable(["cluster", "cloud", "region", "network", "trust domain", "east-west gateway", "API allow-list"],
-            model.clusters.map((c) => [c.name, c.cloud, c.region, c.network, c.trustDomain, c.eastWestIps.join(", "), c.apiAllowList.join(", ")])));
+        lines.push("", paint("bold", "Clusters:"), ...textTable(["cluster", "cloud", "region", "network", "trust domain", "east-west gateway*", "API allow-list*"],
+            model.clusters.map((c) => [c.name, c.cloud, c.region, c.network, c.trustDomain, c.eastWestIps.join(", "), c.apiAllowList.join(", ")])), `  * ${EMULATED}`);
     }
     if (Object.keys(model.chartVersions).length) lines.push("", paint("bold", "Chart versions:"), ...textTable(["chart", "version"], Object.entries(model.chartVersions)));
     if (model.cas.length) {

@@ -62,10 +62,13 @@ export class HmacDrbg {
     }
 }
 
+const RFC3339 = /^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/;
+
 /** The plan's clock: `--now`, else `SOURCE_DATE_EPOCH` (reproducible-builds.org), else the start of today (UTC). */
 export function planClock(now: string | undefined, env: NodeJS.ProcessEnv = process.env): Date {
     if (now !== undefined) {
-        const d = new Date(now);
+        // RFC 3339 requires the offset: without one, `new Date` reads the machine's zone and two runs disagree.
+        const d = RFC3339.test(now) ? new Date(now) : new Date(Number.NaN);
         if (Number.isNaN(d.getTime())) throw new RangeError(`--now ${JSON.stringify(now)}: expected an RFC 3339 time such as 2026-01-01T00:00:00Z`);
         return d;
     }

@@ -47,6 +47,9 @@ function secretStrings(graphs: readonly ProgramGraph[]): string[] {
 describe("plan reports and reproducible plans", () => {
     it("takes the plan's clock from --now, else SOURCE_DATE_EPOCH, else the start of today, and refuses a bad one by name", async () => {
         assert.equal(planClock("2026-03-01T12:00:00Z", { SOURCE_DATE_EPOCH: "0" }).toISOString(), "2026-03-01T12:00:00.000Z");
+        assert.equal(planClock("2026-03-01T13:00:00+01:00", {}).toISOString(), "2026-03-01T12:00:00.000Z");
+        // RFC 3339 section 5.6: time-offset is not optional; without it the machine's zone would decide.
+        for (const local of ["2026-03-01T12:00:00", "2026-03-01"]) assert.throws(() => planClock(local, {}), /expected an RFC 3339 time/);
         assert.equal(planClock(undefined, { SOURCE_DATE_EPOCH: "1767225600" }).toISOString(), "2026-01-01T00:00:00.000Z");
         assert.match(planClock(undefined, {}).toISOString(), /T00:00:00\.000Z$/);
         assert.throws(() => planClock(undefined, { SOURCE_DATE_EPOCH: "yesterday" }), /SOURCE_DATE_EPOCH "yesterday": expected whole seconds/);
@@ -92,8 +95,13 @@ describe("plan reports and reproducible plans", () => {
                 { ...dropped, urn: `${dropped.urn}-gone` }],
         };
         const changes = comparePlans(baseline, doc, "main");
-        assert.deepEqual(changes.counts, { create: 1, delete: 1, update: 0, replace: 1 });
-        assert.deepEqual(changes.changes.find((c) => c.action === "replace")!.replaceBecause, ["name"]);
+        assert.equal(changes.counts.create, 1);
+        assert.equal(changes.counts.delete, 1);
+        assert.deepEqual(changes.changes.find((c) => c.urn === eks.urn)!.replaceBecause, ["name"]);
+        // Its node group reads the cluster's name (cluster_name, ForceNew): replaced with it.
+        const group = changes.changes.find((c) => c.type === "aws:eks/nodeGroup:NodeGroup")!;
+        assert.equal(group.action, "replace");
+        assert.deepEqual(group.unknownUntilReplaced.includes("clusterName"), true);
     });
 
     it("writes report.html, summary.md and changes.json holding no byte of any secret of the plan", async () => {
@@ -113,9 +121,11 @@ describe("plan reports and reproducible plans", () => {
         }
         const html = fs.readFileSync(path.join(dir, "report.html"), "utf8");
         assert.doesNotMatch(html, /\b(src|href)\s*=|url\((?!#)|@import|https?:\/\/[^"' ]*\.(js|css)/i, "report.html loads nothing");
+        const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((x) => x[1]);
+        assert.deepEqual(ids.filter((x, i) => ids.indexOf(x) !== i), [], "every id on the page is unique (HTML: an id is unique in its tree)");
         assert.match(html, /<h2>Changes against main<\/h2><p>3 to create · 0 to update · 0 to replace · 0 to delete<\/p>/);
         const summary = fs.readFileSync(path.join(dir, "summary.md"), "utf8");
-        assert.match(summary, /```mermaid\nflowchart LR\n[\s\S]*prod_aws_use1 -\. remote secret \.-> prod_gcp_usc1/);
+        assert.match(summary, /```mermaid\nflowchart LR\n[\s\S]*cluster_prod_aws_use1 -\. remote secret \.-> cluster_prod_gcp_usc1/);
         assert.match(summary, /\| advisory \| platform-baseline\/gke-binary-authorization \|/);
         assert.match(summary, /Changes against main: 3 to create/);
         assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, "changes.json"), "utf8")).counts, changes.counts);

@@ -312,6 +312,23 @@ describe("CI workflows", () => {
         assert.deepEqual(comment.permissions, { "pull-requests": "write" });
         assert.ok(!comment.steps.some((s: any) => /checkout/.test(s.uses ?? "")), "the commenting job never checks out the pull request");
         assert.equal(pr.permissions.contents, "read", "the workflow's default stays read-only");
+        // pulumi/actions' comment-on-pr posts as the same github-actions bot: "the bot's last comment" can be the
+        // preview's, so the plans' comment is found by its marker and edited through the REST API.
+        const post = comment.steps.map((s: any) => s.run ?? "").join("\n");
+        assert.doesNotMatch(post, /--edit-last/);
+        assert.match(post, /gh api "repos\/\$GH_REPO\/issues\/\$PR\/comments" --paginate --jq .*startswith\(\\"\$marker\\"\)/);
+        assert.match(post, /gh api --method PATCH "repos\/\$GH_REPO\/issues\/comments\/\$id"/);
+        assert.doesNotMatch(post, /head -c/, "a summary is never cut mid code fence or mid character");
+    });
+
+    it("give both sides of the plan comparison one secret digest key, made per run and never stored", () => {
+        const steps = workflow("pull-request.yml").jobs.verify.steps;
+        const base = steps.find((s: any) => s.name === "Offline plans of the base branch").run as string;
+        assert.match(base, /key="\$\(openssl rand -hex 32\)"/);
+        assert.match(base, /::add-mask::\$key/);
+        assert.match(base, /PLAN_SECRET_DIGEST_KEY=\$key" >> "\$GITHUB_ENV"/, "the pull request's plans, in a later step, get the same key");
+        assert.ok(base.indexOf("export PLAN_SECRET_DIGEST_KEY") < base.indexOf("npm run plan"), "the base plans in this step get it too");
+        assert.doesNotMatch(JSON.stringify(workflow("pull-request.yml")), /secrets\.PLAN_SECRET_DIGEST_KEY/, "not a stored secret");
     });
 
     it("preview pull requests with the base branch's policy packs, not their own", () => {

@@ -50,7 +50,7 @@ export const INTERMEDIATE_CERTIFICATE_TYPE = "pulumi-nodejs:dynamic/pki:Intermed
  * provider updates it in place (hashicorp/terraform-provider-tls internal/provider/resource_locally_signed_cert.go,
  * commit 14621e27: `early_renewal_hours` has no RequiresReplace, `validity_period_hours` does).
  */
-const REPLACE_ON = ["certRequestPem", "caCertPem", "cluster", "trustDomain", "nameConstraints", "validityPeriodHours", "maxPathLength"] as const;
+export const REPLACE_ON = ["certRequestPem", "caCertPem", "cluster", "trustDomain", "nameConstraints", "validityPeriodHours", "maxPathLength"] as const;
 
 /** Problems with the inputs, as the provider's `check` reports them (property, reason). */
 export function checkIntermediateInputs(inputs: Partial<IntermediateCertificateInputs>): Array<{ property: string; reason: string }> {

@@ -32,6 +32,8 @@ const PAD = 10;
  * x and y of every node, width and height of every group, the points of every edge and the centre of its label). Laid out at plan time, so the report ships no layout code and no script.
  */
 export function renderDiagram(title: string, nodes: readonly DiagramNode[], edges: readonly DiagramEdge[], direction: "TB" | "LR" = "TB"): string {
+    // Ids are global to the page that holds both diagrams: each diagram's arrow head is its own.
+    const arrow = `arrow-${title.replace(/[^A-Za-z0-9]/g, "-")}`;
     const g = new Graph({ compound: true, multigraph: true });
     g.setGraph({ rankdir: direction, nodesep: 30, ranksep: 60, marginx: 16, marginy: 16 });
     g.setDefaultEdgeLabel(() => ({}));
@@ -59,7 +61,7 @@ export function renderDiagram(title: string, nodes: readonly DiagramNode[], edge
         const edge = g.edge(e.from, e.to, `e${i}`);
         const points: { x: number; y: number }[] = edge.points ?? [];
         const d = points.map((p, j) => `${j ? "L" : "M"}${r(p.x)},${r(p.y)}`).join(" ");
-        parts.push(`<g class="edge${e.dashed ? " dashed" : ""}"><path d="${d}" marker-end="url(#arrow)"/>` +
+        parts.push(`<g class="edge${e.dashed ? " dashed" : ""}"><path d="${d}" marker-end="url(#${arrow})"/>` +
             (e.label && edge.x !== undefined ? `<text x="${r(edge.x)}" y="${r(edge.y! + FONT_PX / 3)}" text-anchor="middle" class="edge-label">${escapeHtml(e.label)}</text>` : "") + "</g>");
     });
     for (const n of nodes.filter((x) => !x.group)) {
@@ -70,7 +72,7 @@ export function renderDiagram(title: string, nodes: readonly DiagramNode[], edge
         parts.push(`<g class="node ${n.kind ?? ""}"><rect x="${r(x)}" y="${r(y)}" width="${r(box.width)}" height="${r(box.height)}" rx="6"/><text>${text}</text></g>`);
     }
     return `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${r(width)} ${r(height)}" width="${r(width)}" height="${r(height)}">` +
-        `<title>${escapeHtml(title)}</title><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>` +
+        `<title>${escapeHtml(title)}</title><defs><marker id="${arrow}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>` +
         parts.join("") + "</svg>";
 }
 

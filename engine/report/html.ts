@@ -1,3 +1,4 @@
+import { describeWhy } from "./changes";
 import { DiagramEdge, DiagramNode, renderDiagram } from "./diagram";
 import { escapeHtml as e } from "./html-escape";
 import { ReportModel } from "./model";
@@ -19,15 +20,21 @@ export function topologyGraph(m: ReportModel): { nodes: DiagramNode[]; edges: Di
                 c.name,
                 `network ${c.network}`,
                 `trust domain ${c.trustDomain}`,
-                "east-west gateway (15443):", ...indented(c.eastWestIps),
-                "egress (NAT):", ...indented(c.egressIps),
-                "API allow-list:", ...indented(c.apiAllowList, "none: private endpoint"),
+                `east-west gateway (15443, ${EMULATED}):`, ...indented(c.eastWestIps),
+                `egress (NAT, ${EMULATED}):`, ...indented(c.egressIps),
+                `API allow-list (${EMULATED}):`, ...indented(c.apiAllowList, "none: private endpoint"),
             ],
         });
     }
     const edges = m.remoteSecrets.filter((s) => s.watcher && s.watched).map((s) => ({ from: `cluster:${s.watcher}`, to: `cluster:${s.watched}`, label: "remote secret", dashed: true }));
     return { nodes, edges };
 }
+
+/**
+ * The addresses a cloud assigns on create (gateway and NAT addresses, allow-lists holding peers' egress addresses):
+ * the offline plan shows the emulator's, never the real ones.
+ */
+export const EMULATED = "emulated: known after create";
 
 const indented = (items: readonly string[], none = "none"): string[] => (items.length ? items : [none]).map((x) => `  ${x}`);
 const time = (iso: string): string => iso.slice(0, 16).replace("T", " ");
@@ -111,11 +118,13 @@ export function renderHtml(m: ReportModel): string {
     if (m.changes) {
         const c = m.changes;
         sections.push(`<section id="changes"><h2>Changes against ${e(c.baseline)}</h2><p>${c.counts.create} to create · ${c.counts.update} to update · ${c.counts.replace} to replace · ${c.counts.delete} to delete</p>` +
-            table(["action", "resource", "changed inputs", "replaced because"], c.changes.map((x) => [x.action, x.urn, x.paths.join(", "), x.replaceBecause.join(", ")])) + "</section>");
+            c.notices.map((n) => `<p class="muted">Note: ${e(n)}</p>`).join("") +
+            table(["action", "resource", "why"], [...c.changes.map((x) => [x.action, x.urn, describeWhy(x).replace(/^ \((.*)\)$/, "$1")]),
+                ...c.ignored.map((i) => ["none", i.urn, `ignored by ignoreChanges: ${i.paths.join(", ")}`])]) + "</section>");
     }
     sections.push(`<section id="topology"><h2>Topology</h2>` + (m.clusters.length
         ? `<figure>${renderDiagram(`Topology of ${m.stack}`, topo.nodes, topo.edges, "TB")}</figure>` +
-          table(["cluster", "cloud", "region", "network", "trust domain", "east-west gateway", "egress", "API allow-list"],
+          table(["cluster", "cloud", "region", "network", "trust domain", `east-west gateway (${EMULATED})`, `egress (${EMULATED})`, `API allow-list (${EMULATED})`],
               m.clusters.map((c) => [c.name, c.cloud, c.region, c.network, c.trustDomain, c.eastWestIps.join(", "), c.egressIps.join(", "), c.apiAllowList.join(", ")]))
         : "<p class=\"muted\">This stack builds no cluster.</p>") + "</section>");
     sections.push(`<section id="pki"><h2>PKI</h2>` + (m.cas.length

@@ -1,14 +1,20 @@
 import { describeChanges } from "./changes";
 import { ReportModel } from "./model";
 
-/** Mermaid ids: letters, digits and underscores only. */
-const id = (s: string): string => s.replace(/[^A-Za-z0-9_]/g, "_");
+/**
+ * Mermaid ids: letters, digits and underscores only, prefixed by what they name, so that no cluster is called like a
+ * keyword (`end`) or like a subgraph (`cloud_aws`).
+ */
+const id = (kind: "cloud" | "cluster", s: string): string => `${kind}_${s.replace(/[^A-Za-z0-9_]/g, "_")}`;
 /** Mermaid label text: quotes and markup characters would end the label. */
 const label = (s: string): string => s.replace(/["<>#]/g, "'");
 /** Markdown table cells: a pipe would split the cell. */
 const cell = (s: unknown): string => String(s).replace(/\|/g, "\\|").replace(/\n/g, " ");
 
-/** `summary.md`: what a pull request's job summary and comment show of a plan (GitHub renders the Mermaid block). */
+/**
+ * `summary.md`: what a pull request's job summary and comment show of a plan (GitHub renders the Mermaid block). No
+ * address a cloud assigns on create: the plan's are the emulator's, and a summary is read without the report's labels.
+ */
 export function renderSummary(m: ReportModel): string {
     const mandatory = m.violations.filter((v) => v.enforcementLevel === "mandatory");
     const lines = [
@@ -21,13 +27,13 @@ export function renderSummary(m: ReportModel): string {
     if (m.clusters.length) {
         lines.push("", "```mermaid", "flowchart LR");
         for (const cloud of [...new Set(m.clusters.map((c) => c.cloud))]) {
-            lines.push(`  subgraph ${id(`cloud_${cloud}`)}["${label(cloud.toUpperCase())}"]`);
+            lines.push(`  subgraph ${id("cloud", cloud)}["${label(cloud.toUpperCase())}"]`);
             for (const c of m.clusters.filter((x) => x.cloud === cloud)) {
-                lines.push(`    ${id(c.name)}["${label(c.name)}<br/>${label(c.region)} · ${label(c.trustDomain)}<br/>east-west ${label(c.eastWestIps.join(", ") || "none")}"]`);
+                lines.push(`    ${id("cluster", c.name)}["${label(c.name)}<br/>${label(c.region)} · ${label(c.trustDomain)}"]`);
             }
             lines.push("  end");
         }
-        for (const s of m.remoteSecrets) lines.push(`  ${id(s.watcher)} -. remote secret .-> ${id(s.watched)}`);
+        for (const s of m.remoteSecrets) lines.push(`  ${id("cluster", s.watcher)} -. remote secret .-> ${id("cluster", s.watched)}`);
         lines.push("```");
     }
     if (m.changes) lines.push("", "#### Changes", "", "```", ...describeChanges(m.changes), "```");
