@@ -18,7 +18,7 @@ import { median } from "./stats";
 import { intermediateSubject, rootSubject } from "../components/pki/keys";
 import { signIntermediate } from "../components/pki/IntermediateCertificate";
 import { constraintsFor } from "../components/pki/nameConstraints";
-import { meshIssuerServingNames } from "../components/mesh/values";
+import { meshIssuerServingNames } from "../components/kubernetes/names";
 
 export type KeySpec = { readonly algorithm: "RSA"; readonly rsaBits: number } | { readonly algorithm: "ECDSA"; readonly ecdsaCurve: "P256" | "P384" | "P521" };
 

@@ -462,6 +462,8 @@ function checkTrustDomains(clusters: Array<Record<string, unknown>>, perCloud: b
 }
 
 export type MeshConfig = z.output<typeof meshConfigSchema>;
+/** The `mesh` settings, as parsed: one object from the stack file to the istiod and istio-csr values. */
+export type MeshSettings = z.output<typeof meshSettingsSchema>;
 export type ClusterConfig = MeshConfig["clusters"][number];
 export type AwsClusterConfig = Extract<ClusterConfig, { cloud: "aws" }>;
 export type GcpClusterConfig = Extract<ClusterConfig, { cloud: "gcp" }>;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { dnsLabel } from "./primitives";
-import { ISTIO_NAMESPACE } from "../components/mesh/values";
+import { ISTIO_NAMESPACE } from "../components/kubernetes/names";
 
 // The mesh's root namespace is Istio's default, istio-system (istio/istio 1.30.3, pkg/config/mesh/mesh.go
 // `RootNamespace`); "Policy in the root namespace applies to workloads in all namespaces" (pilot/pkg/model/authorization.go).

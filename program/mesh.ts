@@ -1,14 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { builtCapabilities, ConfigError, describeCapabilities, MeshConfig, resolveResilience } from "../config";
 import { checkStageTransition } from "../config/stageGate";
-import { buildClusters } from "../components/cloud/clusters";
-import { clusterPki } from "../components/pki/handoff";
+import { buildClusters } from "./clusters";
+import { clusterPki } from "./pkiHandoff";
 import { describeCertificate } from "../components/pki/inventory";
 import { caCostEstimate } from "../components/pki/caCost";
 import { ClusterMesh } from "../components/mesh/ClusterMesh";
 import { IngressRoute } from "../components/mesh/IngressGateway";
 import { MeshPeering } from "../components/mesh/MeshPeering";
 import { MeshVerification } from "../components/mesh/MeshVerification";
+import { MeshedCluster } from "../components/mesh/MeshedCluster";
 import { MeshAuthorization } from "../components/identity/MeshAuthorization";
 import { spiffeIdsOf } from "../components/identity/policies";
 import { peerAllowList } from "../components/cloud/allowList";
@@ -36,16 +37,11 @@ export async function meshProgram(config: MeshConfig) {
         meshId: config.meshId,
         charts: config.charts,
         highAvailability: config.highAvailability,
-        enterpriseCa: pki?.get(cluster.name),
-        workloadCertificateTtlMinutes: config.mesh.workloadCertificateTtlMinutes,
-        keyAlgorithm: config.mesh.keyAlgorithm,
-        istioHub: config.mesh.istioHub,
-        istioTag: config.mesh.istioTag ?? config.charts.istio,
+        pki: pki?.get(cluster.name),
+        mesh: config.mesh,
         ingressTls: config.ingress && { ...config.ingress, routes: ingressRoutes(config, capabilities.trafficManagement) },
         // Per-cloud trust domains (stage 5): accept the others' without aliasing them.
         peerTrustDomains: [...new Set(clusters.map((c) => c.trustDomain))].filter((td) => td !== cluster.trustDomain),
-        trustDomainAliases: config.mesh.trustDomainAliases,
-        outboundTrafficPolicy: config.mesh.outboundTrafficPolicy,
         tracing: capabilities.observability && config.observability.tracingCollector
             ? { name: TRACING_PROVIDER, ...config.observability.tracingCollector } : undefined,
         eastWest: capabilities.multiCluster ? {
@@ -53,38 +49,35 @@ export async function meshProgram(config: MeshConfig) {
             exposeIstiod: config.multiCluster.exposeIstiod,
         } : undefined,
     }));
-    const authorization = !capabilities.authorization ? [] : clusters.map((cluster, i) => new MeshAuthorization(`${cluster.name}-authz`, {
-        provider: cluster.provider, istiod: meshes[i].istiod, services: config.services, clouds, trustDomainOf,
+    // Stage 3: authorization creates the services' namespaces; every layer above takes each cluster's mesh with them.
+    const members: readonly MeshedCluster[] = !capabilities.authorization ? meshes : meshes.map((mesh) => new MeshAuthorization(`${mesh.cluster.name}-authz`, {
+        mesh, services: config.services, clouds, trustDomainOf,
         // Only HTTP-01 needs the challenge path open at the edge.
         ingress: config.ingress && { hosts: config.ingress.hosts, acmeChallenges: config.ingress.issuer === "acme" && config.ingress.acmeChallenge === "http01" },
         edgeAuth: capabilities.endUserAuthentication ? config.edgeAuth : undefined,
         eastWest: capabilities.multiCluster,
-    }));
+    }).mesh);
     if (capabilities.multiCluster) {
-        const peers = clusters.map((cluster, i) => ({ cluster, istiod: meshes[i].istiod }));
-        const peering = new MeshPeering("peering", { clusters: peers, epoch: config.multiCluster.remoteSecretEpoch });
-        if (config.multiCluster.verification) new MeshVerification("verify", { clusters: peers, peering: [peering, ...meshes] });
+        const peering = new MeshPeering("peering", { clusters: members, epoch: config.multiCluster.remoteSecretEpoch });
+        if (config.multiCluster.verification) new MeshVerification("verify", { clusters: members, peering: [peering, ...meshes] });
     }
     if (capabilities.trafficManagement) {
         const regions = clusters.map((c) => c.region);
-        clusters.forEach((cluster, i) => new TrafficManagement(`${cluster.name}-traffic`, {
-            provider: cluster.provider, istiod: meshes[i].istiod, services: config.services, traffic: config.traffic, regions,
-            // Routing lives in each service's namespace, created (with sidecar injection) by the authorization layer.
-            namespaces: authorization[i]?.namespaces ?? {},
-            identitiesOf: perCloudTrustDomains ? (s) => spiffeIdsOf(s, clouds, trustDomainOf) : undefined,
-        }));
+        for (const mesh of members) {
+            new TrafficManagement(`${mesh.cluster.name}-traffic`, {
+                mesh, services: config.services, traffic: config.traffic, regions,
+                identitiesOf: perCloudTrustDomains ? (s) => spiffeIdsOf(s, clouds, trustDomainOf) : undefined,
+            });
+        }
     }
     if (capabilities.observability) {
         new MeshObservability("observability", {
-            clusters: clusters.map((cluster, i) => ({
-                cluster, istiod: meshes[i].istiod, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem,
-                namespaces: { ...meshes[i].gatewayNamespaces, ...authorization[i]?.namespaces },
-            })),
+            clusters: members.map(({ cluster, istiod, namespaces }) => ({ cluster, istiod, namespaces, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem })),
             meshId: config.meshId, charts: config.charts, observability: config.observability, highAvailability: config.highAvailability,
             istioCsr: capabilities.enterpriseMeshCa, ingressCertificate: config.ingress !== undefined, multiCluster: capabilities.multiCluster,
             remoteSecretEpoch: config.multiCluster.remoteSecretEpoch,
             // Kiali shows only what it may read: the gateways' namespaces too, or its graph has no edge and no east-west hop.
-            meshNamespaces: [...new Set([...Object.keys(meshes[0].gatewayNamespaces), ...config.services.map((s) => s.namespace)])], edgeIssuer: config.edgeAuth?.issuer,
+            meshNamespaces: [...new Set([...Object.keys(meshes[0].namespaces), ...config.services.map((s) => s.namespace)])], edgeIssuer: config.edgeAuth?.issuer,
         });
     }
     return {

@@ -3,7 +3,7 @@ import { defaultRootId, PkiConfig } from "../config";
 import { IntermediateCa } from "../components/pki/IntermediateCa";
 import { RootCa } from "../components/pki/RootCa";
 import { CertificateRecord, describeCertificate } from "../components/pki/inventory";
-import { meshIssuerServingNames } from "../components/mesh/values";
+import { meshIssuerServingNames } from "../components/kubernetes/names";
 
 /**
  * One environment's offline root CA stack (`pki-<environment>`): its roots and one name-constrained intermediate per

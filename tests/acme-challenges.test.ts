@@ -4,7 +4,7 @@ import { Plan, planStack } from "../engine/plan";
 import { plain } from "../engine/values";
 import { ConfigError } from "../config";
 import { authorize } from "../engine/mesh/authorization";
-import { validateChartValues } from "./support/manifests";
+import { validateChartValues } from "../engine/manifests/validate";
 import { shippedPlan } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 import { gkeOnlyStaging } from "./support/variants";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync, KeyObject } from "node:crypto";
 import { z } from "zod";
 import { ConfigError, parseStackConfig } from "../config";
-import { handoffIssues } from "../components/pki/handoff";
+import { handoffIssues } from "../program/pkiHandoff";
 import { meshConfigSchema, MeshConfig } from "../config/schema";
 import { pkiConfigSchema } from "../config/pkiSchema";
 import { looksSecret, secretKeysOf, secretValues } from "../config/redaction";

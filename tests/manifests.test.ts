@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { planStack } from "../engine/plan";
 import { plain } from "../engine/values";
-import { KubernetesObject, validateChartValues, validateCustomResource } from "./support/manifests";
+import { KubernetesObject, validateChartValues, validateCustomResource } from "../engine/manifests/validate";
 
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 const JETSTACK_OCI = "oci://quay.io/jetstack/charts";
@@ -234,7 +234,7 @@ describe("custom resources against their CRD schemas", () => {
     });
 
     it("compiles every vendored CRD schema, CEL rules included, so a construct it cannot check fails here first", () => {
-        const dir = path.join(__dirname, "fixtures", "upstream-schemas", "crds");
+        const dir = path.join(__dirname, "..", "engine", "manifests", "upstream-schemas", "crds");
         const types = fs.readdirSync(dir).flatMap((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")).entries.flatMap((e: { types: string[] }) => e.types));
         assert.ok(types.includes("networking.istio.io/v1alpha3/EnvoyFilter") && types.includes("cert-manager.io/v1/CertificateRequest"), types.join(", "));
         for (const type of types) {
@@ -331,7 +331,7 @@ describe("custom resources against their CRD schemas", () => {
         assert.deepEqual(validateCustomResource({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "istiod" }, spec: { anything: true } }), []);
         assert.deepEqual(validateCustomResource({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: "Istiod" } }).length, 1);
         assert.deepEqual(validateCustomResource({ apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "x" } }), [
-            "no schema is known for gateway.networking.k8s.io/v1 Gateway (known: networking.istio.io/v1/Gateway, networking.istio.io/v1alpha3/Gateway, networking.istio.io/v1beta1/Gateway): vendor its CRD under tests/fixtures/upstream-schemas",
+            "no schema is known for gateway.networking.k8s.io/v1 Gateway (known: networking.istio.io/v1/Gateway, networking.istio.io/v1alpha3/Gateway, networking.istio.io/v1beta1/Gateway): vendor its CRD under engine/manifests/upstream-schemas",
         ]);
         assert.match(validateCustomResource({ apiVersion: "security.istio.io/v2", kind: "PeerAuthentication", metadata: { name: "x" } })[0], /^no schema is known for security\.istio\.io\/v2 PeerAuthentication/);
     });
@@ -396,11 +396,11 @@ describe("Helm values against the chart's schema", () => {
     it("reports a chart without a known schema unless the caller names it, another version, or another publisher", () => {
         const lbc = { repo: "https://aws.github.io/eks-charts" };
         assert.deepEqual(validateChartValues("aws-load-balancer-controller", "1.14.0", { clusterName: "x" }, lbc), [
-            "no values schema is known for chart aws-load-balancer-controller from https://aws.github.io/eks-charts: vendor its values.schema.json under tests/fixtures/upstream-schemas, or name it in withoutSchema",
+            "no values schema is known for chart aws-load-balancer-controller from https://aws.github.io/eks-charts: vendor its values.schema.json under engine/manifests/upstream-schemas, or name it in withoutSchema",
         ]);
         assert.deepEqual(validateChartValues("aws-load-balancer-controller", "1.14.0", { clusterName: "x" }, { ...lbc, withoutSchema: ["aws-load-balancer-controller"] }), []);
         assert.deepEqual(validateChartValues(`${JETSTACK_OCI}/cert-manager`, "1.21.1", CERT_MANAGER_VALUES), [
-            "no values schema is vendored for chart cert-manager 1.21.1 (vendored: v1.21.1): extract that version's, see tests/fixtures/upstream-schemas/README.md",
+            "no values schema is vendored for chart cert-manager 1.21.1 (vendored: v1.21.1): extract that version's, see engine/manifests/upstream-schemas/README.md",
         ]);
         assert.deepEqual(validateChartValues("istiod", "1.30.3", ISTIOD_VALUES, { repo: "https://charts.example.com" }), [
             `chart istiod from https://charts.example.com is not the upstream chart whose schema is vendored (published at ${ISTIO_REPO})`,

@@ -3,6 +3,7 @@ import { CapturedResource } from "../engine/graph";
 import { Plan, planStack } from "../engine/plan";
 import { isSecretValue, plain } from "../engine/values";
 import { istioCsrValues, istiodValues } from "../components/mesh/values";
+import { MeshSettings } from "../config";
 import { opensslVerify } from "./support/pki";
 import { stackConfig, toRuntime } from "./support/stacks";
 import { shippedPlan } from "./support/plan";
@@ -19,7 +20,15 @@ const dependsOn = (a: CapturedResource, b: CapturedResource) => a.dependencies.i
 
 describe("chart values (pure)", () => {
     const csr = istioCsrValues({ clusterName: "eks-a", trustDomain: "aws.mesh.example", highAvailability: true, maxCertificateMinutes: 60, keyAlgorithm: "ECDSA" });
-    const istiod = istiodValues({ meshId: "m", clusterName: "eks-a", network: "net-a", trustDomain: "aws.mesh.example", highAvailability: true, enterpriseCa: true, keyAlgorithm: "ECDSA", hub: "docker.io/istio", tag: "1.30.3" });
+    const mesh: MeshSettings = { workloadCertificateTtlMinutes: 60, keyAlgorithm: "ECDSA", istioHub: "docker.io/istio", trustDomainAliases: [], outboundTrafficPolicy: "REGISTRY_ONLY" };
+    const istiodArgs = { meshId: "m", clusterName: "eks-a", network: "net-a", trustDomain: "aws.mesh.example", highAvailability: true, enterpriseCa: true, version: "1.30.3", mesh };
+    const istiod = istiodValues(istiodArgs);
+
+    it("runs istiod's images from mesh.istioHub, tagged with the chart version unless mesh.istioTag sets a tag", () => {
+        assert.deepEqual([istiod.global.hub, istiod.global.tag], ["docker.io/istio", "1.30.3"]);
+        const fips = istiodValues({ ...istiodArgs, mesh: { ...mesh, istioHub: "registry.example/istio-fips", istioTag: "1.30.3-fips" } });
+        assert.deepEqual([fips.global.hub, fips.global.tag], ["registry.example/istio-fips", "1.30.3-fips"]);
+    });
 
     it("ties istio-csr to istiod: cluster ID = clusterName, trust domains equal, CA address = the istio-csr Service", () => {
         assert.equal(csr.app.server.clusterID, istiod.global.multiCluster.clusterName);

@@ -9,7 +9,7 @@ import { prometheusValues } from "../components/observability/prometheus";
 import { FEDERATION_DOWN_FOR, meshAlertRules, MeshRulesArgs, meshRecordingRules, RECORDED, Rule } from "../components/observability/rules";
 import { meshTelemetrySpec } from "../components/observability/telemetry";
 import { kialiValues } from "../components/observability/kialiValues";
-import { validateChartValues, validateCustomResource } from "./support/manifests";
+import { validateChartValues, validateCustomResource } from "../engine/manifests/validate";
 import { federated, Labels, scrapedSample, selects, upSeries } from "./support/prometheus";
 import { shippedPlan } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";

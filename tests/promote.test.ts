@@ -7,7 +7,9 @@ import { meshConfigSchema } from "../config/schema";
 import { PROJECT_ROOT } from "../engine/plan";
 import { Violation } from "../engine/policy";
 import { readProject, readStack } from "../engine/project";
-import { EXIT, main, promote, PROMOTABLE_KEYS, PROMOTION_ORDER, SourceCheck } from "../tools/promote";
+import { EXIT, main } from "../tools/promote";
+import { promote, SourceCheck } from "../tools/promotion/promote";
+import { PROMOTABLE_KEYS, PROMOTION_ORDER } from "../tools/promotion/rules";
 import { tempDir } from "./support/plan";
 
 const NS = "istio-production";

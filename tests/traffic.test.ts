@@ -11,7 +11,7 @@ import { releaseRouting } from "../components/traffic/releases";
 import { virtualServiceSpec } from "../components/traffic/virtualService";
 import { localRateLimitSpec } from "../components/traffic/localRateLimit";
 import { countsAs5xx, GRPC, istioRoutePolicy, rateLimitedAnswer, wouldRetry } from "./support/envoy";
-import { validateCustomResource } from "./support/manifests";
+import { validateCustomResource } from "../engine/manifests/validate";
 import { runCli, shippedPlan, tempDir } from "./support/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 

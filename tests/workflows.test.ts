@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { PROJECT_ROOT } from "../engine/plan";
-import { PROMOTION_ORDER } from "../tools/promote";
+import { PROMOTION_ORDER } from "../tools/promotion/rules";
 import { gatedArgs, policyPacks } from "../tools/pulumi-gated";
 import { plain } from "../engine/values";
 import { shippedPlan, tempDir } from "./support/plan";

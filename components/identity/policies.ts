@@ -1,5 +1,5 @@
 import { EdgeAuthConfig, ServiceConfig } from "../../config";
-import { INGRESS_GATEWAY, INGRESS_NAMESPACE } from "../mesh/values";
+import { INGRESS_GATEWAY, INGRESS_NAMESPACE } from "../kubernetes/names";
 
 /**
  * Authorization generated from the declared service graph, as pure data: every call not declared is denied, every

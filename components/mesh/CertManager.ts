@@ -1,15 +1,16 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AcmeDns01 } from "../cloud/MeshCluster";
-import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, certManagerValues } from "./values";
+import { certManagerValues } from "./values";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../kubernetes/names";
 
 export interface CertManagerArgs {
     readonly provider: k8s.Provider;
     /** Chart version (OCI chart `oci://quay.io/jetstack/charts/cert-manager`), e.g. "v1.21.1". */
     readonly version: string;
     readonly highAvailability: boolean;
-    /** approver-policy decides approvals; the built-in approver is turned off. */
-    readonly approverPolicy: boolean;
+    /** approver-policy decides approvals: the built-in approver is turned off (the chart's `disableAutoApproval`). */
+    readonly disableAutoApproval: boolean;
     /** What must run in the cluster before cert-manager, and outlive it. @default [] */
     readonly after?: readonly pulumi.Resource[];
     /** The cloud identity cert-manager solves ACME DNS-01 challenges with. */
@@ -34,7 +35,7 @@ export class CertManager extends pulumi.ComponentResource {
             version: args.version,
             namespace: CERT_MANAGER_NAMESPACE,
             values: certManagerValues({
-                highAvailability: args.highAvailability, approverPolicy: args.approverPolicy,
+                highAvailability: args.highAvailability, disableAutoApproval: args.disableAutoApproval,
                 serviceAccountAnnotations: args.acmeDns01?.serviceAccountAnnotations, podAnnotations: args.acmeDns01?.podAnnotations,
             }),
             atomic: true,

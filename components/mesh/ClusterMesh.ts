@@ -1,34 +1,36 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ChartVersions } from "../../config";
+import { ChartVersions, MeshSettings } from "../../config";
 import { MeshCluster } from "../cloud/MeshCluster";
-import { ClusterPki } from "../pki/handoff";
+import { ClusterPki } from "../pki/ClusterPki";
 import { CertManager } from "./CertManager";
 import { EastWestGateway } from "./EastWestGateway";
 import { IngressGateway, IngressGatewayArgs } from "./IngressGateway";
 import { IstioControlPlane } from "./IstioControlPlane";
 import { MeshCa } from "./MeshCa";
-import { EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE, KeyAlgorithm } from "./values";
+import { MeshedCluster } from "./MeshedCluster";
+import { EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../kubernetes/names";
 
 export interface ClusterMeshArgs {
+    /** The cluster to install the mesh on: its provider, network and trust domain. */
     readonly cluster: MeshCluster;
+    /** Istio's mesh ID, the same on every cluster of one mesh. */
     readonly meshId: string;
+    /** The pinned chart versions of cert-manager, istio-csr, approver-policy and Istio. */
     readonly charts: ChartVersions;
+    /** Two or more replicas, zone spread and disruption budgets for every control-plane release. */
     readonly highAvailability: boolean;
-    /** Stage 2: the cluster's intermediate under the offline root, served by istio-csr. Absent: istiod is the CA. */
-    readonly enterpriseCa?: ClusterPki;
-    readonly workloadCertificateTtlMinutes: number;
-    readonly keyAlgorithm: KeyAlgorithm;
-    readonly istioHub: string;
-    readonly istioTag: string;
+    /** Stage 2: the cluster's intermediate under the offline root, served by istio-csr. @default - istiod is the CA */
+    readonly pki?: ClusterPki;
+    /** The stack's `mesh` settings, handed whole to istiod's and istio-csr's values. */
+    readonly mesh: MeshSettings;
+    /** The ingress gateway's certificate: its hosts and issuer. @default - no TLS server on the ingress gateway */
     readonly ingressTls?: Omit<NonNullable<IngressGatewayArgs["tls"]>, "approverPolicy" | "meshIssuer" | "dns01">;
-    /** Stage 5, per-cloud trust domains: the other clouds' trust domains this cluster accepts for mTLS. */
+    /** Stage 5, per-cloud trust domains: the other clouds' trust domains this cluster accepts for mTLS. @default - none */
     readonly peerTrustDomains?: readonly string[];
-    readonly trustDomainAliases?: readonly string[];
-    readonly outboundTrafficPolicy?: "REGISTRY_ONLY" | "ALLOW_ANY";
-    /** The tracing collector istiod registers as an extension provider. */
+    /** The tracing collector istiod registers as an extension provider. @default - none */
     readonly tracing?: { readonly name: string; readonly service: string; readonly port: number };
-    /** Stage 4: the east-west gateway, reachable only from these source ranges (the peers' egress). */
+    /** Stage 4: the east-west gateway, reachable only from these source ranges (the peers' egress). @default - no east-west gateway */
     readonly eastWest?: { readonly sourceRanges: readonly pulumi.Input<string>[]; readonly exposeIstiod: boolean };
 }
 
@@ -36,14 +38,16 @@ export interface ClusterMeshArgs {
  * The mesh on one cluster, in the order real installs need: namespaces (the network label before istiod starts),
  * cert-manager, then (stage 2) the mesh CA and istio-csr, then Istio base and istiod, then the ingress gateway.
  */
-export class ClusterMesh extends pulumi.ComponentResource {
+export class ClusterMesh extends pulumi.ComponentResource implements MeshedCluster {
+    readonly cluster: MeshCluster;
     readonly istiod: k8s.helm.v3.Release;
     /** The gateways' namespaces on this cluster, by name. */
-    readonly gatewayNamespaces: Readonly<Record<string, k8s.core.v1.Namespace>>;
+    readonly namespaces: Readonly<Record<string, k8s.core.v1.Namespace>>;
 
     constructor(name: string, args: ClusterMeshArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:ClusterMesh", name, {}, opts);
         const { cluster } = args;
+        this.cluster = cluster;
         const child = { parent: this };
         // Everything here hangs off these two namespaces, so it all follows the cluster's service controller.
         const afterController = cluster.serviceController ? [cluster.serviceController] : [];
@@ -51,24 +55,23 @@ export class ClusterMesh extends pulumi.ComponentResource {
             metadata: { name: ISTIO_NAMESPACE, labels: { "topology.istio.io/network": cluster.network } },
         }, { ...child, provider: cluster.provider, dependsOn: afterController });
         const certManager = new CertManager(`${name}-cert-manager`, {
-            provider: cluster.provider, version: args.charts.certManager, highAvailability: args.highAvailability, approverPolicy: !!args.enterpriseCa,
+            provider: cluster.provider, version: args.charts.certManager, highAvailability: args.highAvailability, disableAutoApproval: !!args.pki,
             after: afterController, acmeDns01: cluster.acmeDns01,
         }, child);
-        const ca = args.enterpriseCa && new MeshCa(`${name}-mesh-ca`, {
-            provider: cluster.provider, certManager: certManager.release, istioNamespace, pki: args.enterpriseCa,
+        const ca = args.pki && new MeshCa(`${name}-mesh-ca`, {
+            provider: cluster.provider, certManager: certManager.release, istioNamespace, pki: args.pki,
             clusterName: cluster.name, trustDomain: cluster.trustDomain, highAvailability: args.highAvailability,
-            workloadCertificateTtlMinutes: args.workloadCertificateTtlMinutes, keyAlgorithm: args.keyAlgorithm,
+            workloadCertificateTtlMinutes: args.mesh.workloadCertificateTtlMinutes, keyAlgorithm: args.mesh.keyAlgorithm,
             istioCsrVersion: args.charts.istioCsr, approverPolicyVersion: args.charts.approverPolicy,
             clusterIssuer: args.ingressTls?.issuer === "private",
-            managedIssuer: args.enterpriseCa.step === "managed" ? cluster.managedCa?.issuer : undefined,
-            awaitingManagedCa: args.enterpriseCa.step === "awaiting-signature" ? cluster.managedCa?.caName : undefined,
+            managedIssuer: args.pki.step === "managed" ? cluster.managedCa?.issuer : undefined,
+            awaitingManagedCa: args.pki.step === "awaiting-signature" ? cluster.managedCa?.caName : undefined,
         }, child);
         const controlPlane = new IstioControlPlane(`${name}-istio`, {
             provider: cluster.provider, istioNamespace, version: args.charts.istio, caReady: ca ? [ca.istioCsr] : [],
             meshId: args.meshId, clusterName: cluster.name, network: cluster.network, trustDomain: cluster.trustDomain,
-            highAvailability: args.highAvailability, enterpriseCa: !!ca, keyAlgorithm: args.keyAlgorithm, hub: args.istioHub, tag: args.istioTag,
-            trustDomainAliases: args.trustDomainAliases, tracing: args.tracing, outboundTrafficPolicy: args.outboundTrafficPolicy,
-            peerTrustDomains: args.peerTrustDomains?.length && args.enterpriseCa ? { trustDomains: args.peerTrustDomains, roots: args.enterpriseCa.roots } : undefined,
+            highAvailability: args.highAvailability, enterpriseCa: !!ca, mesh: args.mesh, tracing: args.tracing,
+            peerTrustDomains: args.peerTrustDomains?.length && args.pki ? { trustDomains: args.peerTrustDomains, roots: args.pki.roots } : undefined,
         }, child);
         this.istiod = controlPlane.istiod;
         const ingress = new IngressGateway(`${name}-ingress`, {
@@ -80,7 +83,7 @@ export class ClusterMesh extends pulumi.ComponentResource {
         const eastWest = args.eastWest && new EastWestGateway(`${name}-eastwest`, {
             cluster, version: args.charts.istio, highAvailability: args.highAvailability, istiod: controlPlane.istiod, ...args.eastWest,
         }, child);
-        this.gatewayNamespaces = { [INGRESS_NAMESPACE]: ingress.namespace, ...eastWest && { [EASTWEST_NAMESPACE]: eastWest.namespace } };
+        this.namespaces = { [INGRESS_NAMESPACE]: ingress.namespace, ...eastWest && { [EASTWEST_NAMESPACE]: eastWest.namespace } };
         this.registerOutputs({});
     }
 }

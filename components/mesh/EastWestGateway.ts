@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
-import { customResource } from "./resources";
-import { EASTWEST_GATEWAY, EASTWEST_NAMESPACE, eastWestGatewayValues, ISTIO_CHARTS_REPO } from "./values";
+import { customResource } from "../kubernetes/customResource";
+import { eastWestGatewayValues, ISTIO_CHARTS_REPO } from "./values";
+import { EASTWEST_GATEWAY, EASTWEST_NAMESPACE } from "../kubernetes/names";
 
 export interface EastWestGatewayArgs {
     readonly cluster: MeshCluster;
@@ -25,7 +26,7 @@ export class EastWestGateway extends pulumi.ComponentResource {
     constructor(name: string, args: EastWestGatewayArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:EastWestGateway", name, {}, opts);
         const { cluster } = args;
-        if (!cluster.eastWest) throw new Error(`cluster ${cluster.name} has no east-west addresses: the cloud layer reserves them when multi-cluster is on`);
+        if (!cluster.eastWest) throw new pulumi.ResourceError(`EastWestGateway ${name}: cluster ${cluster.name} has no east-west addresses: the cloud layer reserves them when multi-cluster is on`, this);
         const child = { parent: this, provider: cluster.provider };
         const ew = cluster.eastWest;
         const namespace = this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, {

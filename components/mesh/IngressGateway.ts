@@ -3,8 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { HttpRouteResilience } from "../traffic/virtualService";
 import { AcmeDns01 } from "../cloud/MeshCluster";
 import { approvalPolicy } from "./approval";
-import { customResource, WAIT_READY } from "./resources";
-import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, INGRESS_NAMESPACE, ingressGatewayValues, MESH_ISSUER, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO } from "./values";
+import { customResource, WAIT_READY } from "../kubernetes/customResource";
+import { ingressGatewayValues, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO } from "./values";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, INGRESS_NAMESPACE, MESH_ISSUER } from "../kubernetes/names";
 
 export interface IngressGatewayArgs {
     readonly provider: k8s.Provider;
@@ -141,7 +142,7 @@ export class IngressGateway extends pulumi.ComponentResource {
      */
     private acmeSolver(name: string, tls: NonNullable<IngressGatewayArgs["tls"]>, child: { parent: pulumi.Resource; provider: k8s.Provider }): { spec: Record<string, unknown>; ready: pulumi.Resource[] } {
         if (tls.acmeChallenge === "dns01") {
-            if (!tls.dns01) throw new Error("acmeChallenge dns01 without a DNS-01 identity on this cluster: the cloud layer provides one when ingress.dnsZone is set");
+            if (!tls.dns01) throw new pulumi.ResourceError(`IngressGateway ${name}: acmeChallenge dns01 without a DNS-01 identity on this cluster: the cloud layer provides one when ingress.dnsZone is set`, this);
             return { spec: { dns01: tls.dns01.solver }, ready: [...tls.dns01.ready] };
         }
         const ingressClass = new k8s.networking.v1.IngressClass(`${name}-ingress-class`, {

@@ -1,13 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { customResource } from "./resources";
-import { ISTIO_CHARTS_REPO, ISTIO_NAMESPACE, istioBaseValues, istiodValues, IstiodValuesArgs } from "./values";
+import { customResource } from "../kubernetes/customResource";
+import { ISTIO_CHARTS_REPO, istioBaseValues, istiodValues, IstiodValuesArgs } from "./values";
+import { ISTIO_NAMESPACE } from "../kubernetes/names";
 
 export interface IstioControlPlaneArgs extends Omit<IstiodValuesArgs, "peerTrustDomains"> {
     readonly provider: k8s.Provider;
     readonly istioNamespace: k8s.core.v1.Namespace;
-    /** One version for base, istiod and the gateways. */
-    readonly version: string;
     /** What istiod must wait for: istio-csr when it is the CA (istiod picks its certificate once, at startup). */
     readonly caReady: readonly pulumi.Resource[];
     /** Per-cloud trust domain mode: the peers' trust domains and the roots that anchor them. */
@@ -24,13 +23,8 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         const chart = (chartName: string) => ({ chart: chartName, version: args.version, repositoryOpts: { repo: ISTIO_CHARTS_REPO }, namespace: ISTIO_NAMESPACE, atomic: true });
         const base = new k8s.helm.v3.Release(`${name}-base`, { name: "istio-base", ...chart("base"), values: istioBaseValues() },
             { ...child, dependsOn: [args.istioNamespace] });
-        const values: Omit<IstiodValuesArgs, "peerTrustDomains"> = {
-            meshId: args.meshId, clusterName: args.clusterName, network: args.network, trustDomain: args.trustDomain,
-            highAvailability: args.highAvailability, enterpriseCa: args.enterpriseCa, keyAlgorithm: args.keyAlgorithm,
-            hub: args.hub, tag: args.tag, trustDomainAliases: args.trustDomainAliases, tracing: args.tracing,
-            outboundTrafficPolicy: args.outboundTrafficPolicy,
-        };
-        const { peerTrustDomains } = args;
+        // Everything else is istiod's values' own: a new setting reaches them without being listed here.
+        const { provider: _provider, istioNamespace: _namespace, caReady: _caReady, peerTrustDomains, ...values } = args;
         const peers = peerTrustDomains && pulumi.output(peerTrustDomains.roots).apply((roots) => ({
             trustDomains: peerTrustDomains.trustDomains, rootsPem: roots.map((r) => r.trim()).join("\n") + "\n",
         }));

@@ -1,14 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPki } from "../pki/handoff";
+import { ClusterPki } from "../pki/ClusterPki";
 import { issuerChain } from "../pki/chain";
 import { AWAITING_MANAGED_CA, MANAGED_ISSUERS, ManagedCaIssuer } from "../pki/managedCa";
 import { approvalPolicy, NON_CA_USAGES } from "./approval";
-import { customResource, WAIT_READY } from "./resources";
-import {
-    approverPolicyValues, CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, ISTIO_CSR_ADDRESS, ISTIO_CSR_SERVICE_ACCOUNT, ISTIO_NAMESPACE, ISTIOD_SERVING_NAME,
-    istioCsrValues, KeyAlgorithm, MESH_ISSUER, ROOT_BUNDLE_SECRET,
-} from "./values";
+import { customResource, WAIT_READY } from "../kubernetes/customResource";
+import { approverPolicyValues, istioCsrValues, KeyAlgorithm } from "./values";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, ISTIO_CSR_ADDRESS, ISTIO_CSR_SERVICE_ACCOUNT, ISTIO_NAMESPACE, ISTIOD_SERVING_NAME, MESH_ISSUER, ROOT_BUNDLE_SECRET } from "../kubernetes/names";
 
 /**
  * The subject of every CSR istio-csr forwards: Istio's CSR template always writes one Organization attribute, empty
@@ -77,7 +75,7 @@ export class MeshCa extends pulumi.ComponentResource {
             const keyPem = args.pki.intermediateKeyPem;
             // Step 1 of a move to a managed CA: this issuer stands in until the subordinate is signed, and says so.
             const annotations = { ...WAIT_READY, ...(args.awaitingManagedCa ? { [AWAITING_MANAGED_CA]: args.awaitingManagedCa } : {}) };
-            if (!keyPem) throw new Error(`cluster ${args.clusterName}: its mesh CA has neither a managed issuer nor an intermediate key`);
+            if (!keyPem) throw new pulumi.ResourceError(`MeshCa ${name}: cluster ${args.clusterName}: its mesh CA has neither a managed issuer nor an intermediate key`, this);
             const chain = pulumi.all([args.pki.intermediateCertPem, args.pki.roots]).apply(([int, roots]) => issuerChain(int, roots));
             const caData = { "tls.crt": chain.chainPem, "tls.key": keyPem, "ca.crt": chain.signerPem };
             const caSecret = new k8s.core.v1.Secret(`${name}-intermediate`, {

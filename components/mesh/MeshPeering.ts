@@ -1,18 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MeshCluster } from "../cloud/MeshCluster";
-import { remoteSecretName, tokenKubeconfig } from "./remoteKubeconfig";
-import { ISTIO_NAMESPACE } from "./values";
+import { tokenKubeconfig } from "../kubernetes/tokenKubeconfig";
+import { ISTIO_NAMESPACE } from "../kubernetes/names";
+import { MeshedCluster } from "./MeshedCluster";
 
-/** A cluster as the peering needs it: its interface and the releases that must exist before it is watched or watches. */
-export interface PeerCluster {
-    readonly cluster: MeshCluster;
-    /** istiod: its chart creates the reader ClusterRole the token's account needs, and it watches remote secrets. */
-    readonly istiod: pulumi.Resource;
-}
+/** Remote secrets are named after the watched cluster, as istioctl names them. */
+export const remoteSecretName = (cluster: string) => `istio-remote-secret-${cluster}`;
 
 export interface MeshPeeringArgs {
-    readonly clusters: readonly PeerCluster[];
+    /** istiod of each must exist before it is watched (its chart creates the reader role) or watches. */
+    readonly clusters: readonly MeshedCluster[];
     /** Bump to rotate every token: new token Secrets, remote secrets repointed, old tokens deleted after the switch. */
     readonly epoch: number;
 }
@@ -41,7 +38,7 @@ export class MeshPeering extends pulumi.ComponentResource {
         this.registerOutputs({ remoteSecrets: this.remoteSecrets });
     }
 
-    private peer(name: string, watcher: PeerCluster, watched: PeerCluster, epoch: number) {
+    private peer(name: string, watcher: MeshedCluster, watched: MeshedCluster, epoch: number) {
         const r = watched.cluster;
         const w = watcher.cluster;
         const pair = `${name}-${w.name}-watches-${r.name}`;

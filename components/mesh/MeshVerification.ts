@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MeshCluster } from "../cloud/MeshCluster";
 import { istioMutual } from "../traffic/destinationRule";
-import { customResource } from "./resources";
+import { customResource } from "../kubernetes/customResource";
+import { MeshedCluster } from "./MeshedCluster";
 
 export interface MeshVerificationArgs {
-    readonly clusters: readonly { readonly cluster: MeshCluster; readonly istiod: pulumi.Resource }[];
+    readonly clusters: readonly MeshedCluster[];
     /** Remote secrets and east-west gateways: cross-cluster calls cannot work before them. */
     readonly peering: readonly pulumi.Resource[];
 }

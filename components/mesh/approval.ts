@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { customResource } from "./resources";
+import { customResource } from "../kubernetes/customResource";
 
 export const NON_CA_USAGES = ["digital signature", "key encipherment", "server auth", "client auth"];
 

@@ -1,49 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
+import { MeshSettings } from "../../config";
+import { EASTWEST_GATEWAY, INGRESS_GATEWAY, ISTIO_CSR_ADDRESS, ISTIO_NAMESPACE, MESH_ISSUER, ROOT_BUNDLE_MOUNT, ROOT_BUNDLE_SECRET } from "../kubernetes/names";
 /**
  * Chart values, built by pure functions from typed inputs: the keys real installs trip on are tested here without
  * any engine. Key names follow the pinned charts (cert-manager v1.21.1, approver-policy v0.27.0, istio-csr v0.17.0,
  * Istio 1.30.3).
  */
 
-export const ISTIO_NAMESPACE = "istio-system";
 /** The Helm repository of Istio's `base`, `istiod` and `gateway` charts. */
 export const ISTIO_CHARTS_REPO = "https://istio-release.storage.googleapis.com/charts";
-export const CERT_MANAGER_NAMESPACE = "cert-manager";
-/** The istio-csr Service: chart name in the cert-manager namespace, port 443 (→ 6443). */
-export const ISTIO_CSR_ADDRESS = "cert-manager-istio-csr.cert-manager.svc:443";
-export const ISTIO_CSR_SERVICE_ACCOUNT = "cert-manager-istio-csr";
-/**
- * istiod's serving name, the CN and only DNS name of the certificate istio-csr requests for it with
- * `app.istio.revisions: ["default"]` (the chart writes the default revision without a suffix:
- * cert-manager/istio-csr v0.17.0 deploy/charts/istio-csr/templates/certificate.yaml). Proxies reach istiod at the
- * mesh's default discovery address and the API server its webhooks at the `istiod` Service, both this name; istiod
- * serves the file certificate as it is (istio/istio 1.30.3 pilot/pkg/bootstrap/server.go initIstiodCerts).
- */
-export const ISTIOD_SERVING_NAME = `istiod.${ISTIO_NAMESPACE}.svc`;
-
-/**
- * Every DNS name the mesh issuer signs besides ingress hosts: istiod's, and istio-csr's gRPC serving name
- * (`app.tls.certificateDNSNames`, its only SAN: cert-manager/istio-csr v0.17.0 pkg/tls/tls.go fetchCertificate).
- * A cluster's intermediate is name-constrained to these.
- */
-export function meshIssuerServingNames(): string[] {
-    return [ISTIOD_SERVING_NAME, ISTIO_CSR_ADDRESS.split(":")[0]];
-}
-export const CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager";
-/** The mesh CA Issuer istio-csr signs with (namespaced, as the istio-csr docs recommend). */
-export const MESH_ISSUER = "istio-ca";
-export const ROOT_BUNDLE_SECRET = "istio-root-ca";
-export const ROOT_BUNDLE_MOUNT = "/var/run/secrets/istio-csr";
-export const INGRESS_GATEWAY = "istio-ingressgateway";
-/**
- * Gateways run in namespaces of their own (istio.io "Installing Gateways"): the `gateway` chart grants a gateway's
- * service account read on every Secret of its namespace (istio/istio 1.30.3 manifests/charts/gateway/templates/role.yaml,
- * `rbac.enabled` default true), and istiod serves a gateway any same-namespace Secret its account may list
- * (pilot/pkg/xds/sds.go `filterAuthorizedResources`, pilot/pkg/credentials/kube/secrets.go `Authorize`). Beside
- * istiod, that would be the mesh CA key, istiod's serving key and the remote-secret tokens.
- */
-export const INGRESS_NAMESPACE = "istio-ingress";
-export const EASTWEST_NAMESPACE = "istio-eastwest";
 
 export type KeyAlgorithm = "ECDSA" | "RSA";
 
@@ -53,7 +18,7 @@ function zoneSpread(labels: Record<string, string>) {
 }
 
 export function certManagerValues(a: {
-    highAvailability: boolean; approverPolicy: boolean;
+    highAvailability: boolean; disableAutoApproval: boolean;
     // Outputs stay leaves of the values, so that one unknown at preview leaves the rest known.
     serviceAccountAnnotations?: pulumi.Input<Record<string, string>>; podAnnotations?: pulumi.Input<Record<string, string>>;
 }) {
@@ -67,7 +32,7 @@ export function certManagerValues(a: {
         webhook: { ...ha("webhook"), securePort: 10250 },
         cainjector: ha("cainjector"),
         // With approver-policy, only its policies approve; the built-in approver would approve everything.
-        disableAutoApproval: a.approverPolicy,
+        disableAutoApproval: a.disableAutoApproval,
         prometheus: { enabled: true },
         enableCertificateOwnerRef: true,
         // The controller's cloud identity for ACME DNS-01 (GKE Workload Identity).
@@ -160,18 +125,15 @@ export interface IstiodValuesArgs {
     readonly highAvailability: boolean;
     /** istio-csr is the CA: istiod's own CA server is off and proxies send CSRs to istio-csr. */
     readonly enterpriseCa: boolean;
-    readonly keyAlgorithm: KeyAlgorithm;
-    readonly hub: string;
-    readonly tag: string;
+    /** The Istio chart version (base and istiod alike); also the image tag unless `mesh.istioTag` sets one. */
+    readonly version: string;
+    /** The stack's `mesh` settings, as the config gate parsed them. */
+    readonly mesh: MeshSettings;
     /**
      * Per-cloud trust domains: the other clouds' trust domains, accepted for mTLS without aliasing them into this one,
      * so authorization can still tell `aws/ns/x/sa/y` from `gcp/ns/x/sa/y`. The shared roots anchor them.
      */
     readonly peerTrustDomains?: { readonly trustDomains: readonly string[]; readonly rootsPem: string };
-    /** Aliases during a trust-domain migration only: they make the listed trust domains the same principal. */
-    readonly trustDomainAliases?: readonly string[];
-    /** @default "REGISTRY_ONLY" */
-    readonly outboundTrafficPolicy?: "REGISTRY_ONLY" | "ALLOW_ANY";
     /** Where spans go: an OTLP/gRPC collector, known to Telemetry resources by `name`. */
     readonly tracing?: { readonly name: string; readonly service: string; readonly port: number };
 }
@@ -179,14 +141,14 @@ export interface IstiodValuesArgs {
 export function istiodValues(a: IstiodValuesArgs) {
     const peers = a.peerTrustDomains && a.peerTrustDomains.trustDomains.length > 0 ? a.peerTrustDomains : undefined;
     const proxyMetadata = {
-        ...(a.keyAlgorithm === "ECDSA" ? { ECC_SIGNATURE_ALGORITHM: "ECDSA", ECC_CURVE: "P256" } : {}),
+        ...(a.mesh.keyAlgorithm === "ECDSA" ? { ECC_SIGNATURE_ALGORITHM: "ECDSA", ECC_CURVE: "P256" } : {}),
         // Proxies receive meshConfig.caCertificates over xDS only with the agent's proxy-config channel on.
         ...(peers ? { PROXY_CONFIG_XDS_AGENT: "true" } : {}),
     };
     return {
         global: {
-            hub: a.hub,
-            tag: a.tag,
+            hub: a.mesh.istioHub,
+            tag: a.mesh.istioTag ?? a.version,
             meshID: a.meshId,
             multiCluster: { clusterName: a.clusterName },
             network: a.network,
@@ -200,11 +162,12 @@ export function istiodValues(a: IstiodValuesArgs) {
         },
         meshConfig: {
             trustDomain: a.trustDomain,
-            ...(a.trustDomainAliases?.length ? { trustDomainAliases: [...a.trustDomainAliases] } : {}),
+            // Aliases during a trust-domain migration only: they make the listed trust domains the same principal.
+            ...(a.mesh.trustDomainAliases.length ? { trustDomainAliases: [...a.mesh.trustDomainAliases] } : {}),
             ...(peers ? { caCertificates: [{ pem: peers.rootsPem, trustDomains: [...peers.trustDomains] }] } : {}),
             ...(a.tracing ? { extensionProviders: [{ name: a.tracing.name, opentelemetry: { service: a.tracing.service, port: a.tracing.port } }] } : {}),
             defaultConfig: { proxyMetadata },
-            outboundTrafficPolicy: { mode: a.outboundTrafficPolicy ?? "REGISTRY_ONLY" },
+            outboundTrafficPolicy: { mode: a.mesh.outboundTrafficPolicy },
         },
         base: { validationFailurePolicy: "Fail" },
         autoscaleEnabled: a.highAvailability,
@@ -238,8 +201,6 @@ export function publicLoadBalancerAnnotations(cloud: "aws" | "gcp"): Record<stri
         }
         : { "cloud.google.com/l4-rbs": "enabled" };
 }
-
-export const EASTWEST_GATEWAY = "istio-eastwestgateway";
 
 /** Addresses the cloud allocates are inputs: they stay leaves of the values, unknown until allocated. */
 export interface EastWestValuesArgs {

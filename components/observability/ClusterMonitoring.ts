@@ -3,13 +3,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RemoteWriteAuth } from "../../config/observability";
 import { MeshCluster } from "../cloud/MeshCluster";
-import { customResource } from "../mesh/resources";
-import { ISTIO_NAMESPACE } from "../mesh/values";
+import { customResource } from "../kubernetes/customResource";
+import { ISTIO_NAMESPACE } from "../kubernetes/names";
 import { istioMutual } from "../traffic/destinationRule";
-import {
-    clusterPrometheusHost, clusterPrometheusService, FederationRole, MONITORING_NAMESPACE, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER, PROMETHEUS_SERVER_LABELS,
-    prometheusNetworkPolicySpec, prometheusValues,
-} from "./prometheus";
+import { clusterPrometheusHost, clusterPrometheusService, FederationRole, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER, PROMETHEUS_SERVER_LABELS, prometheusNetworkPolicySpec, prometheusValues } from "./prometheus";
+import { MONITORING_NAMESPACE } from "../kubernetes/names";
 import { meshAlertRules, MeshRulesArgs, meshRecordingRules } from "./rules";
 import { meshTelemetrySpec, MeshTelemetryArgs } from "./telemetry";
 
@@ -109,7 +107,7 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
             }
             return;
         }
-        if (!args.hubPrincipal) throw new Error(`cluster ${args.cluster.name} is a federation source without the hub's principal`);
+        if (!args.hubPrincipal) throw new pulumi.ResourceError(`ClusterMonitoring ${name}: cluster ${args.cluster.name} is a federation source without the hub's principal`, this);
         new k8s.core.v1.Service(`${name}-federated`, {
             metadata: { name: clusterPrometheusService(args.cluster.name), namespace: MONITORING_NAMESPACE },
             spec: { selector: { ...PROMETHEUS_SERVER_LABELS }, ports: [port] },

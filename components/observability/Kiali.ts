@@ -1,21 +1,16 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { QueryAuth } from "../../config/observability";
-import { PeerCluster } from "../mesh/MeshPeering";
-import { tokenKubeconfig } from "../mesh/remoteKubeconfig";
-import { ISTIO_NAMESPACE } from "../mesh/values";
+import { MeshedCluster } from "../mesh/MeshedCluster";
+import { tokenKubeconfig } from "../kubernetes/tokenKubeconfig";
+import { ISTIO_NAMESPACE } from "../kubernetes/names";
 import { KIALI_CLUSTER_VIEWER_RULES, KIALI_INSTANCE, KIALI_VIEWER_RULES, KialiAuth, kialiNamespaces, kialiRemoteSecretName, kialiRemoteValues, kialiValues } from "./kialiValues";
 
-/** A cluster Kiali reads, with the resources that create its mesh namespaces (on the hub, Kiali's roles live in them). */
-export interface KialiCluster extends PeerCluster {
-    readonly namespaces: Readonly<Record<string, pulumi.Resource>>;
-}
-
 export interface KialiArgs {
-    /** Where Kiali runs. */
-    readonly hub: KialiCluster;
+    /** Where Kiali runs; its roles live in the hub's mesh namespaces. */
+    readonly hub: MeshedCluster;
     /** The other clusters of the mesh, which Kiali reads through remote-cluster secrets. */
-    readonly remotes: readonly KialiCluster[];
+    readonly remotes: readonly MeshedCluster[];
     readonly auth: KialiAuth;
     /** The gateways' and the services' namespaces: with istio-system, the only ones Kiali reads, on every cluster. */
     readonly meshNamespaces: readonly string[];
@@ -67,7 +62,7 @@ export class Kiali extends pulumi.ComponentResource {
     }
 
     /** The viewer Role and its binding to Kiali's service account in each namespace Kiali reads on the hub. */
-    private viewerRoles(prefix: string, on: KialiCluster, namespaces: readonly string[]): pulumi.Resource[] {
+    private viewerRoles(prefix: string, on: MeshedCluster, namespaces: readonly string[]): pulumi.Resource[] {
         const child = { parent: this, provider: on.cluster.provider };
         return namespaces.flatMap((namespace) => {
             const dependsOn = [on.istiod, ...(on.namespaces[namespace] ? [on.namespaces[namespace]] : [])];
@@ -81,7 +76,7 @@ export class Kiali extends pulumi.ComponentResource {
         });
     }
 
-    private remoteAccess(name: string, args: KialiArgs, remote: KialiCluster): k8s.core.v1.Secret {
+    private remoteAccess(name: string, args: KialiArgs, remote: MeshedCluster): k8s.core.v1.Secret {
         const r = remote.cluster;
         const on = { parent: this, provider: r.provider };
         const account = new k8s.helm.v3.Release(`${name}-${r.name}-remote`, {

@@ -1,19 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ObservabilityConfig } from "../../config";
-import { MeshCluster } from "../cloud/MeshCluster";
+import { MeshedCluster } from "../mesh/MeshedCluster";
 import { ClusterMonitoring } from "./ClusterMonitoring";
 import { Kiali } from "./Kiali";
 import { KialiAuth } from "./kialiValues";
-import { FederationRole, MONITORING_NAMESPACE, PROMETHEUS_SERVER } from "./prometheus";
+import { FederationRole, PROMETHEUS_SERVER } from "./prometheus";
+import { MONITORING_NAMESPACE } from "../kubernetes/names";
 import { TRACING_PROVIDER } from "../../config/observability";
 
-export interface ObservedCluster {
-    readonly cluster: MeshCluster;
-    readonly istiod: pulumi.Resource;
+export interface ObservedCluster extends MeshedCluster {
     /** The cluster's intermediate CA, when the mesh CA is the offline root's (istio-csr). */
     readonly intermediateCertPem?: pulumi.Input<string>;
-    /** The resources that create the mesh namespaces on this cluster, by name. */
-    readonly namespaces: Readonly<Record<string, pulumi.Resource>>;
 }
 
 export interface MeshObservabilityArgs {
@@ -48,7 +45,7 @@ export class MeshObservability extends pulumi.ComponentResource {
         super("istio-production:observability:MeshObservability", name, {}, opts);
         const o = args.observability;
         const hub = args.clusters.find((c) => c.cluster.name === (o.hubCluster ?? args.clusters[0].cluster.name));
-        if (!hub) throw new Error(`observability.hubCluster ${o.hubCluster} is not a cluster of this stack`);
+        if (!hub) throw new pulumi.ResourceError(`MeshObservability ${name}: observability.hubCluster ${o.hubCluster} is not a cluster of this stack`, this);
         const others = args.clusters.filter((c) => c !== hub);
         const federating = o.aggregation === "federation" && others.length > 0;
         const perCloud = new Set(args.clusters.map((c) => c.cluster.trustDomain)).size > 1;

@@ -1,5 +1,5 @@
 import { QueryAuth } from "../../config/observability";
-import { ISTIO_NAMESPACE } from "../mesh/values";
+import { ISTIO_NAMESPACE } from "../kubernetes/names";
 
 /**
  * Values of Kiali's `kiali-server` chart (2.29.0). The chart ships no values schema, so these keys are checked only

@@ -1,6 +1,6 @@
 import * as crypto from "node:crypto";
 import { RemoteWriteAuth } from "../../config/observability";
-import { CERT_MANAGER_NAMESPACE, EASTWEST_NAMESPACE, ISTIO_NAMESPACE } from "../mesh/values";
+import { CERT_MANAGER_NAMESPACE, EASTWEST_NAMESPACE, ISTIO_NAMESPACE, MONITORING_NAMESPACE } from "../kubernetes/names";
 import { KIALI_INSTANCE } from "./kialiValues";
 import { TARGET_CLUSTER_LABEL } from "./metrics";
 import { federationJob, ISTIO_CSR_JOB, RuleGroup } from "./rules";
@@ -11,7 +11,6 @@ import { federationJob, ISTIO_CSR_JOB, RuleGroup } from "./rules";
  * on 15020), istiod (15014) and cert-manager (9402); istio-csr annotates nothing, so it gets a job of its own.
  */
 
-export const MONITORING_NAMESPACE = "monitoring";
 export const PROMETHEUS_RELEASE = "prometheus";
 /** The chart's server Service (port 80) and service account: `<release>-server`. */
 export const PROMETHEUS_SERVER = `${PROMETHEUS_RELEASE}-server`;

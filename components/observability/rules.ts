@@ -1,4 +1,4 @@
-import { EASTWEST_GATEWAY, EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../mesh/values";
+import { EASTWEST_GATEWAY, EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../kubernetes/names";
 import { ISTIO_CERTIFICATE_SERVICE, METRICS, MetricKey, TARGET_CLUSTER_LABEL } from "./metrics";
 
 /** The scrape job of istio-csr's metrics Service (the chart serves no Prometheus annotations). */

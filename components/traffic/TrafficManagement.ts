@@ -1,30 +1,29 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { resolveResilience, ServiceConfig, TrafficConfig } from "../../config";
-import { customResource } from "../mesh/resources";
-import { ISTIO_NAMESPACE } from "../mesh/values";
+import { customResource } from "../kubernetes/customResource";
+import { MeshedCluster } from "../mesh/MeshedCluster";
+import { ISTIO_NAMESPACE } from "../kubernetes/names";
 import { destinationRuleSpec } from "./destinationRule";
 import { localRateLimitSpec } from "./localRateLimit";
 import { releaseRouting } from "./releases";
 import { virtualServiceSpec } from "./virtualService";
 
 export interface TrafficManagementArgs {
-    readonly provider: k8s.Provider;
-    /** Istio's validating webhook must serve before routing is created. */
-    readonly istiod: pulumi.Resource;
+    /**
+     * The cluster's mesh: routing is created through its provider once its istiod's webhook serves. A service's
+     * routing lives in its namespace when the mesh's namespaces list it (and waits for it), otherwise in the root
+     * namespace, where Istio applies it to the service's FQDN from every namespace.
+     */
+    readonly mesh: MeshedCluster;
+    /** The declared services, each routed by host, port and release. */
     readonly services: readonly ServiceConfig[];
+    /** Per-service resilience, releases, rate limits and faults, with the mesh-wide defaults. */
     readonly traffic: TrafficConfig;
     /** Regions of the mesh's clusters, in failover order (the same list on every cluster). */
     readonly regions: readonly string[];
     /**
-     * Mesh namespaces by name, with the resource that creates each. A service's routing lives in its namespace when
-     * that namespace is listed here (and waits for it), otherwise in the root namespace, where Istio applies it to
-     * the service's FQDN from every namespace.
-     */
-    readonly namespaces: Readonly<Record<string, pulumi.Resource>>;
-    /**
      * Per-cloud trust domains: the SPIFFE IDs a service's endpoints present, one per trust domain that runs it,
-     * which every client verifies. Absent: istiod's default (its own trust domain).
+     * which every client verifies. @default - istiod's own trust domain
      */
     readonly identitiesOf?: (service: ServiceConfig) => readonly string[];
 }
@@ -43,13 +42,13 @@ const serviceHost = (s: Pick<ServiceConfig, "name" | "namespace">) => `${s.name}
 export class TrafficManagement extends pulumi.ComponentResource {
     constructor(name: string, args: TrafficManagementArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:traffic:TrafficManagement", name, {}, opts);
-        const child = { parent: this, provider: args.provider };
+        const child = { parent: this, provider: args.mesh.cluster.provider };
         const failoverRegions = args.traffic.localityFailover ? args.regions : undefined;
         for (const service of args.services) {
             const own = args.traffic.services[service.name] ?? {};
-            const owner = args.namespaces[service.namespace];
+            const owner = args.mesh.namespaces[service.namespace];
             const namespace = owner ? service.namespace : ISTIO_NAMESPACE;
-            const deps = { ...child, dependsOn: [args.istiod, ...(owner ? [owner] : [])] };
+            const deps = { ...child, dependsOn: [args.mesh.istiod, ...(owner ? [owner] : [])] };
             const host = serviceHost(service);
             const resilience = resolveResilience(args.traffic.resilience, own.resilience);
             const routing = own.release && releaseRouting(own.release);
@@ -70,7 +69,7 @@ export class TrafficManagement extends pulumi.ComponentResource {
         if (args.traffic.ingressRateLimit) {
             customResource(`${name}-ingress-ratelimit`, "networking.istio.io/v1alpha3", "EnvoyFilter", { name: "ingress-local-ratelimit", namespace: ISTIO_NAMESPACE }, {
                 spec: localRateLimitSpec({ context: "GATEWAY", workloadLabels: INGRESS_GATEWAY_LABELS, limit: args.traffic.ingressRateLimit }),
-            }, { ...child, dependsOn: [args.istiod] });
+            }, { ...child, dependsOn: [args.mesh.istiod] });
         }
         this.registerOutputs({});
     }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { stableId } from "./index";
+import { stableId } from "./stableId";
 import { tlsEmulator } from "./tls";
 
 /** A deterministic public IPv4 address in a prefix the cloud really allocates from (`3.` AWS, `34.` GCP). */

@@ -1,5 +1,5 @@
 import { EmulatedState, ProviderEmulator, ProviderInputError, ResourceRequest } from "./types";
-import { stableId } from "./index";
+import { stableId } from "./stableId";
 import { awsZoneCount } from "../../config/regions";
 import { clusterCaData, publicIp } from "./addresses";
 import { activateManagedCa, managedCaCsr, ManagedCaCurve } from "./managedCa";

@@ -1,13 +1,14 @@
-import { createHash } from "node:crypto";
 import { EmulatedState, ProviderEmulator, ResourceRequest } from "./types";
 import { kubernetesEmulator } from "./kubernetes";
 import { tlsEmulator } from "./tls";
 import { awsEmulator } from "./aws";
 import { gcpEmulator } from "./gcp";
 import { dynamicEmulator } from "./dynamic";
+import { stableId } from "./stableId";
 import { withResourceRandomness } from "../reproducible";
 
 export { EmulatedState, ProviderEmulator, ProviderInputError, ResourceRequest } from "./types";
+export { stableId } from "./stableId";
 
 /** Dispatches to the emulator of each provider package; unknown packages and invokes fail loudly. */
 export class Emulators {
@@ -32,11 +33,6 @@ export class Emulators {
         if (!emulator?.invoke) throw new Error(`the offline engine does not emulate the provider function ${token}`);
         return emulator.invoke(token, inputs, provider);
     }
-}
-
-/** A deterministic id: the same program and config give the same plan. */
-export function stableId(seed: string, length = 16): string {
-    return createHash("sha256").update(seed).digest("hex").slice(0, length);
 }
 
 export const DEFAULT_EMULATORS: readonly ProviderEmulator[] = [kubernetesEmulator, tlsEmulator, awsEmulator, gcpEmulator, dynamicEmulator];

@@ -1,5 +1,5 @@
 import { EmulatedState, ProviderEmulator, ProviderInputError, ResourceRequest } from "./types";
-import { stableId } from "./index";
+import { stableId } from "./stableId";
 
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 

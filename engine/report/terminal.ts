@@ -30,7 +30,7 @@ export function textTable(headers: readonly string[], rows: readonly (readonly u
  * violation is then fixed in the stack file, not in code. Each entry is read off the program: highAvailability sets
  * replicas and PodDisruptionBudgets of every release (components/mesh), protectResources sets `protect` and GKE's
  * deletionProtection (components/cloud), operatorCidrs makes the EKS and GKE API allow-lists
- * (components/cloud/clusters.ts), mesh.outboundTrafficPolicy istiod's mode, and traffic the VirtualServices' faults.
+ * (program/clusters.ts), mesh.outboundTrafficPolicy istiod's mode, and traffic the VirtualServices' faults.
  */
 const CAUSES: Readonly<Record<string, string>> = {
     "production-high-availability": "highAvailability",

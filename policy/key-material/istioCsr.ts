@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { durationSchema, parseGoDuration } from "./durations";
-import { chartName, EXEMPT_RESOURCES, isKind, kubernetesClusters, skipExempt, wildcardMatches } from "./support";
+import { chartName, EXEMPT_RESOURCES, isKind, isRelease, kubernetesClusters, skipExempt, wildcardMatches } from "./support";
 
 /** istio-csr as the mesh CA: what its Helm values let it sign and which root it hands to every proxy. */
 
@@ -44,7 +44,6 @@ export const istioCsrIssuance: ResourceValidationPolicy = {
     }),
 };
 
-const isRelease = (r: PolicyResource, chart: string) => r.type === "kubernetes:helm.sh/v3:Release" && chartName(r.props.chart) === chart;
 
 /**
  * What istio-csr sends approver-policy: every CSR it forwards, and the one for its own serving certificate, carries

@@ -1,33 +1,9 @@
-import { PolicyConfigSchema, PolicyResource, ReportViolation, ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
+import { PolicyResource, ReportViolation, ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
+import { isKind, skipExempt } from "./plumbing";
+
+export { chartName, EXEMPT_RESOURCES, isKind, isRelease, JsonSchema, skipExempt, stackOf } from "./plumbing";
 
 /** Config fragments and resource readers shared by this pack's rules; kept in the pack so it stays self-contained. */
-
-export type JsonSchema = PolicyConfigSchema["properties"][string];
-
-export const EXEMPT_RESOURCES: JsonSchema = {
-    type: "array", items: { type: "string" }, default: [],
-    description: "Pulumi resource names this policy skips; give each exemption its reason in the pack config file.",
-};
-
-/** The stack a URN belongs to: `urn:pulumi:<stack>::<project>::...`. */
-export function stackOf(urn: string): string {
-    return urn.split("::")[0].replace(/^urn:pulumi:/, "");
-}
-
-/** Skips the resource when the policy's `exemptResources` config names it. */
-export function skipExempt(args: ResourceValidationArgs): void {
-    const { exemptResources = [] } = args.getConfig<{ exemptResources?: string[] }>();
-    if (exemptResources.includes(args.name)) args.notApplicable(`${args.name} is exempted by this policy's exemptResources config`);
-}
-
-/**
- * `k8s.apiextensions.CustomResource` registers `kubernetes:<group>/<version>:<Kind>` and its class carries no
- * `__pulumiType`, so cert-manager objects are recognised by their type token, for every served version.
- */
-export function isKind(type: string, group: string, kind: string): boolean {
-    const m = /^kubernetes:([a-z0-9.-]+)\/v[0-9a-z]+:([A-Za-z]+)$/.exec(type);
-    return m !== null && m[1] === group && m[2] === kind;
-}
 
 export interface KubernetesObject {
     readonly metadata?: { readonly name?: string; readonly namespace?: string };
@@ -41,11 +17,6 @@ export function validateKind(group: string, kind: string, fn: (obj: KubernetesOb
         skipExempt(args);
         fn(args.props as KubernetesObject, args, report);
     };
-}
-
-/** The chart's own name, however it is referenced: `cert-manager-istio-csr`, `oci://quay.io/jetstack/charts/cert-manager-istio-csr`. */
-export function chartName(chart: unknown): string | undefined {
-    return typeof chart === "string" ? chart.replace(/\/+$/, "").split("/").pop() : undefined;
 }
 
 /** approver-policy's and cert-manager's wildcard match: `*` stands for any run of characters. */

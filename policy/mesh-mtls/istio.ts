@@ -1,23 +1,38 @@
-import * as k8s from "@pulumi/kubernetes";
-import { PolicyConfigSchema, PolicyResource, ReportViolation, ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
+import { PolicyResource, ReportViolation, ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
+import { isKind, isRelease, JsonSchema, skipExempt } from "./plumbing";
 import { propsOf } from "./preview";
+
+export { chartName, EXEMPT_RESOURCES, isRelease, JsonSchema, skipExempt, stackOf } from "./plumbing";
 
 /**
  * How the mesh looks to a policy: Istio custom resources, Helm releases and the clusters (explicit Kubernetes
  * providers) they are applied to. Shared by the rules of this pack only, so the pack stays self-contained.
  */
 
-export type JsonSchema = PolicyConfigSchema["properties"][string];
-
-export const EXEMPT_RESOURCES: JsonSchema = {
-    type: "array", items: { type: "string" }, default: [],
-    description: "Pulumi resource names this policy skips; give each exemption its reason in the pack config file.",
-};
-
 export const PRODUCTION_STACKS: JsonSchema = {
     type: "array", items: { type: "string" }, default: ["prod"],
     description: "Stacks held to production rules (the stack is read from each resource's URN).",
 };
+
+export const ROOT_NAMESPACE: JsonSchema = {
+    type: "string", minLength: 1, default: "istio-system",
+    description: "The mesh root namespace of clusters without an istiod Helm release in the stack; with one, its meshConfig.rootNamespace (or global.istioNamespace) decides.",
+};
+
+export const EXEMPT_CLUSTERS: JsonSchema = {
+    type: "array", items: { type: "string" }, default: [],
+    description: "Names of Kubernetes provider resources (clusters) this policy skips.",
+};
+
+export const EXEMPT_NAMESPACES: JsonSchema = {
+    type: "array", items: { type: "string" },
+    // The control plane and the CA cannot depend on the mesh they run; system namespaces are not Istio's.
+    // monitoring: Prometheus opts in per pod (only when it federates through the mesh), not per namespace.
+    default: ["kube-system", "kube-public", "kube-node-lease", "istio-system", "cert-manager", "monitoring"],
+    description: "Kubernetes namespaces outside the mesh.",
+};
+
+export const PORT_LIST = (ports: number[]): JsonSchema => ({ type: "array", items: { type: "integer", minimum: 1, maximum: 65535 }, default: ports });
 
 export interface ObjectMeta {
     readonly name?: string;
@@ -46,19 +61,12 @@ export type IstioKind = keyof typeof ISTIO_GROUPS;
  * `__pulumiType`, so Istio objects are recognised by their type token, for every served API version.
  */
 export function isIstioKind(type: string, kind: IstioKind): boolean {
-    const m = /^kubernetes:([a-z0-9.-]+)\/v[0-9a-z]+:([A-Za-z]+)$/.exec(type);
-    return m !== null && m[1] === ISTIO_GROUPS[kind] && m[2] === kind;
+    return isKind(type, ISTIO_GROUPS[kind], kind);
 }
 
 /** Any object of an Istio API group (security, networking, telemetry, extensions). */
 export function isIstioResource(type: string): boolean {
     return /^kubernetes:([a-z0-9-]+\.)*istio\.io\/[^:]+:/.test(type);
-}
-
-/** Skips the resource when the policy's `exemptResources` config names it. */
-export function skipExempt(args: ResourceValidationArgs): void {
-    const { exemptResources = [] } = args.getConfig<{ exemptResources?: string[] }>();
-    if (exemptResources.includes(args.name)) args.notApplicable(`${args.name} is exempted by this policy's exemptResources config`);
 }
 
 /** A validator for one Istio kind, honouring `exemptResources`. */
@@ -78,20 +86,6 @@ export function namespaceOf(obj: IstioObject, provider?: { props: Record<string,
 /** An empty selector selects every workload in scope, so it counts as none. */
 export function hasSelector(spec: { selector?: { matchLabels?: Record<string, string> } } | undefined): boolean {
     return Object.keys(spec?.selector?.matchLabels ?? {}).length > 0;
-}
-
-/** The stack a URN belongs to: `urn:pulumi:<stack>::<project>::...`. */
-export function stackOf(urn: string): string {
-    return urn.split("::")[0].replace(/^urn:pulumi:/, "");
-}
-
-/** The chart's own name, however it is referenced: `istiod`, `istio/istiod`, `oci://quay.io/jetstack/charts/cert-manager`. */
-export function chartName(chart: unknown): string | undefined {
-    return typeof chart === "string" ? chart.replace(/\/+$/, "").split("/").pop() : undefined;
-}
-
-export function isRelease(r: PolicyResource, chart: string): boolean {
-    return r.isType(k8s.helm.v3.Release) && chartName(r.props.chart) === chart;
 }
 
 /** A cluster of the mesh: one Kubernetes provider and what the program applies through it. */

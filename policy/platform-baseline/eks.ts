@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { peek, peekList, UNKNOWN } from "./preview";
-import { EXEMPT_RESOURCES, isOpenCidr, validateOfType } from "./support";
+import { chartName, EXEMPT_RESOURCES, isOpenCidr, validateOfType } from "./support";
 
 /** EKS control planes and the launch templates of their nodes. */
 
@@ -163,7 +163,6 @@ export const eksNodeGroupLaunchTemplate: StackValidationPolicy = {
 };
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
-const chartOf = (r: PolicyResource) => typeof r.props.chart === "string" ? r.props.chart.replace(/\/+$/, "").split("/").pop() : undefined;
 /** The cluster a Kubernetes resource is applied to: its provider, a default one included. */
 const clusterOf = (r: PolicyResource) => r.provider?.urn ?? "default";
 
@@ -192,7 +191,7 @@ export const eksReleasesAfterLoadBalancerController: StackValidationPolicy = {
         const byUrn = new Map(args.resources.map((r) => [r.urn, r]));
         // kubernetes-sigs/aws-load-balancer-controller v2.14.0 helm/.../templates/webhook.yaml: mservice.elbv2.k8s.aws
         // on every Service CREATE, failurePolicy Fail unless configured otherwise.
-        const controllers = args.resources.filter((r) => r.type === RELEASE && chartOf(r) === "aws-load-balancer-controller"
+        const controllers = args.resources.filter((r) => r.type === RELEASE && chartName(r.props.chart) === "aws-load-balancer-controller"
             && r.props.values?.enableServiceMutatorWebhook !== false && r.props.values?.serviceMutatorWebhookConfig?.failurePolicy !== "Ignore");
         for (const controller of controllers) {
             const cluster = clusterOf(controller);

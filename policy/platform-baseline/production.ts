@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import { ResourceValidation, ResourceValidationPolicy } from "@pulumi/policy";
-import { EXEMPT_RESOURCES, inProduction, PRODUCTION_STACKS, stackOf, validateOfType } from "./support";
+import { chartName, EXEMPT_RESOURCES, inProduction, PRODUCTION_STACKS, stackOf, validateOfType } from "./support";
 
 /** What production stacks owe beyond the baseline: resources that survive a bad `pulumi up`, and no single replica. */
 
@@ -116,7 +116,7 @@ export const productionHighAvailability: ResourceValidationPolicy = {
         },
     },
     validateResource: validateOfType(k8s.helm.v3.Release, (release, args, report) => {
-        const chart = typeof release.chart === "string" ? release.chart.replace(/\/+$/, "").split("/").pop()! : "";
+        const chart = chartName(release.chart) ?? "";
         const check = HA_CHECKS[chart];
         if (!check) args.notApplicable(`chart ${chart} has no high-availability rule`);
         if (!inProduction(args)) return;

@@ -40,7 +40,7 @@ export class AwsNetwork extends pulumi.ComponentResource implements ClusterNetwo
         const clusterTag = `kubernetes.io/cluster/${args.clusterName}`;
 
         const zones = aws.getAvailabilityZonesOutput({ state: "available" }, child).names.apply((names) => {
-            if (names.length < args.availabilityZoneCount) throw new Error(`cluster ${args.clusterName}: the region has ${names.length} availability zones, ${args.availabilityZoneCount} requested`);
+            if (names.length < args.availabilityZoneCount) throw new pulumi.ResourceError(`AwsNetwork ${name}: cluster ${args.clusterName}: the region has ${names.length} availability zones, ${args.availabilityZoneCount} requested`, this);
             return names.slice(0, args.availabilityZoneCount);
         });
         const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: name } }, child);

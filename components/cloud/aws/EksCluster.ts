@@ -14,10 +14,11 @@ const ACME_DNS_IDENTITY_ANNOTATION = "istio-production/acme-dns-identity";
 
 export interface EksClusterArgs {
     readonly region: string;
-    readonly network: AwsNetwork;
+    /** The cluster's VPC, subnets and egress addresses. */
+    readonly vpc: AwsNetwork;
     readonly provider: aws.Provider;
-    /** Istio network name. */
-    readonly meshNetwork: string;
+    /** The Istio network the cluster's workloads are on (`topology.istio.io/network`). */
+    readonly network: string;
     readonly trustDomain: string;
     /** EKS version, e.g. "1.34". */
     readonly kubernetesVersion: string;
@@ -70,7 +71,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
         super("istio-production:aws:EksCluster", name, {}, opts);
         this.name = name;
         this.region = args.region;
-        this.network = args.meshNetwork;
+        this.network = args.network;
         this.trustDomain = args.trustDomain;
         const child = { parent: this, provider: args.provider };
         const tags = { ...args.tags, "istio-production/cluster": name };
@@ -93,7 +94,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
             version: args.kubernetesVersion,
             roleArn: clusterRole.arn,
             vpcConfig: {
-                subnetIds: pulumi.all([args.network.privateSubnetIds, args.network.publicSubnetIds]).apply(([a, b]) => [...a, ...b]),
+                subnetIds: pulumi.all([args.vpc.privateSubnetIds, args.vpc.publicSubnetIds]).apply(([a, b]) => [...a, ...b]),
                 endpointPrivateAccess: true,
                 endpointPublicAccess: args.endpointAccess === "public",
                 publicAccessCidrs: args.endpointAccess === "public" ? [...args.publicAccessCidrs] : undefined,
@@ -108,7 +109,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
         const clusterSg = cluster.vpcConfig.clusterSecurityGroupId;
 
         const nodeSg = new aws.ec2.SecurityGroup(`${name}-nodes`, {
-            vpcId: args.network.vpcId, description: `${name} managed nodes`, tags: { ...tags, Name: `${name}-nodes` },
+            vpcId: args.vpc.vpcId, description: `${name} managed nodes`, tags: { ...tags, Name: `${name}-nodes` },
         }, { ...child, parent: cluster });
         const sgChild = { ...child, parent: nodeSg };
         new aws.vpc.SecurityGroupEgressRule(`${name}-nodes-egress`, { securityGroupId: nodeSg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "nodes reach registries, AWS APIs and peers through NAT" }, sgChild);
@@ -136,7 +137,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
         const nodeGroup = new aws.eks.NodeGroup(`${name}-nodes`, {
             clusterName: cluster.name,
             nodeRoleArn: nodeRole.arn,
-            subnetIds: args.network.privateSubnetIds,
+            subnetIds: args.vpc.privateSubnetIds,
             instanceTypes: [args.nodes.instanceType],
             amiType: "AL2023_x86_64_STANDARD",
             scalingConfig: { minSize: args.nodes.minSize, maxSize: args.nodes.maxSize, desiredSize: args.nodes.desiredSize },
@@ -188,10 +189,10 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
 
         this.endpoint = cluster.endpoint;
         this.caData = cluster.certificateAuthority.data;
-        this.egressIps = args.network.egressIps;
-        this.egressAddresses = args.network.egressAddresses;
+        this.egressIps = args.vpc.egressIps;
+        this.egressAddresses = args.vpc.egressAddresses;
         this.clusterSecurityGroupId = clusterSg;
-        const net = args.network;
+        const net = args.vpc;
         this.eastWest = !net.eastWestEnabled ? undefined : {
             ips: net.eastWestIps,
             serviceAnnotations: pulumi.all([net.eastWestAllocationIds, net.publicSubnetIds]).apply(([eips, subnets]): Record<string, string> => ({
@@ -225,7 +226,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
                 clusterName: name,
                 region: args.region,
                 // Explicit, because IMDS is closed to pods (hop limit 1).
-                vpcId: args.network.vpcId,
+                vpcId: args.vpc.vpcId,
                 serviceAccount: { create: true, name: lbcServiceAccount },
                 replicaCount: args.highAvailability ? 2 : 1,
                 podDisruptionBudget: args.highAvailability ? { maxUnavailable: 1 } : {},

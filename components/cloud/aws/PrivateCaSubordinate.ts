@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsRoleBinding } from "../MeshCluster";
 import { APPROVER_POLICY_ACCOUNT, AWS_PCA_ISSUER_ACCOUNT, ManagedCa, SignedSubordinate, subordinateSubject } from "../../pki/managedCa";
-import { CERT_MANAGER_NAMESPACE } from "../../mesh/values";
+import { CERT_MANAGER_NAMESPACE } from "../../kubernetes/names";
 
 export interface PrivateCaSubordinateArgs {
     readonly environment: string;

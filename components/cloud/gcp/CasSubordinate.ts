@@ -1,7 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { APPROVER_POLICY_ACCOUNT, GOOGLE_CAS_ISSUER_ACCOUNT, ManagedCa, SignedSubordinate, subordinateSubject } from "../../pki/managedCa";
-import { CERT_MANAGER_NAMESPACE } from "../../mesh/values";
+import { CERT_MANAGER_NAMESPACE } from "../../kubernetes/names";
 import { SERVICE_ACCOUNT_ID, shortName } from "./names";
 
 export interface CasSubordinateArgs {

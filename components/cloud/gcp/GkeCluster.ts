@@ -13,9 +13,11 @@ import { acmeDnsServiceAccountId, nodeServiceAccountId } from "./names";
 export interface GkeClusterArgs {
     readonly project: string;
     readonly region: string;
-    readonly network: GcpNetwork;
+    /** The cluster's VPC, subnets and egress addresses. */
+    readonly vpc: GcpNetwork;
     readonly provider: gcp.Provider;
-    readonly meshNetwork: string;
+    /** The Istio network the cluster's workloads are on (`topology.istio.io/network`). */
+    readonly network: string;
     readonly trustDomain: string;
     readonly releaseChannel: "RAPID" | "REGULAR" | "STABLE";
     /** The control plane's private /28. */
@@ -65,7 +67,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
         super("istio-production:gcp:GkeCluster", name, {}, opts);
         this.name = name;
         this.region = args.region;
-        this.network = args.meshNetwork;
+        this.network = args.network;
         this.trustDomain = args.trustDomain;
         const child = { parent: this, provider: args.provider };
 
@@ -90,8 +92,8 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
         const cluster = new gcp.container.Cluster(name, {
             name,
             location: args.region,
-            network: args.network.networkId,
-            subnetwork: args.network.subnetworkId,
+            network: args.vpc.networkId,
+            subnetwork: args.vpc.subnetworkId,
             removeDefaultNodePool: true,
             initialNodeCount: 1,
             ipAllocationPolicy: { clusterSecondaryRangeName: GcpNetwork.PODS_RANGE, servicesSecondaryRangeName: GcpNetwork.SERVICES_RANGE },
@@ -135,7 +137,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
 
         new gcp.compute.Firewall(`${name}-webhooks`, {
             name: `${name}-webhooks`,
-            network: args.network.networkId,
+            network: args.vpc.networkId,
             direction: "INGRESS",
             sourceRanges: [args.masterCidr],
             targetTags: [nodeTag],
@@ -152,9 +154,9 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
         }
         this.endpoint = pulumi.interpolate`https://${cluster.endpoint}`;
         this.caData = cluster.masterAuth.clusterCaCertificate.apply((ca) => ca ?? "");
-        this.egressIps = args.network.egressIps;
-        this.egressAddresses = args.network.egressAddresses;
-        const ip = args.network.eastWestIp;
+        this.egressIps = args.vpc.egressIps;
+        this.egressAddresses = args.vpc.egressAddresses;
+        const ip = args.vpc.eastWestIp;
         // Backend-service-based external passthrough load balancer, on the reserved address.
         this.eastWest = ip && { ips: ip.apply((a) => [a]), loadBalancerIP: ip, serviceAnnotations: pulumi.output<Record<string, string>>({ "cloud.google.com/l4-rbs": "enabled" }) };
         this.provider = new k8s.Provider(name, {
@@ -188,7 +190,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
                 ready: [account, grant, binding],
             };
         }
-        if (!dns.aws) throw new Error(`cluster ${name} writes ACME challenges to Route 53 without an AWS account to hold its role`);
+        if (!dns.aws) throw new pulumi.ResourceError(`GkeCluster ${name}: writes ACME challenges to Route 53 without an AWS account to hold its role`, this);
         // A GKE cluster's service account tokens are issued by its selfLink URL, whose OIDC discovery Google serves.
         const issuerUrl = `https://container.googleapis.com/v1/projects/${args.project}/locations/${args.region}/clusters/${name}`;
         const role = new Route53ChallengeRole(`${name}-acme-dns`, {

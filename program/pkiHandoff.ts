@@ -1,23 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CaBackend, CONFIG_NAMESPACE, ClusterConfig, ConfigError, ConfigIssue, MeshConfig } from "../../config";
-import { caHandoffStep, CaHandoffStep } from "../../config/stageGate";
-import { meshIssuerServingNames } from "../mesh/values";
-import { ClusterNames, constraintProblems, readCaConstraints } from "./caConstraints";
-import { issuerChain } from "./chain";
-import { SignedSubordinate } from "./managedCa";
-
-/** What one cluster of a mesh stack receives from the offline PKI: never a root key. */
-export interface ClusterPki {
-    /** The environment's root certificates, in bundle order (more than one during a root rotation). */
-    readonly roots: pulumi.Output<string[]>;
-    readonly intermediateCertPem: pulumi.Output<string>;
-    readonly backend: CaBackend;
-    readonly step: CaHandoffStep;
-    /** Secret. Only while the mesh CA runs on the pki stack's intermediate (steps `secret` and `awaiting-signature`). */
-    readonly intermediateKeyPem?: pulumi.Output<string>;
-    /** Step `managed`: the certificate the pki stack signed for the managed subordinate, and the root that signed it. */
-    readonly signed?: SignedSubordinate;
-}
+import { CONFIG_NAMESPACE, ClusterConfig, ConfigError, ConfigIssue, MeshConfig } from "../config";
+import { caHandoffStep, CaHandoffStep } from "../config/stageGate";
+import { meshIssuerServingNames } from "../components/kubernetes/names";
+import { ClusterNames, constraintProblems, readCaConstraints } from "../components/pki/caConstraints";
+import { issuerChain } from "../components/pki/chain";
+import { ClusterPki } from "../components/pki/ClusterPki";
 
 /** The names a cluster's mesh issuer signs: its trust domain's identities, istiod, istio-csr and private ingress hosts. */
 export function issuerNames(config: MeshConfig, cluster: ClusterConfig): ClusterNames {

@@ -1,14 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as gcp from "@pulumi/gcp";
-import { ClusterConfig, MeshConfig } from "../../config";
-import { peerAllowList } from "./allowList";
-import { AwsNetwork } from "./aws/AwsNetwork";
-import { EksCluster } from "./aws/EksCluster";
-import { GcpNetwork } from "./gcp/GcpNetwork";
-import { GkeCluster } from "./gcp/GkeCluster";
-import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../mesh/values";
-import { AcmeDnsZone, ClusterNetwork, MeshCluster } from "./MeshCluster";
-import { SignedSubordinate } from "../pki/managedCa";
+import { ClusterConfig, MeshConfig } from "../config";
+import { peerAllowList } from "../components/cloud/allowList";
+import { AwsNetwork } from "../components/cloud/aws/AwsNetwork";
+import { EksCluster } from "../components/cloud/aws/EksCluster";
+import { GcpNetwork } from "../components/cloud/gcp/GcpNetwork";
+import { GkeCluster } from "../components/cloud/gcp/GkeCluster";
+import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../components/kubernetes/names";
+import { AcmeDnsZone, ClusterNetwork, MeshCluster } from "../components/cloud/MeshCluster";
+import { SignedSubordinate } from "../components/pki/managedCa";
 
 type CloudSetup =
     | { readonly config: Extract<ClusterConfig, { cloud: "aws" }>; readonly provider: aws.Provider; readonly network: AwsNetwork }
@@ -55,7 +55,7 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean, signed:
     const zoneAccount = setups.find((s) => s.config.cloud === "aws");
     return setups.map((s): MeshCluster => {
         const allowed = peerAllowList(s.config.name, networks, config.operatorCidrs);
-        const common = { meshNetwork: s.config.network, trustDomain: s.config.trustDomain, protect: config.protectResources };
+        const common = { network: s.config.network, trustDomain: s.config.trustDomain, protect: config.protectResources };
         const managedCa = s.config.caBackend === "secret" ? undefined : {
             environment: config.environment, signed: signed.get(s.config.name), highAvailability: ha,
             issuerChartVersion: s.config.caBackend === "aws-private-ca" ? config.charts.awsPrivateCaIssuer : config.charts.googleCasIssuer,
@@ -63,7 +63,7 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean, signed:
         if (s.config.cloud === "aws") {
             return new EksCluster(s.config.name, {
                 ...common,
-                region: s.config.region, network: s.network as AwsNetwork, provider: s.provider as aws.Provider,
+                region: s.config.region, vpc: s.network as AwsNetwork, provider: s.provider as aws.Provider,
                 kubernetesVersion: s.config.kubernetesVersion, endpointAccess: s.config.endpointAccess,
                 publicAccessCidrs: allowed, nodes: s.config.nodes, highAvailability: ha,
                 loadBalancerControllerVersion: config.charts.awsLoadBalancerController,
@@ -73,7 +73,7 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean, signed:
         }
         return new GkeCluster(s.config.name, {
             ...common,
-            project: s.config.project, region: s.config.region, network: s.network as GcpNetwork, provider: s.provider as gcp.Provider,
+            project: s.config.project, region: s.config.region, vpc: s.network as GcpNetwork, provider: s.provider as gcp.Provider,
             releaseChannel: s.config.releaseChannel, masterCidr: s.config.masterCidr, authorizedCidrs: allowed, nodes: s.config.nodes,
             acmeDns: acmeDns && {
                 ...acmeDns,

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
-import { ISTIO_NAMESPACE } from "./values";
+import { ISTIO_NAMESPACE } from "./names";
 
 /**
  * The kubeconfig istiod uses to watch a remote cluster, as `istioctl create-remote-secret` writes it: the remote API
@@ -20,9 +20,6 @@ export function remoteKubeconfig(cluster: string, server: string, caData: string
         preferences: {},
     });
 }
-
-/** Remote secrets are named after the watched cluster, as istioctl names them. */
-export const remoteSecretName = (cluster: string) => `istio-remote-secret-${cluster}`;
 
 export interface TokenKubeconfigArgs {
     readonly cluster: MeshCluster;
@@ -53,7 +50,7 @@ export function tokenKubeconfig(resourceName: string, a: TokenKubeconfigArgs): p
     // ReadStep), which is what an update adding a peer would hit.
     const filled = k8s.core.v1.Secret.get(`${resourceName}-read`, tokenSecret.id, { parent: tokenSecret, provider: c.provider, dependsOn: [tokenSecret] });
     return pulumi.secret(pulumi.all([c.endpoint, c.caData, filled.data]).apply(([server, ca, data]) => {
-        if (!data?.token) throw new Error(`cluster ${c.name}: the token Secret ${a.secretName} has no token yet`);
+        if (!data?.token) throw new pulumi.ResourceError(`cluster ${c.name}: the token Secret ${a.secretName} has no token yet`, a.parent);
         return remoteKubeconfig(c.name, server, ca, Buffer.from(data.token, "base64").toString("utf8"));
     }));
 }

@@ -1,6 +1,6 @@
 /**
  * Offline checks of what the program would apply, against the upstream schemas of the versions this project pins
- * (vendored under tests/fixtures/upstream-schemas, see its README): custom resources against their CRD's
+ * (vendored under engine/manifests/upstream-schemas, see its README): custom resources against their CRD's
  * `openAPIV3Schema`, Helm values against the chart's `values.schema.json` or, for Istio charts without one, against
  * the chart's key tree. Unknown fields are errors, as the API server with strict field validation and `helm install`
  * treat them; the CRDs' CEL rules are evaluated as the API server evaluates them on create.
@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv, { AnySchemaObject, ErrorObject, SchemaObject, ValidateFunction } from "ajv";
 
-const UPSTREAM = path.join(__dirname, "..", "fixtures", "upstream-schemas");
+const UPSTREAM = path.join(__dirname, "upstream-schemas");
 
 export interface KubernetesObject {
     readonly apiVersion: string;
@@ -323,7 +323,7 @@ export function validateCustomResource(obj: KubernetesObject): string[] {
     const crd = crdIndex().get(type);
     if (!crd) {
         const kinds = [...crdIndex().keys()].filter((t) => t.endsWith(`/${obj.kind}`));
-        return [`no schema is known for ${obj.apiVersion} ${obj.kind}${kinds.length ? ` (known: ${kinds.join(", ")})` : ""}: vendor its CRD under tests/fixtures/upstream-schemas`];
+        return [`no schema is known for ${obj.apiVersion} ${obj.kind}${kinds.length ? ` (known: ${kinds.join(", ")})` : ""}: vendor its CRD under engine/manifests/upstream-schemas`];
     }
     crd.validate ??= ajv.compile(structural(crd.schema, type, true));
     return crd.validate(obj) ? [] : describe(crd.validate.errors ?? []);
@@ -378,7 +378,7 @@ export function validateChartValues(chart: string, version: string, values: obje
     const source = (oci ? chart.slice(0, chart.lastIndexOf("/")) : options.repo)?.replace(/\/+$/, "");
     const sources = CHART_SOURCES[name];
     if (!sources) {
-        return options.withoutSchema?.includes(name) ? [] : [`no values schema is known for chart ${chart}${source && !oci ? ` from ${source}` : ""}: vendor its values.schema.json under tests/fixtures/upstream-schemas, or name it in withoutSchema`];
+        return options.withoutSchema?.includes(name) ? [] : [`no values schema is known for chart ${chart}${source && !oci ? ` from ${source}` : ""}: vendor its values.schema.json under engine/manifests/upstream-schemas, or name it in withoutSchema`];
     }
     if (source && !sources.includes(source)) return [`chart ${name} from ${source} is not the upstream chart whose schema is vendored (published at ${sources.join(", ")})`];
     const dir = path.join(UPSTREAM, "charts");
@@ -395,7 +395,7 @@ export function validateChartValues(chart: string, version: string, values: obje
     }
     if (fs.existsSync(keysFile)) return unknownKeys(plainValues, JSON.parse(fs.readFileSync(keysFile, "utf8")), [], KEY_HINTS[name] ?? {}, `${name} ${version}`);
     const vendored = fs.readdirSync(dir).filter((f) => f.startsWith(`${name}@`)).map((f) => f.slice(name.length + 1).replace(/\.(values\.schema|keys)\.json$/, ""));
-    return [`no values schema is vendored for chart ${name} ${version} (vendored: ${vendored.join(", ") || "none"}): extract that version's, see tests/fixtures/upstream-schemas/README.md`];
+    return [`no values schema is vendored for chart ${name} ${version} (vendored: ${vendored.join(", ") || "none"}): extract that version's, see engine/manifests/upstream-schemas/README.md`];
 }
 
 /** Helm removes keys set to null before it validates or renders. */
