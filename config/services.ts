@@ -1,10 +1,16 @@
 import { z } from "zod";
 import { dnsLabel } from "./primitives";
-import { ISTIO_NAMESPACE } from "../components/kubernetes/names";
+import { CERT_MANAGER_NAMESPACE, EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE, MONITORING_NAMESPACE } from "../components/kubernetes/names";
 
 // The mesh's root namespace is Istio's default, istio-system (istio/istio 1.30.3, pkg/config/mesh/mesh.go
 // `RootNamespace`); "Policy in the root namespace applies to workloads in all namespaces" (pilot/pkg/model/authorization.go).
 const MESH_ROOT_NAMESPACE = ISTIO_NAMESPACE;
+/**
+ * Namespaces the program creates for the mesh itself: a service declared in one would make authorization create the
+ * same Namespace a second time (two resources owning one object: the second create fails, or deleting one deletes
+ * it) and label a gateway's or cert-manager's namespace for sidecar injection.
+ */
+const MESH_OWNED_NAMESPACES: readonly string[] = [CERT_MANAGER_NAMESPACE, INGRESS_NAMESPACE, EASTWEST_NAMESPACE, MONITORING_NAMESPACE];
 
 /**
  * The declared service graph: which workloads exist in the mesh and who may call whom. Authorization (stage 3) is
@@ -29,7 +35,8 @@ export const serviceSchema = z.strictObject({
     /** Service name, also the workload's `app` label. */
     name: dnsLabel,
     /** Not the mesh's root namespace: what is declared there applies to every namespace. */
-    namespace: dnsLabel.refine((ns) => ns !== MESH_ROOT_NAMESPACE, `is the mesh's root namespace, where Istio applies authorization policies to workloads in every namespace, so this service's ALLOW rules would open every workload of the mesh to its callers: deploy the service in a namespace of its own`),
+    namespace: dnsLabel.refine((ns) => ns !== MESH_ROOT_NAMESPACE, `is the mesh's root namespace, where Istio applies authorization policies to workloads in every namespace, so this service's ALLOW rules would open every workload of the mesh to its callers: deploy the service in a namespace of its own`)
+        .refine((ns) => !MESH_OWNED_NAMESPACES.includes(ns), { error: (i) => `is a namespace this program creates for the mesh itself (${MESH_OWNED_NAMESPACES.join(", ")}): declaring ${JSON.stringify(i.input)} would create it twice and enable sidecar injection there; deploy the service in a namespace of its own` }),
     /** @default - the service name */
     serviceAccount: dnsLabel.optional(),
     /** The port the workload listens on (authorization matches it), also the Service port. */

@@ -22,7 +22,7 @@ export interface ClusterMeshArgs {
     readonly highAvailability: boolean;
     /** Stage 2: the cluster's intermediate under the offline root, served by istio-csr. @default - istiod is the CA */
     readonly pki?: ClusterPki;
-    /** The stack's `mesh` settings, handed whole to istiod's and istio-csr's values. */
+    /** The stack's `mesh` settings, handed whole to istiod's values; istio-csr's take the certificate settings from it. */
     readonly mesh: MeshSettings;
     /** The ingress gateway's certificate: its hosts and issuer. @default - no TLS server on the ingress gateway */
     readonly ingressTls?: Omit<NonNullable<IngressGatewayArgs["tls"]>, "approverPolicy" | "meshIssuer" | "dns01">;
