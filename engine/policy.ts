@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import Ajv from "ajv";
+import Ajv, { ValidateFunction } from "ajv";
 import type {
     EnforcementLevel, Policy, PolicyPackArgs, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy,
     StackValidationArgs, StackValidationPolicy,
@@ -145,7 +145,6 @@ export function resolvePolicies(pack: LoadedPack, fileConfig: PackConfig = {}): 
     }
     const levelOf = (v: unknown): EnforcementLevel | undefined =>
         typeof v === "string" ? (v as EnforcementLevel) : (v as { enforcementLevel?: EnforcementLevel } | undefined)?.enforcementLevel;
-    const ajv = new Ajv({ allErrors: true, strict: false });
     return pack.policies.map((policy) => {
         const defaults = Object.fromEntries(Object.entries(policy.configSchema?.properties ?? {})
             .filter(([, s]) => (s as { default?: unknown }).default !== undefined)
@@ -154,7 +153,7 @@ export function resolvePolicies(pack: LoadedPack, fileConfig: PackConfig = {}): 
         const fromFile = objectPart(fileConfig[policy.name]);
         const config = { ...defaults, ...initial, ...fromFile };
         if (policy.configSchema) {
-            const validate = ajv.compile({ type: "object", ...policy.configSchema });
+            const validate = configValidator({ type: "object", ...policy.configSchema });
             if (!validate(config)) {
                 const problems = (validate.errors ?? []).map((e) => `${e.instancePath || "(config)"} ${e.message}`).join("; ");
                 throw new PolicyConfigError(`policy pack ${pack.name}, policy ${policy.name}: invalid config: ${problems}`);
@@ -164,6 +163,23 @@ export function resolvePolicies(pack: LoadedPack, fileConfig: PackConfig = {}): 
             ?? levelOf(pack.initialConfig?.all) ?? policy.enforcementLevel ?? pack.enforcementLevel ?? "advisory";
         return { policy, level, config };
     });
+}
+
+/**
+ * Each policy's config schema compiled once per process: packs are resolved for every plan (tests make hundreds), and
+ * compiling a schema costs far more than checking a config against it.
+ */
+const configAjv = new Ajv({ allErrors: true, strict: false });
+const configValidators = new Map<string, ValidateFunction>();
+
+function configValidator(schema: object): ValidateFunction {
+    const key = JSON.stringify(schema);
+    let validate = configValidators.get(key);
+    if (!validate) {
+        validate = configAjv.compile(schema);
+        configValidators.set(key, validate);
+    }
+    return validate;
 }
 
 function objectPart(v: unknown): Record<string, unknown> {
