@@ -83,3 +83,15 @@ describe("report.html in a real browser (headless Chromium)", function () {
         });
     }
 });
+
+describe("the browser harness fails fast", () => {
+    it("a browser that cannot start or exits at once fails its calls at once, not at the test's timeout", async () => {
+        for (const [executable, why] of [["/nonexistent/chromium", /could not run/], ["/bin/false", /exited|pipe broke/]] as const) {
+            const browser = new Browser(executable);
+            const started = Date.now();
+            await assert.rejects(browser.page(), why);
+            assert.ok(Date.now() - started < 10_000, `${executable}: failed after ${Date.now() - started} ms`);
+            await browser.close();
+        }
+    });
+});

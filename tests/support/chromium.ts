@@ -18,6 +18,9 @@ export function findChromium(): string | undefined {
 
 type Handler = (params: any, sessionId?: string) => void;
 
+/** A call Chromium does not answer in this time fails, instead of holding the test to mocha's timeout. */
+const CALL_TIMEOUT_MS = 30_000;
+
 /**
  * Headless Chromium driven over the Chrome DevTools Protocol on a pipe, so no port, no WebSocket and no driver package
  * are needed: with `--remote-debugging-pipe` Chromium reads requests from fd 3 and writes responses and events to fd 4
@@ -31,13 +34,25 @@ export class Browser {
     private readonly pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
     private readonly handlers: Array<[string, Handler]> = [];
     private buffered = "";
+    /** Set once the browser cannot answer any more: it failed to start, exited, or its pipe broke. */
+    private gone?: Error;
 
     constructor(executable: string) {
         this.proc = spawn(executable, [
-            "--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+            // --disable-dev-shm-usage: containers often give /dev/shm 64 MB, which renderers outgrow and crash on.
+            "--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
             "--disable-extensions", "--disable-background-networking", "--disable-component-update", "--disable-sync",
             `--user-data-dir=${this.profile}`, "about:blank",
         ], { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"] });
+        // A missing executable, a stub that exits, a broken pipe: every pending and later call fails at once.
+        const fail = (why: string) => {
+            this.gone ??= new Error(`chromium (${executable}) ${why}`);
+            for (const p of this.pending.values()) p.reject(this.gone);
+            this.pending.clear();
+        };
+        this.proc.on("error", (e) => fail(`could not run: ${e.message}`));
+        this.proc.on("exit", (code, signal) => fail(`exited (${signal ?? `code ${code}`})`));
+        (this.proc.stdio[3] as NodeJS.WritableStream).on("error", (e: Error) => fail(`pipe broke: ${e.message}`));
         const output = this.proc.stdio[4] as NodeJS.ReadableStream;
         output.setEncoding("utf8");
         output.on("data", (chunk: string) => {
@@ -61,8 +76,17 @@ export class Browser {
     send(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<any> {
         const id = this.nextId++;
         const input = this.proc.stdio[3] as NodeJS.WritableStream;
+        if (this.gone) return Promise.reject(this.gone);
         return new Promise((resolve, reject) => {
-            this.pending.set(id, { resolve, reject });
+            const timer = setTimeout(() => {
+                this.pending.delete(id);
+                reject(new Error(`chromium did not answer ${method} within ${CALL_TIMEOUT_MS / 1000} s`));
+            }, CALL_TIMEOUT_MS);
+            const settle = <T>(f: (v: T) => void) => (v: T) => {
+                clearTimeout(timer);
+                f(v);
+            };
+            this.pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
             input.write(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }) + "\0");
         });
     }
@@ -90,7 +114,8 @@ export class Browser {
 
     async close(): Promise<void> {
         await this.send("Browser.close").catch(() => undefined);
-        await new Promise((resolve) => (this.proc.exitCode !== null ? resolve(undefined) : this.proc.once("exit", resolve)));
+        const exited = this.proc.exitCode !== null || this.proc.signalCode !== null || this.gone !== undefined;
+        if (!exited) await new Promise((resolve) => this.proc.once("exit", resolve));
         fs.rmSync(this.profile, { recursive: true, force: true });
     }
 }
