@@ -60,10 +60,7 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
             // What was handed off decides the step, as the pki stack's outputs do: a key (the pki stack made it; with
             // a managed backend, its subordinate awaits the signature) or a certificate alone (the managed CA's).
             const step = caHandoffStep({ cluster: c.name, backend: c.caBackend, pki: material.keyPem === undefined ? "managed-ca" : "pki-stack", signed: true, pkiStack: `${CONFIG_NAMESPACE}:intermediates` });
-            return [c.name, step === "managed"
-                ? { backend: c.caBackend, step, roots, intermediateCertPem,
-                    signed: { certPem: intermediateCertPem, chainPem: pulumi.all([intermediateCertPem, roots]).apply(([cert, r]) => [issuerChain(cert, r).signerPem]) } }
-                : { backend: c.caBackend, step, roots, intermediateCertPem, intermediateKeyPem: pulumi.secret(material.keyPem!) }];
+            return [c.name, clusterMaterial(c, step, roots, intermediateCertPem, () => pulumi.secret(material.keyPem!))];
         }));
     }
     // Its name was checked before this read (the config gate: <org>/istio-production/pki-<environment>, and the
@@ -87,13 +84,19 @@ export async function clusterPki(config: MeshConfig): Promise<Map<string, Cluste
     return new Map(config.clusters.map((c) => {
         const step = steps.get(c.name)!;
         const certPem = (intermediates as Intermediates)[c.name].certPem!;
-        const intermediateCertPem = pulumi.output(certPem);
-        const material: ClusterPki = step === "managed"
-            ? { roots, intermediateCertPem, backend: c.caBackend, step,
-                signed: { certPem: intermediateCertPem, chainPem: roots.apply((r) => [issuerChain(certPem, r).signerPem]) } }
-            : { roots, intermediateCertPem, backend: c.caBackend, step, intermediateKeyPem: keys.apply((all: Record<string, string>) => all[c.name]) };
-        return [c.name, material];
+        return [c.name, clusterMaterial(c, step, roots, pulumi.output(certPem), () => keys.apply((all: Record<string, string>) => all[c.name]))];
     }));
+}
+
+/**
+ * One cluster's material at its handoff step: at `managed`, the certificate the pki stack signed for the managed CA
+ * and the chain above it; otherwise the pki stack's intermediate and its key (read only then: `key`).
+ */
+function clusterMaterial(c: ClusterConfig, step: CaHandoffStep, roots: pulumi.Output<string[]>, intermediateCertPem: pulumi.Output<string>, key: () => pulumi.Output<string>): ClusterPki {
+    const common = { backend: c.caBackend, step, roots, intermediateCertPem };
+    if (step !== "managed") return { ...common, intermediateKeyPem: key() };
+    const chainPem = pulumi.all([intermediateCertPem, roots]).apply(([cert, r]) => [issuerChain(cert, r).signerPem]);
+    return { ...common, signed: { certPem: intermediateCertPem, chainPem } };
 }
 
 /** The public outputs of an environment's pki stack (program/pki.ts) a mesh stack reads, as read: unchecked. */
