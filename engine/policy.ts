@@ -223,9 +223,16 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
     // runs the analyzers on each resource it generates steps for (pulumi/pulumi v3.248.0
     // `pkg/resource/deploy/step_generator.go`; `pkg/engine/lifecycletest/analyzer_test.go` sees the default provider
     // analysed). Reads are not: their steps skip the analyzers.
+    // Inputs as plain values, once per resource (a provider's once for all its resources): each validation sees them
+    // through its own proxy.
+    const plainInputs = new Map<string, Record<string, any>>();
+    const plainOf = (r: CapturedResource) => plainInputs.get(r.urn) ?? plainInputs.set(r.urn, plain(r.inputs)).get(r.urn)!;
     const analysed = graph.resources
         .filter((r) => !r.read)
-        .map((res) => ({ res, props: plain(res.inputs), provider: byUrn.get(res.provider) }));
+        .map((res): Analysed => {
+            const provider = byUrn.get(res.provider);
+            return { res, props: plainOf(res), provider: provider && { resource: provider, props: plainOf(provider) } };
+        });
     const enabled = packs.map(({ pack, config }) => ({
         pack, proxy: proxyOf(pack),
         policies: resolvePolicies(pack, config).filter((p) => p.level !== "disabled").map((p) => {
@@ -244,7 +251,10 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
         for (const { proxy, policies } of enabled) {
             for (const p of policies) {
                 if ("validateResource" in p.policy && p.policy.validateResource) {
-                    await runResourcePolicy(p.policy as ResourceValidationPolicy, a, p.config, p.report(a.res.urn), proxy, p.skipped(a.res.urn));
+                    // Policies are synchronous but for a few: awaiting only what returns a promise keeps the
+                    // thousands of validations of a plan off the microtask queue.
+                    const pending = runResourcePolicy(p.policy as ResourceValidationPolicy, a, p.config, p.report(a.res.urn), proxy, p.skipped(a.res.urn));
+                    if (pending) await pending;
                 }
             }
         }
@@ -267,13 +277,16 @@ interface Analysed {
     readonly res: CapturedResource;
     /** Plain inputs, computed once per resource; each validation sees them through its own proxy. */
     readonly props: Record<string, any>;
-    readonly provider?: CapturedResource;
+    readonly provider?: { readonly resource: CapturedResource; readonly props: Record<string, any> };
 }
 
-async function runResourcePolicy(policy: ResourceValidationPolicy, { res, props: raw, provider }: Analysed, config: Record<string, unknown>,
-    report: (m: string, urn?: string) => void, proxy: UnknownProxy, skipped: (e: Error) => void) {
+/** Runs a resource policy's validations in order from `from`; a promise only when one of them returned one. */
+function runResourcePolicy(policy: ResourceValidationPolicy, analysed: Analysed, config: Record<string, unknown>,
+    report: (m: string, urn?: string) => void, proxy: UnknownProxy, skipped: (e: Error) => void, from = 0): Promise<void> | undefined {
+    const { res, props: raw, provider } = analysed;
     const fns = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
-    for (const fn of fns) {
+    for (let i = from; i < fns.length; i++) {
+        const fn = fns[i];
         // Like the analyzer server: a single typed validator is skipped outright for other types.
         const typed = (fn as { __pulumiType?: string }).__pulumiType;
         if (!Array.isArray(policy.validateResource) && typed !== undefined && typed !== res.type) continue;
@@ -285,27 +298,41 @@ async function runResourcePolicy(policy: ResourceValidationPolicy, { res, props:
                 customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
                 additionalSecretOutputs: [...res.additionalSecretOutputs],
             },
-            provider: provider && { type: provider.type, props: proxy.unknownCheckingProxy(plain(provider.inputs)), urn: provider.urn, name: provider.name },
+            provider: provider && { type: provider.resource.type, props: proxy.unknownCheckingProxy(provider.props), urn: provider.resource.urn, name: provider.resource.name },
             isType: (cls: any) => matchesType(res.type, cls),
             asType: ((cls: any) => (matchesType(res.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
             getConfig: <T extends object>() => config as T,
         };
-        await guarded(() => fn(args, report), proxy, skipped);
+        const pending = guarded(() => fn(args, report), proxy, skipped);
+        if (pending) return pending.then(() => runResourcePolicy(policy, analysed, config, report, proxy, skipped, i + 1));
     }
+    return undefined;
 }
 
 function matchesType(type: string, cls: any): boolean {
     return cls?.__pulumiType === type || (typeof cls?.isInstance === "function" && cls.isInstance({ __pulumiType: type }));
 }
 
-/** Runs one validation: "not applicable" ends it quietly, an unknown value it read is reported as not run. */
-async function guarded(fn: () => unknown, proxy: UnknownProxy, skipped: (e: Error) => void) {
-    try {
-        await fn();
-    } catch (e) {
+/**
+ * Runs one validation: "not applicable" ends it quietly, an unknown value it read is reported as not run. A promise
+ * only when the validation returned one.
+ */
+function guarded(fn: () => unknown, proxy: UnknownProxy, skipped: (e: Error) => void): Promise<void> | undefined {
+    const settle = (e: unknown) => {
         if (e instanceof proxy.UnknownValueError) skipped(e);
         else if (!(e instanceof NotApplicable)) throw e;
+    };
+    let result: unknown;
+    try {
+        result = fn();
+    } catch (e) {
+        settle(e);
+        return undefined;
     }
+    if (result instanceof Promise || (typeof result === "object" && result !== null && typeof (result as PromiseLike<unknown>).then === "function")) {
+        return Promise.resolve(result).then(() => undefined, settle);
+    }
+    return undefined;
 }
 
 /**

@@ -64,8 +64,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
     // is most of a plan's time. Off while the program runs: program errors then point into the transpiled code.
     const sourceMaps = process.sourceMapsEnabled;
     process.setSourceMapsEnabled(false);
-    const prepareStackTrace = Error.prepareStackTrace;
-    Error.prepareStackTrace = withoutPromiseStacks(prepareStackTrace);
+    const restorePromises = withoutPromiseStacks();
     try {
         // setMocks negotiates the SDK's feature flags; the engine's monitor then takes the mock monitor's place
         // (setMockOptions would reset those flags). In a preview, applies over unknown values do not run, as in
@@ -75,7 +74,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
         const installed = pulumi.runtime.getMonitor() as unknown as Record<string, unknown>;
         for (const method of MONITOR_METHODS) installed[method] = monitor[method].bind(monitor);
         pulumi.runtime.setAllConfig({ ...opts.config }, [...opts.secretKeys]);
-        forgetProgramModules([opts.programDir, path.dirname(opts.entry)]);
+        forgetProgramModules([opts.programDir, path.dirname(opts.entry)], opts.entry);
         let thrown: Error | undefined;
         const stalled = () => new ProgramError(monitor.errors.length ? [...monitor.errors] : [new Error("the program stopped before registering all its resources (an output never resolved)")]);
         try {
@@ -101,7 +100,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
         return { project: opts.project, stack: opts.stack, resources: monitor.resources };
     } finally {
         process.setSourceMapsEnabled(sourceMaps);
-        Error.prepareStackTrace = prepareStackTrace;
+        restorePromises();
         collectUncaught = undefined;
         running = false;
     }
@@ -109,16 +108,25 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
 
 /**
  * The SDK records a stack trace on every promise it tracks, only to report promises still pending when the process
- * exits (@pulumi/pulumi 3.248.0 runtime/debuggable.js `debuggablePromise`: `new Error().stack`); formatting those
- * traces is about a tenth of a plan. They are formatted empty; every other error keeps its stack, formatted as Node
- * formats it (`<error>\n    at <frame>` per frame: node lib/internal/errors.js defaultPrepareStackTrace).
+ * exits (@pulumi/pulumi 3.248.0 runtime/debuggable.js `debuggablePromise`: `new Error().stack`); capturing those
+ * traces was a fifth of a plan. Its callers look the function up on the module's exports at each call
+ * (`debuggable_1.debuggablePromise(...)` in runtime/resource.js, settings.js, callbacks.js), so for the run it is
+ * wrapped to capture no frame; every other error, the program's included, keeps its stack. Returns the undo.
  */
-function withoutPromiseStacks(prepare: typeof Error.prepareStackTrace): NonNullable<typeof Error.prepareStackTrace> {
-    return (error, frames) => {
-        if (frames[0]?.getFunctionName() === "debuggablePromise") return "";
-        if (prepare) return prepare(error, frames);
-        const text = String(error);
-        return frames.length === 0 ? text : `${text}\n    at ${frames.join("\n    at ")}`;
+function withoutPromiseStacks(): () => void {
+    const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: <T>(p: Promise<T>, ctx?: unknown) => Promise<T> };
+    const original = debuggable.debuggablePromise;
+    debuggable.debuggablePromise = (p, ctx) => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            return original(p, ctx);
+        } finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+    return () => {
+        debuggable.debuggablePromise = original;
     };
 }
 
@@ -142,12 +150,23 @@ async function waitForRegistrations() {
     await runtime.waitForRPCs().catch(() => undefined);
 }
 
-/** Programs are modules: a second run in the same process must execute them afresh. Dependencies stay cached. */
-function forgetProgramModules(dirs: readonly string[]) {
+/**
+ * Folders of this project whose modules only define (types, functions, classes, constants) and do nothing when loaded:
+ * they stay loaded from one run to the next. Reloading them was a tenth of each run; a test plans a stack twice in one
+ * process to catch a module here that keeps state between runs.
+ */
+const LIBRARY_FOLDERS = ["components", "config", "program"];
+
+/**
+ * Programs are modules: a second run in the same process must execute them afresh (the entry reads its stack's config
+ * when loaded). Dependencies, and the program's own library folders beside its entry, stay cached.
+ */
+function forgetProgramModules(dirs: readonly string[], entry: string) {
     const roots = dirs.map((d) => path.resolve(d) + path.sep);
     const engine = path.resolve(__dirname) + path.sep;
+    const libraries = LIBRARY_FOLDERS.map((f) => path.join(path.dirname(entry), f) + path.sep);
     for (const id of Object.keys(require.cache)) {
-        const inProgram = roots.some((r) => id.startsWith(r));
+        const inProgram = roots.some((r) => id.startsWith(r)) && !libraries.some((l) => id.startsWith(l));
         if (inProgram && !id.startsWith(engine) && !id.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[id];
     }
 }

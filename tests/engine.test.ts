@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { Emulators } from "../engine/emulation";
 import { planStack, Plan } from "../engine/plan";
 import { planDocument } from "../engine/report";
 import { SECRET_MARKER } from "../engine/values";
@@ -103,5 +104,18 @@ describe("offline engine", () => {
         assert.equal((await runCli(["nope", "--program", FIXTURE_PROGRAM])).code, 2);
         assert.equal((await runCli([])).code, 2);
         assert.equal((await runCli(["test", "--bogus"])).code, 2);
+    });
+
+    it("runs this project's program afresh each time while its library folders stay loaded (no state kept between runs)", async () => {
+        // engine/runtime.ts keeps components/, config/ and program/ loaded across runs: a module there that kept state
+        // from one run (a registry, a counter, a cached resource) would make a second plan of the same stack differ.
+        // Fresh emulators bypass the test process's plan reuse; another stack is planned in between.
+        const now = new Date("2026-11-29T00:00:00Z");
+        const digest = (p: Plan) => JSON.stringify(p.graph.resources.map((r) => [r.urn, r.parent, r.provider, [...r.dependencies].sort(), r.inputs, r.outputs]));
+        const first = await planStack({ stack: "dev", emulators: new Emulators(), now, mode: "created" });
+        await planStack({ stack: "staging", emulators: new Emulators(), now, mode: "created" });
+        const second = await planStack({ stack: "dev", emulators: new Emulators(), now, mode: "created" });
+        assert.ok(first.graph.resources.length > 50);
+        assert.equal(digest(second), digest(first));
     });
 });
