@@ -107,24 +107,22 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
 }
 
 /**
- * The SDK records a stack trace on every promise it tracks, only to report promises still pending when the process
- * exits (@pulumi/pulumi 3.248.0 runtime/debuggable.js `debuggablePromise`: `new Error().stack`); capturing those
- * traces was a fifth of a plan. Its callers look the function up on the module's exports at each call
- * (`debuggable_1.debuggablePromise(...)` in runtime/resource.js, settings.js, callbacks.js), so for the run it is
- * wrapped to capture no frame; every other error, the program's included, keeps its stack. Returns the undo.
+ * The SDK records a stack trace and a leak-detection entry on every promise it tracks, only to report promises still
+ * pending when the process exits (@pulumi/pulumi 3.248.0 runtime/debuggable.js `debuggablePromise`); that was a
+ * fifth of a plan. The offline engine finds a stalled program itself (`untilDrained`), so for the run the function is
+ * what remains of it: the same two chained handlers, the rejection tagged with its promise. Its callers look it up on
+ * the module's exports at each call (`debuggable_1.debuggablePromise(...)` in runtime/resource.js, settings.js,
+ * callbacks.js). Every other error, the program's included, keeps its stack. Returns the undo.
  */
 function withoutPromiseStacks(): () => void {
     const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: <T>(p: Promise<T>, ctx?: unknown) => Promise<T> };
     const original = debuggable.debuggablePromise;
-    debuggable.debuggablePromise = (p, ctx) => {
-        const limit = Error.stackTraceLimit;
-        Error.stackTraceLimit = 0;
-        try {
-            return original(p, ctx);
-        } finally {
-            Error.stackTraceLimit = limit;
-        }
-    };
+    debuggable.debuggablePromise = <T>(p: Promise<T>) => p
+        .then((value) => value)
+        .catch((err) => {
+            if (err !== null && typeof err === "object") (err as { promise?: unknown }).promise = p;
+            throw err;
+        });
     return () => {
         debuggable.debuggablePromise = original;
     };
