@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as helmV3 from "@pulumi/kubernetes/helm/v3";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { durationSchema, parseGoDuration } from "./durations";
 import { chartName, EXEMPT_RESOURCES, isKind, isRelease, kubernetesClusters, skipExempt, wildcardMatches } from "./support";
@@ -19,7 +19,7 @@ export const istioCsrIssuance: ResourceValidationPolicy = {
             exemptResources: EXEMPT_RESOURCES,
         },
     },
-    validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, args, report) => {
+    validateResource: validateResourceOfType(helmV3.Release, (release, args, report) => {
         if (chartName(release.chart) !== CHART) args.notApplicable(`applies only to the ${CHART} chart`);
         skipExempt(args);
         const { maxCertificateDuration } = args.getConfig<{ maxCertificateDuration: string }>();

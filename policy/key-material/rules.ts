@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
 import * as tls from "@pulumi/tls";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { acmePolicies } from "./acme";
@@ -304,7 +304,7 @@ export const noKeyInConfigMap: ResourceValidationPolicy = {
     name: "no-private-key-in-configmap",
     description: "ConfigMaps are readable by anyone with view rights: private keys belong in Secrets.",
     enforcementLevel: "mandatory",
-    validateResource: validateResourceOfType(k8s.core.v1.ConfigMap, (cm, _args, report) => {
+    validateResource: validateResourceOfType(coreV1.ConfigMap, (cm, _args, report) => {
         for (const [k, v] of Object.entries(cm.data ?? {})) {
             if (PEM_PRIVATE_KEY.test(String(v))) report(`ConfigMap key "${k}" holds a private key: move it to a Secret`);
         }

@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { EXEMPT_CLUSTERS, EXEMPT_NAMESPACES, EXEMPT_RESOURCES, hasSelector, isIstioKind, meshClusters, namespaceOf, ROOT_NAMESPACE, rootNamespaceOf, validateIstio } from "./istio";
 
@@ -96,7 +96,7 @@ export const defaultDenyAuthorization: StackValidationPolicy = {
                 && !hasSelector(r.props.spec) && !r.props.spec?.targetRef && !(r.props.spec?.targetRefs ?? []).length);
             const covered = new Set(denying.map((r) => namespaceOf(r.props, provider)));
             if (covered.has(root)) continue;
-            for (const ns of cluster.resources.filter((r) => r.isType(k8s.core.v1.Namespace))) {
+            for (const ns of cluster.resources.filter((r) => r.isType(coreV1.Namespace))) {
                 const name: string | undefined = ns.props.metadata?.name;
                 if (!name || exemptNamespaces.includes(name) || covered.has(name)) continue;
                 report(`namespace ${name} on cluster ${provider.name} has no allow-nothing AuthorizationPolicy, so any authenticated workload may call into it: add an AuthorizationPolicy with an empty spec in ${name} (or in ${root} for the whole mesh) and ALLOW callers by principal`, ns.urn);

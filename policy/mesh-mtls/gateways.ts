@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { Cluster, EXEMPT_CLUSTERS, EXEMPT_RESOURCES, isRelease, IstioObject, kubernetesClusters, PORT_LIST, validateIstio } from "./istio";
 
@@ -128,7 +128,7 @@ function keysInNamespace(cluster: Cluster, ns: string): string[] {
         if (/^kubernetes:cert-manager\.io\/v[0-9a-z]+:Issuer$/.test(r.type) && r.props.spec?.ca?.secretName && inNs(r)) {
             found.push(`the CA key of Issuer ${r.props.metadata?.name ?? r.name} (Secret ${r.props.spec.ca.secretName})`);
         }
-        if (r.isType(k8s.core.v1.Secret) && inNs(r)) {
+        if (r.isType(coreV1.Secret) && inNs(r)) {
             const name: string | undefined = r.props.metadata?.name;
             if (name === "cacerts" || name === "istio-ca-secret") found.push(`Istio's CA key (Secret ${name})`);
             if (r.props.metadata?.labels?.["istio/multiCluster"] === "true") found.push(`remote secret ${name ?? r.name}, a token for another cluster's API server`);

@@ -1,4 +1,6 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as appsV1 from "@pulumi/kubernetes/apps/v1";
+import * as batchV1 from "@pulumi/kubernetes/batch/v1";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { EXEMPT_NAMESPACES, EXEMPT_RESOURCES, namespaceOf, ObjectMeta, skipExempt } from "./istio";
 
@@ -20,13 +22,13 @@ function optOuts(meta: ObjectMeta | undefined): string[] {
 
 /** Workload kinds and where their pods' metadata lives. */
 const WORKLOADS: readonly { cls: any; path: readonly string[] }[] = [
-    { cls: k8s.core.v1.Pod, path: ["metadata"] },
-    { cls: k8s.apps.v1.Deployment, path: ["spec", "template", "metadata"] },
-    { cls: k8s.apps.v1.StatefulSet, path: ["spec", "template", "metadata"] },
-    { cls: k8s.apps.v1.DaemonSet, path: ["spec", "template", "metadata"] },
-    { cls: k8s.apps.v1.ReplicaSet, path: ["spec", "template", "metadata"] },
-    { cls: k8s.batch.v1.Job, path: ["spec", "template", "metadata"] },
-    { cls: k8s.batch.v1.CronJob, path: ["spec", "jobTemplate", "spec", "template", "metadata"] },
+    { cls: coreV1.Pod, path: ["metadata"] },
+    { cls: appsV1.Deployment, path: ["spec", "template", "metadata"] },
+    { cls: appsV1.StatefulSet, path: ["spec", "template", "metadata"] },
+    { cls: appsV1.DaemonSet, path: ["spec", "template", "metadata"] },
+    { cls: appsV1.ReplicaSet, path: ["spec", "template", "metadata"] },
+    { cls: batchV1.Job, path: ["spec", "template", "metadata"] },
+    { cls: batchV1.CronJob, path: ["spec", "jobTemplate", "spec", "template", "metadata"] },
 ];
 
 export const injectionNotDisabled: ResourceValidationPolicy = {
@@ -35,7 +37,7 @@ export const injectionNotDisabled: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema: { properties: { exemptNamespaces: EXEMPT_NAMESPACES, exemptResources: EXEMPT_RESOURCES } },
     validateResource: [
-        validateResourceOfType(k8s.core.v1.Namespace, (ns, args, report) => {
+        validateResourceOfType(coreV1.Namespace, (ns, args, report) => {
             skipExempt(args);
             const { exemptNamespaces } = args.getConfig<{ exemptNamespaces: string[] }>();
             const name = ns.metadata?.name;
@@ -62,7 +64,7 @@ export const namespaceInjectionLabel: ResourceValidationPolicy = {
     description: "Every mesh namespace carries exactly one of `istio-injection: enabled`, `istio.io/rev` or `istio.io/dataplane-mode: ambient`.",
     enforcementLevel: "advisory",
     configSchema: { properties: { exemptNamespaces: EXEMPT_NAMESPACES, exemptResources: EXEMPT_RESOURCES } },
-    validateResource: validateResourceOfType(k8s.core.v1.Namespace, (ns, args, report) => {
+    validateResource: validateResourceOfType(coreV1.Namespace, (ns, args, report) => {
         skipExempt(args);
         const { exemptNamespaces } = args.getConfig<{ exemptNamespaces: string[] }>();
         const name = ns.metadata?.name;

@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as helmV3 from "@pulumi/kubernetes/helm/v3";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { chartName, clusters, EXEMPT_CLUSTERS, EXEMPT_RESOURCES, isRelease, skipExempt } from "./istio";
 
@@ -80,7 +80,7 @@ export const istiodOutboundRegistryOnly: ResourceValidationPolicy = {
     description: "istiod releases set meshConfig.outboundTrafficPolicy.mode REGISTRY_ONLY, so sidecars reach only declared hosts.",
     enforcementLevel: "advisory",
     configSchema: { properties: { exemptResources: EXEMPT_RESOURCES } },
-    validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, args, report) => {
+    validateResource: validateResourceOfType(helmV3.Release, (release, args, report) => {
         if (chartName(release.chart) !== "istiod") args.notApplicable("applies only to istiod releases");
         skipExempt(args);
         const mode = release.values?.meshConfig?.outboundTrafficPolicy?.mode;

@@ -1,4 +1,5 @@
-import * as aws from "@pulumi/aws";
+import * as ec2 from "@pulumi/aws/ec2";
+import * as eks from "@pulumi/aws/eks";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { peek, peekList, UNKNOWN } from "./preview";
 import { chartName, EXEMPT_RESOURCES, isOpenCidr, validateOfType } from "./support";
@@ -10,7 +11,7 @@ export const eksEndpointRestricted: ResourceValidationPolicy = {
     description: "EKS API endpoints are private, or public only to listed CIDRs (never 0.0.0.0/0 or ::/0).",
     enforcementLevel: "mandatory",
     configSchema: { properties: { exemptResources: EXEMPT_RESOURCES } },
-    validateResource: validateOfType(aws.eks.Cluster, (cluster, _args, report) => {
+    validateResource: validateOfType(eks.Cluster, (cluster, _args, report) => {
         const vpc = cluster.vpcConfig;
         if (vpc?.endpointPublicAccess === false) return;
         const defaulted = vpc?.endpointPublicAccess === undefined ? " (endpointPublicAccess defaults to true)" : "";
@@ -33,7 +34,7 @@ export const eksSecretsEncryption: ResourceValidationPolicy = {
     description: "EKS clusters envelope-encrypt Kubernetes Secrets with a customer-managed KMS key (encryptionConfig with resources [\"secrets\"] and a key ARN).",
     enforcementLevel: "mandatory",
     configSchema: { properties: { exemptResources: EXEMPT_RESOURCES } },
-    validateResource: validateOfType(aws.eks.Cluster, (cluster, _args, report) => {
+    validateResource: validateOfType(eks.Cluster, (cluster, _args, report) => {
         // One object in @pulumi/aws 7, a list in earlier majors.
         const configs = ([] as any[]).concat(cluster.encryptionConfig ?? []);
         if (configs.length === 0) {
@@ -64,7 +65,7 @@ export const eksControlPlaneLogging: ResourceValidationPolicy = {
             exemptResources: EXEMPT_RESOURCES,
         },
     },
-    validateResource: validateOfType(aws.eks.Cluster, (cluster, args, report) => {
+    validateResource: validateOfType(eks.Cluster, (cluster, args, report) => {
         const { requiredLogTypes } = args.getConfig<{ requiredLogTypes: string[] }>();
         const enabled = cluster.enabledClusterLogTypes ?? [];
         const missing = requiredLogTypes.filter((t) => !enabled.includes(t));
@@ -82,7 +83,7 @@ export const eksAuthenticationMode: ResourceValidationPolicy = {
             exemptResources: EXEMPT_RESOURCES,
         },
     },
-    validateResource: validateOfType(aws.eks.Cluster, (cluster, args, report) => {
+    validateResource: validateOfType(eks.Cluster, (cluster, args, report) => {
         const { allowApiAndConfigMap } = args.getConfig<{ allowApiAndConfigMap: boolean }>();
         const mode = cluster.accessConfig?.authenticationMode;
         const allowed = allowApiAndConfigMap ? ["API", "API_AND_CONFIG_MAP"] : ["API"];
@@ -102,7 +103,7 @@ export const eksVersionAllowed: ResourceValidationPolicy = {
             exemptResources: EXEMPT_RESOURCES,
         },
     },
-    validateResource: validateOfType(aws.eks.Cluster, (cluster, args, report) => {
+    validateResource: validateOfType(eks.Cluster, (cluster, args, report) => {
         const { allowedVersions } = args.getConfig<{ allowedVersions: string[] }>();
         if (cluster.version === undefined) {
             report(`version is unset, so EKS picks its default at creation and the cluster's version is never reviewed: set version to one of ${allowedVersions.join(", ")}`);
@@ -122,7 +123,7 @@ export const launchTemplateImdsv2: ResourceValidationPolicy = {
             exemptResources: EXEMPT_RESOURCES,
         },
     },
-    validateResource: validateOfType(aws.ec2.LaunchTemplate, (template, args, report) => {
+    validateResource: validateOfType(ec2.LaunchTemplate, (template, args, report) => {
         const { maxHopLimit } = args.getConfig<{ maxHopLimit: number }>();
         const metadata = template.metadataOptions;
         if (metadata?.httpEndpoint === "disabled") return;
@@ -143,8 +144,8 @@ export const eksNodeGroupLaunchTemplate: StackValidationPolicy = {
     configSchema: { properties: { exemptResources: EXEMPT_RESOURCES } },
     validateStack: (args, report) => {
         const { exemptResources } = args.getConfig<{ exemptResources: string[] }>();
-        const templates = args.resources.filter((r) => r.isType(aws.ec2.LaunchTemplate));
-        for (const group of args.resources.filter((r) => r.isType(aws.eks.NodeGroup))) {
+        const templates = args.resources.filter((r) => r.isType(ec2.LaunchTemplate));
+        for (const group of args.resources.filter((r) => r.isType(eks.NodeGroup))) {
             if (exemptResources.includes(group.name)) continue;
             // The template's id is unknown until it exists; that an id or a name is given is known.
             const ref = { id: peek(group.props, "launchTemplate", "id"), name: peek(group.props, "launchTemplate", "name") };
@@ -152,7 +153,7 @@ export const eksNodeGroupLaunchTemplate: StackValidationPolicy = {
                 report(`node group ${group.name} has no launchTemplate, so its nodes get metadata options this stack cannot pin to IMDSv2: set launchTemplate to an aws.ec2.LaunchTemplate with metadataOptions.httpTokens "required"`, group.urn);
                 continue;
             }
-            const managed = [...(group.propertyDependencies.launchTemplate ?? []), ...group.dependencies].some((d) => d.isType(aws.ec2.LaunchTemplate))
+            const managed = [...(group.propertyDependencies.launchTemplate ?? []), ...group.dependencies].some((d) => d.isType(ec2.LaunchTemplate))
                 || templates.some((t) => typeof ref.name === "string" && peek(t.props, "name") === ref.name);
             if (!managed) {
                 const named = [ref.name, ref.id].find((x) => typeof x === "string") ?? "a template created in this deployment";

@@ -1,4 +1,4 @@
-import * as gcp from "@pulumi/gcp";
+import * as container from "@pulumi/gcp/container";
 import { Unwrap } from "@pulumi/pulumi";
 import { ReportViolation, ResourceValidation, ResourceValidationPolicy } from "@pulumi/policy";
 import { peek, peekList, UNKNOWN } from "./preview";
@@ -10,10 +10,10 @@ import { EXEMPT_RESOURCES, inProduction, isOpenCidr, PRODUCTION_STACKS, validate
  * nodes and Dataplane V2 itself, so node-level rules skip Autopilot clusters.
  */
 
-type ClusterProps = Unwrap<gcp.container.ClusterArgs>;
+type ClusterProps = Unwrap<container.ClusterArgs>;
 
 const clusterRule = (check: (cluster: ClusterProps, report: ReportViolation, config: Record<string, any>) => void): ResourceValidation =>
-    validateOfType(gcp.container.Cluster, (cluster, args, report) => check(cluster, report, args.getConfig<Record<string, any>>()));
+    validateOfType(container.Cluster, (cluster, args, report) => check(cluster, report, args.getConfig<Record<string, any>>()));
 
 const managedByAutopilot = (cluster: ClusterProps) => cluster.enableAutopilot === true;
 
@@ -26,7 +26,7 @@ export const gkePrivateNodes: ResourceValidationPolicy = {
         clusterRule((cluster, report) => {
             if (cluster.privateClusterConfig?.enablePrivateNodes !== true) report("privateClusterConfig.enablePrivateNodes is not true, so nodes get public IP addresses: set it true and give the nodes egress through Cloud NAT");
         }),
-        validateOfType(gcp.container.NodePool, (pool, _args, report) => {
+        validateOfType(container.NodePool, (pool, _args, report) => {
             if (pool.networkConfig?.enablePrivateNodes === false) report("networkConfig.enablePrivateNodes is false, so this pool's nodes get public IP addresses: remove it or set it true");
         }),
     ],
@@ -146,7 +146,7 @@ export const gkeDeletionProtection: ResourceValidationPolicy = {
     description: "GKE clusters in production stacks keep deletion protection on.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { productionStacks: PRODUCTION_STACKS, exemptResources: EXEMPT_RESOURCES } },
-    validateResource: validateOfType(gcp.container.Cluster, (cluster, args, report) => {
+    validateResource: validateOfType(container.Cluster, (cluster, args, report) => {
         if (!inProduction(args)) return;
         // The provider defaults deletionProtection to true; deletionPolicy PREVENT protects on its own.
         if (cluster.deletionProtection === false && cluster.deletionPolicy !== "PREVENT") {
@@ -250,10 +250,10 @@ function nodeSettingsOfCluster(cluster: ClusterProps): NodeSettings[] {
 /** One check over every node configuration of clusters and node pools. */
 function nodeRules(check: (nodes: NodeSettings, report: ReportViolation, config: Record<string, any>) => void): ResourceValidation[] {
     return [
-        validateOfType(gcp.container.Cluster, (cluster, args, report) => {
+        validateOfType(container.Cluster, (cluster, args, report) => {
             for (const nodes of nodeSettingsOfCluster(cluster)) check(nodes, report, args.getConfig<Record<string, any>>());
         }),
-        validateOfType(gcp.container.NodePool, (pool, args, report) => {
+        validateOfType(container.NodePool, (pool, args, report) => {
             check({ where: "nodeConfig", nodeConfig: pool.nodeConfig, management: pool.management, managementPath: "management" }, report, args.getConfig<Record<string, any>>());
         }),
     ];
@@ -342,7 +342,7 @@ export const gkeRegionalInProduction: ResourceValidationPolicy = {
     description: "GKE clusters in production stacks are regional, so the control plane survives a zone outage.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { productionStacks: PRODUCTION_STACKS, exemptResources: EXEMPT_RESOURCES } },
-    validateResource: validateOfType(gcp.container.Cluster, (cluster, args, report) => {
+    validateResource: validateOfType(container.Cluster, (cluster, args, report) => {
         if (!inProduction(args)) return;
         // Zones are regions with a letter suffix: us-central1-a.
         if (/-[a-z]$/.test(cluster.location ?? "")) report(`location ${cluster.location} is a zone, so the control plane has one replica: set location to the region (${cluster.location!.replace(/-[a-z]$/, "")})`);

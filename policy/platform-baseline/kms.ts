@@ -1,5 +1,5 @@
-import * as aws from "@pulumi/aws";
-import * as gcp from "@pulumi/gcp";
+import * as awsKms from "@pulumi/aws/kms";
+import * as gcpKms from "@pulumi/gcp/kms";
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { EXEMPT_RESOURCES, validateOfType } from "./support";
 
@@ -24,7 +24,7 @@ export const kmsKeyRotation: ResourceValidationPolicy = {
         },
     },
     validateResource: [
-        validateOfType(aws.kms.Key, (key, args, report) => {
+        validateOfType(awsKms.Key, (key, args, report) => {
             const { maxRotationDays } = args.getConfig<{ maxRotationDays: number }>();
             // AWS rotates only symmetric encryption keys held in KMS itself.
             const symmetric = (key.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT") === "SYMMETRIC_DEFAULT" && (key.keyUsage ?? "ENCRYPT_DECRYPT") === "ENCRYPT_DECRYPT";
@@ -35,7 +35,7 @@ export const kmsKeyRotation: ResourceValidationPolicy = {
                 report(`rotationPeriodInDays is ${key.rotationPeriodInDays}: set it to ${maxRotationDays} or less`);
             }
         }),
-        validateOfType(gcp.kms.CryptoKey, (key, args, report) => {
+        validateOfType(gcpKms.CryptoKey, (key, args, report) => {
             const { maxRotationDays } = args.getConfig<{ maxRotationDays: number }>();
             // Cloud KMS rotates only symmetric keys it generates itself.
             if ((key.purpose ?? "ENCRYPT_DECRYPT") !== "ENCRYPT_DECRYPT" || key.importOnly || key.cryptoKeyBackend) return;
@@ -52,7 +52,7 @@ export const awsKmsKeyPolicyLockout: ResourceValidationPolicy = {
     description: "aws.kms.Key never bypasses the key policy lockout safety check.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { exemptResources: EXEMPT_RESOURCES } },
-    validateResource: validateOfType(aws.kms.Key, (key, _args, report) => {
+    validateResource: validateOfType(awsKms.Key, (key, _args, report) => {
         if (key.bypassPolicyLockoutSafetyCheck === true) report("bypassPolicyLockoutSafetyCheck is true, so a key policy that locks every principal out is accepted and the key (and what it encrypts) becomes unmanageable: remove it");
     }),
 };
@@ -62,7 +62,7 @@ export const awsKmsKeyDescription: ResourceValidationPolicy = {
     description: "aws.kms.Key says what it protects (description), for whoever audits or rotates it.",
     enforcementLevel: "advisory",
     configSchema: { properties: { exemptResources: EXEMPT_RESOURCES } },
-    validateResource: validateOfType(aws.kms.Key, (key, _args, report) => {
+    validateResource: validateOfType(awsKms.Key, (key, _args, report) => {
         if (!key.description?.trim()) report("description is empty: say what the key encrypts and for which cluster");
     }),
 };

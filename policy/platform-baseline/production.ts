@@ -1,6 +1,8 @@
-import * as aws from "@pulumi/aws";
-import * as gcp from "@pulumi/gcp";
-import * as k8s from "@pulumi/kubernetes";
+import * as eks from "@pulumi/aws/eks";
+import * as awsKms from "@pulumi/aws/kms";
+import * as container from "@pulumi/gcp/container";
+import * as gcpKms from "@pulumi/gcp/kms";
+import * as helmV3 from "@pulumi/kubernetes/helm/v3";
 import { ResourceValidation, ResourceValidationPolicy } from "@pulumi/policy";
 import { chartName, EXEMPT_RESOURCES, inProduction, PRODUCTION_STACKS, stackOf, validateOfType } from "./support";
 
@@ -22,10 +24,10 @@ export const protectInProduction: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema: { properties: { productionStacks: PRODUCTION_STACKS, exemptResources: EXEMPT_RESOURCES } },
     validateResource: [
-        protectedKind(aws.eks.Cluster, "every workload and the mesh on it go with it"),
-        protectedKind(gcp.container.Cluster, "every workload and the mesh on it go with it"),
-        protectedKind(aws.kms.Key, "whatever it encrypted can no longer be decrypted"),
-        protectedKind(gcp.kms.CryptoKey, "whatever it encrypted can no longer be decrypted"),
+        protectedKind(eks.Cluster, "every workload and the mesh on it go with it"),
+        protectedKind(container.Cluster, "every workload and the mesh on it go with it"),
+        protectedKind(awsKms.Key, "whatever it encrypted can no longer be decrypted"),
+        protectedKind(gcpKms.CryptoKey, "whatever it encrypted can no longer be decrypted"),
     ],
 };
 
@@ -115,7 +117,7 @@ export const productionHighAvailability: ResourceValidationPolicy = {
             exemptResources: EXEMPT_RESOURCES,
         },
     },
-    validateResource: validateOfType(k8s.helm.v3.Release, (release, args, report) => {
+    validateResource: validateOfType(helmV3.Release, (release, args, report) => {
         const chart = chartName(release.chart) ?? "";
         const check = HA_CHECKS[chart];
         if (!check) args.notApplicable(`chart ${chart} has no high-availability rule`);
