@@ -75,7 +75,7 @@ export async function meshProgram(config: MeshConfig) {
         new MeshObservability("observability", {
             clusters: members.map(({ cluster, istiod, namespaces }) => ({ cluster, istiod, namespaces, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem })),
             meshId: config.meshId, charts: config.charts, observability: config.observability, highAvailability: config.highAvailability,
-            istioCsr: capabilities.enterpriseMeshCa, ingressCertificate: config.ingress !== undefined, multiCluster: capabilities.multiCluster,
+            enterpriseCa: capabilities.enterpriseMeshCa, ingressCertificate: config.ingress !== undefined, multiCluster: capabilities.multiCluster,
             remoteSecretEpoch: config.multiCluster.remoteSecretEpoch,
             // Kiali shows only what it may read: the gateways' namespaces too, or its graph has no edge and no east-west hop.
             meshNamespaces: [...new Set([...Object.keys(meshes[0].namespaces), ...config.services.map((s) => s.namespace)])], edgeIssuer: config.edgeAuth?.issuer,

@@ -17,7 +17,7 @@ import { stackConfig, toRuntime } from "./support/stacks";
 
 const PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts";
 const EVERYTHING: MeshRulesArgs = {
-    clusterName: "c1", federatedClusters: ["c2"], istioCsr: true, intermediateNotAfterSeconds: 1_900_000_000, ingressCertificate: true, remoteClusters: 2, eastWestGateway: true,
+    clusterName: "c1", federatedClusters: ["c2"], enterpriseCa: true, intermediateNotAfterSeconds: 1_900_000_000, ingressCertificate: true, remoteClusters: 2, eastWestGateway: true,
 };
 /** The `observability` settings a stack gets by default. */
 const OBSERVABILITY: ObservabilityConfig = observabilitySchema.parse({});
@@ -127,13 +127,13 @@ describe("observability: rules (pure)", () => {
     });
 
     it("leaves out what a cluster does not run: no issuance rules without istio-csr, no multi-cluster rules alone", () => {
-        const alone = allRules({ clusterName: "c1", istioCsr: false, ingressCertificate: false, remoteClusters: 0, eastWestGateway: false });
+        const alone = allRules({ clusterName: "c1", enterpriseCa: false, ingressCertificate: false, remoteClusters: 0, eastWestGateway: false });
         assert.deepEqual(alone.map((r) => r.alert ?? r.record), ["CertificateNotReady", "IstiodDown"]);
     });
 
     it("chart values validate against the prometheus chart's schema in every role", () => {
         const rules = { alerting: meshAlertRules(EVERYTHING, OBSERVABILITY), recording: meshRecordingRules(EVERYTHING) };
-        const base = { clusterName: "c1", meshId: "m", observability: OBSERVABILITY, istioCsr: true, ...rules };
+        const base = { clusterName: "c1", meshId: "m", observability: OBSERVABILITY, enterpriseCa: true, ...rules };
         const remoteWrite = (url: string, remoteWriteAuth?: ObservabilityConfig["remoteWriteAuth"]) => ({ ...base, observability: { ...OBSERVABILITY, aggregation: "remoteWrite" as const, remoteWriteUrl: url, remoteWriteAuth } });
         for (const v of [
             prometheusValues({ ...base, federation: { role: "hub", sources: ["c2", "c3"] } }),

@@ -66,7 +66,7 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
         const values = pulumi.output(args.intermediateCertPem).apply((pem) => {
             const rules = { ...args.rules, intermediateNotAfterSeconds: pem ? notAfterSeconds(pem) : undefined };
             return prometheusValues({
-                clusterName: cluster.name, meshId: args.meshId, observability: args.observability, istioCsr: args.rules.istioCsr,
+                clusterName: cluster.name, meshId: args.meshId, observability: args.observability, enterpriseCa: args.rules.enterpriseCa,
                 remoteWriteRoleBound: roleBinding !== undefined, federation: args.federation, alerting: meshAlertRules(rules, args.observability), recording: meshRecordingRules(rules),
             });
         });

@@ -18,7 +18,7 @@ export interface MeshObservabilityArgs {
     readonly observability: ObservabilityConfig;
     readonly highAvailability: boolean;
     /** istio-csr is the mesh CA on every cluster. */
-    readonly istioCsr: boolean;
+    readonly enterpriseCa: boolean;
     /** cert-manager issues the ingress gateway's certificate. */
     readonly ingressCertificate: boolean;
     /** The clusters form one multi-cluster mesh (east-west gateways, remote secrets). */
@@ -62,7 +62,7 @@ export class MeshObservability extends pulumi.ComponentResource {
                 rules: {
                     clusterName: c.cluster.name,
                     federatedClusters: federating && c === hub ? others.map((x) => x.cluster.name) : [],
-                    istioCsr: args.istioCsr,
+                    enterpriseCa: args.enterpriseCa,
                     ingressCertificate: args.ingressCertificate,
                     remoteClusters: args.multiCluster ? args.clusters.length - 1 : 0,
                     eastWestGateway: args.multiCluster,

@@ -77,7 +77,7 @@ function kialiAuth(o: ObservabilityConfig, edgeIssuer: string | undefined): Kial
 export function kialiValues(a: KialiValuesArgs) {
     const o = a.observability;
     const auth = kialiAuth(o, a.edgeIssuer);
-    // With remote write, a central query endpoint has every cluster's metrics; without one, the hub's own are all Kiali shows.
+    // With remote write and no query endpoint, Kiali shows the hub's own metrics only; a federating hub holds every cluster's.
     const query = o.aggregation === "remoteWrite" && o.queryUrl ? { url: o.queryUrl, auth: o.queryAuth } : { url: a.localPrometheusUrl };
     return {
         skipResources: CHART_ROLES,

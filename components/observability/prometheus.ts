@@ -64,7 +64,8 @@ export interface PrometheusValuesArgs {
     readonly meshId: string;
     /** The stack's `observability` settings, as the config gate parsed them: retention and where samples go too. */
     readonly observability: ObservabilityConfig;
-    readonly istioCsr: boolean;
+    /** istio-csr is the mesh CA: it gets a scrape job of its own. */
+    readonly enterpriseCa: boolean;
     /** With remote write: the server's service account acts as `remoteWriteAuth.roleArn` (EKS Pod Identity), no keys needed. @default false */
     readonly remoteWriteRoleBound?: boolean;
     readonly federation?: FederationRole;
@@ -135,7 +136,7 @@ export function prometheusValues(a: PrometheusValuesArgs) {
         serverFiles: { "alerting_rules.yml": a.alerting, "recording_rules.yml": a.recording },
         scrapeConfigs: {
             ...Object.fromEntries(CHART_SCRAPE_JOBS.map((job) => [job, { metric_relabel_configs: clusterLabelling(a.clusterName) }])),
-            ...(a.istioCsr ? {
+            ...(a.enterpriseCa ? {
                 [ISTIO_CSR_JOB]: {
                     metric_relabel_configs: clusterLabelling(a.clusterName),
                     kubernetes_sd_configs: [{ role: "endpointslice", namespaces: { names: [CERT_MANAGER_NAMESPACE] } }],

@@ -14,7 +14,7 @@ export interface MeshRulesArgs {
     /** The source clusters this Prometheus federates (the hub's). @default none */
     readonly federatedClusters?: readonly string[];
     /** istio-csr is the mesh CA: issuance rules and istiod's certificate. */
-    readonly istioCsr: boolean;
+    readonly enterpriseCa: boolean;
     /** When this cluster's intermediate CA expires (Unix seconds); absent without one. */
     readonly intermediateNotAfterSeconds?: number;
     /** cert-manager issues the ingress gateway's certificate. */
@@ -61,7 +61,7 @@ export const RECORDED = {
  * and recording theirs again would write a second series of the same name and labels.
  */
 export function meshRecordingRules(a: MeshRulesArgs): { groups: RuleGroup[] } {
-    if (!a.istioCsr) return { groups: [] };
+    if (!a.enterpriseCa) return { groups: [] };
     const own = `cluster="${a.clusterName}"`;
     const latency = (q: number) => `histogram_quantile(${q}, sum by (cluster, le) (rate(${m("istioCsrHandlingSeconds")}_bucket{${own},${CREATE_CERTIFICATE}}[5m])))`;
     return {
@@ -114,7 +114,7 @@ export function meshAlertRules(a: MeshRulesArgs, observability: ObservabilityCon
             "The cluster's intermediate CA expires soon",
             `The intermediate of cluster {{ $labels.cluster }} expires in {{ $value | humanizeDuration }}: rotate it (docs/pki/rotation.md) before workload certificates stop being issued.`,
             { cluster: a.clusterName })] : []),
-        ...(a.istioCsr ? [alert("IstiodCertificateExpiring",
+        ...(a.enterpriseCa ? [alert("IstiodCertificateExpiring",
             `${series("certificateExpiration", ISTIOD_CERTIFICATE)} - time() < 900`, "5m", "critical",
             "istiod's serving certificate is not being renewed",
             "istio-csr renews it with 30 minutes left; {{ $value | humanizeDuration }} remain on cluster {{ $labels.cluster }}. Check istio-csr and the istio-ca Issuer.")] : []),
@@ -126,7 +126,7 @@ export function meshAlertRules(a: MeshRulesArgs, observability: ObservabilityCon
             "A cert-manager Certificate is not Ready",
             "Certificate {{ $labels.namespace }}/{{ $labels.name }} on cluster {{ $labels.cluster }} has not been Ready for 15 minutes."),
     ];
-    const issuance: Rule[] = a.istioCsr ? [
+    const issuance: Rule[] = a.enterpriseCa ? [
         down("IstioCsrDown", `job="${ISTIO_CSR_JOB}"`, "istio-csr is not serving",
             `No istio-csr replica of cluster ${a.clusterName} answers scrapes: its workloads cannot renew their certificates (1 hour TTL).`),
         alert("IstioCsrIssuanceErrors", `${recorded(RECORDED.issuanceErrorRate)} / ${recorded(RECORDED.issuanceRate)} > 0.05`, "10m", "critical",
