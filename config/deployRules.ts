@@ -30,7 +30,7 @@ const LARGEST_VPC_PREFIX = 16;
 export const PRODUCTION_ENVIRONMENT = "prod";
 
 export function checkDeployRules(cfg: Raw, clusters: readonly Raw[], caps: Capabilities | undefined, ctx: z.RefinementCtx): void {
-    checkClusterNetworks(clusters, cfg.highAvailability === true, ctx);
+    checkClusterRanges(clusters, cfg.highAvailability === true, ctx);
     checkServiceAccountIds(clusters, ctx);
     checkOperatorCidrs(cfg.operatorCidrs, ctx);
     checkServiceClouds(cfg.services, clusters, ctx);
@@ -42,7 +42,7 @@ export function checkDeployRules(cfg: Raw, clusters: readonly Raw[], caps: Capab
 }
 
 /** Each cluster's own ranges fit what the cloud accepts and do not collide. */
-function checkClusterNetworks(clusters: readonly Raw[], highAvailability: boolean, ctx: z.RefinementCtx): void {
+function checkClusterRanges(clusters: readonly Raw[], highAvailability: boolean, ctx: z.RefinementCtx): void {
     clusters.forEach((c, i) => {
         if (c?.cloud === "aws") {
             const cidr = c.vpcCidr ?? AWS_DEFAULT_VPC;

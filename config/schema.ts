@@ -177,7 +177,7 @@ const ingressSchema = z.strictObject({
 });
 
 /** Workload identities and images. */
-const meshSettingsSchema = z.strictObject({
+export const meshSettingsSchema = z.strictObject({
     /** Longest workload certificate istio-csr issues (and approver-policy allows). @default 60 */
     workloadCertificateTtlMinutes: z.number().int().min(10, "must be at least 10").max(60, "must be at most 60 (one hour)").default(60),
     /** Key algorithm of proxies, istiod and istio-csr serving certificates. @default "ECDSA" (P-256) */
@@ -462,8 +462,15 @@ function checkTrustDomains(clusters: Array<Record<string, unknown>>, perCloud: b
 }
 
 export type MeshConfig = z.output<typeof meshConfigSchema>;
-/** The `mesh` settings, as parsed: one object from the stack file to the istiod and istio-csr values. */
+/**
+ * The `mesh` settings, as parsed: one object from the stack file to the istiod and istio-csr values and the mesh CA's
+ * approval policies.
+ */
 export type MeshSettings = z.output<typeof meshSettingsSchema>;
+/** The `ingress` settings, as parsed: one object from the stack file to the ingress gateway's certificate and server. */
+export type IngressConfig = z.output<typeof ingressSchema>;
+/** The `multiCluster` settings, as parsed: one object from the stack file to the east-west gateway's values. */
+export type MultiClusterConfig = z.output<typeof multiClusterSchema>;
 export type ClusterConfig = MeshConfig["clusters"][number];
 export type AwsClusterConfig = Extract<ClusterConfig, { cloud: "aws" }>;
 export type GcpClusterConfig = Extract<ClusterConfig, { cloud: "gcp" }>;

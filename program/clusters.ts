@@ -2,20 +2,20 @@ import * as aws from "@pulumi/aws";
 import * as gcp from "@pulumi/gcp";
 import { ClusterConfig, MeshConfig } from "../config";
 import { peerAllowList } from "../components/cloud/allowList";
-import { AwsNetwork } from "../components/cloud/aws/AwsNetwork";
+import { AwsVpc } from "../components/cloud/aws/AwsVpc";
 import { EksCluster } from "../components/cloud/aws/EksCluster";
-import { GcpNetwork } from "../components/cloud/gcp/GcpNetwork";
+import { GcpVpc } from "../components/cloud/gcp/GcpVpc";
 import { GkeCluster } from "../components/cloud/gcp/GkeCluster";
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../components/kubernetes/names";
-import { AcmeDnsZone, ClusterNetwork, MeshCluster } from "../components/cloud/MeshCluster";
+import { AcmeDnsZone, ClusterVpc, MeshCluster } from "../components/cloud/MeshCluster";
 import { SignedSubordinate } from "../components/pki/managedCa";
 
 type CloudSetup =
-    | { readonly config: Extract<ClusterConfig, { cloud: "aws" }>; readonly provider: aws.Provider; readonly network: AwsNetwork }
-    | { readonly config: Extract<ClusterConfig, { cloud: "gcp" }>; readonly provider: gcp.Provider; readonly network: GcpNetwork };
+    | { readonly config: Extract<ClusterConfig, { cloud: "aws" }>; readonly provider: aws.Provider; readonly vpc: AwsVpc }
+    | { readonly config: Extract<ClusterConfig, { cloud: "gcp" }>; readonly provider: gcp.Provider; readonly vpc: GcpVpc };
 
 /**
- * Every cluster of the stack, on either cloud. Networks come first, for all clusters, so that each cluster's API
+ * Every cluster of the stack, on either cloud. VPCs come first, for all clusters, so that each cluster's API
  * allow-list can name every peer's egress addresses without a cycle; then the clusters. The one place that
  * branches on the cloud.
  */
@@ -29,32 +29,33 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean, signed:
                 allowedAccountIds: c.accountId ? [c.accountId] : undefined,
                 defaultTags: { tags: { "istio-production/environment": config.environment, "istio-production/mesh": config.meshId } },
             });
-            const network = new AwsNetwork(`${c.name}-network`, {
+            // `-network`, as before the class was named for the VPC: the name is part of the URNs of the VPC and its children.
+            const vpc = new AwsVpc(`${c.name}-network`, {
                 clusterName: c.name, provider, vpcCidr: c.vpcCidr,
                 availabilityZoneCount: c.availabilityZones ?? (ha ? 3 : 2),
                 natPerZone: ha,
                 eastWestAddresses: multiCluster,
             });
-            return { config: c, provider, network };
+            return { config: c, provider, vpc };
         }
         const provider = new gcp.Provider(`${c.name}-gcp`, {
             project: c.project, region: c.region,
             defaultLabels: { "istio-production-environment": config.environment, "istio-production-mesh": config.meshId },
         });
-        const network = new GcpNetwork(`${c.name}-network`, {
+        const vpc = new GcpVpc(`${c.name}-network`, {
             clusterName: c.name, provider, region: c.region, subnetCidr: c.subnetCidr, podsCidr: c.podsCidr,
             servicesCidr: c.servicesCidr, natAddressCount: c.natAddresses ?? (ha ? 2 : 1), eastWestAddress: multiCluster,
         });
-        return { config: c, provider, network };
+        return { config: c, provider, vpc };
     });
 
-    const networks: ClusterNetwork[] = setups.map((s) => s.network);
+    const vpcs: ClusterVpc[] = setups.map((s) => s.vpc);
     const acmeDns = acmeDnsZone(config);
     // Route 53 challenges from GKE: the role lives in the account of the stack's first EKS cluster (the config gate
     // refuses a Route 53 zone without one).
     const zoneAccount = setups.find((s) => s.config.cloud === "aws");
     return setups.map((s): MeshCluster => {
-        const allowed = peerAllowList(s.config.name, networks, config.operatorCidrs);
+        const allowed = peerAllowList(s.config.name, vpcs, config.operatorCidrs);
         const common = { network: s.config.network, trustDomain: s.config.trustDomain, protect: config.protectResources };
         const managedCa = s.config.caBackend === "secret" ? undefined : {
             environment: config.environment, signed: signed.get(s.config.name), highAvailability: ha,
@@ -63,7 +64,7 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean, signed:
         if (s.config.cloud === "aws") {
             return new EksCluster(s.config.name, {
                 ...common,
-                region: s.config.region, vpc: s.network as AwsNetwork, provider: s.provider as aws.Provider,
+                region: s.config.region, vpc: s.vpc as AwsVpc, provider: s.provider as aws.Provider,
                 kubernetesVersion: s.config.kubernetesVersion, endpointAccess: s.config.endpointAccess,
                 publicAccessCidrs: allowed, nodes: s.config.nodes, highAvailability: ha,
                 loadBalancerControllerVersion: config.charts.awsLoadBalancerController,
@@ -73,7 +74,7 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean, signed:
         }
         return new GkeCluster(s.config.name, {
             ...common,
-            project: s.config.project, region: s.config.region, vpc: s.network as GcpNetwork, provider: s.provider as gcp.Provider,
+            project: s.config.project, region: s.config.region, vpc: s.vpc as GcpVpc, provider: s.provider as gcp.Provider,
             releaseChannel: s.config.releaseChannel, masterCidr: s.config.masterCidr, authorizedCidrs: allowed, nodes: s.config.nodes,
             acmeDns: acmeDns && {
                 ...acmeDns,

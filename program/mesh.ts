@@ -39,14 +39,15 @@ export async function meshProgram(config: MeshConfig) {
         highAvailability: config.highAvailability,
         pki: pki?.get(cluster.name),
         mesh: config.mesh,
-        ingressTls: config.ingress && { ...config.ingress, routes: ingressRoutes(config, capabilities.trafficManagement) },
+        ingress: config.ingress,
+        ingressRoutes: ingressRoutes(config, capabilities.trafficManagement),
         // Per-cloud trust domains (stage 5): accept the others' without aliasing them.
         peerTrustDomains: [...new Set(clusters.map((c) => c.trustDomain))].filter((td) => td !== cluster.trustDomain),
         tracing: capabilities.observability && config.observability.tracingCollector
             ? { name: TRACING_PROVIDER, ...config.observability.tracingCollector } : undefined,
         eastWest: capabilities.multiCluster ? {
             sourceRanges: peerAllowList(cluster.name, clusters.map((c) => ({ clusterName: c.name, egressAddresses: c.egressAddresses })), []),
-            exposeIstiod: config.multiCluster.exposeIstiod,
+            multiCluster: config.multiCluster,
         } : undefined,
     }));
     // Stage 3: authorization creates the services' namespaces; every layer above takes each cluster's mesh with them.
@@ -74,7 +75,7 @@ export async function meshProgram(config: MeshConfig) {
         new MeshObservability("observability", {
             clusters: members.map(({ cluster, istiod, namespaces }) => ({ cluster, istiod, namespaces, intermediateCertPem: pki?.get(cluster.name)?.intermediateCertPem })),
             meshId: config.meshId, charts: config.charts, observability: config.observability, highAvailability: config.highAvailability,
-            istioCsr: capabilities.enterpriseMeshCa, ingressCertificate: config.ingress !== undefined, multiCluster: capabilities.multiCluster,
+            enterpriseCa: capabilities.enterpriseMeshCa, ingressCertificate: config.ingress !== undefined, multiCluster: capabilities.multiCluster,
             remoteSecretEpoch: config.multiCluster.remoteSecretEpoch,
             // Kiali shows only what it may read: the gateways' namespaces too, or its graph has no edge and no east-west hop.
             meshNamespaces: [...new Set([...Object.keys(meshes[0].namespaces), ...config.services.map((s) => s.namespace)])], edgeIssuer: config.edgeAuth?.issuer,

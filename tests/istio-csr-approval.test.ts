@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { CapturedResource } from "../engine/graph";
-import { Plan } from "../engine/plan";
+import { Plan, planStack } from "../engine/plan";
 import { plain } from "../engine/values";
 import { IstioCsrSettings, istioCsrServingRequest, istioWorkloadRequest, ModelledRequest, PolicyObject, review, UseGrant } from "./support/approverPolicy";
 import { shippedPlan } from "./support/plan";
-import { stackConfig } from "./support/stacks";
+import { stackConfig, toRuntime } from "./support/stacks";
 
 /**
  * Does approver-policy approve what istio-csr really sends? The requests and the decision are modelled from upstream
@@ -113,6 +113,19 @@ describe("istio-csr's requests under approver-policy (upstream model)", () => {
                 assert.equal(review(c.policies, c.grants, { ...request, namespace }).result, "Unprocessed", `${c.provider}: the hosts from ${namespace}`);
             }
         }
+    });
+
+    it("a shorter mesh.workloadCertificateTtlMinutes reaches istio-csr and the mesh CA's policy alike: what istio-csr asks is approved, an hour is not", async () => {
+        const config = stackConfig("dev");
+        config.mesh = { ...config.mesh, workloadCertificateTtlMinutes: 30 };
+        const [c] = clustersOf(await planStack({ stack: "dev", config: toRuntime(config) }));
+        // istio-csr v0.17.0 values.yaml `app.server.maxCertificateDuration`: it asks for the smaller of this and the
+        // proxy's request (SECRET_TTL, 24h).
+        assert.equal(c.istioCsr.values.app.server.maxCertificateDuration, "30m");
+        const [request] = workloadRequests("dev", c);
+        assert.equal(request.durationSeconds, 30 * 60);
+        assert.equal(review(c.policies, c.grants, request).result, "Approved");
+        assert.equal(review(c.policies, c.grants, { ...request, durationSeconds: 3600 }).result, "Denied", "the default hour exceeds this mesh's limit");
     });
 
     it("models approver-policy's own rules: required attributes, wildcards, the empty pattern, duration, RBAC binding", () => {

@@ -19,8 +19,8 @@ const kind = (plan: Plan, k: string, name?: string) => plan.graph.resources.filt
 const dependsOn = (a: CapturedResource, b: CapturedResource) => a.dependencies.includes(b.urn);
 
 describe("chart values (pure)", () => {
-    const csr = istioCsrValues({ clusterName: "eks-a", trustDomain: "aws.mesh.example", highAvailability: true, maxCertificateMinutes: 60, keyAlgorithm: "ECDSA" });
     const mesh: MeshSettings = { workloadCertificateTtlMinutes: 60, keyAlgorithm: "ECDSA", istioHub: "docker.io/istio", trustDomainAliases: [], outboundTrafficPolicy: "REGISTRY_ONLY" };
+    const csr = istioCsrValues({ clusterName: "eks-a", trustDomain: "aws.mesh.example", highAvailability: true, mesh });
     const istiodArgs = { meshId: "m", clusterName: "eks-a", network: "net-a", trustDomain: "aws.mesh.example", highAvailability: true, enterpriseCa: true, version: "1.30.3", mesh };
     const istiod = istiodValues(istiodArgs);
 
@@ -53,7 +53,7 @@ describe("chart values (pure)", () => {
         assert.deepEqual(istiod.meshConfig.defaultConfig.proxyMetadata, { ECC_SIGNATURE_ALGORITHM: "ECDSA", ECC_CURVE: "P256" });
         assert.deepEqual([csr.app.tls.istiodPrivateKeyAlgorithm, csr.app.tls.istiodPrivateKeySize], ["ECDSA", 256]);
         assert.deepEqual(csr.app.server.serving, { signatureAlgorithm: "ECDSA", certificateKeySize: 256 });
-        const rsa = istioCsrValues({ clusterName: "c", trustDomain: "t", highAvailability: false, maxCertificateMinutes: 30, keyAlgorithm: "RSA" });
+        const rsa = istioCsrValues({ clusterName: "c", trustDomain: "t", highAvailability: false, mesh: { ...mesh, workloadCertificateTtlMinutes: 30, keyAlgorithm: "RSA" } });
         assert.deepEqual(rsa.app.server.serving, { signatureAlgorithm: "RSA", certificateKeySize: 3072 });
     });
 });
@@ -155,8 +155,12 @@ describe("mesh core in the plan", () => {
             assert.deepEqual([cm.replicaCount, cm.webhook.replicaCount, cm.cainjector.replicaCount], [2, 2, 2]);
             assert.equal(cm.podDisruptionBudget.enabled, true);
             assert.equal(cm.topologySpreadConstraints[0].topologyKey, "topology.kubernetes.io/zone");
-            const csr = values(release(prod, "cert-manager-istio-csr", cluster));
-            assert.deepEqual([csr.replicaCount, csr.podDisruptionBudget.enabled], [2, true]);
+            for (const chart of ["cert-manager-istio-csr", "cert-manager-approver-policy"]) {
+                const v = values(release(prod, chart, cluster));
+                assert.deepEqual([v.replicaCount, v.podDisruptionBudget.enabled], [2, true], chart);
+            }
+            // The managed CAs' issuer controllers (aws-privateca-issuer v1.9.0, google-cas-issuer v0.12.0 values.yaml `replicaCount`).
+            assert.equal(values(release(prod, cluster.includes("aws") ? "aws-privateca-issuer" : "cert-manager-google-cas-issuer", cluster)).replicaCount, 2);
             const istiod = values(release(prod, "istiod", cluster));
             assert.deepEqual([istiod.autoscaleEnabled, istiod.autoscaleMin, istiod.pdb.minAvailable], [true, 2, 1]);
             assert.equal(values(release(prod, "istio-ingressgateway", cluster)).autoscaling.minReplicas, 2);

@@ -3,6 +3,7 @@ import { CapturedResource } from "../engine/graph";
 import { Plan, planStack, stackOutputs } from "../engine/plan";
 import { isSecretValue, plain } from "../engine/values";
 import { ConfigError, parseStackConfig } from "../config";
+import { ObservabilityConfig, observabilitySchema } from "../config/observability";
 import { METRICS } from "../components/observability/metrics";
 import { notAfterSeconds } from "../components/observability/ClusterMonitoring";
 import { prometheusValues } from "../components/observability/prometheus";
@@ -16,8 +17,10 @@ import { stackConfig, toRuntime } from "./support/stacks";
 
 const PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts";
 const EVERYTHING: MeshRulesArgs = {
-    clusterName: "c1", federatedClusters: ["c2"], istioCsr: true, intermediateNotAfterSeconds: 1_900_000_000, intermediateExpiryWarningDays: 30, ingressCertificate: true, remoteClusters: 2, eastWestGateway: true,
+    clusterName: "c1", federatedClusters: ["c2"], enterpriseCa: true, intermediateNotAfterSeconds: 1_900_000_000, ingressCertificate: true, remoteClusters: 2, eastWestGateway: true,
 };
+/** The `observability` settings a stack gets by default. */
+const OBSERVABILITY: ObservabilityConfig = observabilitySchema.parse({});
 
 const PROMQL_KEYWORDS = new Set(["and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left", "group_right"]);
 
@@ -33,7 +36,7 @@ function metricNames(expr: string): string[] {
         .map((m) => m[1]);
 }
 
-const allRules = (a: MeshRulesArgs): Rule[] => [...meshAlertRules(a).groups, ...meshRecordingRules(a).groups].flatMap((g) => g.rules);
+const allRules = (a: MeshRulesArgs): Rule[] => [...meshAlertRules(a, OBSERVABILITY).groups, ...meshRecordingRules(a).groups].flatMap((g) => g.rules);
 const releaseOf = (plan: Plan, releaseName: string, cluster: string): CapturedResource => {
     const found = plan.graph.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && plain(r.inputs).name === releaseName
         && plan.graph.resources.find((p) => p.urn === r.provider)!.name === cluster);
@@ -124,19 +127,20 @@ describe("observability: rules (pure)", () => {
     });
 
     it("leaves out what a cluster does not run: no issuance rules without istio-csr, no multi-cluster rules alone", () => {
-        const alone = allRules({ clusterName: "c1", istioCsr: false, intermediateExpiryWarningDays: 30, ingressCertificate: false, remoteClusters: 0, eastWestGateway: false });
+        const alone = allRules({ clusterName: "c1", enterpriseCa: false, ingressCertificate: false, remoteClusters: 0, eastWestGateway: false });
         assert.deepEqual(alone.map((r) => r.alert ?? r.record), ["CertificateNotReady", "IstiodDown"]);
     });
 
     it("chart values validate against the prometheus chart's schema in every role", () => {
-        const rules = { alerting: meshAlertRules(EVERYTHING), recording: meshRecordingRules(EVERYTHING) };
-        const base = { clusterName: "c1", meshId: "m", retentionDays: 15, istioCsr: true, ...rules };
+        const rules = { alerting: meshAlertRules(EVERYTHING, OBSERVABILITY), recording: meshRecordingRules(EVERYTHING) };
+        const base = { clusterName: "c1", meshId: "m", observability: OBSERVABILITY, enterpriseCa: true, ...rules };
+        const remoteWrite = (url: string, remoteWriteAuth?: ObservabilityConfig["remoteWriteAuth"]) => ({ ...base, observability: { ...OBSERVABILITY, aggregation: "remoteWrite" as const, remoteWriteUrl: url, remoteWriteAuth } });
         for (const v of [
             prometheusValues({ ...base, federation: { role: "hub", sources: ["c2", "c3"] } }),
             prometheusValues({ ...base, federation: { role: "source" } }),
-            prometheusValues({ ...base, remoteWrite: { url: "https://metrics.example.com/api/v1/write", roleBound: false } }),
-            prometheusValues({ ...base, remoteWrite: { url: "https://metrics.example.com/api/v1/write", roleBound: false, auth: { type: "basic", secretName: "rw", usernameKey: "u", passwordKey: "p" } } }),
-            prometheusValues({ ...base, remoteWrite: { url: "https://aps.example.com/api/v1/remote_write", roleBound: false, auth: { type: "sigv4", region: "us-east-1", credentialsSecret: "amp" } } }),
+            prometheusValues(remoteWrite("https://metrics.example.com/api/v1/write")),
+            prometheusValues(remoteWrite("https://metrics.example.com/api/v1/write", { type: "basic", secretName: "rw", usernameKey: "u", passwordKey: "p" })),
+            prometheusValues(remoteWrite("https://aps.example.com/api/v1/remote_write", { type: "sigv4", region: "us-east-1", credentialsSecret: "amp" })),
         ]) {
             assert.deepEqual(validateChartValues("prometheus", "29.27.0", v, { repo: PROMETHEUS_REPO }), []);
         }
@@ -144,8 +148,8 @@ describe("observability: rules (pure)", () => {
     });
 
     it("Telemetry: access logs through the envoy provider and the sampling percentage, valid against the CRD", () => {
-        const spec = meshTelemetrySpec({ accessLogs: true, traceSamplingPercent: 2.5, tracingProvider: "otel" });
-        assert.deepEqual(spec, { accessLogging: [{ providers: [{ name: "envoy" }] }], tracing: [{ randomSamplingPercentage: 2.5, providers: [{ name: "otel" }] }] });
+        const spec = meshTelemetrySpec({ ...OBSERVABILITY, accessLogs: true, traceSamplingPercent: 2.5, tracingCollector: { service: "otel-collector.observability.svc.cluster.local", port: 4317 } });
+        assert.deepEqual(spec, { accessLogging: [{ providers: [{ name: "envoy" }] }], tracing: [{ randomSamplingPercentage: 2.5, providers: [{ name: "otel-tracing" }] }] });
         assert.deepEqual(validateCustomResource({ apiVersion: "telemetry.istio.io/v1", kind: "Telemetry", metadata: { name: "mesh-default", namespace: "istio-system" }, spec }), []);
     });
 });
@@ -380,9 +384,13 @@ describe("observability in the plan (stage 4 and 5)", () => {
         assert.equal(kiali.external_services.prometheus.url, stackConfig("prod").observability.queryUrl);
         assert.deepEqual(sent(kiali), { scheme: "Bearer", credentials: [{ file: "/kiali-override-secrets/prometheus-token/value.txt", secret: "metrics-query", key: "token" }] });
         const basic = kialiValues({
-            prometheusUrl: "https://q.example.com", prometheusAuth: { type: "basic", secretName: "q", usernameKey: "user", passwordKey: "pass" },
-            remoteClusters: [], highAvailability: false, auth: { strategy: "anonymous" }, namespaces: ["istio-system"],
+            observability: {
+                ...OBSERVABILITY, aggregation: "remoteWrite", remoteWriteUrl: "https://w.example.com", kialiAuth: { strategy: "anonymous" },
+                queryUrl: "https://q.example.com", queryAuth: { type: "basic", secretName: "q", usernameKey: "user", passwordKey: "pass" },
+            },
+            localPrometheusUrl: "http://prometheus-server.monitoring.svc:80", remoteClusters: [], highAvailability: false, namespaces: ["istio-system"],
         });
+        assert.equal(basic.external_services.prometheus.url, "https://q.example.com");
         assert.deepEqual(sent(basic), { scheme: "Basic", credentials: [
             { file: "/kiali-override-secrets/prometheus-username/value.txt", secret: "q", key: "user" },
             { file: "/kiali-override-secrets/prometheus-password/value.txt", secret: "q", key: "pass" },

@@ -5,6 +5,7 @@ import * as tls from "@pulumi/tls";
 import * as rules from "../policy/key-material/rules";
 import { formatDuration, parseGoDuration } from "../policy/key-material/durations";
 import { istioCsrValues } from "../components/mesh/values";
+import { meshSettingsSchema } from "../config/schema";
 import { loadPack } from "../engine/policy";
 import { node, packContract, packFlagsGraph, stackViolations, violations } from "./support/policy";
 import { FIXTURE_PROGRAM, runCli, shippedPlan, tempDir } from "./support/plan";
@@ -275,7 +276,7 @@ describe("policy pack key-material", () => {
 
     it("istio-csr-issuance: the shipped values pass; a long maximum, a discovered root and kept requests fail", async () => {
         const p = rules.istioCsrIssuance;
-        const shipped = istioCsrValues({ clusterName: "c1", trustDomain: "c1.mesh.acme.example", highAvailability: true, maxCertificateMinutes: 60, keyAlgorithm: "ECDSA" });
+        const shipped = istioCsrValues({ clusterName: "c1", trustDomain: "c1.mesh.acme.example", highAvailability: true, mesh: meshSettingsSchema.parse({}) });
         const release = (values: Record<string, any>) => ({ chart: "oci://quay.io/jetstack/charts/cert-manager-istio-csr", version: "v0.17.0", values });
         const app = (changes: Record<string, any>) => release({ ...shipped, app: { ...shipped.app, ...changes } });
         assert.deepEqual(await violations(p, k8s.helm.v3.Release, release(shipped)), []);
@@ -371,7 +372,7 @@ describe("policy pack key-material", () => {
     });
 
     it("istio-csr-requests-approvable: the empty organization passes; none, a wider one or no policy fails, on default and explicit providers", async () => {
-        const csr = istioCsrValues({ clusterName: "c1", trustDomain: "aws.prod.mesh.acme.example", highAvailability: false, maxCertificateMinutes: 60, keyAlgorithm: "ECDSA" });
+        const csr = istioCsrValues({ clusterName: "c1", trustDomain: "aws.prod.mesh.acme.example", highAvailability: false, mesh: meshSettingsSchema.parse({}) });
         const serving = requestPolicy({ uris: undefined, dnsNames: { values: ["cert-manager-istio-csr.cert-manager.svc"], required: true } }, { constraints: { maxDuration: "1h" } });
         const RELEASE = "kubernetes:helm.sh/v3:Release";
         // A program that names no provider: the engine registers the default one, a cluster like any other.

@@ -89,8 +89,8 @@ export interface EastWestAddress {
     readonly ips: pulumi.Output<string[]>;
 }
 
-/** A cluster's network, created before any cluster so that every cluster can allow-list every peer's egress. */
-export interface ClusterNetwork {
+/** A cluster's VPC, created before any cluster so that every cluster can allow-list every peer's egress. */
+export interface ClusterVpc {
     readonly clusterName: string;
     /** One output per egress address: allow-lists keep them as separate entries (see `peerAllowList`). */
     readonly egressAddresses: readonly pulumi.Output<string>[];

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterNetwork } from "./MeshCluster";
+import { ClusterVpc } from "./MeshCluster";
 
 /**
  * Who may reach a cluster's API server (and, later, its east-west gateway): the operators, plus every other
@@ -10,8 +10,8 @@ import { ClusterNetwork } from "./MeshCluster";
  * without duplicates; then each peer's addresses as /32s, in cluster order (distinct by construction: each is an
  * address allocated for one cluster).
  */
-export function peerAllowList(self: string, networks: readonly ClusterNetwork[], operatorCidrs: readonly string[]): pulumi.Input<string>[] {
-    const peers = networks.filter((n) => n.clusterName !== self).flatMap((n) => n.egressAddresses.map((ip) => ip.apply(hostCidr)));
+export function peerAllowList(self: string, vpcs: readonly ClusterVpc[], operatorCidrs: readonly string[]): pulumi.Input<string>[] {
+    const peers = vpcs.filter((v) => v.clusterName !== self).flatMap((v) => v.egressAddresses.map((ip) => ip.apply(hostCidr)));
     return [...new Set(operatorCidrs), ...peers];
 }
 

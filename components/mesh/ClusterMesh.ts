@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ChartVersions, MeshSettings } from "../../config";
+import { ChartVersions, IngressConfig, MeshSettings, MultiClusterConfig } from "../../config";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { ClusterPki } from "../pki/ClusterPki";
 import { CertManager } from "./CertManager";
 import { EastWestGateway } from "./EastWestGateway";
-import { IngressGateway, IngressGatewayArgs } from "./IngressGateway";
+import { IngressGateway, IngressRoute } from "./IngressGateway";
 import { IstioControlPlane } from "./IstioControlPlane";
 import { MeshCa } from "./MeshCa";
 import { MeshedCluster } from "./MeshedCluster";
@@ -22,16 +22,21 @@ export interface ClusterMeshArgs {
     readonly highAvailability: boolean;
     /** Stage 2: the cluster's intermediate under the offline root, served by istio-csr. @default - istiod is the CA */
     readonly pki?: ClusterPki;
-    /** The stack's `mesh` settings, handed whole to istiod's values; istio-csr's take the certificate settings from it. */
+    /** The stack's `mesh` settings, handed whole to istiod's and istio-csr's values and the mesh CA's approval policies. */
     readonly mesh: MeshSettings;
-    /** The ingress gateway's certificate: its hosts and issuer. @default - no TLS server on the ingress gateway */
-    readonly ingressTls?: Omit<NonNullable<IngressGatewayArgs["tls"]>, "approverPolicy" | "meshIssuer" | "dns01">;
+    /** The stack's `ingress` settings, handed whole to the ingress gateway: its hosts' certificate and server. @default - no TLS server on the ingress gateway */
+    readonly ingress?: IngressConfig;
+    /** With `ingress`: the exposed services behind its hosts. @default - none */
+    readonly ingressRoutes?: readonly IngressRoute[];
     /** Stage 5, per-cloud trust domains: the other clouds' trust domains this cluster accepts for mTLS. @default - none */
     readonly peerTrustDomains?: readonly string[];
     /** The tracing collector istiod registers as an extension provider. @default - none */
     readonly tracing?: { readonly name: string; readonly service: string; readonly port: number };
-    /** Stage 4: the east-west gateway, reachable only from these source ranges (the peers' egress). @default - no east-west gateway */
-    readonly eastWest?: { readonly sourceRanges: readonly pulumi.Input<string>[]; readonly exposeIstiod: boolean };
+    /**
+     * Stage 4: the east-west gateway, reachable only from these source ranges (the peers' egress), with the stack's
+     * `multiCluster` settings handed whole to its values. @default - no east-west gateway
+     */
+    readonly eastWest?: { readonly sourceRanges: readonly pulumi.Input<string>[]; readonly multiCluster: MultiClusterConfig };
 }
 
 /**
@@ -61,9 +66,8 @@ export class ClusterMesh extends pulumi.ComponentResource implements MeshedClust
         const ca = args.pki && new MeshCa(`${name}-mesh-ca`, {
             provider: cluster.provider, certManager: certManager.release, istioNamespace, pki: args.pki,
             clusterName: cluster.name, trustDomain: cluster.trustDomain, highAvailability: args.highAvailability,
-            workloadCertificateTtlMinutes: args.mesh.workloadCertificateTtlMinutes, keyAlgorithm: args.mesh.keyAlgorithm,
-            istioCsrVersion: args.charts.istioCsr, approverPolicyVersion: args.charts.approverPolicy,
-            clusterIssuer: args.ingressTls?.issuer === "private",
+            mesh: args.mesh, istioCsrVersion: args.charts.istioCsr, approverPolicyVersion: args.charts.approverPolicy,
+            clusterIssuer: args.ingress?.issuer === "private",
             managedIssuer: args.pki.step === "managed" ? cluster.managedCa?.issuer : undefined,
             awaitingManagedCa: args.pki.step === "awaiting-signature" ? cluster.managedCa?.caName : undefined,
         }, child);
@@ -76,9 +80,9 @@ export class ClusterMesh extends pulumi.ComponentResource implements MeshedClust
         this.istiod = controlPlane.istiod;
         const ingress = new IngressGateway(`${name}-ingress`, {
             provider: cluster.provider, cloud: cluster.cloud, version: args.charts.istio, highAvailability: args.highAvailability,
-            istiod: controlPlane.istiod, certManager: certManager.release,
-            tls: args.ingressTls && { ...args.ingressTls, approverPolicy: ca?.approverPolicy, meshIssuer: ca?.clusterIssuer,
-                dns01: cluster.acmeDns01 && { ...cluster.acmeDns01, ready: [...cluster.acmeDns01.ready, ...certManager.acmeDnsAccess] } },
+            istiod: controlPlane.istiod, certManager: certManager.release, ingress: args.ingress, routes: args.ingressRoutes,
+            approverPolicy: ca?.approverPolicy, meshIssuer: ca?.clusterIssuer,
+            dns01: cluster.acmeDns01 && { ...cluster.acmeDns01, ready: [...cluster.acmeDns01.ready, ...certManager.acmeDnsAccess] },
         }, child);
         const eastWest = args.eastWest && new EastWestGateway(`${name}-eastwest`, {
             cluster, version: args.charts.istio, highAvailability: args.highAvailability, istiod: controlPlane.istiod, ...args.eastWest,

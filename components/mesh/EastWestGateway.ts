@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { MultiClusterConfig } from "../../config";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { customResource } from "../kubernetes/customResource";
 import { eastWestGatewayValues, ISTIO_CHARTS_REPO } from "./values";
@@ -12,7 +13,8 @@ export interface EastWestGatewayArgs {
     readonly istiod: pulumi.Resource;
     /** The other clusters' egress addresses (CIDRs). */
     readonly sourceRanges: readonly pulumi.Input<string>[];
-    readonly exposeIstiod: boolean;
+    /** The stack's `multiCluster` settings, as the config gate parsed them, handed whole to the gateway's values. */
+    readonly multiCluster: MultiClusterConfig;
 }
 
 /**
@@ -43,7 +45,7 @@ export class EastWestGateway extends pulumi.ComponentResource {
             // Computed addresses stay leaves of the values, so a preview (and its policies) sees every other value.
             values: eastWestGatewayValues({
                 network: cluster.network, highAvailability: args.highAvailability, serviceAnnotations: ew.serviceAnnotations,
-                sourceRanges: args.sourceRanges, loadBalancerIP: ew.loadBalancerIP, exposeIstiod: args.exposeIstiod,
+                sourceRanges: args.sourceRanges, loadBalancerIP: ew.loadBalancerIP, multiCluster: args.multiCluster,
             }),
             atomic: true,
         }, { ...child, dependsOn: [args.istiod, namespace], deleteBeforeReplace: true });

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { IngressConfig } from "../../config";
 import { HttpRouteResilience } from "../traffic/virtualService";
 import { AcmeDns01 } from "../cloud/MeshCluster";
 import { approvalPolicy } from "./approval";
@@ -15,22 +16,19 @@ export interface IngressGatewayArgs {
     /** Gateway pods are injected by istiod. */
     readonly istiod: pulumi.Resource;
     readonly certManager: pulumi.Resource;
-    /** TLS for these names; without it the gateway is deployed but serves no host. */
-    readonly tls?: {
-        readonly hosts: readonly string[];
-        readonly issuer: "acme" | "private";
-        readonly acmeEmail?: string;
-        readonly acmeServer: string;
-        /** How the ACME CA validates the hosts: DNS-01 with `dns01` (required then), or HTTP-01 through this gateway. */
-        readonly acmeChallenge: "dns01" | "http01";
-        readonly dns01?: AcmeDns01;
-        /** When approver-policy decides approvals, the ingress certificate needs a policy of its own. */
-        readonly approverPolicy?: pulumi.Resource;
-        /** The cluster's intermediate as a ClusterIssuer, for `issuer: private`. */
-        readonly meshIssuer?: pulumi.Resource;
-        /** Exposed services: requests under `prefix` go to `host:port`. */
-        readonly routes?: readonly IngressRoute[];
-    };
+    /**
+     * The stack's `ingress` settings, as the config gate parsed them: TLS for their hosts, from their issuer.
+     * @default - the gateway is deployed but serves no host
+     */
+    readonly ingress?: IngressConfig;
+    /** Exposed services: requests under `prefix` go to `host:port`. @default - none */
+    readonly routes?: readonly IngressRoute[];
+    /** cert-manager's DNS-01 identity on this cluster: required with `ingress.acmeChallenge: dns01`. */
+    readonly dns01?: AcmeDns01;
+    /** When approver-policy decides approvals, the ingress certificate needs a policy of its own. @default - none */
+    readonly approverPolicy?: pulumi.Resource;
+    /** The cluster's intermediate as a ClusterIssuer, for `ingress.issuer: private`. */
+    readonly meshIssuer?: pulumi.Resource;
 }
 
 export interface IngressRoute {
@@ -77,42 +75,42 @@ export class IngressGateway extends pulumi.ComponentResource {
             values: ingressGatewayValues({ highAvailability: args.highAvailability, serviceAnnotations: publicLoadBalancerAnnotations(args.cloud) }),
             atomic: true,
         }, { ...child, dependsOn: [args.istiod, namespace] });
-        if (args.tls) this.serveTls(name, args, args.tls, child);
+        if (args.ingress) this.serveTls(name, args, args.ingress, child);
         this.registerOutputs({ release: this.release.status });
     }
 
-    private serveTls(name: string, args: IngressGatewayArgs, tls: NonNullable<IngressGatewayArgs["tls"]>, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
+    private serveTls(name: string, args: IngressGatewayArgs, ingress: IngressConfig, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
         const waits: pulumi.Resource[] = [args.certManager];
-        const issuerRef = tls.issuer === "acme"
+        const issuerRef = ingress.issuer === "acme"
             ? { name: ACME_ISSUER, kind: "ClusterIssuer" as const, group: "cert-manager.io" as const }
             : { name: MESH_ISSUER, kind: "ClusterIssuer" as const, group: "cert-manager.io" as const };
-        if (tls.issuer === "acme") {
-            const solver = this.acmeSolver(name, tls, child);
+        if (ingress.issuer === "acme") {
+            const solver = this.acmeSolver(name, ingress.acmeChallenge, args.dns01, child);
             waits.push(...solver.ready, customResource(`${name}-acme`, "cert-manager.io/v1", "ClusterIssuer", { name: ACME_ISSUER, annotations: WAIT_READY }, {
                 spec: {
-                    acme: { email: tls.acmeEmail, server: tls.acmeServer, privateKeySecretRef: { name: `${ACME_ISSUER}-account-key` }, solvers: [solver.spec] },
+                    acme: { email: ingress.acmeEmail, server: ingress.acmeServer, privateKeySecretRef: { name: `${ACME_ISSUER}-account-key` }, solvers: [solver.spec] },
                 },
             }, { ...child, dependsOn: [args.certManager] }));
-        } else if (tls.meshIssuer) {
-            waits.push(tls.meshIssuer);
+        } else if (args.meshIssuer) {
+            waits.push(args.meshIssuer);
         }
         // From the mesh CA, certificates live as briefly as mesh identities; from a public ACME CA, as that CA issues them.
-        const lifetime = tls.issuer === "private" ? { duration: "1h", renewBefore: "20m" } : { duration: "2160h", renewBefore: "720h" };
-        if (tls.approverPolicy) {
+        const lifetime = ingress.issuer === "private" ? { duration: "1h", renewBefore: "20m" } : { duration: "2160h", renewBefore: "720h" };
+        if (args.approverPolicy) {
             waits.push(...approvalPolicy(name, {
-                policyName: "ingress-certificates", issuerRef, approverPolicy: tls.approverPolicy,
+                policyName: "ingress-certificates", issuerRef, approverPolicy: args.approverPolicy,
                 requester: { namespace: CERT_MANAGER_NAMESPACE, name: CERT_MANAGER_SERVICE_ACCOUNT },
                 // cert-manager requests every namespace's Certificates: only the gateway's may name the ingress hosts.
                 namespaces: [INGRESS_NAMESPACE],
                 // Server certificates only: a client certificate chaining to the mesh root would be a mesh credential.
-                allowed: { dnsNames: { values: [...tls.hosts], required: true }, usages: SERVER_USAGES, isCA: false },
+                allowed: { dnsNames: { values: [...ingress.hosts], required: true }, usages: SERVER_USAGES, isCA: false },
                 constraints: { maxDuration: lifetime.duration, privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 384 } },
             }, child));
         }
         const certificate = customResource(`${name}-certificate`, "cert-manager.io/v1", "Certificate", { name: CREDENTIAL, namespace: INGRESS_NAMESPACE }, {
             spec: {
                 secretName: CREDENTIAL,
-                dnsNames: [...tls.hosts],
+                dnsNames: [...ingress.hosts],
                 issuerRef,
                 ...lifetime,
                 privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
@@ -124,12 +122,12 @@ export class IngressGateway extends pulumi.ComponentResource {
                 selector: { istio: "ingressgateway" },
                 servers: [{
                     port: { number: 443, name: "https", protocol: "HTTPS" },
-                    hosts: [...tls.hosts],
+                    hosts: [...ingress.hosts],
                     tls: { mode: "SIMPLE", credentialName: CREDENTIAL, minProtocolVersion: "TLSV1_2" },
                 }],
             },
         }, { ...child, dependsOn: [this.release, certificate] });
-        if (tls.routes?.length) this.route(name, tls, gateway, child);
+        if (args.routes?.length) this.route(name, ingress.hosts, args.routes, gateway, child);
     }
 
     /**
@@ -140,10 +138,10 @@ export class IngressGateway extends pulumi.ComponentResource {
      * `shouldProcessIngressWithClass`: under the default ingressControllerMode STRICT an Ingress of an unknown class is
      * ignored); its selector `istio: ingressgateway` is meshConfig.ingressSelector's default.
      */
-    private acmeSolver(name: string, tls: NonNullable<IngressGatewayArgs["tls"]>, child: { parent: pulumi.Resource; provider: k8s.Provider }): { spec: Record<string, unknown>; ready: pulumi.Resource[] } {
-        if (tls.acmeChallenge === "dns01") {
-            if (!tls.dns01) throw new pulumi.ResourceError(`IngressGateway ${name}: acmeChallenge dns01 without a DNS-01 identity on this cluster: the cloud layer provides one when ingress.dnsZone is set`, this);
-            return { spec: { dns01: tls.dns01.solver }, ready: [...tls.dns01.ready] };
+    private acmeSolver(name: string, challenge: IngressConfig["acmeChallenge"], dns01: AcmeDns01 | undefined, child: { parent: pulumi.Resource; provider: k8s.Provider }): { spec: Record<string, unknown>; ready: pulumi.Resource[] } {
+        if (challenge === "dns01") {
+            if (!dns01) throw new pulumi.ResourceError(`IngressGateway ${name}: acmeChallenge dns01 without a DNS-01 identity on this cluster: the cloud layer provides one when ingress.dnsZone is set`, this);
+            return { spec: { dns01: dns01.solver }, ready: [...dns01.ready] };
         }
         const ingressClass = new k8s.networking.v1.IngressClass(`${name}-ingress-class`, {
             metadata: { name: ISTIO_INGRESS_CLASS }, spec: { controller: "istio.io/ingress-controller" },
@@ -151,12 +149,12 @@ export class IngressGateway extends pulumi.ComponentResource {
         return { spec: { http01: { ingress: { ingressClassName: ISTIO_INGRESS_CLASS } } }, ready: [ingressClass] };
     }
 
-    private route(name: string, tls: NonNullable<IngressGatewayArgs["tls"]>, gateway: pulumi.Resource, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
+    private route(name: string, hosts: readonly string[], exposed: readonly IngressRoute[], gateway: pulumi.Resource, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
         // Longest prefix first: Istio takes the first matching route.
-        const routes = [...tls.routes ?? []].sort((a, b) => b.prefix.length - a.prefix.length);
+        const routes = [...exposed].sort((a, b) => b.prefix.length - a.prefix.length);
         customResource(`${name}-routes`, "networking.istio.io/v1", "VirtualService", { name: "ingress", namespace: INGRESS_NAMESPACE }, {
             spec: {
-                hosts: [...tls.hosts],
+                hosts: [...hosts],
                 gateways: [`${INGRESS_NAMESPACE}/ingress`],
                 http: routes.map((r) => ({
                     match: [{ uri: { prefix: r.prefix } }],

@@ -1,22 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { MeshSettings } from "../../config";
 import { ClusterPki } from "../pki/ClusterPki";
 import { issuerChain } from "../pki/chain";
 import { AWAITING_MANAGED_CA, MANAGED_ISSUERS, ManagedCaIssuer } from "../pki/managedCa";
-import { approvalPolicy, NON_CA_USAGES } from "./approval";
+import { approvalPolicy, meshCaPolicies } from "./approval";
 import { customResource, WAIT_READY } from "../kubernetes/customResource";
-import { approverPolicyValues, istioCsrValues, KeyAlgorithm } from "./values";
-import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, ISTIO_CSR_ADDRESS, ISTIO_CSR_SERVICE_ACCOUNT, ISTIO_NAMESPACE, ISTIOD_SERVING_NAME, MESH_ISSUER, ROOT_BUNDLE_SECRET } from "../kubernetes/names";
-
-/**
- * The subject of every CSR istio-csr forwards: Istio's CSR template always writes one Organization attribute, empty
- * when no org is set (istio/istio 1.30.3 security/pkg/pki/util/generate_csr.go `GenCSRTemplate`; istio/istio#53828),
- * proxies set none (security/pkg/nodeagent/cache/secretcache.go), and istio-csr v0.17.0 generates its own serving CSR
- * with the same function (pkg/tls/tls.go). approver-policy v0.27.0 denies any subject attribute a policy does not
- * list (pkg/internal/approver/allowed/evaluator.go `evaluateSlice`: "no allowed values"), and matches an empty
- * pattern only against the empty string (pkg/internal/util/wildcard.go): so exactly the empty organization.
- */
-const ISTIO_CSR_SUBJECT = { organizations: { values: [""] } };
+import { approverPolicyValues, istioCsrValues } from "./values";
+import { CERT_MANAGER_NAMESPACE, ISTIO_NAMESPACE, MESH_ISSUER, ROOT_BUNDLE_SECRET } from "../kubernetes/names";
 
 export interface MeshCaArgs {
     readonly provider: k8s.Provider;
@@ -28,8 +19,8 @@ export interface MeshCaArgs {
     readonly clusterName: string;
     readonly trustDomain: string;
     readonly highAvailability: boolean;
-    readonly workloadCertificateTtlMinutes: number;
-    readonly keyAlgorithm: KeyAlgorithm;
+    /** The stack's `mesh` settings, handed whole to istio-csr's values and the approval policies. */
+    readonly mesh: MeshSettings;
     readonly istioCsrVersion: string;
     readonly approverPolicyVersion: string;
     /**
@@ -108,33 +99,12 @@ export class MeshCa extends pulumi.ComponentResource {
             chart: "oci://quay.io/jetstack/charts/cert-manager-approver-policy",
             version: args.approverPolicyVersion,
             namespace: CERT_MANAGER_NAMESPACE,
-            values: approverPolicyValues({ ...args, extraSignerNames: managed ? [managed.signerNames] : [] }),
+            values: approverPolicyValues({ highAvailability: args.highAvailability, extraSignerNames: managed ? [managed.signerNames] : [] }),
             atomic: true,
         }, { ...child, dependsOn: [args.certManager] });
 
-        const keyConstraint = args.keyAlgorithm === "ECDSA" ? { algorithm: "ECDSA", minSize: 256, maxSize: 384 } : { algorithm: "RSA", minSize: 3072, maxSize: 4096 };
-        const istioCsrAccount = { namespace: CERT_MANAGER_NAMESPACE, name: ISTIO_CSR_SERVICE_ACCOUNT };
-        const common = { issuerRef, approverPolicy: approver };
-        const policies = [
-            // Workload identities: only SPIFFE URIs of this cluster's trust domain, only leaf usages, only short-lived.
-            ...approvalPolicy(name, { ...common, policyName: "istio-mesh-workloads", requester: istioCsrAccount,
-                allowed: { uris: { values: [`spiffe://${args.trustDomain}/ns/*/sa/*`], required: true }, subject: ISTIO_CSR_SUBJECT, usages: NON_CA_USAGES, isCA: false },
-                constraints: { maxDuration: `${args.workloadCertificateTtlMinutes}m`, privateKey: keyConstraint } }, child),
-            ...approvalPolicy(name, { ...common, policyName: "istio-csr-serving", requester: istioCsrAccount,
-                allowed: { dnsNames: { values: [ISTIO_CSR_ADDRESS.split(":")[0]], required: true }, subject: ISTIO_CSR_SUBJECT, usages: NON_CA_USAGES, isCA: false },
-                constraints: { maxDuration: "1h", privateKey: keyConstraint } }, child),
-            // istiod's serving certificate is a cert-manager Certificate, so cert-manager itself requests it.
-            ...approvalPolicy(name, { ...common, policyName: "istiod-serving", requester: { namespace: CERT_MANAGER_NAMESPACE, name: CERT_MANAGER_SERVICE_ACCOUNT },
-                allowed: {
-                    commonName: { value: ISTIOD_SERVING_NAME },
-                    // Only the name the intermediate's name constraints permit: istio-csr requests no other.
-                    dnsNames: { values: [ISTIOD_SERVING_NAME], required: true },
-                    uris: { values: [`spiffe://${args.trustDomain}/ns/${ISTIO_NAMESPACE}/sa/istiod-service-account`] },
-                    usages: NON_CA_USAGES,
-                    isCA: false,
-                },
-                constraints: { maxDuration: "1h", privateKey: keyConstraint } }, child),
-        ];
+        const policies = meshCaPolicies({ trustDomain: args.trustDomain, mesh: args.mesh })
+            .flatMap((policy) => approvalPolicy(name, { ...policy, issuerRef, approverPolicy: approver }, child));
 
         this.istioCsr = new k8s.helm.v3.Release(`${name}-istio-csr`, {
             name: "cert-manager-istio-csr",
@@ -142,8 +112,7 @@ export class MeshCa extends pulumi.ComponentResource {
             version: args.istioCsrVersion,
             namespace: CERT_MANAGER_NAMESPACE,
             values: istioCsrValues({
-                clusterName: args.clusterName, trustDomain: args.trustDomain, highAvailability: args.highAvailability,
-                maxCertificateMinutes: args.workloadCertificateTtlMinutes, keyAlgorithm: args.keyAlgorithm, issuer: issuerRef,
+                clusterName: args.clusterName, trustDomain: args.trustDomain, highAvailability: args.highAvailability, mesh: args.mesh, issuer: issuerRef,
             }),
             atomic: true,
         }, { ...child, dependsOn: [this.issuer, rootBundle, ...policies] });

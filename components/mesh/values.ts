@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { MeshSettings } from "../../config";
+import { MeshSettings, MultiClusterConfig } from "../../config";
 import { EASTWEST_GATEWAY, INGRESS_GATEWAY, ISTIO_CSR_ADDRESS, ISTIO_NAMESPACE, MESH_ISSUER, ROOT_BUNDLE_MOUNT, ROOT_BUNDLE_SECRET } from "../kubernetes/names";
 /**
  * Chart values, built by pure functions from typed inputs: the keys real installs trip on are tested here without
@@ -9,8 +9,6 @@ import { EASTWEST_GATEWAY, INGRESS_GATEWAY, ISTIO_CSR_ADDRESS, ISTIO_NAMESPACE, 
 
 /** The Helm repository of Istio's `base`, `istiod` and `gateway` charts. */
 export const ISTIO_CHARTS_REPO = "https://istio-release.storage.googleapis.com/charts";
-
-export type KeyAlgorithm = "ECDSA" | "RSA";
 
 /** Spread replicas over zones: a zone outage leaves the control plane running. */
 function zoneSpread(labels: Record<string, string>) {
@@ -62,8 +60,8 @@ export interface IstioCsrValuesArgs {
     /** Must equal istiod's `meshConfig.trustDomain`. */
     readonly trustDomain: string;
     readonly highAvailability: boolean;
-    readonly maxCertificateMinutes: number;
-    readonly keyAlgorithm: KeyAlgorithm;
+    /** The stack's `mesh` settings, as the config gate parsed them: the workload certificates' key and longest life. */
+    readonly mesh: MeshSettings;
     /**
      * The mesh issuer's kind and group: cert-manager's CA Issuer, or a managed CA's external issuer (istio-csr v0.17.0
      * `app.certmanager.issuer` takes any issuer reference). @default cert-manager's Issuer
@@ -72,7 +70,8 @@ export interface IstioCsrValuesArgs {
 }
 
 export function istioCsrValues(a: IstioCsrValuesArgs) {
-    const ecdsa = a.keyAlgorithm === "ECDSA";
+    const { keyAlgorithm } = a.mesh;
+    const ecdsa = keyAlgorithm === "ECDSA";
     return {
         replicaCount: a.highAvailability ? 2 : 1,
         podDisruptionBudget: { enabled: a.highAvailability, ...(a.highAvailability ? { minAvailable: 1 } : {}) },
@@ -94,13 +93,13 @@ export function istioCsrValues(a: IstioCsrValuesArgs) {
                 istiodCertificateEnable: true,
                 istiodCertificateDuration: "1h",
                 istiodCertificateRenewBefore: "30m",
-                istiodPrivateKeyAlgorithm: a.keyAlgorithm,
+                istiodPrivateKeyAlgorithm: keyAlgorithm,
                 istiodPrivateKeySize: ecdsa ? 256 : 3072,
             },
             server: {
                 clusterID: a.clusterName,
-                maxCertificateDuration: `${a.maxCertificateMinutes}m`,
-                serving: { signatureAlgorithm: a.keyAlgorithm, certificateKeySize: ecdsa ? 256 : 3072 },
+                maxCertificateDuration: `${a.mesh.workloadCertificateTtlMinutes}m`,
+                serving: { signatureAlgorithm: keyAlgorithm, certificateKeySize: ecdsa ? 256 : 3072 },
             },
             istio: { revisions: ["default"], namespace: ISTIO_NAMESPACE },
         },
@@ -210,8 +209,8 @@ export interface EastWestValuesArgs {
     /** Only the peers' egress addresses may reach the gateway. */
     readonly sourceRanges: readonly pulumi.Input<string>[];
     readonly loadBalancerIP?: pulumi.Input<string>;
-    /** Add istiod's 15012 and 15017 (primary-remote only; multi-primary needs neither). */
-    readonly exposeIstiod: boolean;
+    /** The stack's `multiCluster` settings: `exposeIstiod` adds istiod's 15012 and 15017 (primary-remote only; multi-primary needs neither). */
+    readonly multiCluster: MultiClusterConfig;
 }
 
 /**
@@ -223,7 +222,7 @@ export function eastWestGatewayValues(a: EastWestValuesArgs) {
     const ports = [
         { name: "status-port", port: 15021, targetPort: 15021, protocol: "TCP" },
         { name: "tls", port: 15443, targetPort: 15443, protocol: "TCP" },
-        ...(a.exposeIstiod
+        ...(a.multiCluster.exposeIstiod
             ? [{ name: "tls-istiod", port: 15012, targetPort: 15012, protocol: "TCP" }, { name: "tls-webhook", port: 15017, targetPort: 15017, protocol: "TCP" }]
             : []),
     ];

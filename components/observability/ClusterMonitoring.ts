@@ -1,15 +1,15 @@
 import * as crypto from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { RemoteWriteAuth } from "../../config/observability";
+import { ObservabilityConfig } from "../../config/observability";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { customResource } from "../kubernetes/customResource";
 import { ISTIO_NAMESPACE } from "../kubernetes/names";
 import { istioMutual } from "../traffic/destinationRule";
-import { clusterPrometheusHost, clusterPrometheusService, FederationRole, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER, PROMETHEUS_SERVER_LABELS, prometheusNetworkPolicySpec, prometheusValues } from "./prometheus";
+import { clusterPrometheusHost, clusterPrometheusService, FederationRole, PROMETHEUS_PORT, PROMETHEUS_RELEASE, PROMETHEUS_SERVER, PROMETHEUS_SERVER_LABELS, prometheusNetworkPolicySpec, prometheusValues, remoteWriteOf } from "./prometheus";
 import { MONITORING_NAMESPACE } from "../kubernetes/names";
 import { meshAlertRules, MeshRulesArgs, meshRecordingRules } from "./rules";
-import { meshTelemetrySpec, MeshTelemetryArgs } from "./telemetry";
+import { meshTelemetrySpec } from "./telemetry";
 
 export interface ClusterMonitoringArgs {
     readonly cluster: MeshCluster;
@@ -18,9 +18,11 @@ export interface ClusterMonitoringArgs {
     /** The `prometheus` chart version. */
     readonly version: string;
     readonly meshId: string;
-    readonly retentionDays: number;
-    /** Remote-write aggregation: the central store and how to authenticate to it. */
-    readonly remoteWrite?: { readonly url: string; readonly auth?: RemoteWriteAuth };
+    /**
+     * The stack's `observability` settings, as the config gate parsed them, handed whole to Prometheus' values, its
+     * alert rules and the mesh's Telemetry.
+     */
+    readonly observability: ObservabilityConfig;
     /** Federation: this cluster's part. Absent: no federation (remote write, or a single cluster). */
     readonly federation?: FederationRole;
     /** Kiali runs on this cluster: its pods may reach this Prometheus. */
@@ -35,7 +37,6 @@ export interface ClusterMonitoringArgs {
     readonly rules: Omit<MeshRulesArgs, "intermediateNotAfterSeconds">;
     /** This cluster's intermediate CA, for its expiry alert. */
     readonly intermediateCertPem?: pulumi.Input<string>;
-    readonly telemetry: MeshTelemetryArgs;
 }
 
 /** When a certificate expires, in Unix seconds. */
@@ -57,7 +58,7 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
         const child = { parent: this, provider: cluster.provider };
         const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: MONITORING_NAMESPACE } },
             { ...child, dependsOn: cluster.serviceController ? [cluster.serviceController] : [] });
-        const auth = args.remoteWrite?.auth;
+        const auth = remoteWriteOf(args.observability)?.auth;
         // SigV4 from EKS: Prometheus' service account acts as the role, with no key in the cluster.
         const roleBinding = auth?.type === "sigv4" && auth.roleArn && cluster.bindAwsRole
             ? cluster.bindAwsRole(`${name}-prometheus-aws-role`, { namespace: MONITORING_NAMESPACE, serviceAccount: PROMETHEUS_SERVER, roleArn: auth.roleArn }, { parent: this })
@@ -65,8 +66,8 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
         const values = pulumi.output(args.intermediateCertPem).apply((pem) => {
             const rules = { ...args.rules, intermediateNotAfterSeconds: pem ? notAfterSeconds(pem) : undefined };
             return prometheusValues({
-                clusterName: cluster.name, meshId: args.meshId, retentionDays: args.retentionDays, istioCsr: args.rules.istioCsr,
-                remoteWrite: args.remoteWrite && { ...args.remoteWrite, roleBound: roleBinding !== undefined }, federation: args.federation, alerting: meshAlertRules(rules), recording: meshRecordingRules(rules),
+                clusterName: cluster.name, meshId: args.meshId, observability: args.observability, enterpriseCa: args.rules.enterpriseCa,
+                remoteWriteRoleBound: roleBinding !== undefined, federation: args.federation, alerting: meshAlertRules(rules, args.observability), recording: meshRecordingRules(rules),
             });
         });
         this.prometheus = new k8s.helm.v3.Release(`${name}-prometheus`, {
@@ -85,7 +86,7 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
         }, { ...child, dependsOn: [namespace] });
         if (args.federation) this.federate(name, args, args.federation, namespace, child);
         customResource(`${name}-telemetry`, "telemetry.istio.io/v1", "Telemetry", { name: "mesh-default", namespace: ISTIO_NAMESPACE },
-            { spec: meshTelemetrySpec(args.telemetry) }, { ...child, dependsOn: [args.istiod] });
+            { spec: meshTelemetrySpec(args.observability) }, { ...child, dependsOn: [args.istiod] });
         this.registerOutputs({ prometheus: this.prometheus.status });
     }
 

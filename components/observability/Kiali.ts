@@ -1,31 +1,33 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { QueryAuth } from "../../config/observability";
+import { ObservabilityConfig } from "../../config/observability";
 import { MeshedCluster } from "../mesh/MeshedCluster";
 import { tokenKubeconfig } from "../kubernetes/tokenKubeconfig";
-import { ISTIO_NAMESPACE } from "../kubernetes/names";
-import { KIALI_CLUSTER_VIEWER_RULES, KIALI_INSTANCE, KIALI_VIEWER_RULES, KialiAuth, kialiNamespaces, kialiRemoteSecretName, kialiRemoteValues, kialiValues } from "./kialiValues";
+import { ISTIO_NAMESPACE, MONITORING_NAMESPACE } from "../kubernetes/names";
+import { KIALI_CLUSTER_VIEWER_RULES, KIALI_INSTANCE, KIALI_VIEWER_RULES, kialiNamespaces, kialiRemoteSecretName, kialiRemoteValues, kialiValues } from "./kialiValues";
+import { PROMETHEUS_SERVER } from "./prometheus";
 
 export interface KialiArgs {
     /** Where Kiali runs; its roles live in the hub's mesh namespaces. */
     readonly hub: MeshedCluster;
     /** The other clusters of the mesh, which Kiali reads through remote-cluster secrets. */
     readonly remotes: readonly MeshedCluster[];
-    readonly auth: KialiAuth;
+    /** The stack's `observability` settings, as the config gate parsed them, handed whole to Kiali's values. */
+    readonly observability: ObservabilityConfig;
+    /** The edge's OpenID issuer (`edgeAuth.issuer`), Kiali's issuer unless `kialiAuth.issuerUri` says otherwise. */
+    readonly edgeIssuer?: string;
     /** The gateways' and the services' namespaces: with istio-system, the only ones Kiali reads, on every cluster. */
     readonly meshNamespaces: readonly string[];
     /** The `kiali-server` chart version. */
     readonly version: string;
-    /** A Prometheus with every cluster's metrics. */
-    readonly prometheusUrl: pulumi.Input<string>;
-    /** Kiali's credentials for it, from a Secret in istio-system on the hub. */
-    readonly prometheusAuth?: QueryAuth;
     readonly highAvailability: boolean;
     /** The mesh's remote-secret epoch (`multiCluster.remoteSecretEpoch`): bumping it rotates Kiali's tokens too. */
     readonly epoch: number;
 }
 
 const REPO = "https://kiali.org/helm-charts";
+/** Where the hub's Prometheus answers inside its cluster (the chart's server Service, port 80). */
+const LOCAL_PROMETHEUS_URL = `http://${PROMETHEUS_SERVER}.${MONITORING_NAMESPACE}.svc:80`;
 
 /**
  * Kiali for the whole mesh, on the hub cluster, reading the mesh's namespaces there. What upstream's
@@ -44,6 +46,10 @@ export class Kiali extends pulumi.ComponentResource {
         super("istio-production:observability:Kiali", name, {}, opts);
         const hub = args.hub.cluster;
         const namespaces = kialiNamespaces(args.meshNamespaces);
+        const values = kialiValues({
+            observability: args.observability, edgeIssuer: args.edgeIssuer, localPrometheusUrl: LOCAL_PROMETHEUS_URL,
+            remoteClusters: args.remotes.map((r) => r.cluster.name), highAvailability: args.highAvailability, namespaces,
+        });
         const secrets = args.remotes.map((remote) => this.remoteAccess(name, args, remote));
         // The chart resolves its discovery selectors to the namespaces that exist at install time (a lookup).
         const roles = this.viewerRoles(`${name}-${hub.name}`, args.hub, namespaces);
@@ -53,9 +59,7 @@ export class Kiali extends pulumi.ComponentResource {
             version: args.version,
             repositoryOpts: { repo: REPO },
             namespace: ISTIO_NAMESPACE,
-            values: pulumi.output(args.prometheusUrl).apply((prometheusUrl) => kialiValues({
-                prometheusUrl, prometheusAuth: args.prometheusAuth, remoteClusters: args.remotes.map((r) => r.cluster.name), highAvailability: args.highAvailability, auth: args.auth, namespaces,
-            })),
+            values,
             atomic: true,
         }, { parent: this, provider: hub.provider, dependsOn: [args.hub.istiod, ...roles, ...secrets] });
         this.registerOutputs({});

@@ -3,10 +3,8 @@ import { ObservabilityConfig } from "../../config";
 import { MeshedCluster } from "../mesh/MeshedCluster";
 import { ClusterMonitoring } from "./ClusterMonitoring";
 import { Kiali } from "./Kiali";
-import { KialiAuth } from "./kialiValues";
 import { FederationRole, PROMETHEUS_SERVER } from "./prometheus";
 import { MONITORING_NAMESPACE } from "../kubernetes/names";
-import { TRACING_PROVIDER } from "../../config/observability";
 
 export interface ObservedCluster extends MeshedCluster {
     /** The cluster's intermediate CA, when the mesh CA is the offline root's (istio-csr). */
@@ -20,7 +18,7 @@ export interface MeshObservabilityArgs {
     readonly observability: ObservabilityConfig;
     readonly highAvailability: boolean;
     /** istio-csr is the mesh CA on every cluster. */
-    readonly istioCsr: boolean;
+    readonly enterpriseCa: boolean;
     /** cert-manager issues the ingress gateway's certificate. */
     readonly ingressCertificate: boolean;
     /** The clusters form one multi-cluster mesh (east-west gateways, remote secrets). */
@@ -32,9 +30,6 @@ export interface MeshObservabilityArgs {
     /** The edge's OpenID issuer (`edgeAuth.issuer`), Kiali's issuer unless `kialiAuth.issuerUri` says otherwise. */
     readonly edgeIssuer?: string;
 }
-
-/** Where the hub's Prometheus answers inside its cluster (the chart's server Service, port 80). */
-const LOCAL_PROMETHEUS_URL = `http://${PROMETHEUS_SERVER}.${MONITORING_NAMESPACE}.svc:80`;
 
 /**
  * Observability of the whole mesh: monitoring on every cluster, their metrics aggregated (the hub federates the
@@ -57,8 +52,7 @@ export class MeshObservability extends pulumi.ComponentResource {
                 istiod: c.istiod,
                 version: args.charts.prometheus,
                 meshId: args.meshId,
-                retentionDays: o.retentionDays,
-                remoteWrite: o.aggregation === "remoteWrite" && o.remoteWriteUrl ? { url: o.remoteWriteUrl, auth: o.remoteWriteAuth } : undefined,
+                observability: o,
                 federation: roleOf(c),
                 kiali: o.kiali && c === hub,
                 hubPrincipal: `${hub.cluster.trustDomain}/ns/${MONITORING_NAMESPACE}/sa/${PROMETHEUS_SERVER}`,
@@ -68,39 +62,26 @@ export class MeshObservability extends pulumi.ComponentResource {
                 rules: {
                     clusterName: c.cluster.name,
                     federatedClusters: federating && c === hub ? others.map((x) => x.cluster.name) : [],
-                    istioCsr: args.istioCsr,
-                    intermediateExpiryWarningDays: o.intermediateExpiryWarningDays,
+                    enterpriseCa: args.enterpriseCa,
                     ingressCertificate: args.ingressCertificate,
                     remoteClusters: args.multiCluster ? args.clusters.length - 1 : 0,
                     eastWestGateway: args.multiCluster,
                 },
                 intermediateCertPem: c.intermediateCertPem,
-                telemetry: { accessLogs: o.accessLogs, traceSamplingPercent: o.traceSamplingPercent, tracingProvider: o.tracingCollector && TRACING_PROVIDER },
             }, { parent: this });
         }
         if (o.kiali) {
             new Kiali(`${hub.cluster.name}-kiali`, {
                 hub,
                 remotes: args.multiCluster ? others : [],
-                auth: kialiAuth(o, args.edgeIssuer),
+                observability: o,
+                edgeIssuer: args.edgeIssuer,
                 meshNamespaces: args.meshNamespaces,
                 version: args.charts.kiali,
-                // With remote write and no query endpoint, Kiali shows the hub's own metrics only.
-                prometheusUrl: (o.aggregation === "remoteWrite" ? o.queryUrl : undefined) ?? LOCAL_PROMETHEUS_URL,
-                prometheusAuth: o.aggregation === "remoteWrite" && o.queryUrl ? o.queryAuth : undefined,
                 highAvailability: args.highAvailability,
                 epoch: args.remoteSecretEpoch,
             }, { parent: this });
         }
         this.registerOutputs({});
     }
-}
-
-/** `observability.kialiAuth`, with the issuer defaulted to the edge's (the config gate has checked that one exists). */
-function kialiAuth(o: ObservabilityConfig, edgeIssuer: string | undefined): KialiAuth {
-    const auth = o.kialiAuth;
-    if (auth?.strategy === "anonymous") return auth;
-    const issuerUri = auth?.strategy === "openid" ? auth.issuerUri ?? edgeIssuer : undefined;
-    if (auth?.strategy !== "openid" || !issuerUri) throw new Error("observability.kialiAuth: Kiali needs an openid strategy with an issuer, or anonymous");
-    return { strategy: "openid", clientId: auth.clientId, issuerUri, allowedDomains: auth.allowedDomains };
 }

@@ -1,4 +1,4 @@
-import { QueryAuth } from "../../config/observability";
+import { ObservabilityConfig, QueryAuth } from "../../config/observability";
 import { ISTIO_NAMESPACE } from "../kubernetes/names";
 
 /**
@@ -13,18 +13,20 @@ export const KIALI_INSTANCE = "kiali";
 export const kialiRemoteSecretName = (cluster: string) => `kiali-remote-cluster-secret-${cluster}`;
 
 /** How users log in, resolved from `observability.kialiAuth`. */
-export type KialiAuth =
+type KialiAuth =
     | { readonly strategy: "openid"; readonly clientId: string; readonly issuerUri: string; readonly allowedDomains?: readonly string[] }
     | { readonly strategy: "anonymous" };
 
 export interface KialiValuesArgs {
-    readonly prometheusUrl: string;
-    /** Kiali's credentials for `prometheusUrl`, from a Secret in its namespace. */
-    readonly prometheusAuth?: QueryAuth;
+    /** The stack's `observability` settings, as the config gate parsed them: Kiali's login and the Prometheus it queries. */
+    readonly observability: ObservabilityConfig;
+    /** The edge's OpenID issuer (`edgeAuth.issuer`), Kiali's issuer unless `kialiAuth.issuerUri` says otherwise. */
+    readonly edgeIssuer?: string;
+    /** Where the hub's own Prometheus answers in its cluster: Kiali's unless the settings name a central query endpoint. */
+    readonly localPrometheusUrl: string;
     /** The other clusters of the mesh, each read through its remote-cluster secret. */
     readonly remoteClusters: readonly string[];
     readonly highAvailability: boolean;
-    readonly auth: KialiAuth;
     /** The only namespaces Kiali reads on its home cluster and shows on every cluster (its own, istio-system, is always one). */
     readonly namespaces: readonly string[];
 }
@@ -63,20 +65,33 @@ export const KIALI_CLUSTER_VIEWER_RULES = [
  */
 const CHART_ROLES = ["clusterrole", "clusterrolebinding"];
 
+/** `observability.kialiAuth`, with the issuer defaulted to the edge's (the config gate has checked that one exists). */
+function kialiAuth(o: ObservabilityConfig, edgeIssuer: string | undefined): KialiAuth {
+    const auth = o.kialiAuth;
+    if (auth?.strategy === "anonymous") return auth;
+    const issuerUri = auth?.strategy === "openid" ? auth.issuerUri ?? edgeIssuer : undefined;
+    if (auth?.strategy !== "openid" || !issuerUri) throw new Error("observability.kialiAuth: Kiali needs an openid strategy with an issuer, or anonymous");
+    return { strategy: "openid", clientId: auth.clientId, issuerUri, allowedDomains: auth.allowedDomains };
+}
+
 export function kialiValues(a: KialiValuesArgs) {
+    const o = a.observability;
+    const auth = kialiAuth(o, a.edgeIssuer);
+    // With remote write and no query endpoint, Kiali shows the hub's own metrics only; a federating hub holds every cluster's.
+    const query = o.aggregation === "remoteWrite" && o.queryUrl ? { url: o.queryUrl, auth: o.queryAuth } : { url: a.localPrometheusUrl };
     return {
         skipResources: CHART_ROLES,
-        auth: a.auth.strategy === "openid" ? {
+        auth: auth.strategy === "openid" ? {
             strategy: "openid",
             openid: {
-                client_id: a.auth.clientId,
-                issuer_uri: a.auth.issuerUri,
+                client_id: auth.clientId,
+                issuer_uri: auth.issuerUri,
                 // With RBAC, Kiali sends the user's token to every cluster's API server, which EKS and GKE reject unless
                 // each trusts this issuer; without it, Kiali reads every cluster through its own service account here
                 // and the remote-cluster secrets' tokens (kiali/kiali v2.29.0 config/config.go `IsRBACDisabled`,
                 // kubernetes/client_factory.go `GetClients`), after validating the user's token itself.
                 disable_rbac: true,
-                ...(a.auth.allowedDomains ? { allowed_domains: [...a.auth.allowedDomains] } : {}),
+                ...(auth.allowedDomains ? { allowed_domains: [...auth.allowedDomains] } : {}),
             },
         } : { strategy: "anonymous" },
         deployment: {
@@ -93,7 +108,7 @@ export function kialiValues(a: KialiValuesArgs) {
         // Its role grants no pods/log.
         kiali_feature_flags: { disabled_features: ["logs-tab"] },
         external_services: {
-            prometheus: { url: a.prometheusUrl, ...(a.prometheusAuth ? { auth: prometheusAuth(a.prometheusAuth) } : {}) },
+            prometheus: { url: query.url, ...(query.auth ? { auth: prometheusAuth(query.auth) } : {}) },
             istio: {
                 root_namespace: ISTIO_NAMESPACE,
                 // On by default, the Istio API is istiod's debug and readiness endpoints, reached by port-forward, which

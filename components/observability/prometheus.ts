@@ -1,5 +1,5 @@
 import * as crypto from "node:crypto";
-import { RemoteWriteAuth } from "../../config/observability";
+import { ObservabilityConfig, RemoteWriteAuth } from "../../config/observability";
 import { CERT_MANAGER_NAMESPACE, EASTWEST_NAMESPACE, ISTIO_NAMESPACE, MONITORING_NAMESPACE } from "../kubernetes/names";
 import { KIALI_INSTANCE } from "./kialiValues";
 import { TARGET_CLUSTER_LABEL } from "./metrics";
@@ -62,16 +62,23 @@ export type FederationRole = { readonly role: "hub"; readonly sources: readonly 
 export interface PrometheusValuesArgs {
     readonly clusterName: string;
     readonly meshId: string;
-    readonly retentionDays: number;
-    readonly istioCsr: boolean;
-    /** Remote-write aggregation: where every sample goes too. */
-    readonly remoteWrite?: RemoteWriteArgs;
+    /** The stack's `observability` settings, as the config gate parsed them: retention and where samples go too. */
+    readonly observability: ObservabilityConfig;
+    /** istio-csr is the mesh CA: it gets a scrape job of its own. */
+    readonly enterpriseCa: boolean;
+    /** With remote write: the server's service account acts as `remoteWriteAuth.roleArn` (EKS Pod Identity), no keys needed. @default false */
+    readonly remoteWriteRoleBound?: boolean;
     readonly federation?: FederationRole;
     readonly alerting: { groups: readonly RuleGroup[] };
     readonly recording: { groups: readonly RuleGroup[] };
 }
 
-export interface RemoteWriteArgs {
+/** Where every cluster's Prometheus also sends its samples: `remoteWriteUrl` with `aggregation: remoteWrite` only. */
+export function remoteWriteOf(o: ObservabilityConfig): { readonly url: string; readonly auth?: RemoteWriteAuth } | undefined {
+    return o.aggregation === "remoteWrite" && o.remoteWriteUrl ? { url: o.remoteWriteUrl, auth: o.remoteWriteAuth } : undefined;
+}
+
+interface RemoteWriteArgs {
     readonly url: string;
     readonly auth?: RemoteWriteAuth;
     /** The server's service account acts as `auth.roleArn` (EKS Pod Identity): no keys needed. */
@@ -124,11 +131,12 @@ const SIDECAR_ONLY_FOR = {
 
 export function prometheusValues(a: PrometheusValuesArgs) {
     const sources = a.federation?.role === "hub" ? a.federation.sources : [];
+    const remoteWrite = remoteWriteOf(a.observability);
     const config = {
         serverFiles: { "alerting_rules.yml": a.alerting, "recording_rules.yml": a.recording },
         scrapeConfigs: {
             ...Object.fromEntries(CHART_SCRAPE_JOBS.map((job) => [job, { metric_relabel_configs: clusterLabelling(a.clusterName) }])),
-            ...(a.istioCsr ? {
+            ...(a.enterpriseCa ? {
                 [ISTIO_CSR_JOB]: {
                     metric_relabel_configs: clusterLabelling(a.clusterName),
                     kubernetes_sd_configs: [{ role: "endpointslice", namespaces: { names: [CERT_MANAGER_NAMESPACE] } }],
@@ -149,8 +157,8 @@ export function prometheusValues(a: PrometheusValuesArgs) {
     const server = {
         // Every series says which cluster and mesh it came from once aggregated (federation keeps them, honor_labels).
         global: { external_labels: { cluster: a.clusterName, mesh_id: a.meshId } },
-        retention: `${a.retentionDays}d`,
-        ...(a.remoteWrite ? remoteWriteValues(a.remoteWrite) : {}),
+        retention: `${a.observability.retentionDays}d`,
+        ...(remoteWrite ? remoteWriteValues({ ...remoteWrite, roleBound: a.remoteWriteRoleBound ?? false }) : {}),
     };
     return {
         ...config,

@@ -1,3 +1,4 @@
+import { ObservabilityConfig } from "../../config/observability";
 import { EASTWEST_GATEWAY, EASTWEST_NAMESPACE, INGRESS_NAMESPACE, ISTIO_NAMESPACE } from "../kubernetes/names";
 import { ISTIO_CERTIFICATE_SERVICE, METRICS, MetricKey, TARGET_CLUSTER_LABEL } from "./metrics";
 
@@ -13,10 +14,9 @@ export interface MeshRulesArgs {
     /** The source clusters this Prometheus federates (the hub's). @default none */
     readonly federatedClusters?: readonly string[];
     /** istio-csr is the mesh CA: issuance rules and istiod's certificate. */
-    readonly istioCsr: boolean;
+    readonly enterpriseCa: boolean;
     /** When this cluster's intermediate CA expires (Unix seconds); absent without one. */
     readonly intermediateNotAfterSeconds?: number;
-    readonly intermediateExpiryWarningDays: number;
     /** cert-manager issues the ingress gateway's certificate. */
     readonly ingressCertificate: boolean;
     /** How many other clusters this cluster's istiod watches (0: none, no multi-cluster rules). */
@@ -61,7 +61,7 @@ export const RECORDED = {
  * and recording theirs again would write a second series of the same name and labels.
  */
 export function meshRecordingRules(a: MeshRulesArgs): { groups: RuleGroup[] } {
-    if (!a.istioCsr) return { groups: [] };
+    if (!a.enterpriseCa) return { groups: [] };
     const own = `cluster="${a.clusterName}"`;
     const latency = (q: number) => `histogram_quantile(${q}, sum by (cluster, le) (rate(${m("istioCsrHandlingSeconds")}_bucket{${own},${CREATE_CERTIFICATE}}[5m])))`;
     return {
@@ -97,9 +97,10 @@ export const FEDERATION_DOWN_FOR = "15m";
  * series, and each cluster alerts on itself whether or not the hub can reach it. Every alert names that cluster in
  * `cluster` and aggregates by it. A remote cluster named by istiod's metrics is `exported_cluster` (see
  * `clusterLabelling`). The hub alone adds one alert per source: its federation scrape failing, which is also how a
- * source's Prometheus being down (and so its alerts silent) becomes visible.
+ * source's Prometheus being down (and so its alerts silent) becomes visible. How early the intermediate's expiry is
+ * raised is the stack's `observability` settings' to say.
  */
-export function meshAlertRules(a: MeshRulesArgs): { groups: RuleGroup[] } {
+export function meshAlertRules(a: MeshRulesArgs, observability: ObservabilityConfig): { groups: RuleGroup[] } {
     const own = `cluster="${a.clusterName}"`;
     const series = (k: MetricKey, matchers?: string) => `${m(k)}{${own}${matchers ? `,${matchers}` : ""}}`;
     const recorded = (name: string) => `${name}{${own}}`;
@@ -109,11 +110,11 @@ export function meshAlertRules(a: MeshRulesArgs): { groups: RuleGroup[] } {
         ...(a.intermediateNotAfterSeconds !== undefined ? [alert("MeshIntermediateCaExpiring",
             // The intermediate is a CA Issuer's secret, not a cert-manager Certificate, so no exporter reports its
             // expiry: the program knows it, and the rule changes whenever the intermediate is rotated.
-            `vector(${a.intermediateNotAfterSeconds}) - time() < ${a.intermediateExpiryWarningDays * DAY}`, "1h", "warning",
+            `vector(${a.intermediateNotAfterSeconds}) - time() < ${observability.intermediateExpiryWarningDays * DAY}`, "1h", "warning",
             "The cluster's intermediate CA expires soon",
             `The intermediate of cluster {{ $labels.cluster }} expires in {{ $value | humanizeDuration }}: rotate it (docs/pki/rotation.md) before workload certificates stop being issued.`,
             { cluster: a.clusterName })] : []),
-        ...(a.istioCsr ? [alert("IstiodCertificateExpiring",
+        ...(a.enterpriseCa ? [alert("IstiodCertificateExpiring",
             `${series("certificateExpiration", ISTIOD_CERTIFICATE)} - time() < 900`, "5m", "critical",
             "istiod's serving certificate is not being renewed",
             "istio-csr renews it with 30 minutes left; {{ $value | humanizeDuration }} remain on cluster {{ $labels.cluster }}. Check istio-csr and the istio-ca Issuer.")] : []),
@@ -125,7 +126,7 @@ export function meshAlertRules(a: MeshRulesArgs): { groups: RuleGroup[] } {
             "A cert-manager Certificate is not Ready",
             "Certificate {{ $labels.namespace }}/{{ $labels.name }} on cluster {{ $labels.cluster }} has not been Ready for 15 minutes."),
     ];
-    const issuance: Rule[] = a.istioCsr ? [
+    const issuance: Rule[] = a.enterpriseCa ? [
         down("IstioCsrDown", `job="${ISTIO_CSR_JOB}"`, "istio-csr is not serving",
             `No istio-csr replica of cluster ${a.clusterName} answers scrapes: its workloads cannot renew their certificates (1 hour TTL).`),
         alert("IstioCsrIssuanceErrors", `${recorded(RECORDED.issuanceErrorRate)} / ${recorded(RECORDED.issuanceRate)} > 0.05`, "10m", "critical",

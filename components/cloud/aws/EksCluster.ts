@@ -6,7 +6,7 @@ import { AcmeDns01, AcmeDnsZone, AwsRoleBinding, EastWestAddress, ManagedCaReque
 import { PrivateCaSubordinate } from "./PrivateCaSubordinate";
 import { Route53ChallengeRole } from "./Route53ChallengeRole";
 import { WEBHOOK_PORTS } from "../webhooks";
-import { AwsNetwork } from "./AwsNetwork";
+import { AwsVpc } from "./AwsVpc";
 import { loadBalancerControllerPolicy } from "./lbcPolicy";
 
 /** On cert-manager's controller pods: the Pod Identity association they were created under. */
@@ -15,7 +15,7 @@ const ACME_DNS_IDENTITY_ANNOTATION = "istio-production/acme-dns-identity";
 export interface EksClusterArgs {
     readonly region: string;
     /** The cluster's VPC, subnets and egress addresses. */
-    readonly vpc: AwsNetwork;
+    readonly vpc: AwsVpc;
     readonly provider: aws.Provider;
     /** The Istio network the cluster's workloads are on (`topology.istio.io/network`). */
     readonly network: string;

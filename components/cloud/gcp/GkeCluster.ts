@@ -7,14 +7,14 @@ import { AcmeDns01, AcmeDnsZone, EastWestAddress, ManagedCaRequest, MeshCluster 
 import { CasSubordinate } from "./CasSubordinate";
 import { Route53ChallengeRole } from "../aws/Route53ChallengeRole";
 import { WEBHOOK_PORTS } from "../webhooks";
-import { GcpNetwork } from "./GcpNetwork";
+import { GcpVpc } from "./GcpVpc";
 import { acmeDnsServiceAccountId, nodeServiceAccountId } from "./names";
 
 export interface GkeClusterArgs {
     readonly project: string;
     readonly region: string;
     /** The cluster's VPC, subnets and egress addresses. */
-    readonly vpc: GcpNetwork;
+    readonly vpc: GcpVpc;
     readonly provider: gcp.Provider;
     /** The Istio network the cluster's workloads are on (`topology.istio.io/network`). */
     readonly network: string;
@@ -96,7 +96,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
             subnetwork: args.vpc.subnetworkId,
             removeDefaultNodePool: true,
             initialNodeCount: 1,
-            ipAllocationPolicy: { clusterSecondaryRangeName: GcpNetwork.PODS_RANGE, servicesSecondaryRangeName: GcpNetwork.SERVICES_RANGE },
+            ipAllocationPolicy: { clusterSecondaryRangeName: GcpVpc.PODS_RANGE, servicesSecondaryRangeName: GcpVpc.SERVICES_RANGE },
             privateClusterConfig: { enablePrivateNodes: true, enablePrivateEndpoint: false, masterIpv4CidrBlock: args.masterCidr },
             masterAuthorizedNetworksConfig: {
                 cidrBlocks: args.authorizedCidrs.map((cidrBlock) => ({ cidrBlock, displayName: cidrBlock })),

@@ -1,8 +1,8 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterNetwork } from "../MeshCluster";
+import { ClusterVpc } from "../MeshCluster";
 
-export interface GcpNetworkArgs {
+export interface GcpVpcArgs {
     readonly clusterName: string;
     readonly provider: gcp.Provider;
     readonly region: string;
@@ -16,7 +16,7 @@ export interface GcpNetworkArgs {
 }
 
 /** The VPC of one GKE cluster: a subnet with secondary ranges for pods and services, and Cloud NAT on static addresses. */
-export class GcpNetwork extends pulumi.ComponentResource implements ClusterNetwork {
+export class GcpVpc extends pulumi.ComponentResource implements ClusterVpc {
     readonly clusterName: string;
     readonly networkId: pulumi.Output<string>;
     readonly subnetworkId: pulumi.Output<string>;
@@ -26,7 +26,8 @@ export class GcpNetwork extends pulumi.ComponentResource implements ClusterNetwo
     static readonly PODS_RANGE = "pods";
     static readonly SERVICES_RANGE = "services";
 
-    constructor(name: string, args: GcpNetworkArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    constructor(name: string, args: GcpVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        // The type keeps its first name: it is part of the URN of this component and of everything under it.
         super("istio-production:gcp:GcpNetwork", name, {}, opts);
         this.clusterName = args.clusterName;
         const child = { parent: this, provider: args.provider };
@@ -38,8 +39,8 @@ export class GcpNetwork extends pulumi.ComponentResource implements ClusterNetwo
             ipCidrRange: args.subnetCidr,
             privateIpGoogleAccess: true,
             secondaryIpRanges: [
-                { rangeName: GcpNetwork.PODS_RANGE, ipCidrRange: args.podsCidr },
-                { rangeName: GcpNetwork.SERVICES_RANGE, ipCidrRange: args.servicesCidr },
+                { rangeName: GcpVpc.PODS_RANGE, ipCidrRange: args.podsCidr },
+                { rangeName: GcpVpc.SERVICES_RANGE, ipCidrRange: args.servicesCidr },
             ],
         }, { ...child, parent: network });
         const router = new gcp.compute.Router(`${name}-router`, { name: `${name}-router`, network: network.id, region: args.region }, { ...child, parent: network });

@@ -1,9 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterNetwork } from "../MeshCluster";
+import { ClusterVpc } from "../MeshCluster";
 import { subnetCidrs } from "./subnets";
 
-export interface AwsNetworkArgs {
+export interface AwsVpcArgs {
     readonly clusterName: string;
     /** The provider pinned to the cluster's region (and account). */
     readonly provider: aws.Provider;
@@ -20,7 +20,7 @@ export interface AwsNetworkArgs {
  * The VPC of one EKS cluster: public subnets (load balancers, NAT) and private subnets (nodes) over several zones,
  * NAT gateways with Elastic IPs whose addresses are the cluster's stable egress, known before the cluster exists.
  */
-export class AwsNetwork extends pulumi.ComponentResource implements ClusterNetwork {
+export class AwsVpc extends pulumi.ComponentResource implements ClusterVpc {
     readonly clusterName: string;
     readonly vpcId: pulumi.Output<string>;
     readonly publicSubnetIds: pulumi.Output<string[]>;
@@ -32,7 +32,8 @@ export class AwsNetwork extends pulumi.ComponentResource implements ClusterNetwo
     readonly eastWestAllocationIds: pulumi.Output<string[]>;
     readonly eastWestIps: pulumi.Output<string[]>;
 
-    constructor(name: string, args: AwsNetworkArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    constructor(name: string, args: AwsVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        // The type keeps its first name: it is part of the URN of this component and of everything under it.
         super("istio-production:aws:AwsNetwork", name, {}, opts);
         this.clusterName = args.clusterName;
         const child = { parent: this, provider: args.provider };
@@ -40,7 +41,7 @@ export class AwsNetwork extends pulumi.ComponentResource implements ClusterNetwo
         const clusterTag = `kubernetes.io/cluster/${args.clusterName}`;
 
         const zones = aws.getAvailabilityZonesOutput({ state: "available" }, child).names.apply((names) => {
-            if (names.length < args.availabilityZoneCount) throw new pulumi.ResourceError(`AwsNetwork ${name}: cluster ${args.clusterName}: the region has ${names.length} availability zones, ${args.availabilityZoneCount} requested`, this);
+            if (names.length < args.availabilityZoneCount) throw new pulumi.ResourceError(`AwsVpc ${name}: cluster ${args.clusterName}: the region has ${names.length} availability zones, ${args.availabilityZoneCount} requested`, this);
             return names.slice(0, args.availabilityZoneCount);
         });
         const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: name } }, child);
