@@ -28,7 +28,11 @@ function clustersOf(plan: Plan): ClusterView[] {
     return plan.graph.resources.filter((r) => r.type === RELEASE && String(plain(r.inputs).chart).endsWith("/cert-manager-istio-csr")).map((csr) => {
         const rs = on(csr.provider);
         const istiod = plain(releases(rs, "istiod")[0].inputs).values;
-        const ecdsa = istiod.meshConfig?.defaultConfig?.proxyMetadata?.ECC_SIGNATURE_ALGORITHM === "ECDSA";
+        // The agent's key: istio/istio 1.30.3 pilot/cmd/pilot-agent/options/options.go (ECC_SIGNATURE_ALGORITHM; else
+        // RSA of WORKLOAD_RSA_KEY_SIZE bits, 2048 unless set).
+        const metadata = istiod.meshConfig?.defaultConfig?.proxyMetadata ?? {};
+        const ecdsa = metadata.ECC_SIGNATURE_ALGORITHM === "ECDSA";
+        const rsaBits = Number(metadata.WORKLOAD_RSA_KEY_SIZE ?? 2048);
         const roles = new Map(rs.filter((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole").map((r) => [plain(r.inputs).metadata.name, plain(r.inputs)]));
         const grants = rs.filter((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").flatMap((r) => {
             const binding = plain(r.inputs);
@@ -38,7 +42,7 @@ function clustersOf(plan: Plan): ClusterView[] {
         });
         return {
             provider: csr.provider,
-            istioCsr: { namespace: plain(csr.inputs).namespace, values: plain(csr.inputs).values, proxyKey: ecdsa ? { algorithm: "ECDSA", size: 256 } : { algorithm: "RSA", size: 2048 } },
+            istioCsr: { namespace: plain(csr.inputs).namespace, values: plain(csr.inputs).values, proxyKey: ecdsa ? { algorithm: "ECDSA", size: 256 } : { algorithm: "RSA", size: rsaBits } },
             policies: rs.filter((r) => r.type === POLICY).map((r) => ({ name: plain(r.inputs).metadata.name, spec: plain(r.inputs).spec })),
             grants,
             gateways: releases(rs, "gateway").map((r) => ({ namespace: plain(r.inputs).namespace, serviceAccount: plain(r.inputs).values.name ?? plain(r.inputs).name })),
@@ -126,6 +130,18 @@ describe("istio-csr's requests under approver-policy (upstream model)", () => {
         assert.equal(request.durationSeconds, 30 * 60);
         assert.equal(review(c.policies, c.grants, request).result, "Approved");
         assert.equal(review(c.policies, c.grants, { ...request, durationSeconds: 3600 }).result, "Denied", "the default hour exceeds this mesh's limit");
+    });
+
+    it("an RSA mesh: every proxy's key is as large as the mesh CA's policy asks, so its identity is approved", async () => {
+        const config = stackConfig("dev");
+        config.mesh = { ...config.mesh, keyAlgorithm: "RSA" };
+        const [c] = clustersOf(await planStack({ stack: "dev", config: toRuntime(config), mode: "created" }));
+        for (const request of workloadRequests("dev", c)) {
+            assert.equal(request.key.algorithm, "RSA");
+            assert.equal(review(c.policies, c.grants, request).result, "Approved", `${request.uris[0]} with an RSA ${request.key.size} key`);
+            assert.equal(review(c.policies, c.grants, { ...request, key: { algorithm: "RSA", size: 2048 } }).result, "Denied", "the agent's default size");
+        }
+        assert.equal(review(c.policies, c.grants, istioCsrServingRequest(c.istioCsr)).result, "Approved");
     });
 
     it("models approver-policy's own rules: required attributes, wildcards, the empty pattern, duration, RBAC binding", () => {

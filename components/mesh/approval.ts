@@ -6,6 +6,9 @@ import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, ISTIO_CSR_ADDRESS
 
 export const NON_CA_USAGES = ["digital signature", "key encipherment", "server auth", "client auth"];
 
+/** The RSA key size of every mesh identity when `mesh.keyAlgorithm` is RSA: what the mesh CA's policies ask at least. */
+export const MESH_RSA_KEY_BITS = 3072;
+
 /**
  * The subject of every CSR istio-csr forwards: Istio's CSR template always writes one Organization attribute, empty
  * when no org is set (istio/istio 1.30.3 security/pkg/pki/util/generate_csr.go `GenCSRTemplate`; istio/istio#53828),
@@ -24,7 +27,7 @@ export type MeshCaPolicy = Omit<ApprovalPolicyArgs, "issuerRef" | "approverPolic
  * identities (as long-lived and with the keys `mesh` allows), istio-csr's serving certificate and istiod's.
  */
 export function meshCaPolicies(a: { readonly trustDomain: string; readonly mesh: MeshSettings }): MeshCaPolicy[] {
-    const keyConstraint = a.mesh.keyAlgorithm === "ECDSA" ? { algorithm: "ECDSA", minSize: 256, maxSize: 384 } : { algorithm: "RSA", minSize: 3072, maxSize: 4096 };
+    const keyConstraint = a.mesh.keyAlgorithm === "ECDSA" ? { algorithm: "ECDSA", minSize: 256, maxSize: 384 } : { algorithm: "RSA", minSize: MESH_RSA_KEY_BITS, maxSize: 4096 };
     const istioCsrAccount = { namespace: CERT_MANAGER_NAMESPACE, name: ISTIO_CSR_SERVICE_ACCOUNT };
     return [
         // Workload identities: only SPIFFE URIs of this cluster's trust domain, only leaf usages, only short-lived.

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MeshSettings, MultiClusterConfig } from "../../config";
+import { MESH_RSA_KEY_BITS } from "./approval";
 import { EASTWEST_GATEWAY, INGRESS_GATEWAY, ISTIO_CSR_ADDRESS, ISTIO_NAMESPACE, MESH_ISSUER, ROOT_BUNDLE_MOUNT, ROOT_BUNDLE_SECRET } from "../kubernetes/names";
 /**
  * Chart values, built by pure functions from typed inputs: the keys real installs trip on are tested here without
@@ -99,7 +100,7 @@ export function istioCsrValues(a: IstioCsrValuesArgs) {
             server: {
                 clusterID: a.clusterName,
                 maxCertificateDuration: `${a.mesh.workloadCertificateTtlMinutes}m`,
-                serving: { signatureAlgorithm: keyAlgorithm, certificateKeySize: ecdsa ? 256 : 3072 },
+                serving: { signatureAlgorithm: keyAlgorithm, certificateKeySize: ecdsa ? 256 : MESH_RSA_KEY_BITS },
             },
             istio: { revisions: ["default"], namespace: ISTIO_NAMESPACE },
         },
@@ -140,7 +141,10 @@ export interface IstiodValuesArgs {
 export function istiodValues(a: IstiodValuesArgs) {
     const peers = a.peerTrustDomains && a.peerTrustDomains.trustDomains.length > 0 ? a.peerTrustDomains : undefined;
     const proxyMetadata = {
-        ...(a.mesh.keyAlgorithm === "ECDSA" ? { ECC_SIGNATURE_ALGORITHM: "ECDSA", ECC_CURVE: "P256" } : {}),
+        // The agent generates each proxy's key (istio/istio 1.30.3 pilot/cmd/pilot-agent/options/options.go:
+        // ECC_SIGNATURE_ALGORITHM, ECC_CURVE; WORKLOAD_RSA_KEY_SIZE defaults to 2048, which the mesh CA's policy
+        // refuses: components/mesh/approval.ts asks RSA keys of MESH_RSA_KEY_BITS or more).
+        ...(a.mesh.keyAlgorithm === "ECDSA" ? { ECC_SIGNATURE_ALGORITHM: "ECDSA", ECC_CURVE: "P256" } : { WORKLOAD_RSA_KEY_SIZE: String(MESH_RSA_KEY_BITS) }),
         // Proxies receive meshConfig.caCertificates over xDS only with the agent's proxy-config channel on.
         ...(peers ? { PROXY_CONFIG_XDS_AGENT: "true" } : {}),
     };
