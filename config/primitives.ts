@@ -92,3 +92,9 @@ export const certificateRequestPem = z.string().regex(/^-----BEGIN CERTIFICATE R
 export const privateKeyPem = z.string()
     .regex(/^-----BEGIN ([A-Z]+ )?PRIVATE KEY-----[\s\S]+-----END ([A-Z]+ )?PRIVATE KEY-----\s*$/, "must be one PEM private key")
     .register(secretValues, { holds: "private key material" });
+
+/**
+ * What the offline plan hands the program in place of a `secure:` value, which only the stack's secrets provider can
+ * decrypt: the ciphertext is never read past its envelope, and the gate judges what it can without the value.
+ */
+export const OFFLINE_SECRET_PLACEHOLDER = "[secret: encrypted with the stack's secrets provider, not read by the offline plan]";

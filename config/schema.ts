@@ -5,8 +5,7 @@ import { stageGateSchema } from "./stageGate";
 import { checkServiceGraph, edgeAuthSchema, serviceSchema } from "./services";
 import { checkTraffic, trafficSchema } from "./traffic";
 import { checkObservability, observabilitySchema } from "./observability";
-import { OFFLINE_SECRET_PLACEHOLDER } from "../engine/project";
-import { awsRegion, certificatePem, clusterName, dnsLabel, dnsName, gcpRegion, ipv4Cidr, privateKeyPem, stackName, trustDomain } from "./primitives";
+import { awsRegion, certificatePem, clusterName, dnsLabel, dnsName, gcpRegion, ipv4Cidr, privateKeyPem, stackName, trustDomain, OFFLINE_SECRET_PLACEHOLDER } from "./primitives";
 import { checkDeployRules, GKE_RANGE_DEFAULTS } from "./deployRules";
 
 /**

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML, { LineCounter } from "yaml";
+import { OFFLINE_SECRET_PLACEHOLDER } from "../config/primitives";
 
 /** A Pulumi project on disk: what the CLI reads from `Pulumi.yaml` before running the program. */
 export interface ProjectInfo {
@@ -168,16 +169,10 @@ function describeYaml(v: unknown): string {
 }
 
 /**
- * What the offline plan hands the program in place of a `secure:` value, which only the stack's secrets provider can
- * decrypt: the ciphertext is never read past its envelope, and the program judges what it can without the value.
- */
-export const OFFLINE_SECRET_PLACEHOLDER = "[secret: encrypted with the stack's secrets provider, not read by the offline plan]";
-
-/**
  * `value` with each `secure:` envelope replaced by the placeholder, after checking its shape: the CLI writes
  * `{secure: <ciphertext>}` (pulumi/pulumi sdk/go/common/resource/config/value.go, v3.248.0, `isSecureValue`: a
  * map whose only key is `secure`, holding a string; the ciphertext's format is the secrets provider's). A map with
- * `secure` and other keys is plain text to the CLI: refused here as a hand-edited file., so anything else next to `secure` is a hand-edited file the CLI would misread.
+ * `secure` and other keys is plain text to the CLI: refused here as a hand-edited file the CLI would misread.
  */
 function withoutCiphertext(value: unknown, file: string, key: string): unknown {
     if (Array.isArray(value)) {
