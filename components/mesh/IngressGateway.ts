@@ -8,27 +8,37 @@ import { ingressGatewayValues, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO 
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, INGRESS_NAMESPACE, MESH_ISSUER } from "../kubernetes/names";
 
 export interface IngressGatewayArgs {
+    /** The cluster's Kubernetes provider; every resource here uses it. */
     readonly provider: k8s.Provider;
+    /** The cluster's cloud: it picks the Service annotations of a public load balancer. */
     readonly cloud: "aws" | "gcp";
+    /** Istio `gateway` chart version. */
     readonly version: string;
+    /** Autoscaling from two replicas, zone spread and a disruption budget. */
     readonly highAvailability: boolean;
     /** Gateway pods are injected by istiod. */
     readonly istiod: pulumi.Resource;
+    /** cert-manager's release: its CRDs must exist before the issuer and the certificate. */
     readonly certManager: pulumi.Resource;
-    /** TLS for these names; without it the gateway is deployed but serves no host. */
+    /** TLS for these names. @default - none: the gateway is deployed but serves no host */
     readonly tls?: {
+        /** The names the certificate and the HTTPS server carry. */
         readonly hosts: readonly string[];
+        /** A public ACME CA, or the cluster's intermediate (`meshIssuer`). */
         readonly issuer: "acme" | "private";
+        /** The ACME account's contact. @default - none: an account without contact */
         readonly acmeEmail?: string;
+        /** The ACME CA's directory URL. */
         readonly acmeServer: string;
         /** How the ACME CA validates the hosts: DNS-01 with `dns01` (required then), or HTTP-01 through this gateway. */
         readonly acmeChallenge: "dns01" | "http01";
+        /** The cluster's DNS-01 solver and identity, with `acmeChallenge: dns01`. @default - none */
         readonly dns01?: AcmeDns01;
-        /** When approver-policy decides approvals, the ingress certificate needs a policy of its own. */
+        /** When approver-policy decides approvals, the ingress certificate needs a policy of its own. @default - none: cert-manager approves */
         readonly approverPolicy?: pulumi.Resource;
-        /** The cluster's intermediate as a ClusterIssuer, for `issuer: private`. */
+        /** The cluster's intermediate as a ClusterIssuer, for `issuer: private`. @default - none: nothing to wait for */
         readonly meshIssuer?: pulumi.Resource;
-        /** Exposed services: requests under `prefix` go to `host:port`. */
+        /** Exposed services: requests under `prefix` go to `host:port`. @default - none: no VirtualService */
         readonly routes?: readonly IngressRoute[];
     };
 }
@@ -78,7 +88,7 @@ export class IngressGateway extends pulumi.ComponentResource {
             atomic: true,
         }, { ...child, dependsOn: [args.istiod, namespace] });
         if (args.tls) this.serveTls(name, args, args.tls, child);
-        this.registerOutputs({ release: this.release.status });
+        this.registerOutputs({ release: this.release.status, namespace: this.namespace });
     }
 
     private serveTls(name: string, args: IngressGatewayArgs, tls: NonNullable<IngressGatewayArgs["tls"]>, child: { parent: pulumi.Resource; provider: k8s.Provider }) {

@@ -11,6 +11,7 @@ export interface KialiArgs {
     readonly hub: MeshedCluster;
     /** The other clusters of the mesh, which Kiali reads through remote-cluster secrets. */
     readonly remotes: readonly MeshedCluster[];
+    /** How users log in: through an OpenID Connect issuer, or anonymously. */
     readonly auth: KialiAuth;
     /** The gateways' and the services' namespaces: with istio-system, the only ones Kiali reads, on every cluster. */
     readonly meshNamespaces: readonly string[];
@@ -18,8 +19,9 @@ export interface KialiArgs {
     readonly version: string;
     /** A Prometheus with every cluster's metrics. */
     readonly prometheusUrl: pulumi.Input<string>;
-    /** Kiali's credentials for it, from a Secret in istio-system on the hub. */
+    /** Kiali's credentials for it, from a Secret in istio-system on the hub. @default - none: unauthenticated queries */
     readonly prometheusAuth?: QueryAuth;
+    /** Two Kiali replicas. */
     readonly highAvailability: boolean;
     /** The mesh's remote-secret epoch (`multiCluster.remoteSecretEpoch`): bumping it rotates Kiali's tokens too. */
     readonly epoch: number;

@@ -16,11 +16,13 @@ export interface MeshRulesArgs {
     readonly istioCsr: boolean;
     /** When this cluster's intermediate CA expires (Unix seconds); absent without one. */
     readonly intermediateNotAfterSeconds?: number;
+    /** How long before `intermediateNotAfterSeconds` the expiry alert fires. */
     readonly intermediateExpiryWarningDays: number;
     /** cert-manager issues the ingress gateway's certificate. */
     readonly ingressCertificate: boolean;
     /** How many other clusters this cluster's istiod watches (0: none, no multi-cluster rules). */
     readonly remoteClusters: number;
+    /** The cluster runs an east-west gateway: rules for its health. */
     readonly eastWestGateway: boolean;
 }
 

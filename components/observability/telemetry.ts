@@ -1,5 +1,7 @@
 export interface MeshTelemetryArgs {
+    /** Envoy access logs for every workload. */
     readonly accessLogs: boolean;
+    /** Percentage of requests traced. */
     readonly traceSamplingPercent: number;
     /** An extension provider of istiod's meshConfig; absent: the mesh's default tracing provider, if any. */
     readonly tracingProvider?: string;
