@@ -57,7 +57,6 @@ const FEDERATED_SERIES = ['{job=~"kubernetes-pods|istio-csr"}', '{__name__=~"mes
  * east-west gateways. Only that traffic is captured; scrapes of other pods keep going out directly, and the hub's own
  * port stays outside the mesh for local readers such as Kiali.
  */
-/** A cluster's part in federation: the hub scrapes the sources' `/federate`, a source serves it to the hub alone. */
 export type FederationRole = { readonly role: "hub"; readonly sources: readonly string[] } | { readonly role: "source" };
 
 export interface PrometheusValuesArgs {
