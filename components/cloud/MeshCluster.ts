@@ -43,9 +43,11 @@ export interface MeshCluster {
 
 /** A cluster's managed CA backend, as the cloud layer creates it. */
 export interface ManagedCaRequest {
+    /** The environment, the Organization (O) of the subordinate's subject. */
     readonly environment: string;
     /** Present once the pki stack has signed the subordinate's CSR. */
     readonly signed?: SignedSubordinate;
+    /** The cert-manager external issuer's chart version (aws-privateca-issuer or google-cas-issuer). */
     readonly issuerChartVersion: string;
 }
 
@@ -74,9 +76,11 @@ export interface AcmeDns01 {
 
 /** Where ACME DNS-01 challenges go, and the Kubernetes identity cert-manager runs as. */
 export interface AcmeDnsZone {
+    /** The hosted zone of the ingress hosts. */
     readonly zone:
         | { readonly provider: "route53"; readonly hostedZoneId: string }
         | { readonly provider: "cloudDns"; readonly project: string; readonly managedZone: string };
+    /** cert-manager's namespace and controller ServiceAccount, the identity bound to the zone's writer. */
     readonly certManager: { readonly namespace: string; readonly serviceAccount: string };
 }
 

@@ -20,7 +20,7 @@ export interface MeshAuthorizationArgs {
     readonly ingress?: { readonly hosts: readonly string[]; readonly acmeChallenges: boolean };
     /** End-user JWT authentication at the edge. @default - none */
     readonly edgeAuth?: EdgeAuthConfig;
-    /** Allow the east-west gateway's passthrough traffic (stage 4). */
+    /** Allow the east-west gateway's passthrough traffic (stage 4); false leaves it to the default deny. */
     readonly eastWest: boolean;
 }
 
@@ -56,6 +56,6 @@ export class MeshAuthorization extends pulumi.ComponentResource {
         customResource(`${name}-${deny.namespace}-${deny.name}`, "security.istio.io/v1", "AuthorizationPolicy", { name: deny.name, namespace: deny.namespace }, { spec: deny.spec },
             { ...child, dependsOn: [istiod, ...gateways, ...services] });
         this.mesh = { cluster, istiod, namespaces: { ...args.mesh.namespaces, ...this.namespaces } };
-        this.registerOutputs({});
+        this.registerOutputs({ namespaces: this.namespaces, mesh: this.mesh });
     }
 }

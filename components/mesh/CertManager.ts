@@ -5,15 +5,20 @@ import { certManagerValues } from "./values";
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../kubernetes/names";
 
 export interface CertManagerArgs {
+    /** The cluster's Kubernetes provider; every resource here uses it. */
     readonly provider: k8s.Provider;
     /** Chart version (OCI chart `oci://quay.io/jetstack/charts/cert-manager`), e.g. "v1.21.1". */
     readonly version: string;
+    /** Two replicas, zone spread and disruption budgets for the controller, the webhook and the cainjector. */
     readonly highAvailability: boolean;
     /** approver-policy decides approvals: the built-in approver is turned off (the chart's `disableAutoApproval`). */
     readonly disableAutoApproval: boolean;
     /** What must run in the cluster before cert-manager, and outlive it. @default [] */
     readonly after?: readonly pulumi.Resource[];
-    /** The cloud identity cert-manager solves ACME DNS-01 challenges with. */
+    /**
+     * The cloud identity cert-manager solves ACME DNS-01 challenges with: its ServiceAccount and pod annotations, and
+     * with `tokenServiceAccount` the account whose tokens it may request. @default - none: cert-manager runs without a cloud identity
+     */
     readonly acmeDns01?: AcmeDns01;
 }
 
@@ -43,7 +48,7 @@ export class CertManager extends pulumi.ComponentResource {
         }, { ...child, dependsOn: [this.namespace, ...args.acmeDns01?.ready ?? []] });
         const tokenAccount = args.acmeDns01?.tokenServiceAccount;
         if (tokenAccount) this.allowTokenRequests(name, tokenAccount, child);
-        this.registerOutputs({ release: this.release.status });
+        this.registerOutputs({ release: this.release.status, namespace: this.namespace, acmeDnsAccess: this.acmeDnsAccess });
     }
 
     /**

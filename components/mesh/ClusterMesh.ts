@@ -88,6 +88,6 @@ export class ClusterMesh extends pulumi.ComponentResource implements MeshedClust
             cluster, version: args.charts.istio, highAvailability: args.highAvailability, istiod: controlPlane.istiod, ...args.eastWest,
         }, child);
         this.namespaces = { [INGRESS_NAMESPACE]: ingress.namespace, ...eastWest && { [EASTWEST_NAMESPACE]: eastWest.namespace } };
-        this.registerOutputs({});
+        this.registerOutputs({ cluster: this.cluster, istiod: this.istiod, namespaces: this.namespaces });
     }
 }

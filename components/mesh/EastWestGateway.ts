@@ -7,9 +7,13 @@ import { eastWestGatewayValues, ISTIO_CHARTS_REPO } from "./values";
 import { EASTWEST_GATEWAY, EASTWEST_NAMESPACE } from "../kubernetes/names";
 
 export interface EastWestGatewayArgs {
+    /** The cluster: its provider, its Istio network, and the static addresses its cloud reserved (`eastWest`, required). */
     readonly cluster: MeshCluster;
+    /** Istio `gateway` chart version. */
     readonly version: string;
+    /** Autoscaling from two replicas and a disruption budget. */
     readonly highAvailability: boolean;
+    /** Gateway pods are injected by istiod, so they wait for it. */
     readonly istiod: pulumi.Resource;
     /** The other clusters' egress addresses (CIDRs). */
     readonly sourceRanges: readonly pulumi.Input<string>[];
@@ -55,6 +59,6 @@ export class EastWestGateway extends pulumi.ComponentResource {
                 servers: [{ port: { number: 15443, name: "tls", protocol: "TLS" }, tls: { mode: "AUTO_PASSTHROUGH" }, hosts: ["*.local"] }],
             },
         }, { ...child, dependsOn: [this.release] });
-        this.registerOutputs({ release: this.release.status });
+        this.registerOutputs({ release: this.release.status, namespace: this.namespace });
     }
 }

@@ -9,12 +9,17 @@ import { ingressGatewayValues, publicLoadBalancerAnnotations, ISTIO_CHARTS_REPO 
 import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, INGRESS_NAMESPACE, MESH_ISSUER } from "../kubernetes/names";
 
 export interface IngressGatewayArgs {
+    /** The cluster's Kubernetes provider; every resource here uses it. */
     readonly provider: k8s.Provider;
+    /** The cluster's cloud: it picks the Service annotations of a public load balancer. */
     readonly cloud: "aws" | "gcp";
+    /** Istio `gateway` chart version. */
     readonly version: string;
+    /** Autoscaling from two replicas, zone spread and a disruption budget. */
     readonly highAvailability: boolean;
     /** Gateway pods are injected by istiod. */
     readonly istiod: pulumi.Resource;
+    /** cert-manager's release: its CRDs must exist before the issuer and the certificate. */
     readonly certManager: pulumi.Resource;
     /**
      * The stack's `ingress` settings, as the config gate parsed them: TLS for their hosts, from their issuer.
@@ -76,7 +81,7 @@ export class IngressGateway extends pulumi.ComponentResource {
             atomic: true,
         }, { ...child, dependsOn: [args.istiod, namespace] });
         if (args.ingress) this.serveTls(name, args, args.ingress, child);
-        this.registerOutputs({ release: this.release.status });
+        this.registerOutputs({ release: this.release.status, namespace: this.namespace });
     }
 
     private serveTls(name: string, args: IngressGatewayArgs, ingress: IngressConfig, child: { parent: pulumi.Resource; provider: k8s.Provider }) {

@@ -4,12 +4,15 @@ import { customResource } from "../kubernetes/customResource";
 import { ISTIO_CHARTS_REPO, istioBaseValues, istiodValues, IstiodValuesArgs } from "./values";
 import { ISTIO_NAMESPACE } from "../kubernetes/names";
 
+/** istiod's values (`IstiodValuesArgs`), and where and after what the charts are installed. */
 export interface IstioControlPlaneArgs extends Omit<IstiodValuesArgs, "peerTrustDomains"> {
+    /** The cluster's Kubernetes provider; every resource here uses it. */
     readonly provider: k8s.Provider;
+    /** The istio-system namespace, labelled with the network before istiod starts. */
     readonly istioNamespace: k8s.core.v1.Namespace;
     /** What istiod must wait for: istio-csr when it is the CA (istiod picks its certificate once, at startup). */
     readonly caReady: readonly pulumi.Resource[];
-    /** Per-cloud trust domain mode: the peers' trust domains and the roots that anchor them. */
+    /** Per-cloud trust domain mode: the peers' trust domains and the roots that anchor them. @default - none: one trust domain */
     readonly peerTrustDomains?: { readonly trustDomains: readonly string[]; readonly roots: pulumi.Input<string[]> };
 }
 

@@ -10,27 +10,37 @@ import { approverPolicyValues, istioCsrValues } from "./values";
 import { CERT_MANAGER_NAMESPACE, ISTIO_NAMESPACE, MESH_ISSUER, ROOT_BUNDLE_SECRET } from "../kubernetes/names";
 
 export interface MeshCaArgs {
+    /** The cluster's Kubernetes provider; every resource here uses it. */
     readonly provider: k8s.Provider;
     /** cert-manager's release: its CRDs and webhook must exist before any Issuer or policy. */
     readonly certManager: pulumi.Resource;
     /** The istio-system namespace (istio-csr creates the istiod Certificate there). */
     readonly istioNamespace: k8s.core.v1.Namespace;
+    /** The cluster's roots and intermediate; its key (unless `managedIssuer`) becomes the CA Issuer's Secret. */
     readonly pki: ClusterPki;
+    /** istiod's cluster ID (`global.multiCluster.clusterName`): istio-csr accepts CSRs from it only. */
     readonly clusterName: string;
+    /** The cluster's trust domain: the only SPIFFE IDs the approver policies allow. */
     readonly trustDomain: string;
+    /** Two replicas, zone spread and disruption budgets for istio-csr and approver-policy. */
     readonly highAvailability: boolean;
     /** The stack's `mesh` settings, handed whole to istio-csr's values and the approval policies. */
     readonly mesh: MeshSettings;
+    /** istio-csr chart version (`oci://quay.io/jetstack/charts/cert-manager-istio-csr`). */
     readonly istioCsrVersion: string;
+    /** approver-policy chart version (`oci://quay.io/jetstack/charts/cert-manager-approver-policy`). */
     readonly approverPolicyVersion: string;
     /**
      * Also the intermediate as a ClusterIssuer (same name), for certificates outside istio-system: a CA Issuer only
      * signs in its own namespace, and a gateway's namespace must hold no CA key. @default false
      */
     readonly clusterIssuer?: boolean;
-    /** The cluster's managed CA once its certificate is imported (handoff step 2): istio-csr signs through it. */
+    /**
+     * The cluster's managed CA once its certificate is imported (handoff step 2): istio-csr signs through it.
+     * @default - none: the intermediate's key in `pki` signs, as a cert-manager CA Issuer
+     */
     readonly managedIssuer?: ManagedCaIssuer;
-    /** Handoff step 1: the resource name of the managed subordinate awaiting the pki stack's signature. */
+    /** Handoff step 1: the resource name of the managed subordinate awaiting the pki stack's signature. @default - none: no annotation */
     readonly awaitingManagedCa?: string;
 }
 
@@ -116,6 +126,6 @@ export class MeshCa extends pulumi.ComponentResource {
             }),
             atomic: true,
         }, { ...child, dependsOn: [this.issuer, rootBundle, ...policies] });
-        this.registerOutputs({ istioCsr: this.istioCsr.status });
+        this.registerOutputs({ istioCsr: this.istioCsr.status, issuer: this.issuer, clusterIssuer: this.clusterIssuer, approverPolicy: this.approverPolicy });
     }
 }

@@ -5,6 +5,7 @@ import { customResource } from "../kubernetes/customResource";
 import { MeshedCluster } from "./MeshedCluster";
 
 export interface MeshVerificationArgs {
+    /** Every cluster of the mesh: each gets an echo service and a Job calling every other's. */
     readonly clusters: readonly MeshedCluster[];
     /** Remote secrets and east-west gateways: cross-cluster calls cannot work before them. */
     readonly peering: readonly pulumi.Resource[];

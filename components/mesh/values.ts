@@ -118,10 +118,15 @@ export function istioBaseValues() {
 }
 
 export interface IstiodValuesArgs {
+    /** `global.meshID`: the same on every cluster of one mesh. */
     readonly meshId: string;
+    /** `global.multiCluster.clusterName`: the cluster's ID, which istio-csr and remote secrets must agree on. */
     readonly clusterName: string;
+    /** `global.network`: the Istio network of the cluster's workloads. */
     readonly network: string;
+    /** `meshConfig.trustDomain`. */
     readonly trustDomain: string;
+    /** Autoscaling from two replicas and zone spread. */
     readonly highAvailability: boolean;
     /** istio-csr is the CA: istiod's own CA server is off and proxies send CSRs to istio-csr. */
     readonly enterpriseCa: boolean;
@@ -132,9 +137,10 @@ export interface IstiodValuesArgs {
     /**
      * Per-cloud trust domains: the other clouds' trust domains, accepted for mTLS without aliasing them into this one,
      * so authorization can still tell `aws/ns/x/sa/y` from `gcp/ns/x/sa/y`. The shared roots anchor them.
+     * @default - none: one trust domain
      */
     readonly peerTrustDomains?: { readonly trustDomains: readonly string[]; readonly rootsPem: string };
-    /** Where spans go: an OTLP/gRPC collector, known to Telemetry resources by `name`. */
+    /** Where spans go: an OTLP/gRPC collector, known to Telemetry resources by `name`. @default - none: no extension provider */
     readonly tracing?: { readonly name: string; readonly service: string; readonly port: number };
 }
 

@@ -12,30 +12,36 @@ import { meshAlertRules, MeshRulesArgs, meshRecordingRules } from "./rules";
 import { meshTelemetrySpec } from "./telemetry";
 
 export interface ClusterMonitoringArgs {
+    /** The cluster: its provider, name and trust domain, its service controller (waited for) and, for SigV4, `bindAwsRole`. */
     readonly cluster: MeshCluster;
     /** Istio's validating webhook must serve before the Telemetry and AuthorizationPolicy are created. */
     readonly istiod: pulumi.Resource;
     /** The `prometheus` chart version. */
     readonly version: string;
+    /** The mesh ID, an external label of every series. */
     readonly meshId: string;
     /**
      * The stack's `observability` settings, as the config gate parsed them, handed whole to Prometheus' values, its
      * alert rules and the mesh's Telemetry.
      */
     readonly observability: ObservabilityConfig;
-    /** Federation: this cluster's part. Absent: no federation (remote write, or a single cluster). */
+    /** Federation: this cluster's part. @default - none: no federation (remote write, or a single cluster) */
     readonly federation?: FederationRole;
     /** Kiali runs on this cluster: its pods may reach this Prometheus. */
     readonly kiali: boolean;
-    /** A federation source only: the principal of the hub's Prometheus, the one caller its Prometheus accepts. */
+    /**
+     * A federation source only (required then): the principal of the hub's Prometheus, the one caller its Prometheus
+     * accepts. @default - none
+     */
     readonly hubPrincipal?: string;
     /**
      * The federation hub with per-cloud trust domains: per source cluster, the SPIFFE ID its Prometheus presents,
-     * which the hub's sidecar must be told to expect (see istioMutual). Absent: istiod's default.
+     * which the hub's sidecar must be told to expect (see istioMutual). @default - none: istiod's default
      */
     readonly sourceIdentities?: Readonly<Record<string, string>>;
+    /** What the mesh's alert and recording rules cover on this cluster. */
     readonly rules: Omit<MeshRulesArgs, "intermediateNotAfterSeconds">;
-    /** This cluster's intermediate CA, for its expiry alert. */
+    /** This cluster's intermediate CA, for its expiry alert. @default - none: no expiry alert */
     readonly intermediateCertPem?: pulumi.Input<string>;
 }
 
@@ -55,6 +61,9 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
     constructor(name: string, args: ClusterMonitoringArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:observability:ClusterMonitoring", name, {}, opts);
         const { cluster } = args;
+        if (args.federation?.role === "source" && !args.hubPrincipal) {
+            throw new pulumi.ResourceError(`ClusterMonitoring ${name}: cluster ${cluster.name} is a federation source without the hub's principal (hubPrincipal)`, this);
+        }
         const child = { parent: this, provider: cluster.provider };
         const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: MONITORING_NAMESPACE } },
             { ...child, dependsOn: cluster.serviceController ? [cluster.serviceController] : [] });
@@ -108,7 +117,6 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
             }
             return;
         }
-        if (!args.hubPrincipal) throw new pulumi.ResourceError(`ClusterMonitoring ${name}: cluster ${args.cluster.name} is a federation source without the hub's principal`, this);
         new k8s.core.v1.Service(`${name}-federated`, {
             metadata: { name: clusterPrometheusService(args.cluster.name), namespace: MONITORING_NAMESPACE },
             spec: { selector: { ...PROMETHEUS_SERVER_LABELS }, ports: [port] },
@@ -118,7 +126,8 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
                 selector: { matchLabels: { ...PROMETHEUS_SERVER_LABELS } },
                 action: "ALLOW",
                 rules: [{
-                    from: [{ source: { principals: [args.hubPrincipal] } }],
+                    // Checked before anything was created.
+                    from: [{ source: { principals: [args.hubPrincipal!] } }],
                     to: [{ operation: { methods: ["GET"], paths: ["/federate"], ports: [String(PROMETHEUS_PORT)] } }],
                 }],
             },

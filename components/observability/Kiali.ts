@@ -20,6 +20,7 @@ export interface KialiArgs {
     readonly meshNamespaces: readonly string[];
     /** The `kiali-server` chart version. */
     readonly version: string;
+    /** Two Kiali replicas. */
     readonly highAvailability: boolean;
     /** The mesh's remote-secret epoch (`multiCluster.remoteSecretEpoch`): bumping it rotates Kiali's tokens too. */
     readonly epoch: number;

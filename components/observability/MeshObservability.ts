@@ -1,21 +1,28 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ObservabilityConfig } from "../../config";
+import { checked } from "../checked";
 import { MeshedCluster } from "../mesh/MeshedCluster";
 import { ClusterMonitoring } from "./ClusterMonitoring";
 import { Kiali } from "./Kiali";
+import { kialiAuth } from "./kialiValues";
 import { FederationRole, PROMETHEUS_SERVER } from "./prometheus";
 import { MONITORING_NAMESPACE } from "../kubernetes/names";
 
 export interface ObservedCluster extends MeshedCluster {
-    /** The cluster's intermediate CA, when the mesh CA is the offline root's (istio-csr). */
+    /** The cluster's intermediate CA, when the mesh CA is the offline root's (istio-csr). @default - none: no expiry alert */
     readonly intermediateCertPem?: pulumi.Input<string>;
 }
 
 export interface MeshObservabilityArgs {
+    /** Every cluster of the mesh; `observability.hubCluster` must name one of them. */
     readonly clusters: readonly ObservedCluster[];
+    /** The mesh ID, an external label of every series. */
     readonly meshId: string;
+    /** The `prometheus` and `kiali-server` chart versions. */
     readonly charts: { readonly prometheus: string; readonly kiali: string };
+    /** The stack's `observability` settings: aggregation, hub, retention, Kiali and its login, telemetry. */
     readonly observability: ObservabilityConfig;
+    /** Two Kiali replicas. */
     readonly highAvailability: boolean;
     /** istio-csr is the mesh CA on every cluster. */
     readonly enterpriseCa: boolean;
@@ -27,7 +34,10 @@ export interface MeshObservabilityArgs {
     readonly remoteSecretEpoch: number;
     /** The namespaces Kiali reads besides istio-system: the gateways' and the declared services'. */
     readonly meshNamespaces: readonly string[];
-    /** The edge's OpenID issuer (`edgeAuth.issuer`), Kiali's issuer unless `kialiAuth.issuerUri` says otherwise. */
+    /**
+     * The edge's OpenID issuer (`edgeAuth.issuer`), Kiali's issuer unless `kialiAuth.issuerUri` says otherwise.
+     * @default - none: an openid `kialiAuth` must name its `issuerUri`
+     */
     readonly edgeIssuer?: string;
 }
 
@@ -41,6 +51,8 @@ export class MeshObservability extends pulumi.ComponentResource {
         const o = args.observability;
         const hub = args.clusters.find((c) => c.cluster.name === (o.hubCluster ?? args.clusters[0].cluster.name));
         if (!hub) throw new pulumi.ResourceError(`MeshObservability ${name}: observability.hubCluster ${o.hubCluster} is not a cluster of this stack`, this);
+        // Kiali's login is refused here, before anything is created, rather than in its values once the hub exists.
+        if (o.kiali) checked(this, `MeshObservability ${name}`, () => kialiAuth(o, args.edgeIssuer));
         const others = args.clusters.filter((c) => c !== hub);
         const federating = o.aggregation === "federation" && others.length > 0;
         const perCloud = new Set(args.clusters.map((c) => c.cluster.trustDomain)).size > 1;

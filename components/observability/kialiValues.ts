@@ -66,7 +66,7 @@ export const KIALI_CLUSTER_VIEWER_RULES = [
 const CHART_ROLES = ["clusterrole", "clusterrolebinding"];
 
 /** `observability.kialiAuth`, with the issuer defaulted to the edge's (the config gate has checked that one exists). */
-function kialiAuth(o: ObservabilityConfig, edgeIssuer: string | undefined): KialiAuth {
+export function kialiAuth(o: ObservabilityConfig, edgeIssuer: string | undefined): KialiAuth {
     const auth = o.kialiAuth;
     if (auth?.strategy === "anonymous") return auth;
     const issuerUri = auth?.strategy === "openid" ? auth.issuerUri ?? edgeIssuer : undefined;

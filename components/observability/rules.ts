@@ -21,6 +21,7 @@ export interface MeshRulesArgs {
     readonly ingressCertificate: boolean;
     /** How many other clusters this cluster's istiod watches (0: none, no multi-cluster rules). */
     readonly remoteClusters: number;
+    /** The cluster runs an east-west gateway: rules for its health. */
     readonly eastWestGateway: boolean;
 }
 

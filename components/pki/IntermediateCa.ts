@@ -2,12 +2,14 @@ import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { KeySpec } from "../../config";
+import { checked } from "../checked";
 import { ClusterNames, constraintProblems, readCaConstraints } from "./caConstraints";
 import { IntermediateCertificate } from "./IntermediateCertificate";
 import { intermediateSubject, privateKeyArgs } from "./keys";
 import { constraintsFor } from "./nameConstraints";
 
 export interface IntermediateCaArgs {
+    /** Subject organisation (O), the root's. */
     readonly organization: string;
     /** The cluster the intermediate signs for; named in the subject's CN. */
     readonly cluster: string;
@@ -15,19 +17,25 @@ export interface IntermediateCaArgs {
     readonly trustDomain: string;
     /** Every DNS name the cluster's issuer signs (istiod, istio-csr, private ingress hosts), and no other. */
     readonly dnsNames: readonly string[];
+    /** The intermediate's key (ECDSA P-256 or P-384, or RSA of 3072 bits or more); unused with `subordinateCsrPem`. */
     readonly key: KeySpec;
     /**
      * The root that signs this intermediate in this stack. Exactly one of `issuer` and `externalCertPem` is used:
      * with `issuer` the stack signs; otherwise an enterprise CA signed this stack's CSR.
+     * @default - external mode: `externalCertPem`, or no certificate until the enterprise CA signs the CSR
      */
     readonly issuer?: { readonly certPem: pulumi.Input<string>; readonly privateKeyPem: pulumi.Input<string> };
-    /** External mode: the certificate the enterprise CA issued for this intermediate's CSR, once it exists. */
+    /**
+     * External mode: the certificate the enterprise CA issued for this intermediate's CSR, once it exists. It must be
+     * a CA for this intermediate's key, chain to `externalRootPem` and be constrained as `issuer` would constrain it.
+     * @default - none: `certPem` is undefined and only the CSR is exported
+     */
     readonly externalCertPem?: string;
-    /** External mode: the enterprise root the external certificate must chain to. */
+    /** External mode: the enterprise root the external certificate must chain to. @default - none: the chain is not checked */
     readonly externalRootPem?: string;
     /**
      * The CSR of a subordinate CA whose key lives in a managed CA's HSM (the mesh stack exported it): this stack
-     * signs it and holds no key for the cluster.
+     * signs it and holds no key for the cluster. @default - none: the intermediate's own key and CSR are generated here
      */
     readonly subordinateCsrPem?: string;
     /** @default 8760 (1 year) */
@@ -69,11 +77,19 @@ export class IntermediateCa extends pulumi.ComponentResource {
             this.certPem = cert.certPem;
         } else if (args.externalCertPem && key) {
             const external = args.externalCertPem;
-            this.certPem = key.privateKeyPem.apply((pem) => checkExternal(args.cluster, external, pem, args.externalRootPem, names));
+            this.certPem = key.privateKeyPem.apply((pem) => checked(this, `IntermediateCa ${name}`, () => checkExternal(args.cluster, external, pem, args.externalRootPem, names)));
         }
         this.certRequestPem = certRequestPem;
         this.privateKeyPem = key && pulumi.secret(key.privateKeyPem);
         this.registerOutputs({ certPem: this.certPem, certRequestPem: this.certRequestPem, privateKeyPem: this.privateKeyPem });
+    }
+}
+
+/** An enterprise-signed intermediate this stack refuses; `cluster` names whose it is, the message says why. */
+export class ExternalIntermediateError extends Error {
+    constructor(readonly cluster: string, reason: string) {
+        super(`externalIntermediates.${cluster}: ${reason}`);
+        this.name = "ExternalIntermediateError";
     }
 }
 
@@ -83,16 +99,16 @@ export class IntermediateCa extends pulumi.ComponentResource {
  */
 export function checkExternal(cluster: string, certPem: string, keyPem: string, rootPem: string | undefined, names: ClusterNames): string {
     const cert = new crypto.X509Certificate(certPem);
-    if (!cert.ca) throw new Error(`externalIntermediates.${cluster}: the certificate is not a CA certificate`);
+    if (!cert.ca) throw new ExternalIntermediateError(cluster, "the certificate is not a CA certificate");
     if (!cert.checkPrivateKey(crypto.createPrivateKey(keyPem))) {
-        throw new Error(`externalIntermediates.${cluster}: the certificate does not carry this stack's key for ${cluster}; sign the CSR this stack exports`);
+        throw new ExternalIntermediateError(cluster, `the certificate does not carry this stack's key for ${cluster}; sign the CSR this stack exports`);
     }
     if (rootPem && !cert.verify(new crypto.X509Certificate(rootPem).publicKey)) {
-        throw new Error(`externalIntermediates.${cluster}: the certificate is not signed by its environment's enterprise root`);
+        throw new ExternalIntermediateError(cluster, "the certificate is not signed by its environment's enterprise root");
     }
     const problems = constraintProblems(readCaConstraints(certPem), names);
     if (problems.length) {
-        throw new Error(`externalIntermediates.${cluster}: refusing cluster ${cluster}'s intermediate: ${problems.join("; ")} (have the enterprise CA sign it with the constraints in docs/pki/root-ceremony.md)`);
+        throw new ExternalIntermediateError(cluster, `refusing cluster ${cluster}'s intermediate: ${problems.join("; ")} (have the enterprise CA sign it with the constraints in docs/pki/root-ceremony.md)`);
     }
     return certPem;
 }

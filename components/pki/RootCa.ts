@@ -8,6 +8,7 @@ export interface RootCaArgs {
     readonly organization: string;
     /** The root's id, e.g. `prod-root-1`: it names the environment in the subject. */
     readonly rootId: string;
+    /** The root's key: ECDSA P-384 or P-521, or RSA of 4096 bits or more. */
     readonly key: KeySpec;
     /** Validity of the self-signed certificate; at most 10 years. */
     readonly validityHours: number;

@@ -1,18 +1,29 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { checked } from "../../checked";
 import { ClusterVpc } from "../MeshCluster";
 import { subnetCidrs } from "./subnets";
 
 export interface AwsVpcArgs {
+    /**
+     * The EKS cluster the VPC is for: its subnets carry `kubernetes.io/cluster/<clusterName>: shared`, the tag the AWS
+     * Load Balancer Controller checks before it places a load balancer in a subnet.
+     */
     readonly clusterName: string;
-    /** The provider pinned to the cluster's region (and account). */
+    /** The provider pinned to the cluster's region (and account); every resource and the zone lookup use it. */
     readonly provider: aws.Provider;
+    /**
+     * The VPC's IPv4 range, split by `subnetCidrs`: the lower half into private subnets (nodes and pods), the upper
+     * half into small public ones. At least as large as `longestVpcPrefix(availabilityZoneCount)` allows.
+     */
     readonly vpcCidr: string;
+    /** How many of the region's available zones to span, the first ones in the region's order: a subnet pair in each. */
     readonly availabilityZoneCount: number;
     /** One NAT gateway per zone (a zone outage keeps egress) or one for all. */
     readonly natPerZone: boolean;
     /** Allocate an Elastic IP per public subnet for the east-west gateway's NLB. */
     readonly eastWestAddresses: boolean;
+    /** Tags on every resource, besides `istio-production/cluster: <clusterName>`. @default - that tag only */
     readonly tags?: Record<string, string>;
 }
 
@@ -23,18 +34,25 @@ export interface AwsVpcArgs {
 export class AwsVpc extends pulumi.ComponentResource implements ClusterVpc {
     readonly clusterName: string;
     readonly vpcId: pulumi.Output<string>;
+    /** In zone order. */
     readonly publicSubnetIds: pulumi.Output<string[]>;
+    /** In zone order. */
     readonly privateSubnetIds: pulumi.Output<string[]>;
+    /** The NAT gateways' Elastic IPs: the cluster's egress. */
     readonly egressIps: pulumi.Output<string[]>;
     readonly egressAddresses: readonly pulumi.Output<string>[];
+    /** `eastWestAddresses` as requested. */
     readonly eastWestEnabled: boolean;
     /** Elastic IPs for the east-west NLB, one per public subnet, in subnet order (empty unless requested). */
     readonly eastWestAllocationIds: pulumi.Output<string[]>;
+    /** Their public addresses, in the same order. */
     readonly eastWestIps: pulumi.Output<string[]>;
 
     constructor(name: string, args: AwsVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
         // The type keeps its first name: it is part of the URN of this component and of everything under it.
         super("istio-production:aws:AwsNetwork", name, {}, opts);
+        // Before anything is created: a VPC too small for its zones is refused with nothing half-built.
+        const subnets = checked(this, `AwsVpc ${name}`, () => subnetCidrs(args.vpcCidr, args.availabilityZoneCount));
         this.clusterName = args.clusterName;
         const child = { parent: this, provider: args.provider };
         const tags = { ...args.tags, "istio-production/cluster": args.clusterName };
@@ -48,7 +66,6 @@ export class AwsVpc extends pulumi.ComponentResource implements ClusterVpc {
         const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags }, { ...child, parent: vpc });
         const publicRt = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags }, { ...child, parent: vpc });
 
-        const subnets = subnetCidrs(args.vpcCidr, args.availabilityZoneCount);
         const publicSubnets: aws.ec2.Subnet[] = [];
         const privateSubnets: aws.ec2.Subnet[] = [];
         const eips: aws.ec2.Eip[] = [];
@@ -92,6 +109,10 @@ export class AwsVpc extends pulumi.ComponentResource implements ClusterVpc {
         this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
         this.egressAddresses = eips.map((e) => e.publicIp);
         this.egressIps = pulumi.all([...this.egressAddresses]);
-        this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds, egressIps: this.egressIps, eastWestIps: this.eastWestIps });
+        this.registerOutputs({
+            clusterName: this.clusterName, vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds,
+            egressIps: this.egressIps, egressAddresses: this.egressAddresses, eastWestEnabled: this.eastWestEnabled,
+            eastWestAllocationIds: this.eastWestAllocationIds, eastWestIps: this.eastWestIps,
+        });
     }
 }

@@ -13,12 +13,15 @@ import { loadBalancerControllerPolicy } from "./lbcPolicy";
 const ACME_DNS_IDENTITY_ANNOTATION = "istio-production/acme-dns-identity";
 
 export interface EksClusterArgs {
+    /** The region of the cluster and of `provider`; named in the kubeconfig's `aws eks get-token`. */
     readonly region: string;
     /** The cluster's VPC, subnets and egress addresses. */
     readonly vpc: AwsVpc;
+    /** The provider pinned to the cluster's region (and account); every AWS resource uses it. */
     readonly provider: aws.Provider;
     /** The Istio network the cluster's workloads are on (`topology.istio.io/network`). */
     readonly network: string;
+    /** The cluster's SPIFFE trust domain, handed on to the mesh. */
     readonly trustDomain: string;
     /** EKS version, e.g. "1.34". */
     readonly kubernetesVersion: string;
@@ -26,6 +29,7 @@ export interface EksClusterArgs {
     readonly endpointAccess: "public" | "private";
     /** Operators plus the peers' egress addresses. Ignored when the endpoint is private. */
     readonly publicAccessCidrs: readonly pulumi.Input<string>[];
+    /** The managed node group in the private subnets: its instance type and scaling (`desiredSize` only at creation). */
     readonly nodes: { instanceType: string; minSize: number; maxSize: number; desiredSize: number };
     /** Two replicas and a PodDisruptionBudget for the load balancer controller. */
     readonly highAvailability: boolean;
@@ -33,10 +37,11 @@ export interface EksClusterArgs {
     readonly protect: boolean;
     /** Chart version of the AWS Load Balancer Controller (Helm repo https://aws.github.io/eks-charts). */
     readonly loadBalancerControllerVersion: string;
-    /** ACME DNS-01 for the ingress hosts in a Route 53 zone, written with cert-manager's Pod Identity. */
+    /** ACME DNS-01 for the ingress hosts in a Route 53 zone, written with cert-manager's Pod Identity. @default - none: no `acmeDns01` */
     readonly acmeDns?: AcmeDnsZone & { readonly zone: { readonly provider: "route53" } };
-    /** `caBackend: aws-private-ca`: the cluster's AWS Private CA subordinate. */
+    /** `caBackend: aws-private-ca`: the cluster's AWS Private CA subordinate. @default - none: no `managedCa` */
     readonly managedCa?: ManagedCaRequest;
+    /** Tags on every AWS resource, besides `istio-production/cluster: <name>`. @default - that tag only */
     readonly tags?: Record<string, string>;
 }
 
@@ -61,8 +66,10 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly egressIps: pulumi.Output<string[]>;
     readonly egressAddresses: readonly pulumi.Output<string>[];
     readonly eastWest?: EastWestAddress;
+    /** The AWS Load Balancer Controller's release. */
     readonly serviceController: k8s.helm.v3.Release;
     readonly acmeDns01?: AcmeDns01;
+    /** The security group EKS creates for the control plane's network interfaces; the nodes' group admits it on the webhook ports. */
     readonly clusterSecurityGroupId: pulumi.Output<string>;
     readonly bindAwsRole: (name: string, binding: AwsRoleBinding, opts: { parent: pulumi.Resource }) => pulumi.Resource;
     readonly managedCa?: PrivateCaSubordinate;
@@ -235,6 +242,10 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
             },
         }, { parent: this, provider: this.provider, dependsOn: [lbcIdentity, lbcPolicy] });
 
-        this.registerOutputs({ endpoint: this.endpoint, caData: this.caData, egressIps: this.egressIps, clusterSecurityGroupId: clusterSg });
+        this.registerOutputs({
+            name: this.name, cloud: this.cloud, region: this.region, network: this.network, trustDomain: this.trustDomain, provider: this.provider,
+            endpoint: this.endpoint, caData: this.caData, egressIps: this.egressIps, egressAddresses: this.egressAddresses, eastWest: this.eastWest,
+            serviceController: this.serviceController, acmeDns01: this.acmeDns01, clusterSecurityGroupId: clusterSg, managedCa: this.managedCa,
+        });
     }
 }

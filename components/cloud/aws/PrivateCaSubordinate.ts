@@ -5,15 +5,26 @@ import { APPROVER_POLICY_ACCOUNT, AWS_PCA_ISSUER_ACCOUNT, ManagedCa, SignedSubor
 import { CERT_MANAGER_NAMESPACE } from "../../kubernetes/names";
 
 export interface PrivateCaSubordinateArgs {
+    /** The environment, the Organization (O) of the CSR's subject: the pki stack copies it into the certificate. */
     readonly environment: string;
+    /** The EKS cluster's name, in the subject's CN. */
     readonly cluster: string;
+    /** The CA's region, named in the issuer's spec. */
     readonly region: string;
+    /** The provider pinned to the cluster's region (and account). */
     readonly provider: aws.Provider;
+    /** Binds the issuer controller's ServiceAccount to its IAM role: the cluster's `bindAwsRole` (EKS Pod Identity). */
     readonly bindAwsRole: (name: string, binding: AwsRoleBinding, opts: { parent: pulumi.Resource }) => pulumi.Resource;
-    /** Present once the pki stack has signed this CA's CSR (step 2 of the handoff). */
+    /**
+     * Present once the pki stack has signed this CA's CSR (step 2 of the handoff). @default - step 1: the CA awaits
+     * its certificate and exposes `csrPem`; no `issuer`
+     */
     readonly signed?: SignedSubordinate;
+    /** aws-privateca-issuer chart version (Helm repo https://cert-manager.github.io/aws-privateca-issuer). */
     readonly issuerChartVersion: string;
+    /** Two replicas of the issuer controller. */
     readonly highAvailability: boolean;
+    /** `protect` on the CA. */
     readonly protect: boolean;
 }
 
@@ -33,6 +44,7 @@ export class PrivateCaSubordinate extends pulumi.ComponentResource implements Ma
     readonly caName: string;
     readonly csrPem?: pulumi.Output<string>;
     readonly issuer?: ManagedCa["issuer"];
+    /** The subordinate CA in AWS Private CA. */
     readonly ca: aws.acmpca.CertificateAuthority;
 
     constructor(name: string, args: PrivateCaSubordinateArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -52,7 +64,7 @@ export class PrivateCaSubordinate extends pulumi.ComponentResource implements Ma
         }, { ...child, protect: args.protect });
         if (!args.signed) {
             this.csrPem = this.ca.certificateSigningRequest;
-            this.registerOutputs({ csrPem: this.csrPem });
+            this.registerOutputs({ backend: this.backend, caName: this.caName, csrPem: this.csrPem, ca: this.ca });
             return;
         }
         const imported = new aws.acmpca.CertificateAuthorityCertificate(name, {
@@ -89,6 +101,6 @@ export class PrivateCaSubordinate extends pulumi.ComponentResource implements Ma
             },
             ready: [imported, policy, association],
         };
-        this.registerOutputs({ arn: this.ca.arn });
+        this.registerOutputs({ backend: this.backend, caName: this.caName, issuer: this.issuer, ca: this.ca, arn: this.ca.arn });
     }
 }

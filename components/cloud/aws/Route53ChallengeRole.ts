@@ -29,6 +29,7 @@ export function route53ChallengePolicy(partition: string, hostedZoneId: string):
 export interface WebIdentity {
     /** The cluster's service account token issuer, `https://...`. */
     readonly issuerUrl: string;
+    /** The ServiceAccount's namespace and name, the token's `sub`. */
     readonly namespace: string;
     readonly serviceAccount: string;
 }
@@ -49,14 +50,23 @@ export function webIdentityTrust(providerArn: string, w: WebIdentity): string {
 }
 
 export interface Route53ChallengeRoleArgs {
+    /** The Route 53 hosted zone of the ingress hosts: the only zone the role may write to. */
     readonly hostedZoneId: string;
-    /** Who assumes the role: EKS Pod Identity (the association is the cluster's), or another cluster's service account. */
+    /**
+     * Who assumes the role: EKS Pod Identity (the association is the cluster's), or another cluster's service account
+     * (an IAM OIDC provider for its issuer is created here).
+     */
     readonly trust: { readonly podIdentity: true } | { readonly webIdentity: WebIdentity };
+    /** Tags on the role and the OIDC provider. @default - none */
     readonly tags?: Record<string, string>;
 }
 
-/** An IAM role that may write ACME challenges to one Route 53 zone, for cert-manager on one cluster. */
+/**
+ * An IAM role that may write ACME challenges to one Route 53 zone, for cert-manager on one cluster. Its resources use
+ * the AWS provider of `opts.provider` (the zone's account), which is why `opts` is required.
+ */
 export class Route53ChallengeRole extends pulumi.ComponentResource {
+    /** The role cert-manager assumes: name its ARN in the solver. */
     readonly role: aws.iam.Role;
     /** The role with its permissions: a challenge fails until they exist. */
     readonly ready: pulumi.Resource[];
@@ -82,6 +92,6 @@ export class Route53ChallengeRole extends pulumi.ComponentResource {
         this.role = new aws.iam.Role(`${name}`, { assumeRolePolicy: assume, tags: args.tags }, child);
         const policy = new aws.iam.RolePolicy(`${name}`, { role: this.role.id, policy: partition.apply((p) => route53ChallengePolicy(p, args.hostedZoneId)) }, { parent: this.role });
         this.ready = [this.role, policy, ...(provider ? [provider] : [])];
-        this.registerOutputs({ roleArn: this.role.arn });
+        this.registerOutputs({ role: this.role, roleArn: this.role.arn, ready: this.ready });
     }
 }

@@ -5,17 +5,28 @@ import { CERT_MANAGER_NAMESPACE } from "../../kubernetes/names";
 import { SERVICE_ACCOUNT_ID, shortName } from "./names";
 
 export interface CasSubordinateArgs {
+    /** The environment, the Organization (O) of the CSR's subject: the pki stack copies it into the certificate. */
     readonly environment: string;
+    /** The GKE cluster's name: it names the pool (`<cluster>-mesh`), the CA (`<cluster>-int`) and the subject's CN. */
     readonly cluster: string;
+    /** The project of the cluster and of the CA pool; its Workload Identity pool binds the issuer's account. */
     readonly project: string;
+    /** The pool's and the CA's location. */
     readonly region: string;
+    /** The provider pinned to the project; every GCP resource and the CSR lookup use it. */
     readonly provider: gcp.Provider;
     /** The GKE cluster: its workload pool exists once it does. */
     readonly gkeCluster: pulumi.Resource;
-    /** Present once the pki stack has signed this CA's CSR (step 2 of the handoff). */
+    /**
+     * Present once the pki stack has signed this CA's CSR (step 2 of the handoff). @default - step 1: the CA awaits
+     * activation and exposes `csrPem`; no `issuer`
+     */
     readonly signed?: SignedSubordinate;
+    /** google-cas-issuer chart version (`oci://quay.io/jetstack/charts/cert-manager-google-cas-issuer`). */
     readonly issuerChartVersion: string;
+    /** Two replicas of the issuer controller. */
     readonly highAvailability: boolean;
+    /** `protect` and deletion protection on the pool and the CA. */
     readonly protect: boolean;
 }
 
@@ -74,7 +85,7 @@ export class CasSubordinate extends pulumi.ComponentResource implements ManagedC
             this.csrPem = gcp.certificateauthority.getAuthorityOutput({
                 pool: pool.name, location: args.region, certificateAuthorityId: ca.certificateAuthorityId, project: args.project,
             }, { provider: args.provider, parent: this, dependsOn: [ca] }).pemCsr;
-            this.registerOutputs({ csrPem: this.csrPem });
+            this.registerOutputs({ backend: this.backend, caName: this.caName, csrPem: this.csrPem });
             return;
         }
         const account = new gcp.serviceaccount.Account(`${name}-issuer`, {
@@ -102,6 +113,6 @@ export class CasSubordinate extends pulumi.ComponentResource implements ManagedC
             },
             ready: [ca, grant, binding],
         };
-        this.registerOutputs({ pool: pool.id });
+        this.registerOutputs({ backend: this.backend, caName: this.caName, issuer: this.issuer, pool: pool.id });
     }
 }

@@ -3,11 +3,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterVpc } from "../MeshCluster";
 
 export interface GcpVpcArgs {
+    /** The GKE cluster the VPC is for. */
     readonly clusterName: string;
+    /** The provider pinned to the cluster's project; every resource uses it. */
     readonly provider: gcp.Provider;
+    /** The region of the subnet, the router, Cloud NAT and the addresses (the regional cluster's). */
     readonly region: string;
+    /** The nodes' primary range. */
     readonly subnetCidr: string;
+    /** The secondary range for pods, named `GcpVpc.PODS_RANGE` (VPC-native cluster). */
     readonly podsCidr: string;
+    /** The secondary range for Services, named `GcpVpc.SERVICES_RANGE`. */
     readonly servicesCidr: string;
     /** Reserved static addresses for Cloud NAT: the cluster's egress, stable and known before the cluster exists. */
     readonly natAddressCount: number;
@@ -20,8 +26,10 @@ export class GcpVpc extends pulumi.ComponentResource implements ClusterVpc {
     readonly clusterName: string;
     readonly networkId: pulumi.Output<string>;
     readonly subnetworkId: pulumi.Output<string>;
+    /** The Cloud NAT addresses: the cluster's egress. */
     readonly egressIps: pulumi.Output<string[]>;
     readonly egressAddresses: readonly pulumi.Output<string>[];
+    /** The east-west gateway's reserved address, with `eastWestAddress`. */
     readonly eastWestIp?: pulumi.Output<string>;
     static readonly PODS_RANGE = "pods";
     static readonly SERVICES_RANGE = "services";
@@ -62,6 +70,9 @@ export class GcpVpc extends pulumi.ComponentResource implements ClusterVpc {
         this.subnetworkId = subnet.id;
         this.egressAddresses = addresses.map((a) => a.address);
         this.egressIps = pulumi.all([...this.egressAddresses]);
-        this.registerOutputs({ networkId: this.networkId, subnetworkId: this.subnetworkId, egressIps: this.egressIps });
+        this.registerOutputs({
+            clusterName: this.clusterName, networkId: this.networkId, subnetworkId: this.subnetworkId, egressIps: this.egressIps,
+            egressAddresses: this.egressAddresses, eastWestIp: this.eastWestIp,
+        });
     }
 }

@@ -11,14 +11,19 @@ import { GcpVpc } from "./GcpVpc";
 import { acmeDnsServiceAccountId, nodeServiceAccountId } from "./names";
 
 export interface GkeClusterArgs {
+    /** The cluster's project: its Workload Identity pool is `<project>.svc.id.goog`. */
     readonly project: string;
+    /** The region of the regional cluster, its node pool and KMS key ring. */
     readonly region: string;
     /** The cluster's VPC, subnets and egress addresses. */
     readonly vpc: GcpVpc;
+    /** The provider pinned to the cluster's project; every GCP resource uses it. */
     readonly provider: gcp.Provider;
     /** The Istio network the cluster's workloads are on (`topology.istio.io/network`). */
     readonly network: string;
+    /** The cluster's SPIFFE trust domain, handed on to the mesh. */
     readonly trustDomain: string;
+    /** The GKE release channel the control plane and nodes upgrade on. */
     readonly releaseChannel: "RAPID" | "REGULAR" | "STABLE";
     /** The control plane's private /28. */
     readonly masterCidr: string;
@@ -30,10 +35,11 @@ export interface GkeClusterArgs {
     readonly protect: boolean;
     /**
      * ACME DNS-01 for the ingress hosts: in Cloud DNS through cert-manager's Workload Identity, or in Route 53 through
-     * a role of the zone's AWS account (`aws`: that account's provider and region) assumed with a service account token.
+     * a role of the zone's AWS account (`aws`: that account's provider and region, required for a Route 53 zone)
+     * assumed with a service account token. @default - none: no `acmeDns01`
      */
     readonly acmeDns?: AcmeDnsZone & { readonly aws?: { readonly provider: aws.Provider; readonly region: string } };
-    /** `caBackend: google-cas`: the cluster's Certificate Authority Service subordinate. */
+    /** `caBackend: google-cas`: the cluster's Certificate Authority Service subordinate. @default - none: no `managedCa` */
     readonly managedCa?: ManagedCaRequest & { readonly highAvailability: boolean };
 }
 
@@ -65,6 +71,9 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
 
     constructor(name: string, args: GkeClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:gcp:GkeCluster", name, {}, opts);
+        if (args.acmeDns?.zone.provider === "route53" && !args.acmeDns.aws) {
+            throw new pulumi.ResourceError(`GkeCluster ${name}: acmeDns writes ACME challenges to Route 53 without an AWS account to hold its role (acmeDns.aws)`, this);
+        }
         this.name = name;
         this.region = args.region;
         this.network = args.network;
@@ -163,7 +172,11 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
             kubeconfig: pulumi.all([cluster.endpoint, this.caData]).apply(([endpoint, ca]) => gkeKubeconfig(name, endpoint, ca)),
             enableServerSideApply: true,
         }, { parent: this, dependsOn: [pool] });
-        this.registerOutputs({ endpoint: this.endpoint, caData: this.caData, egressIps: this.egressIps });
+        this.registerOutputs({
+            name: this.name, cloud: this.cloud, region: this.region, network: this.network, trustDomain: this.trustDomain, provider: this.provider,
+            endpoint: this.endpoint, caData: this.caData, egressIps: this.egressIps, egressAddresses: this.egressAddresses, eastWest: this.eastWest,
+            acmeDns01: this.acmeDns01, managedCa: this.managedCa,
+        });
     }
 
     private acmeDnsIdentity(name: string, args: GkeClusterArgs, dns: NonNullable<GkeClusterArgs["acmeDns"]>, cluster: gcp.container.Cluster,
@@ -190,16 +203,17 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
                 ready: [account, grant, binding],
             };
         }
-        if (!dns.aws) throw new pulumi.ResourceError(`GkeCluster ${name}: writes ACME challenges to Route 53 without an AWS account to hold its role`, this);
+        // Checked before anything was created.
+        const zoneAccount = dns.aws!;
         // A GKE cluster's service account tokens are issued by its selfLink URL, whose OIDC discovery Google serves.
         const issuerUrl = `https://container.googleapis.com/v1/projects/${args.project}/locations/${args.region}/clusters/${name}`;
         const role = new Route53ChallengeRole(`${name}-acme-dns`, {
             hostedZoneId: zone.hostedZoneId,
             trust: { webIdentity: { issuerUrl, namespace: certManager.namespace, serviceAccount: ACME_DNS_TOKEN_ACCOUNT } },
-        }, { parent: this, provider: dns.aws.provider, dependsOn: [cluster] });
+        }, { parent: this, provider: zoneAccount.provider, dependsOn: [cluster] });
         return {
             solver: role.role.arn.apply((arn) => ({
-                route53: { region: dns.aws!.region, hostedZoneID: zone.hostedZoneId, role: arn, auth: { kubernetes: { serviceAccountRef: { name: ACME_DNS_TOKEN_ACCOUNT } } } },
+                route53: { region: zoneAccount.region, hostedZoneID: zone.hostedZoneId, role: arn, auth: { kubernetes: { serviceAccountRef: { name: ACME_DNS_TOKEN_ACCOUNT } } } },
             })),
             tokenServiceAccount: ACME_DNS_TOKEN_ACCOUNT,
             ready: role.ready,
