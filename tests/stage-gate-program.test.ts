@@ -17,25 +17,27 @@ describe("stage gate in the program", () => {
         assert.deepEqual(registered.filter((r) => !r.type.startsWith("pulumi:providers:")).map((r) => r.type), ["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"], "only reads happen before the gate");
     });
 
+    // The gate is the program's first step, the same in a preview and an update: where a plan only has to get past it,
+    // the emulated create is planned ("created"), without the preview's second run of the program.
     it("lets a stack move up one stage, stay, or skip with the override", async () => {
-        await planStack({ stack: "prod", previousOutputs: previous(4) });
-        await planStack({ stack: "prod", previousOutputs: previous(5) });
+        await planStack({ stack: "prod", previousOutputs: previous(4), mode: "created" });
+        await planStack({ stack: "prod", previousOutputs: previous(5), mode: "created" });
         const config = stackConfig("prod");
         config.stageGate = { allowJump: true };
-        await planStack({ stack: "prod", config: toRuntime(config), previousOutputs: previous(2) });
+        await planStack({ stack: "prod", config: toRuntime(config), previousOutputs: previous(2), mode: "created" });
     });
 
     it("refuses a downgrade unless allowed", async () => {
         await assert.rejects(planStack({ stack: "dev", previousOutputs: previous(3) }), /refusing to lower the stage from stage 3/);
         const config = stackConfig("dev");
         config.stageGate = { allowDowngrade: true };
-        await planStack({ stack: "dev", config: toRuntime(config), previousOutputs: previous(3) });
+        await planStack({ stack: "dev", config: toRuntime(config), previousOutputs: previous(3), mode: "created" });
     });
 
     it("reads the previous stage from another stack when told to (a stack that takes over from another)", async () => {
         const config = stackConfig("prod");
         config.stageGate = { previousStack: "acme/istio-production/staging" };
-        const ok = await planStack({ stack: "prod", config: toRuntime(config) });
+        const ok = await planStack({ stack: "prod", config: toRuntime(config), mode: "created" });
         assert.ok(ok.referenced.includes("staging"));
         const staging = stackConfig("staging");
         staging.stage = 3;
@@ -60,7 +62,7 @@ describe("stage gate in the program", () => {
         console.warn = (...a: unknown[]) => warned.push(a.join(" "));
         try {
             // Planned afresh (an onRegister hook bypasses the test process's plan reuse): the warnings are what is tested.
-            const plan = await planStack({ stack, config: config && toRuntime(config), previousOutputs: stage === undefined ? undefined : previous(stage), onRegister: () => undefined });
+            const plan = await planStack({ stack, config: config && toRuntime(config), previousOutputs: stage === undefined ? undefined : previous(stage), onRegister: () => undefined, mode: "created" });
             return { outputs: stackOutputs(plan.graph).outputs as Record<string, any>, warned: warned.join("\n") };
         } finally {
             console.warn = warn;

@@ -1,0 +1,12 @@
+// Test files run in parallel worker processes, one per core (at least two: the suite is mostly CPU-bound plans,
+// and each worker plans what its files need); `npm test` type-checks beside them.
+const os = require("node:os");
+
+module.exports = {
+    require: ["tsx/cjs"],
+    spec: ["tests/**/*.test.ts"],
+    timeout: 180000,
+    reporter: "spec",
+    parallel: true,
+    jobs: Math.max(2, os.availableParallelism ? os.availableParallelism() : os.cpus().length),
+};
