@@ -1,5 +1,6 @@
-import * as aws from "@pulumi/aws";
-import * as gcp from "@pulumi/gcp";
+import { Provider as AwsProvider } from "@pulumi/aws/provider";
+import { Region } from "@pulumi/aws/types/enums";
+import { Provider as GcpProvider } from "@pulumi/gcp/provider";
 import { ClusterConfig, MeshConfig } from "../config";
 import { peerAllowList } from "../components/cloud/allowList";
 import { AwsVpc } from "../components/cloud/aws/AwsVpc";
@@ -11,8 +12,8 @@ import { AcmeDnsZone, ClusterVpc, MeshCluster } from "../components/cloud/MeshCl
 import { SignedSubordinate } from "../components/pki/managedCa";
 
 type CloudSetup =
-    | { readonly config: Extract<ClusterConfig, { cloud: "aws" }>; readonly provider: aws.Provider; readonly vpc: AwsVpc }
-    | { readonly config: Extract<ClusterConfig, { cloud: "gcp" }>; readonly provider: gcp.Provider; readonly vpc: GcpVpc };
+    | { readonly config: Extract<ClusterConfig, { cloud: "aws" }>; readonly provider: AwsProvider; readonly vpc: AwsVpc }
+    | { readonly config: Extract<ClusterConfig, { cloud: "gcp" }>; readonly provider: GcpProvider; readonly vpc: GcpVpc };
 
 /**
  * Every cluster of the stack, on either cloud. VPCs come first, for all clusters, so that each cluster's API
@@ -24,8 +25,8 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean, signed:
     const setups: CloudSetup[] = config.clusters.map((c) => {
         if (c.cloud === "aws") {
             // An explicit provider per cluster: region and account never come from the operator's environment.
-            const provider = new aws.Provider(`${c.name}-aws`, {
-                region: c.region as aws.Region,
+            const provider = new AwsProvider(`${c.name}-aws`, {
+                region: c.region as Region,
                 allowedAccountIds: c.accountId ? [c.accountId] : undefined,
                 defaultTags: { tags: { "istio-production/environment": config.environment, "istio-production/mesh": config.meshId } },
             });
@@ -38,7 +39,7 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean, signed:
             });
             return { config: c, provider, vpc };
         }
-        const provider = new gcp.Provider(`${c.name}-gcp`, {
+        const provider = new GcpProvider(`${c.name}-gcp`, {
             project: c.project, region: c.region,
             defaultLabels: { "istio-production-environment": config.environment, "istio-production-mesh": config.meshId },
         });
@@ -64,7 +65,7 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean, signed:
         if (s.config.cloud === "aws") {
             return new EksCluster(s.config.name, {
                 ...common,
-                region: s.config.region, vpc: s.vpc as AwsVpc, provider: s.provider as aws.Provider,
+                region: s.config.region, vpc: s.vpc as AwsVpc, provider: s.provider as AwsProvider,
                 kubernetesVersion: s.config.kubernetesVersion, endpointAccess: s.config.endpointAccess,
                 publicAccessCidrs: allowed, nodes: s.config.nodes, highAvailability: ha,
                 loadBalancerControllerVersion: config.charts.awsLoadBalancerController,
@@ -74,11 +75,11 @@ export function buildClusters(config: MeshConfig, multiCluster: boolean, signed:
         }
         return new GkeCluster(s.config.name, {
             ...common,
-            project: s.config.project, region: s.config.region, vpc: s.vpc as GcpVpc, provider: s.provider as gcp.Provider,
+            project: s.config.project, region: s.config.region, vpc: s.vpc as GcpVpc, provider: s.provider as GcpProvider,
             releaseChannel: s.config.releaseChannel, masterCidr: s.config.masterCidr, authorizedCidrs: allowed, nodes: s.config.nodes,
             acmeDns: acmeDns && {
                 ...acmeDns,
-                aws: zoneAccount && { provider: zoneAccount.provider as aws.Provider, region: zoneAccount.config.region },
+                aws: zoneAccount && { provider: zoneAccount.provider as AwsProvider, region: zoneAccount.config.region },
             },
             managedCa,
         });

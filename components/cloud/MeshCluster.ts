@@ -1,5 +1,5 @@
 import { ManagedCa, SignedSubordinate } from "../pki/managedCa";
-import * as k8s from "@pulumi/kubernetes";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 
 /**
@@ -14,7 +14,7 @@ export interface MeshCluster {
     readonly network: string;
     readonly trustDomain: string;
     /** Kubernetes provider built from an exec kubeconfig; every Kubernetes resource of this cluster uses it. */
-    readonly provider: k8s.Provider;
+    readonly provider: KubernetesProvider;
     /** API server URL (`https://...`). */
     readonly endpoint: pulumi.Output<string>;
     /** API server CA, base64-encoded PEM as kubeconfigs carry it. */

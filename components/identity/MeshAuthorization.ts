@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeAuthConfig, ServiceConfig } from "../../config";
 import { customResource } from "../kubernetes/customResource";
@@ -31,7 +31,7 @@ export interface MeshAuthorizationArgs {
  */
 export class MeshAuthorization extends pulumi.ComponentResource {
     /** Mesh namespaces by name, for other components that create objects in them. */
-    readonly namespaces: Record<string, k8s.core.v1.Namespace> = {};
+    readonly namespaces: Record<string, coreV1.Namespace> = {};
     /** The cluster's mesh with these namespaces added, for the layers above. */
     readonly mesh: MeshedCluster;
 
@@ -40,7 +40,7 @@ export class MeshAuthorization extends pulumi.ComponentResource {
         const { cluster, istiod } = args.mesh;
         const child = { parent: this, provider: cluster.provider };
         for (const ns of [...new Set(args.services.map((s) => s.namespace))].sort()) {
-            this.namespaces[ns] = new k8s.core.v1.Namespace(`${name}-ns-${ns}`, { metadata: { name: ns, labels: { "istio-injection": "enabled" } } }, { ...child, dependsOn: [istiod] });
+            this.namespaces[ns] = new coreV1.Namespace(`${name}-ns-${ns}`, { metadata: { name: ns, labels: { "istio-injection": "enabled" } } }, { ...child, dependsOn: [istiod] });
         }
         const apply = (doc: PolicyDocument, kind = "AuthorizationPolicy") =>
             customResource(`${name}-${doc.namespace}-${doc.name}`, "security.istio.io/v1", kind, { name: doc.name, namespace: doc.namespace }, { spec: doc.spec },

@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as apiextensions from "@pulumi/kubernetes/apiextensions";
 import * as pulumi from "@pulumi/pulumi";
 
 /** A custom resource of a CRD the mesh installs. The spec is typed loosely; tests validate it against the CRD schema. */
@@ -9,8 +9,8 @@ export function customResource(
     metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> },
     body: Record<string, pulumi.Input<any>>,
     opts: pulumi.CustomResourceOptions,
-): k8s.apiextensions.CustomResource {
-    return new k8s.apiextensions.CustomResource(name, { apiVersion, kind, metadata, ...body }, opts);
+): apiextensions.CustomResource {
+    return new apiextensions.CustomResource(name, { apiVersion, kind, metadata, ...body }, opts);
 }
 
 /** Pulumi waits until the resource reports this condition (pulumi-kubernetes `pulumi.com/waitFor`). */

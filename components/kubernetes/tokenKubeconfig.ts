@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshCluster } from "../cloud/MeshCluster";
 import { ISTIO_NAMESPACE } from "./names";
@@ -40,7 +40,7 @@ export interface TokenKubeconfigArgs {
  */
 export function tokenKubeconfig(resourceName: string, a: TokenKubeconfigArgs): pulumi.Output<string> {
     const c = a.cluster;
-    const tokenSecret = new k8s.core.v1.Secret(resourceName, {
+    const tokenSecret = new coreV1.Secret(resourceName, {
         metadata: { name: a.secretName, namespace: ISTIO_NAMESPACE, annotations: { "kubernetes.io/service-account.name": a.serviceAccount } },
         type: "kubernetes.io/service-account-token",
     }, { parent: a.parent, provider: c.provider, dependsOn: [...a.dependsOn] });
@@ -48,7 +48,7 @@ export function tokenKubeconfig(resourceName: string, a: TokenKubeconfigArgs): p
     // (`<namespace>/<name>`), which a preview does not know until the Secret exists: a read of a known id runs during
     // the preview itself and fails on a Secret not yet created (pulumi/pulumi v3.248.0 `pkg/resource/deploy/step.go`,
     // ReadStep), which is what an update adding a peer would hit.
-    const filled = k8s.core.v1.Secret.get(`${resourceName}-read`, tokenSecret.id, { parent: tokenSecret, provider: c.provider, dependsOn: [tokenSecret] });
+    const filled = coreV1.Secret.get(`${resourceName}-read`, tokenSecret.id, { parent: tokenSecret, provider: c.provider, dependsOn: [tokenSecret] });
     return pulumi.secret(pulumi.all([c.endpoint, c.caData, filled.data]).apply(([server, ca, data]) => {
         if (!data?.token) throw new pulumi.ResourceError(`cluster ${c.name}: the token Secret ${a.secretName} has no token yet`, a.parent);
         return remoteKubeconfig(c.name, server, ca, Buffer.from(data.token, "base64").toString("utf8"));

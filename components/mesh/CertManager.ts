@@ -1,4 +1,7 @@
-import * as k8s from "@pulumi/kubernetes";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
+import * as helmV3 from "@pulumi/kubernetes/helm/v3";
+import * as rbacV1 from "@pulumi/kubernetes/rbac/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { AcmeDns01 } from "../cloud/MeshCluster";
 import { certManagerValues } from "./values";
@@ -6,7 +9,7 @@ import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT } from "../kuberne
 
 export interface CertManagerArgs {
     /** The cluster's Kubernetes provider; every resource here uses it. */
-    readonly provider: k8s.Provider;
+    readonly provider: KubernetesProvider;
     /** Chart version (OCI chart `oci://quay.io/jetstack/charts/cert-manager`), e.g. "v1.21.1". */
     readonly version: string;
     /** Two replicas, zone spread and disruption budgets for the controller, the webhook and the cainjector. */
@@ -24,17 +27,17 @@ export interface CertManagerArgs {
 
 /** cert-manager with its CRDs, in its own namespace. Everything that creates cert-manager resources waits for `release`. */
 export class CertManager extends pulumi.ComponentResource {
-    readonly release: k8s.helm.v3.Release;
-    readonly namespace: k8s.core.v1.Namespace;
+    readonly release: helmV3.Release;
+    readonly namespace: coreV1.Namespace;
     /** What lets cert-manager use its ACME DNS-01 identity in the cluster: a challenge fails until it exists. */
     readonly acmeDnsAccess: pulumi.Resource[] = [];
 
     constructor(name: string, args: CertManagerArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:CertManager", name, {}, opts);
         const child = { parent: this, provider: args.provider };
-        this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: CERT_MANAGER_NAMESPACE } }, { ...child, dependsOn: [...args.after ?? []] });
+        this.namespace = new coreV1.Namespace(`${name}-ns`, { metadata: { name: CERT_MANAGER_NAMESPACE } }, { ...child, dependsOn: [...args.after ?? []] });
         // Release, not Chart v4: cert-manager's startupapicheck is a Helm hook, and the release waits for the webhook.
-        this.release = new k8s.helm.v3.Release(`${name}-cert-manager`, {
+        this.release = new helmV3.Release(`${name}-cert-manager`, {
             name: "cert-manager",
             chart: "oci://quay.io/jetstack/charts/cert-manager",
             version: args.version,
@@ -56,14 +59,14 @@ export class CertManager extends pulumi.ComponentResource {
      * v1.21.1 pkg/issuer/acme/dns/dns.go `createToken` (TokenRequest in the issuer's resource namespace), which its
      * chart's RBAC does not allow (deploy/charts/cert-manager/templates/rbac.yaml grants no serviceaccounts/token).
      */
-    private allowTokenRequests(name: string, account: string, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
+    private allowTokenRequests(name: string, account: string, child: { parent: pulumi.Resource; provider: KubernetesProvider }) {
         const inNamespace = { ...child, dependsOn: [this.namespace] };
-        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-${account}`, { metadata: { name: account, namespace: CERT_MANAGER_NAMESPACE } }, inNamespace);
-        const role = new k8s.rbac.v1.Role(`${name}-${account}`, {
+        const serviceAccount = new coreV1.ServiceAccount(`${name}-${account}`, { metadata: { name: account, namespace: CERT_MANAGER_NAMESPACE } }, inNamespace);
+        const role = new rbacV1.Role(`${name}-${account}`, {
             metadata: { name: `${account}-token`, namespace: CERT_MANAGER_NAMESPACE },
             rules: [{ apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [account], verbs: ["create"] }],
         }, inNamespace);
-        const binding = new k8s.rbac.v1.RoleBinding(`${name}-${account}`, {
+        const binding = new rbacV1.RoleBinding(`${name}-${account}`, {
             metadata: { name: `${account}-token`, namespace: CERT_MANAGER_NAMESPACE },
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
             subjects: [{ kind: "ServiceAccount", name: CERT_MANAGER_SERVICE_ACCOUNT, namespace: CERT_MANAGER_NAMESPACE }],

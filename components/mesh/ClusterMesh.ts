@@ -1,4 +1,5 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
+import * as helmV3 from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 import { ChartVersions, IngressConfig, MeshSettings, MultiClusterConfig } from "../../config";
 import { MeshCluster } from "../cloud/MeshCluster";
@@ -45,9 +46,9 @@ export interface ClusterMeshArgs {
  */
 export class ClusterMesh extends pulumi.ComponentResource implements MeshedCluster {
     readonly cluster: MeshCluster;
-    readonly istiod: k8s.helm.v3.Release;
+    readonly istiod: helmV3.Release;
     /** The gateways' namespaces on this cluster, by name. */
-    readonly namespaces: Readonly<Record<string, k8s.core.v1.Namespace>>;
+    readonly namespaces: Readonly<Record<string, coreV1.Namespace>>;
 
     constructor(name: string, args: ClusterMeshArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:ClusterMesh", name, {}, opts);
@@ -56,7 +57,7 @@ export class ClusterMesh extends pulumi.ComponentResource implements MeshedClust
         const child = { parent: this };
         // Everything here hangs off these two namespaces, so it all follows the cluster's service controller.
         const afterController = cluster.serviceController ? [cluster.serviceController] : [];
-        const istioNamespace = new k8s.core.v1.Namespace(`${name}-istio-system`, {
+        const istioNamespace = new coreV1.Namespace(`${name}-istio-system`, {
             metadata: { name: ISTIO_NAMESPACE, labels: { "topology.istio.io/network": cluster.network } },
         }, { ...child, provider: cluster.provider, dependsOn: afterController });
         const certManager = new CertManager(`${name}-cert-manager`, {

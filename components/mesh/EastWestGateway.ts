@@ -1,4 +1,5 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
+import * as helmV3 from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 import { MultiClusterConfig } from "../../config";
 import { MeshCluster } from "../cloud/MeshCluster";
@@ -26,8 +27,8 @@ export interface EastWestGatewayArgs {
  * mTLS through (AUTO_PASSTHROUGH on `*.local`): peers' sidecars reach this cluster's services through it.
  */
 export class EastWestGateway extends pulumi.ComponentResource {
-    readonly release: k8s.helm.v3.Release;
-    readonly namespace: k8s.core.v1.Namespace;
+    readonly release: helmV3.Release;
+    readonly namespace: coreV1.Namespace;
 
     constructor(name: string, args: EastWestGatewayArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:EastWestGateway", name, {}, opts);
@@ -35,12 +36,12 @@ export class EastWestGateway extends pulumi.ComponentResource {
         if (!cluster.eastWest) throw new pulumi.ResourceError(`EastWestGateway ${name}: cluster ${cluster.name} has no east-west addresses: the cloud layer reserves them when multi-cluster is on`, this);
         const child = { parent: this, provider: cluster.provider };
         const ew = cluster.eastWest;
-        const namespace = this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, {
+        const namespace = this.namespace = new coreV1.Namespace(`${name}-ns`, {
             metadata: { name: EASTWEST_NAMESPACE, labels: { "istio-injection": "enabled" } },
         }, { ...child, dependsOn: [args.istiod] });
         // Replaced by deleting first: its load balancer holds the cluster's static addresses, which a new load balancer
         // cannot take until the old one lets go of them.
-        this.release = new k8s.helm.v3.Release(`${name}-gateway`, {
+        this.release = new helmV3.Release(`${name}-gateway`, {
             name: EASTWEST_GATEWAY,
             chart: "gateway",
             version: args.version,

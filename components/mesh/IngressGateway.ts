@@ -1,4 +1,7 @@
-import * as k8s from "@pulumi/kubernetes";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
+import * as helmV3 from "@pulumi/kubernetes/helm/v3";
+import * as networkingV1 from "@pulumi/kubernetes/networking/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { IngressConfig } from "../../config";
 import { HttpRouteResilience } from "../traffic/virtualService";
@@ -10,7 +13,7 @@ import { CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT, INGRESS_GATEWAY, 
 
 export interface IngressGatewayArgs {
     /** The cluster's Kubernetes provider; every resource here uses it. */
-    readonly provider: k8s.Provider;
+    readonly provider: KubernetesProvider;
     /** The cluster's cloud: it picks the Service annotations of a public load balancer. */
     readonly cloud: "aws" | "gcp";
     /** Istio `gateway` chart version. */
@@ -63,15 +66,15 @@ const CREDENTIAL = "ingress-tls";
  * pilot/pkg/xds/sds.go `filterAuthorizedResources`).
  */
 export class IngressGateway extends pulumi.ComponentResource {
-    readonly release: k8s.helm.v3.Release;
-    readonly namespace: k8s.core.v1.Namespace;
+    readonly release: helmV3.Release;
+    readonly namespace: coreV1.Namespace;
 
     constructor(name: string, args: IngressGatewayArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:IngressGateway", name, {}, opts);
         const child = { parent: this, provider: args.provider };
-        const namespace = this.namespace = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: INGRESS_NAMESPACE, labels: { "istio-injection": "enabled" } } },
+        const namespace = this.namespace = new coreV1.Namespace(`${name}-ns`, { metadata: { name: INGRESS_NAMESPACE, labels: { "istio-injection": "enabled" } } },
             { ...child, dependsOn: [args.istiod] });
-        this.release = new k8s.helm.v3.Release(`${name}-gateway`, {
+        this.release = new helmV3.Release(`${name}-gateway`, {
             name: INGRESS_GATEWAY,
             chart: "gateway",
             version: args.version,
@@ -84,7 +87,7 @@ export class IngressGateway extends pulumi.ComponentResource {
         this.registerOutputs({ release: this.release.status, namespace: this.namespace });
     }
 
-    private serveTls(name: string, args: IngressGatewayArgs, ingress: IngressConfig, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
+    private serveTls(name: string, args: IngressGatewayArgs, ingress: IngressConfig, child: { parent: pulumi.Resource; provider: KubernetesProvider }) {
         const waits: pulumi.Resource[] = [args.certManager];
         const issuerRef = ingress.issuer === "acme"
             ? { name: ACME_ISSUER, kind: "ClusterIssuer" as const, group: "cert-manager.io" as const }
@@ -143,18 +146,18 @@ export class IngressGateway extends pulumi.ComponentResource {
      * `shouldProcessIngressWithClass`: under the default ingressControllerMode STRICT an Ingress of an unknown class is
      * ignored); its selector `istio: ingressgateway` is meshConfig.ingressSelector's default.
      */
-    private acmeSolver(name: string, challenge: IngressConfig["acmeChallenge"], dns01: AcmeDns01 | undefined, child: { parent: pulumi.Resource; provider: k8s.Provider }): { spec: Record<string, unknown>; ready: pulumi.Resource[] } {
+    private acmeSolver(name: string, challenge: IngressConfig["acmeChallenge"], dns01: AcmeDns01 | undefined, child: { parent: pulumi.Resource; provider: KubernetesProvider }): { spec: Record<string, unknown>; ready: pulumi.Resource[] } {
         if (challenge === "dns01") {
             if (!dns01) throw new pulumi.ResourceError(`IngressGateway ${name}: acmeChallenge dns01 without a DNS-01 identity on this cluster: the cloud layer provides one when ingress.dnsZone is set`, this);
             return { spec: { dns01: dns01.solver }, ready: [...dns01.ready] };
         }
-        const ingressClass = new k8s.networking.v1.IngressClass(`${name}-ingress-class`, {
+        const ingressClass = new networkingV1.IngressClass(`${name}-ingress-class`, {
             metadata: { name: ISTIO_INGRESS_CLASS }, spec: { controller: "istio.io/ingress-controller" },
         }, child);
         return { spec: { http01: { ingress: { ingressClassName: ISTIO_INGRESS_CLASS } } }, ready: [ingressClass] };
     }
 
-    private route(name: string, hosts: readonly string[], exposed: readonly IngressRoute[], gateway: pulumi.Resource, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
+    private route(name: string, hosts: readonly string[], exposed: readonly IngressRoute[], gateway: pulumi.Resource, child: { parent: pulumi.Resource; provider: KubernetesProvider }) {
         // Longest prefix first: Istio takes the first matching route.
         const routes = [...exposed].sort((a, b) => b.prefix.length - a.prefix.length);
         customResource(`${name}-routes`, "networking.istio.io/v1", "VirtualService", { name: "ingress", namespace: INGRESS_NAMESPACE }, {

@@ -1,4 +1,7 @@
-import * as k8s from "@pulumi/kubernetes";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
+import * as apiextensions from "@pulumi/kubernetes/apiextensions";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
+import * as helmV3 from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshSettings } from "../../config";
 import { ClusterPki } from "../pki/ClusterPki";
@@ -11,11 +14,11 @@ import { CERT_MANAGER_NAMESPACE, ISTIO_NAMESPACE, MESH_ISSUER, ROOT_BUNDLE_SECRE
 
 export interface MeshCaArgs {
     /** The cluster's Kubernetes provider; every resource here uses it. */
-    readonly provider: k8s.Provider;
+    readonly provider: KubernetesProvider;
     /** cert-manager's release: its CRDs and webhook must exist before any Issuer or policy. */
     readonly certManager: pulumi.Resource;
     /** The istio-system namespace (istio-csr creates the istiod Certificate there). */
-    readonly istioNamespace: k8s.core.v1.Namespace;
+    readonly istioNamespace: coreV1.Namespace;
     /** The cluster's roots and intermediate; its key (unless `managedIssuer`) becomes the CA Issuer's Secret. */
     readonly pki: ClusterPki;
     /** istiod's cluster ID (`global.multiCluster.clusterName`): istio-csr accepts CSRs from it only. */
@@ -50,12 +53,12 @@ export interface MeshCaArgs {
  * `istioCsr` is ready: it picks its serving certificate once, at startup.
  */
 export class MeshCa extends pulumi.ComponentResource {
-    readonly istioCsr: k8s.helm.v3.Release;
-    readonly issuer: k8s.apiextensions.CustomResource;
+    readonly istioCsr: helmV3.Release;
+    readonly issuer: apiextensions.CustomResource;
     /** With `clusterIssuer`: the intermediate as a ClusterIssuer. */
-    readonly clusterIssuer?: k8s.apiextensions.CustomResource;
+    readonly clusterIssuer?: apiextensions.CustomResource;
     /** approver-policy's release, for other components' CertificateRequestPolicies. */
-    readonly approverPolicy: k8s.helm.v3.Release;
+    readonly approverPolicy: helmV3.Release;
 
     constructor(name: string, args: MeshCaArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:mesh:MeshCa", name, {}, opts);
@@ -65,7 +68,7 @@ export class MeshCa extends pulumi.ComponentResource {
         // The Issuer must be Ready before istio-csr: istio-csr is not Ready until the Issuer signed its serving cert.
         if (args.managedIssuer) {
             const m = args.managedIssuer;
-            const controller = new k8s.helm.v3.Release(`${name}-${m.backend}-issuer`, {
+            const controller = new helmV3.Release(`${name}-${m.backend}-issuer`, {
                 name: m.chart.name, chart: m.chart.chart, version: m.chart.version, repositoryOpts: m.chart.repo ? { repo: m.chart.repo } : undefined,
                 namespace: CERT_MANAGER_NAMESPACE, values: m.chart.values, atomic: true,
             }, { ...child, dependsOn: [args.certManager, ...m.ready] });
@@ -79,14 +82,14 @@ export class MeshCa extends pulumi.ComponentResource {
             if (!keyPem) throw new pulumi.ResourceError(`MeshCa ${name}: cluster ${args.clusterName}: its mesh CA has neither a managed issuer nor an intermediate key`, this);
             const chain = pulumi.all([args.pki.intermediateCertPem, args.pki.roots]).apply(([int, roots]) => issuerChain(int, roots));
             const caData = { "tls.crt": chain.chainPem, "tls.key": keyPem, "ca.crt": chain.signerPem };
-            const caSecret = new k8s.core.v1.Secret(`${name}-intermediate`, {
+            const caSecret = new coreV1.Secret(`${name}-intermediate`, {
                 metadata: { name: "istio-ca", namespace: ISTIO_NAMESPACE },
                 type: "kubernetes.io/tls",
                 stringData: caData,
             }, { ...child, dependsOn: [args.istioNamespace] });
             if (args.clusterIssuer) {
                 // A ClusterIssuer reads its Secret from cert-manager's cluster resource namespace (its own by default).
-                const clusterSecret = new k8s.core.v1.Secret(`${name}-intermediate-cluster`, {
+                const clusterSecret = new coreV1.Secret(`${name}-intermediate-cluster`, {
                     metadata: { name: "istio-ca", namespace: CERT_MANAGER_NAMESPACE }, type: "kubernetes.io/tls", stringData: caData,
                 }, { ...child, dependsOn: [args.certManager] });
                 this.clusterIssuer = customResource(`${name}-cluster-issuer`, "cert-manager.io/v1", "ClusterIssuer",
@@ -99,12 +102,12 @@ export class MeshCa extends pulumi.ComponentResource {
                 { ...child, dependsOn: [args.certManager, caSecret] });
         }
         // istio-csr reads the root bundle file at startup and exits without it.
-        const rootBundle = new k8s.core.v1.Secret(`${name}-root-bundle`, {
+        const rootBundle = new coreV1.Secret(`${name}-root-bundle`, {
             metadata: { name: ROOT_BUNDLE_SECRET, namespace: CERT_MANAGER_NAMESPACE },
             stringData: { "ca.pem": args.pki.roots.apply((roots) => roots.map((r) => r.trim()).join("\n") + "\n") },
         }, { ...child, dependsOn: [args.certManager] });
 
-        const approver = this.approverPolicy = new k8s.helm.v3.Release(`${name}-approver-policy`, {
+        const approver = this.approverPolicy = new helmV3.Release(`${name}-approver-policy`, {
             name: "cert-manager-approver-policy",
             chart: "oci://quay.io/jetstack/charts/cert-manager-approver-policy",
             version: args.approverPolicyVersion,
@@ -116,7 +119,7 @@ export class MeshCa extends pulumi.ComponentResource {
         const policies = meshCaPolicies({ trustDomain: args.trustDomain, mesh: args.mesh })
             .flatMap((policy) => approvalPolicy(name, { ...policy, issuerRef, approverPolicy: approver }, child));
 
-        this.istioCsr = new k8s.helm.v3.Release(`${name}-istio-csr`, {
+        this.istioCsr = new helmV3.Release(`${name}-istio-csr`, {
             name: "cert-manager-istio-csr",
             chart: "oci://quay.io/jetstack/charts/cert-manager-istio-csr",
             version: args.istioCsrVersion,

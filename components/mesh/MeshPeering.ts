@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { tokenKubeconfig } from "../kubernetes/tokenKubeconfig";
 import { ISTIO_NAMESPACE } from "../kubernetes/names";
@@ -46,7 +46,7 @@ export class MeshPeering extends pulumi.ComponentResource {
         const kubeconfig = tokenKubeconfig(`${pair}-token-e${epoch}`, {
             cluster: r, secretName: `istio-reader-token-${w.name}-e${epoch}`, serviceAccount: READER_ACCOUNT, parent: this, dependsOn: [watched.istiod],
         });
-        new k8s.core.v1.Secret(`${pair}-remote-secret`, {
+        new coreV1.Secret(`${pair}-remote-secret`, {
             metadata: {
                 name: remoteSecretName(r.name),
                 namespace: ISTIO_NAMESPACE,

@@ -1,4 +1,6 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as appsV1 from "@pulumi/kubernetes/apps/v1";
+import * as batchV1 from "@pulumi/kubernetes/batch/v1";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { istioMutual } from "../traffic/destinationRule";
 import { customResource } from "../kubernetes/customResource";
@@ -30,10 +32,10 @@ export class MeshVerification extends pulumi.ComponentResource {
         const echoes: pulumi.Resource[] = [];
         const perCluster = args.clusters.map(({ cluster, istiod }) => {
             const child = { parent: this, provider: cluster.provider };
-            const ns = new k8s.core.v1.Namespace(`${name}-${cluster.name}-ns`, { metadata: { name: NAMESPACE, labels: { "istio-injection": "enabled" } } }, { ...child, dependsOn: [istiod] });
-            const sa = new k8s.core.v1.ServiceAccount(`${name}-${cluster.name}-sa`, { metadata: { name: ACCOUNT, namespace: NAMESPACE } }, { ...child, dependsOn: [ns] });
+            const ns = new coreV1.Namespace(`${name}-${cluster.name}-ns`, { metadata: { name: NAMESPACE, labels: { "istio-injection": "enabled" } } }, { ...child, dependsOn: [istiod] });
+            const sa = new coreV1.ServiceAccount(`${name}-${cluster.name}-sa`, { metadata: { name: ACCOUNT, namespace: NAMESPACE } }, { ...child, dependsOn: [ns] });
             const app = `echo-${cluster.name}`;
-            echoes.push(new k8s.apps.v1.Deployment(`${name}-${cluster.name}-echo`, {
+            echoes.push(new appsV1.Deployment(`${name}-${cluster.name}-echo`, {
                 metadata: { name: app, namespace: NAMESPACE },
                 spec: {
                     replicas: 1,
@@ -49,7 +51,7 @@ export class MeshVerification extends pulumi.ComponentResource {
             }, { ...child, dependsOn: [sa] }));
             // Every cluster declares every echo Service, so the name resolves everywhere; endpoints come from the mesh.
             for (const { cluster: other } of args.clusters) {
-                new k8s.core.v1.Service(`${name}-${cluster.name}-svc-${other.name}`, {
+                new coreV1.Service(`${name}-${cluster.name}-svc-${other.name}`, {
                     metadata: { name: `echo-${other.name}`, namespace: NAMESPACE },
                     spec: { selector: { app: `echo-${other.name}` }, ports: [{ name: "http", port: 8080, targetPort: 8080 }] },
                 }, { ...child, dependsOn: [ns] });
@@ -75,7 +77,7 @@ export class MeshVerification extends pulumi.ComponentResource {
                 "set -eu",
                 ...targets.map((t) => `curl -sSf --retry 30 --retry-delay 5 --retry-all-errors --max-time 10 http://echo-${t}.${NAMESPACE}:8080/hostname && echo " <- ${t} via the mesh"`),
             ].join("\n");
-            new k8s.batch.v1.Job(`${name}-${cluster.name}-verify`, {
+            new batchV1.Job(`${name}-${cluster.name}-verify`, {
                 metadata: { name: "verify-cross-cluster", namespace: NAMESPACE },
                 spec: {
                     backoffLimit: 2,

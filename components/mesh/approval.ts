@@ -1,4 +1,5 @@
-import * as k8s from "@pulumi/kubernetes";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
+import * as rbacV1 from "@pulumi/kubernetes/rbac/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshSettings } from "../../config";
 import { customResource } from "../kubernetes/customResource";
@@ -74,16 +75,16 @@ export interface ApprovalPolicyArgs {
  * for requesters allowed to `use` it, and approves a request only if some applicable policy allows every attribute.
  * Returns everything a certificate consumer must wait for.
  */
-export function approvalPolicy(name: string, a: ApprovalPolicyArgs, opts: { parent: pulumi.Resource; provider: k8s.Provider }): pulumi.Resource[] {
+export function approvalPolicy(name: string, a: ApprovalPolicyArgs, opts: { parent: pulumi.Resource; provider: KubernetesProvider }): pulumi.Resource[] {
     const cr = customResource(`${name}-${a.policyName}`, "policy.cert-manager.io/v1alpha1", "CertificateRequestPolicy",
         { name: a.policyName },
         { spec: { allowed: a.allowed, ...(a.constraints ? { constraints: a.constraints } : {}), selector: { issuerRef: a.issuerRef, ...(a.namespaces ? { namespace: { matchNames: [...a.namespaces] } } : {}) } } },
         { ...opts, dependsOn: [a.approverPolicy] });
-    const role = new k8s.rbac.v1.ClusterRole(`${name}-${a.policyName}`, {
+    const role = new rbacV1.ClusterRole(`${name}-${a.policyName}`, {
         metadata: { name: `cert-manager-policy:${a.policyName}` },
         rules: [{ apiGroups: ["policy.cert-manager.io"], resources: ["certificaterequestpolicies"], verbs: ["use"], resourceNames: [a.policyName] }],
     }, { ...opts, parent: cr });
-    const binding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-${a.policyName}`, {
+    const binding = new rbacV1.ClusterRoleBinding(`${name}-${a.policyName}`, {
         metadata: { name: `cert-manager-policy:${a.policyName}` },
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
         subjects: [{ kind: "ServiceAccount", ...a.requester }],

@@ -1,5 +1,8 @@
 import * as crypto from "node:crypto";
-import * as k8s from "@pulumi/kubernetes";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
+import * as helmV3 from "@pulumi/kubernetes/helm/v3";
+import * as networkingV1 from "@pulumi/kubernetes/networking/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { ObservabilityConfig } from "../../config/observability";
 import { MeshCluster } from "../cloud/MeshCluster";
@@ -56,7 +59,7 @@ export function notAfterSeconds(pem: string): number {
  * sources), a NetworkPolicy that admits only its readers, and the mesh-wide Telemetry for access logs and trace sampling.
  */
 export class ClusterMonitoring extends pulumi.ComponentResource {
-    readonly prometheus: k8s.helm.v3.Release;
+    readonly prometheus: helmV3.Release;
 
     constructor(name: string, args: ClusterMonitoringArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:observability:ClusterMonitoring", name, {}, opts);
@@ -65,7 +68,7 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
             throw new pulumi.ResourceError(`ClusterMonitoring ${name}: cluster ${cluster.name} is a federation source without the hub's principal (hubPrincipal)`, this);
         }
         const child = { parent: this, provider: cluster.provider };
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: MONITORING_NAMESPACE } },
+        const namespace = new coreV1.Namespace(`${name}-namespace`, { metadata: { name: MONITORING_NAMESPACE } },
             { ...child, dependsOn: cluster.serviceController ? [cluster.serviceController] : [] });
         const auth = remoteWriteOf(args.observability)?.auth;
         // SigV4 from EKS: Prometheus' service account acts as the role, with no key in the cluster.
@@ -79,7 +82,7 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
                 remoteWriteRoleBound: roleBinding !== undefined, federation: args.federation, alerting: meshAlertRules(rules, args.observability), recording: meshRecordingRules(rules),
             });
         });
-        this.prometheus = new k8s.helm.v3.Release(`${name}-prometheus`, {
+        this.prometheus = new helmV3.Release(`${name}-prometheus`, {
             name: PROMETHEUS_RELEASE,
             chart: "prometheus",
             version: args.version,
@@ -89,7 +92,7 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
             atomic: true,
             // Federating servers run a sidecar: the injector must serve before their pods start.
         }, { ...child, dependsOn: [namespace, ...(args.federation ? [args.istiod] : []), ...(roleBinding ? [roleBinding] : [])] });
-        new k8s.networking.v1.NetworkPolicy(`${name}-prometheus-ingress`, {
+        new networkingV1.NetworkPolicy(`${name}-prometheus-ingress`, {
             metadata: { name: PROMETHEUS_SERVER, namespace: MONITORING_NAMESPACE },
             spec: prometheusNetworkPolicySpec({ kiali: args.kiali, federationSource: args.federation?.role === "source" }),
         }, { ...child, dependsOn: [namespace] });
@@ -99,12 +102,12 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
         this.registerOutputs({ prometheus: this.prometheus.status });
     }
 
-    private federate(name: string, args: ClusterMonitoringArgs, federation: FederationRole, namespace: k8s.core.v1.Namespace, child: { parent: pulumi.Resource; provider: k8s.Provider }) {
+    private federate(name: string, args: ClusterMonitoringArgs, federation: FederationRole, namespace: coreV1.Namespace, child: { parent: pulumi.Resource; provider: KubernetesProvider }) {
         const port = { name: "http-federate", port: PROMETHEUS_PORT, targetPort: PROMETHEUS_PORT, protocol: "TCP" };
         if (federation.role === "hub") {
             // Without a selector: a Service here only makes the name resolve; Istio routes it to the source's pods.
             for (const source of federation.sources) {
-                new k8s.core.v1.Service(`${name}-stub-${source}`, {
+                new coreV1.Service(`${name}-stub-${source}`, {
                     metadata: { name: clusterPrometheusService(source), namespace: MONITORING_NAMESPACE },
                     spec: { ports: [port] },
                 }, { ...child, dependsOn: [namespace] });
@@ -117,7 +120,7 @@ export class ClusterMonitoring extends pulumi.ComponentResource {
             }
             return;
         }
-        new k8s.core.v1.Service(`${name}-federated`, {
+        new coreV1.Service(`${name}-federated`, {
             metadata: { name: clusterPrometheusService(args.cluster.name), namespace: MONITORING_NAMESPACE },
             spec: { selector: { ...PROMETHEUS_SERVER_LABELS }, ports: [port] },
         }, { ...child, dependsOn: [namespace] });

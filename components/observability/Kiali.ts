@@ -1,4 +1,6 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as coreV1 from "@pulumi/kubernetes/core/v1";
+import * as helmV3 from "@pulumi/kubernetes/helm/v3";
+import * as rbacV1 from "@pulumi/kubernetes/rbac/v1";
 import * as pulumi from "@pulumi/pulumi";
 import { ObservabilityConfig } from "../../config/observability";
 import { MeshedCluster } from "../mesh/MeshedCluster";
@@ -54,7 +56,7 @@ export class Kiali extends pulumi.ComponentResource {
         const secrets = args.remotes.map((remote) => this.remoteAccess(name, args, remote));
         // The chart resolves its discovery selectors to the namespaces that exist at install time (a lookup).
         const roles = this.viewerRoles(`${name}-${hub.name}`, args.hub, namespaces);
-        new k8s.helm.v3.Release(`${name}-${hub.name}`, {
+        new helmV3.Release(`${name}-${hub.name}`, {
             name: KIALI_INSTANCE,
             chart: "kiali-server",
             version: args.version,
@@ -72,8 +74,8 @@ export class Kiali extends pulumi.ComponentResource {
         return namespaces.flatMap((namespace) => {
             const dependsOn = [on.istiod, ...(on.namespaces[namespace] ? [on.namespaces[namespace]] : [])];
             const metadata = { name: `${KIALI_INSTANCE}-viewer`, namespace };
-            const role = new k8s.rbac.v1.Role(`${prefix}-viewer-${namespace}`, { metadata, rules: KIALI_VIEWER_RULES }, { ...child, dependsOn });
-            return [role, new k8s.rbac.v1.RoleBinding(`${prefix}-viewer-${namespace}`, {
+            const role = new rbacV1.Role(`${prefix}-viewer-${namespace}`, { metadata, rules: KIALI_VIEWER_RULES }, { ...child, dependsOn });
+            return [role, new rbacV1.RoleBinding(`${prefix}-viewer-${namespace}`, {
                 metadata,
                 roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: metadata.name },
                 subjects: [{ kind: "ServiceAccount", name: KIALI_INSTANCE, namespace: ISTIO_NAMESPACE }],
@@ -81,10 +83,10 @@ export class Kiali extends pulumi.ComponentResource {
         });
     }
 
-    private remoteAccess(name: string, args: KialiArgs, remote: MeshedCluster): k8s.core.v1.Secret {
+    private remoteAccess(name: string, args: KialiArgs, remote: MeshedCluster): coreV1.Secret {
         const r = remote.cluster;
         const on = { parent: this, provider: r.provider };
-        const account = new k8s.helm.v3.Release(`${name}-${r.name}-remote`, {
+        const account = new helmV3.Release(`${name}-${r.name}-remote`, {
             name: KIALI_INSTANCE,
             chart: "kiali-server",
             version: args.version,
@@ -94,8 +96,8 @@ export class Kiali extends pulumi.ComponentResource {
             atomic: true,
         }, { ...on, dependsOn: [remote.istiod] });
         const metadata = { name: `${KIALI_INSTANCE}-viewer` };
-        const role = new k8s.rbac.v1.ClusterRole(`${name}-${r.name}-viewer`, { metadata, rules: KIALI_CLUSTER_VIEWER_RULES }, on);
-        const binding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-${r.name}-viewer`, {
+        const role = new rbacV1.ClusterRole(`${name}-${r.name}-viewer`, { metadata, rules: KIALI_CLUSTER_VIEWER_RULES }, on);
+        const binding = new rbacV1.ClusterRoleBinding(`${name}-${r.name}-viewer`, {
             metadata,
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: metadata.name },
             subjects: [{ kind: "ServiceAccount", name: KIALI_INSTANCE, namespace: ISTIO_NAMESPACE }],
@@ -103,7 +105,7 @@ export class Kiali extends pulumi.ComponentResource {
         const kubeconfig = tokenKubeconfig(`${name}-${r.name}-token-e${args.epoch}`, {
             cluster: r, secretName: `kiali-remote-token-${args.hub.cluster.name}-e${args.epoch}`, serviceAccount: KIALI_INSTANCE, parent: this, dependsOn: [account, binding],
         });
-        return new k8s.core.v1.Secret(`${name}-${r.name}-remote-secret`, {
+        return new coreV1.Secret(`${name}-${r.name}-remote-secret`, {
             metadata: {
                 name: kialiRemoteSecretName(r.name),
                 namespace: ISTIO_NAMESPACE,

@@ -1,4 +1,6 @@
-import * as aws from "@pulumi/aws";
+import { Provider as AwsProvider } from "@pulumi/aws/provider";
+import * as ec2 from "@pulumi/aws/ec2";
+import { getAvailabilityZonesOutput } from "@pulumi/aws/getAvailabilityZones";
 import * as pulumi from "@pulumi/pulumi";
 import { checked } from "../../checked";
 import { ClusterVpc } from "../MeshCluster";
@@ -11,7 +13,7 @@ export interface AwsVpcArgs {
      */
     readonly clusterName: string;
     /** The provider pinned to the cluster's region (and account); every resource and the zone lookup use it. */
-    readonly provider: aws.Provider;
+    readonly provider: AwsProvider;
     /**
      * The VPC's IPv4 range, split by `subnetCidrs`: the lower half into private subnets (nodes and pods), the upper
      * half into small public ones. At least as large as `longestVpcPrefix(availabilityZoneCount)` allows.
@@ -58,48 +60,48 @@ export class AwsVpc extends pulumi.ComponentResource implements ClusterVpc {
         const tags = { ...args.tags, "istio-production/cluster": args.clusterName };
         const clusterTag = `kubernetes.io/cluster/${args.clusterName}`;
 
-        const zones = aws.getAvailabilityZonesOutput({ state: "available" }, child).names.apply((names) => {
+        const zones = getAvailabilityZonesOutput({ state: "available" }, child).names.apply((names) => {
             if (names.length < args.availabilityZoneCount) throw new pulumi.ResourceError(`AwsVpc ${name}: cluster ${args.clusterName}: the region has ${names.length} availability zones, ${args.availabilityZoneCount} requested`, this);
             return names.slice(0, args.availabilityZoneCount);
         });
-        const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: args.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: name } }, child);
-        const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags }, { ...child, parent: vpc });
-        const publicRt = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags }, { ...child, parent: vpc });
+        const vpc = new ec2.Vpc(`${name}-vpc`, { cidrBlock: args.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: name } }, child);
+        const igw = new ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags }, { ...child, parent: vpc });
+        const publicRt = new ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags }, { ...child, parent: vpc });
 
-        const publicSubnets: aws.ec2.Subnet[] = [];
-        const privateSubnets: aws.ec2.Subnet[] = [];
-        const eips: aws.ec2.Eip[] = [];
+        const publicSubnets: ec2.Subnet[] = [];
+        const privateSubnets: ec2.Subnet[] = [];
+        const eips: ec2.Eip[] = [];
         // Names carry the zone index, not the zone name: the zone list comes from an invoke and names must be stable.
         for (let i = 0; i < args.availabilityZoneCount; i++) {
             const az = zones.apply((z) => z[i]);
-            const pub = new aws.ec2.Subnet(`${name}-public-${i}`, {
+            const pub = new ec2.Subnet(`${name}-public-${i}`, {
                 vpcId: vpc.id, cidrBlock: subnets.public[i], availabilityZone: az, mapPublicIpOnLaunch: false,
                 tags: { ...tags, [clusterTag]: "shared", "kubernetes.io/role/elb": "1" },
             }, { ...child, parent: vpc });
-            new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: pub.id, routeTableId: publicRt.id }, { ...child, parent: pub });
+            new ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: pub.id, routeTableId: publicRt.id }, { ...child, parent: pub });
             publicSubnets.push(pub);
             if (args.natPerZone || i === 0) {
-                eips.push(new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags }, { ...child, parent: pub }));
+                eips.push(new ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags }, { ...child, parent: pub }));
             }
-            const priv = new aws.ec2.Subnet(`${name}-private-${i}`, {
+            const priv = new ec2.Subnet(`${name}-private-${i}`, {
                 vpcId: vpc.id, cidrBlock: subnets.private[i], availabilityZone: az,
                 tags: { ...tags, [clusterTag]: "shared", "kubernetes.io/role/internal-elb": "1" },
             }, { ...child, parent: vpc });
             privateSubnets.push(priv);
         }
-        const nats = eips.map((eip, i) => new aws.ec2.NatGateway(`${name}-nat-${i}`, {
+        const nats = eips.map((eip, i) => new ec2.NatGateway(`${name}-nat-${i}`, {
             allocationId: eip.allocationId, subnetId: publicSubnets[i].id, connectivityType: "public", tags,
         }, { ...child, parent: publicSubnets[i], dependsOn: [igw] }));
         privateSubnets.forEach((priv, i) => {
             const nat = nats[args.natPerZone ? i : 0];
-            const rt = new aws.ec2.RouteTable(`${name}-private-${i}`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags }, { ...child, parent: priv });
-            new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, { ...child, parent: priv });
+            const rt = new ec2.RouteTable(`${name}-private-${i}`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }], tags }, { ...child, parent: priv });
+            new ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, { ...child, parent: priv });
         });
 
         // An NLB takes one Elastic IP per subnet; pre-allocated, its addresses are known before the NLB exists, so peers
         // can allow-list them and they survive the Service being recreated.
         const eastWest = args.eastWestAddresses
-            ? publicSubnets.map((pub, i) => new aws.ec2.Eip(`${name}-eastwest-${i}`, { domain: "vpc", tags: { ...tags, "istio-production/role": "eastwest" } }, { ...child, parent: pub }))
+            ? publicSubnets.map((pub, i) => new ec2.Eip(`${name}-eastwest-${i}`, { domain: "vpc", tags: { ...tags, "istio-production/role": "eastwest" } }, { ...child, parent: pub }))
             : [];
         this.eastWestEnabled = args.eastWestAddresses;
         this.eastWestAllocationIds = pulumi.all(eastWest.map((e) => e.allocationId));

@@ -1,5 +1,12 @@
-import * as aws from "@pulumi/aws";
-import * as k8s from "@pulumi/kubernetes";
+import { Provider as AwsProvider } from "@pulumi/aws/provider";
+import * as ec2 from "@pulumi/aws/ec2";
+import * as eks from "@pulumi/aws/eks";
+import { getPartitionOutput } from "@pulumi/aws/getPartition";
+import * as iam from "@pulumi/aws/iam";
+import * as kms from "@pulumi/aws/kms";
+import * as vpc from "@pulumi/aws/vpc";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
+import * as helmV3 from "@pulumi/kubernetes/helm/v3";
 import * as pulumi from "@pulumi/pulumi";
 import { eksKubeconfig } from "../kubeconfig";
 import { AcmeDns01, AcmeDnsZone, AwsRoleBinding, EastWestAddress, ManagedCaRequest, MeshCluster } from "../MeshCluster";
@@ -18,7 +25,7 @@ export interface EksClusterArgs {
     /** The cluster's VPC, subnets and egress addresses. */
     readonly vpc: AwsVpc;
     /** The provider pinned to the cluster's region (and account); every AWS resource uses it. */
-    readonly provider: aws.Provider;
+    readonly provider: AwsProvider;
     /** The Istio network the cluster's workloads are on (`topology.istio.io/network`). */
     readonly network: string;
     /** The cluster's SPIFFE trust domain, handed on to the mesh. */
@@ -60,14 +67,14 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly region: string;
     readonly network: string;
     readonly trustDomain: string;
-    readonly provider: k8s.Provider;
+    readonly provider: KubernetesProvider;
     readonly endpoint: pulumi.Output<string>;
     readonly caData: pulumi.Output<string>;
     readonly egressIps: pulumi.Output<string[]>;
     readonly egressAddresses: readonly pulumi.Output<string>[];
     readonly eastWest?: EastWestAddress;
     /** The AWS Load Balancer Controller's release. */
-    readonly serviceController: k8s.helm.v3.Release;
+    readonly serviceController: helmV3.Release;
     readonly acmeDns01?: AcmeDns01;
     /** The security group EKS creates for the control plane's network interfaces; the nodes' group admits it on the webhook ports. */
     readonly clusterSecurityGroupId: pulumi.Output<string>;
@@ -82,21 +89,21 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
         this.trustDomain = args.trustDomain;
         const child = { parent: this, provider: args.provider };
         const tags = { ...args.tags, "istio-production/cluster": name };
-        const partition = aws.getPartitionOutput({}, child).partition;
+        const partition = getPartitionOutput({}, child).partition;
 
-        const key = new aws.kms.Key(`${name}-secrets`, {
+        const key = new kms.Key(`${name}-secrets`, {
             description: `EKS secrets envelope encryption for ${name}`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             tags,
         }, { ...child, protect: args.protect });
-        new aws.kms.Alias(`${name}-secrets`, { name: `alias/eks/${name}/secrets`, targetKeyId: key.keyId }, { ...child, parent: key });
+        new kms.Alias(`${name}-secrets`, { name: `alias/eks/${name}/secrets`, targetKeyId: key.keyId }, { ...child, parent: key });
 
         const managed = (policy: string) => pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`;
-        const clusterRole = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: assumeBy("eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]), tags }, child);
-        const clusterPolicy = new aws.iam.RolePolicyAttachment(`${name}-cluster`, { role: clusterRole.name, policyArn: managed("AmazonEKSClusterPolicy") }, { ...child, parent: clusterRole });
+        const clusterRole = new iam.Role(`${name}-cluster`, { assumeRolePolicy: assumeBy("eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]), tags }, child);
+        const clusterPolicy = new iam.RolePolicyAttachment(`${name}-cluster`, { role: clusterRole.name, policyArn: managed("AmazonEKSClusterPolicy") }, { ...child, parent: clusterRole });
 
-        const cluster = new aws.eks.Cluster(name, {
+        const cluster = new eks.Cluster(name, {
             name,
             version: args.kubernetesVersion,
             roleArn: clusterRole.arn,
@@ -115,25 +122,25 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
         }, { ...child, dependsOn: [clusterPolicy], protect: args.protect });
         const clusterSg = cluster.vpcConfig.clusterSecurityGroupId;
 
-        const nodeSg = new aws.ec2.SecurityGroup(`${name}-nodes`, {
+        const nodeSg = new ec2.SecurityGroup(`${name}-nodes`, {
             vpcId: args.vpc.vpcId, description: `${name} managed nodes`, tags: { ...tags, Name: `${name}-nodes` },
         }, { ...child, parent: cluster });
         const sgChild = { ...child, parent: nodeSg };
-        new aws.vpc.SecurityGroupEgressRule(`${name}-nodes-egress`, { securityGroupId: nodeSg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "nodes reach registries, AWS APIs and peers through NAT" }, sgChild);
-        new aws.vpc.SecurityGroupIngressRule(`${name}-nodes-self`, { securityGroupId: nodeSg.id, ipProtocol: "-1", referencedSecurityGroupId: nodeSg.id, description: "node to node, pod to pod" }, sgChild);
+        new vpc.SecurityGroupEgressRule(`${name}-nodes-egress`, { securityGroupId: nodeSg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "nodes reach registries, AWS APIs and peers through NAT" }, sgChild);
+        new vpc.SecurityGroupIngressRule(`${name}-nodes-self`, { securityGroupId: nodeSg.id, ipProtocol: "-1", referencedSecurityGroupId: nodeSg.id, description: "node to node, pod to pod" }, sgChild);
         for (const { port, why } of WEBHOOK_PORTS) {
-            new aws.vpc.SecurityGroupIngressRule(`${name}-webhook-${port}`, {
+            new vpc.SecurityGroupIngressRule(`${name}-webhook-${port}`, {
                 securityGroupId: nodeSg.id, ipProtocol: "tcp", fromPort: port, toPort: port, referencedSecurityGroupId: clusterSg, description: `control plane to ${why}`,
             }, sgChild);
         }
-        new aws.vpc.SecurityGroupIngressRule(`${name}-api-from-nodes`, {
+        new vpc.SecurityGroupIngressRule(`${name}-api-from-nodes`, {
             securityGroupId: clusterSg, ipProtocol: "tcp", fromPort: 443, toPort: 443, referencedSecurityGroupId: nodeSg.id, description: "nodes to the API server",
         }, sgChild);
 
-        const nodeRole = new aws.iam.Role(`${name}-nodes`, { assumeRolePolicy: assumeBy("ec2.amazonaws.com"), tags }, child);
+        const nodeRole = new iam.Role(`${name}-nodes`, { assumeRolePolicy: assumeBy("ec2.amazonaws.com"), tags }, child);
         const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map((p) =>
-            new aws.iam.RolePolicyAttachment(`${name}-nodes-${p}`, { role: nodeRole.name, policyArn: managed(p) }, { ...child, parent: nodeRole }));
-        const template = new aws.ec2.LaunchTemplate(`${name}-nodes`, {
+            new iam.RolePolicyAttachment(`${name}-nodes-${p}`, { role: nodeRole.name, policyArn: managed(p) }, { ...child, parent: nodeRole }));
+        const template = new ec2.LaunchTemplate(`${name}-nodes`, {
             // IMDSv2 only, and a hop limit of 1 so pods cannot borrow the node's role; add-ons use Pod Identity.
             metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
             vpcSecurityGroupIds: [nodeSg.id],
@@ -141,7 +148,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
             tagSpecifications: [{ resourceType: "instance", tags }],
             tags,
         }, { ...child, parent: cluster });
-        const nodeGroup = new aws.eks.NodeGroup(`${name}-nodes`, {
+        const nodeGroup = new eks.NodeGroup(`${name}-nodes`, {
             clusterName: cluster.name,
             nodeRoleArn: nodeRole.arn,
             subnetIds: args.vpc.privateSubnetIds,
@@ -155,25 +162,25 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
 
         // EKS stores NetworkPolicies but enforces none until the VPC CNI runs its network policy agent; the managed
         // add-on takes over the CNI the cluster was created with.
-        new aws.eks.Addon(`${name}-vpc-cni`, {
+        new eks.Addon(`${name}-vpc-cni`, {
             clusterName: cluster.name, addonName: "vpc-cni", configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }),
             resolveConflictsOnCreate: "OVERWRITE", resolveConflictsOnUpdate: "OVERWRITE", tags,
         }, { ...child, parent: cluster });
-        const podIdentity = new aws.eks.Addon(`${name}-pod-identity`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent", tags }, { ...child, parent: cluster, dependsOn: [nodeGroup] });
-        const lbcRole = new aws.iam.Role(`${name}-lbc`, { assumeRolePolicy: assumeBy("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]), tags }, child);
-        const lbcPolicy = new aws.iam.RolePolicy(`${name}-lbc`, { role: lbcRole.id, policy: partition.apply(loadBalancerControllerPolicy) }, { ...child, parent: lbcRole });
+        const podIdentity = new eks.Addon(`${name}-pod-identity`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent", tags }, { ...child, parent: cluster, dependsOn: [nodeGroup] });
+        const lbcRole = new iam.Role(`${name}-lbc`, { assumeRolePolicy: assumeBy("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]), tags }, child);
+        const lbcPolicy = new iam.RolePolicy(`${name}-lbc`, { role: lbcRole.id, policy: partition.apply(loadBalancerControllerPolicy) }, { ...child, parent: lbcRole });
         const lbcServiceAccount = "aws-load-balancer-controller";
-        const lbcIdentity = new aws.eks.PodIdentityAssociation(`${name}-lbc`, {
+        const lbcIdentity = new eks.PodIdentityAssociation(`${name}-lbc`, {
             clusterName: cluster.name, namespace: "kube-system", serviceAccount: lbcServiceAccount, roleArn: lbcRole.arn, tags,
         }, { ...child, parent: lbcRole, dependsOn: [podIdentity] });
 
-        this.bindAwsRole = (bindingName, binding, opts) => new aws.eks.PodIdentityAssociation(bindingName, {
+        this.bindAwsRole = (bindingName, binding, opts) => new eks.PodIdentityAssociation(bindingName, {
             clusterName: cluster.name, namespace: binding.namespace, serviceAccount: binding.serviceAccount, roleArn: binding.roleArn, tags,
         }, { parent: opts.parent, provider: args.provider, dependsOn: [podIdentity] });
         if (args.acmeDns) {
             const { zone, certManager } = args.acmeDns;
             const dns = new Route53ChallengeRole(`${name}-acme-dns`, { hostedZoneId: zone.hostedZoneId, trust: { podIdentity: true }, tags }, child);
-            const association = new aws.eks.PodIdentityAssociation(`${name}-acme-dns`, {
+            const association = new eks.PodIdentityAssociation(`${name}-acme-dns`, {
                 clusterName: cluster.name, namespace: certManager.namespace, serviceAccount: certManager.serviceAccount, roleArn: dns.role.arn, tags,
             }, { ...child, parent: dns, dependsOn: [podIdentity] });
             // Ambient credentials (a ClusterIssuer's default): cert-manager v1.21.1 pkg/issuer/acme/dns/route53/route53.go
@@ -212,7 +219,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
             })),
         };
         // Kubernetes resources wait for nodes: the provider depends on the node group.
-        this.provider = new k8s.Provider(name, {
+        this.provider = new KubernetesProvider(name, {
             kubeconfig: pulumi.all([cluster.endpoint, cluster.certificateAuthority.data]).apply(([server, ca]) => eksKubeconfig(name, args.region, server, ca)),
             enableServerSideApply: true,
         }, { parent: this, dependsOn: [nodeGroup] });
@@ -223,7 +230,7 @@ export class EksCluster extends pulumi.ComponentResource implements MeshCluster 
         // (controllers/service/service_controller.go `cleanupLoadBalancerResources`): the mesh is created after it and
         // deleted before it, and a Helm uninstall waits for its Services to go (pulumi/pulumi-kubernetes
         // provider/pkg/provider/helm_release.go `Delete`: uninstall.Wait unless skipAwait).
-        this.serviceController = new k8s.helm.v3.Release(`${name}-aws-load-balancer-controller`, {
+        this.serviceController = new helmV3.Release(`${name}-aws-load-balancer-controller`, {
             name: "aws-load-balancer-controller",
             chart: "aws-load-balancer-controller",
             version: args.loadBalancerControllerVersion,

@@ -1,4 +1,6 @@
-import * as aws from "@pulumi/aws";
+import { Provider as AwsProvider } from "@pulumi/aws/provider";
+import * as acmpca from "@pulumi/aws/acmpca";
+import * as iam from "@pulumi/aws/iam";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsRoleBinding } from "../MeshCluster";
 import { APPROVER_POLICY_ACCOUNT, AWS_PCA_ISSUER_ACCOUNT, ManagedCa, SignedSubordinate, subordinateSubject } from "../../pki/managedCa";
@@ -12,7 +14,7 @@ export interface PrivateCaSubordinateArgs {
     /** The CA's region, named in the issuer's spec. */
     readonly region: string;
     /** The provider pinned to the cluster's region (and account). */
-    readonly provider: aws.Provider;
+    readonly provider: AwsProvider;
     /** Binds the issuer controller's ServiceAccount to its IAM role: the cluster's `bindAwsRole` (EKS Pod Identity). */
     readonly bindAwsRole: (name: string, binding: AwsRoleBinding, opts: { parent: pulumi.Resource }) => pulumi.Resource;
     /**
@@ -45,13 +47,13 @@ export class PrivateCaSubordinate extends pulumi.ComponentResource implements Ma
     readonly csrPem?: pulumi.Output<string>;
     readonly issuer?: ManagedCa["issuer"];
     /** The subordinate CA in AWS Private CA. */
-    readonly ca: aws.acmpca.CertificateAuthority;
+    readonly ca: acmpca.CertificateAuthority;
 
     constructor(name: string, args: PrivateCaSubordinateArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("istio-production:aws:PrivateCaSubordinate", name, {}, opts);
         const child = { parent: this, provider: args.provider };
         this.caName = name;
-        this.ca = new aws.acmpca.CertificateAuthority(name, {
+        this.ca = new acmpca.CertificateAuthority(name, {
             type: "SUBORDINATE",
             usageMode: "GENERAL_PURPOSE",
             keyStorageSecurityStandard: "FIPS_140_2_LEVEL_3_OR_HIGHER",
@@ -67,18 +69,18 @@ export class PrivateCaSubordinate extends pulumi.ComponentResource implements Ma
             this.registerOutputs({ backend: this.backend, caName: this.caName, csrPem: this.csrPem, ca: this.ca });
             return;
         }
-        const imported = new aws.acmpca.CertificateAuthorityCertificate(name, {
+        const imported = new acmpca.CertificateAuthorityCertificate(name, {
             certificateAuthorityArn: this.ca.arn,
             certificate: args.signed.certPem,
             certificateChain: args.signed.chainPem.apply((chain) => chain.map((c) => c.trim()).join("\n") + "\n"),
         }, child);
-        const role = new aws.iam.Role(`${name}-issuer`, {
+        const role = new iam.Role(`${name}-issuer`, {
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",
                 Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
             }),
         }, child);
-        const policy = new aws.iam.RolePolicy(`${name}-issuer`, {
+        const policy = new iam.RolePolicy(`${name}-issuer`, {
             role: role.id,
             policy: this.ca.arn.apply((arn) => JSON.stringify({
                 Version: "2012-10-17",

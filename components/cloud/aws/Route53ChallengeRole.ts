@@ -1,4 +1,5 @@
-import * as aws from "@pulumi/aws";
+import { getPartitionOutput } from "@pulumi/aws/getPartition";
+import * as iam from "@pulumi/aws/iam";
 import * as pulumi from "@pulumi/pulumi";
 
 /**
@@ -67,19 +68,19 @@ export interface Route53ChallengeRoleArgs {
  */
 export class Route53ChallengeRole extends pulumi.ComponentResource {
     /** The role cert-manager assumes: name its ARN in the solver. */
-    readonly role: aws.iam.Role;
+    readonly role: iam.Role;
     /** The role with its permissions: a challenge fails until they exist. */
     readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: Route53ChallengeRoleArgs, opts: pulumi.ComponentResourceOptions) {
         super("istio-production:aws:Route53ChallengeRole", name, {}, opts);
         const child = { parent: this };
-        const partition = aws.getPartitionOutput({}, child).partition;
+        const partition = getPartitionOutput({}, child).partition;
         const { trust } = args;
         let assume: pulumi.Output<string>;
-        let provider: aws.iam.OpenIdConnectProvider | undefined;
+        let provider: iam.OpenIdConnectProvider | undefined;
         if ("webIdentity" in trust) {
-            provider = new aws.iam.OpenIdConnectProvider(`${name}-issuer`, {
+            provider = new iam.OpenIdConnectProvider(`${name}-issuer`, {
                 url: trust.webIdentity.issuerUrl, clientIdLists: ["sts.amazonaws.com"], tags: args.tags,
             }, child);
             assume = provider.arn.apply((arn) => webIdentityTrust(arn, trust.webIdentity));
@@ -89,8 +90,8 @@ export class Route53ChallengeRole extends pulumi.ComponentResource {
                 Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
             }));
         }
-        this.role = new aws.iam.Role(`${name}`, { assumeRolePolicy: assume, tags: args.tags }, child);
-        const policy = new aws.iam.RolePolicy(`${name}`, { role: this.role.id, policy: partition.apply((p) => route53ChallengePolicy(p, args.hostedZoneId)) }, { parent: this.role });
+        this.role = new iam.Role(`${name}`, { assumeRolePolicy: assume, tags: args.tags }, child);
+        const policy = new iam.RolePolicy(`${name}`, { role: this.role.id, policy: partition.apply((p) => route53ChallengePolicy(p, args.hostedZoneId)) }, { parent: this.role });
         this.ready = [this.role, policy, ...(provider ? [provider] : [])];
         this.registerOutputs({ role: this.role, roleArn: this.role.arn, ready: this.ready });
     }

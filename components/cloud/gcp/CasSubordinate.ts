@@ -1,4 +1,6 @@
-import * as gcp from "@pulumi/gcp";
+import { Provider as GcpProvider } from "@pulumi/gcp/provider";
+import * as certificateauthority from "@pulumi/gcp/certificateauthority";
+import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import * as pulumi from "@pulumi/pulumi";
 import { APPROVER_POLICY_ACCOUNT, GOOGLE_CAS_ISSUER_ACCOUNT, ManagedCa, SignedSubordinate, subordinateSubject } from "../../pki/managedCa";
 import { CERT_MANAGER_NAMESPACE } from "../../kubernetes/names";
@@ -14,7 +16,7 @@ export interface CasSubordinateArgs {
     /** The pool's and the CA's location. */
     readonly region: string;
     /** The provider pinned to the project; every GCP resource and the CSR lookup use it. */
-    readonly provider: gcp.Provider;
+    readonly provider: GcpProvider;
     /** The GKE cluster: its workload pool exists once it does. */
     readonly gkeCluster: pulumi.Resource;
     /**
@@ -48,13 +50,13 @@ export class CasSubordinate extends pulumi.ComponentResource implements ManagedC
         super("istio-production:gcp:CasSubordinate", name, {}, opts);
         const child = { parent: this, provider: args.provider };
         this.caName = name;
-        const pool = new gcp.certificateauthority.CaPool(name, {
+        const pool = new certificateauthority.CaPool(name, {
             name: `${args.cluster}-mesh`, location: args.region, tier: "DEVOPS",
             // Publishes nothing: workloads verify against the pinned root bundle, and the pool signs hour-long certificates.
             publishingOptions: { publishCaCert: false, publishCrl: false },
         }, { ...child, protect: args.protect });
         const certificateAuthorityId = `${args.cluster}-int`;
-        const ca = new gcp.certificateauthority.Authority(name, {
+        const ca = new certificateauthority.Authority(name, {
             pool: pool.name,
             certificateAuthorityId,
             location: args.region,
@@ -82,20 +84,20 @@ export class CasSubordinate extends pulumi.ComponentResource implements ManagedC
             // The invoke depends on the CA: read inside an apply it would carry no dependency and run at preview
             // against a CA not yet created (@pulumi/pulumi 3.248.0 runtime/invoke.js waits only for `dependsOn` and
             // the dependencies of its inputs).
-            this.csrPem = gcp.certificateauthority.getAuthorityOutput({
+            this.csrPem = certificateauthority.getAuthorityOutput({
                 pool: pool.name, location: args.region, certificateAuthorityId: ca.certificateAuthorityId, project: args.project,
             }, { provider: args.provider, parent: this, dependsOn: [ca] }).pemCsr;
             this.registerOutputs({ backend: this.backend, caName: this.caName, csrPem: this.csrPem });
             return;
         }
-        const account = new gcp.serviceaccount.Account(`${name}-issuer`, {
+        const account = new serviceaccount.Account(`${name}-issuer`, {
             accountId: shortName(args.cluster, "cas-issuer", SERVICE_ACCOUNT_ID.maxLength), displayName: `google-cas-issuer of ${args.cluster}`,
         }, child);
         // Least privilege for CreateCertificate in this pool only (CAS IAM: roles/privateca.certificateRequester).
-        const grant = new gcp.certificateauthority.CaPoolIamMember(`${name}-issuer`, {
+        const grant = new certificateauthority.CaPoolIamMember(`${name}-issuer`, {
             caPool: pool.id, role: "roles/privateca.certificateRequester", member: pulumi.interpolate`serviceAccount:${account.email}`,
         }, { ...child, parent: account });
-        const binding = new gcp.serviceaccount.IAMMember(`${name}-issuer-wi`, {
+        const binding = new serviceaccount.IAMMember(`${name}-issuer-wi`, {
             serviceAccountId: account.name, role: "roles/iam.workloadIdentityUser",
             member: `serviceAccount:${args.project}.svc.id.goog[${CERT_MANAGER_NAMESPACE}/${GOOGLE_CAS_ISSUER_ACCOUNT}]`,
         }, { ...child, parent: account, dependsOn: [args.gkeCluster] });

@@ -1,4 +1,5 @@
-import * as gcp from "@pulumi/gcp";
+import { Provider as GcpProvider } from "@pulumi/gcp/provider";
+import * as compute from "@pulumi/gcp/compute";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterVpc } from "../MeshCluster";
 
@@ -6,7 +7,7 @@ export interface GcpVpcArgs {
     /** The GKE cluster the VPC is for. */
     readonly clusterName: string;
     /** The provider pinned to the cluster's project; every resource uses it. */
-    readonly provider: gcp.Provider;
+    readonly provider: GcpProvider;
     /** The region of the subnet, the router, Cloud NAT and the addresses (the regional cluster's). */
     readonly region: string;
     /** The nodes' primary range. */
@@ -39,8 +40,8 @@ export class GcpVpc extends pulumi.ComponentResource implements ClusterVpc {
         super("istio-production:gcp:GcpNetwork", name, {}, opts);
         this.clusterName = args.clusterName;
         const child = { parent: this, provider: args.provider };
-        const network = new gcp.compute.Network(`${name}-vpc`, { name: `${name}-vpc`, autoCreateSubnetworks: false, routingMode: "REGIONAL" }, child);
-        const subnet = new gcp.compute.Subnetwork(`${name}-nodes`, {
+        const network = new compute.Network(`${name}-vpc`, { name: `${name}-vpc`, autoCreateSubnetworks: false, routingMode: "REGIONAL" }, child);
+        const subnet = new compute.Subnetwork(`${name}-nodes`, {
             name: `${name}-nodes`,
             network: network.id,
             region: args.region,
@@ -51,10 +52,10 @@ export class GcpVpc extends pulumi.ComponentResource implements ClusterVpc {
                 { rangeName: GcpVpc.SERVICES_RANGE, ipCidrRange: args.servicesCidr },
             ],
         }, { ...child, parent: network });
-        const router = new gcp.compute.Router(`${name}-router`, { name: `${name}-router`, network: network.id, region: args.region }, { ...child, parent: network });
+        const router = new compute.Router(`${name}-router`, { name: `${name}-router`, network: network.id, region: args.region }, { ...child, parent: network });
         const addresses = Array.from({ length: args.natAddressCount }, (_, i) =>
-            new gcp.compute.Address(`${name}-nat-${i}`, { name: `${name}-nat-${i}`, region: args.region, addressType: "EXTERNAL", networkTier: "PREMIUM" }, { ...child, parent: router }));
-        new gcp.compute.RouterNat(`${name}-nat`, {
+            new compute.Address(`${name}-nat-${i}`, { name: `${name}-nat-${i}`, region: args.region, addressType: "EXTERNAL", networkTier: "PREMIUM" }, { ...child, parent: router }));
+        new compute.RouterNat(`${name}-nat`, {
             name: `${name}-nat`,
             router: router.name,
             region: args.region,
@@ -64,7 +65,7 @@ export class GcpVpc extends pulumi.ComponentResource implements ClusterVpc {
             logConfig: { enable: true, filter: "ERRORS_ONLY" },
         }, { ...child, parent: router });
         if (args.eastWestAddress) {
-            this.eastWestIp = new gcp.compute.Address(`${name}-eastwest`, { name: `${name}-eastwest`, region: args.region, addressType: "EXTERNAL", networkTier: "PREMIUM" }, child).address;
+            this.eastWestIp = new compute.Address(`${name}-eastwest`, { name: `${name}-eastwest`, region: args.region, addressType: "EXTERNAL", networkTier: "PREMIUM" }, child).address;
         }
         this.networkId = network.id;
         this.subnetworkId = subnet.id;

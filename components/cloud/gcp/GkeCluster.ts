@@ -1,6 +1,12 @@
-import * as aws from "@pulumi/aws";
-import * as gcp from "@pulumi/gcp";
-import * as k8s from "@pulumi/kubernetes";
+import { Provider as AwsProvider } from "@pulumi/aws/provider";
+import { Provider as GcpProvider } from "@pulumi/gcp/provider";
+import * as compute from "@pulumi/gcp/compute";
+import * as container from "@pulumi/gcp/container";
+import * as kms from "@pulumi/gcp/kms";
+import * as organizations from "@pulumi/gcp/organizations";
+import * as projects from "@pulumi/gcp/projects";
+import * as serviceaccount from "@pulumi/gcp/serviceaccount";
+import { Provider as KubernetesProvider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import { gkeKubeconfig } from "../kubeconfig";
 import { AcmeDns01, AcmeDnsZone, EastWestAddress, ManagedCaRequest, MeshCluster } from "../MeshCluster";
@@ -18,7 +24,7 @@ export interface GkeClusterArgs {
     /** The cluster's VPC, subnets and egress addresses. */
     readonly vpc: GcpVpc;
     /** The provider pinned to the cluster's project; every GCP resource uses it. */
-    readonly provider: gcp.Provider;
+    readonly provider: GcpProvider;
     /** The Istio network the cluster's workloads are on (`topology.istio.io/network`). */
     readonly network: string;
     /** The cluster's SPIFFE trust domain, handed on to the mesh. */
@@ -38,7 +44,7 @@ export interface GkeClusterArgs {
      * a role of the zone's AWS account (`aws`: that account's provider and region, required for a Route 53 zone)
      * assumed with a service account token. @default - none: no `acmeDns01`
      */
-    readonly acmeDns?: AcmeDnsZone & { readonly aws?: { readonly provider: aws.Provider; readonly region: string } };
+    readonly acmeDns?: AcmeDnsZone & { readonly aws?: { readonly provider: AwsProvider; readonly region: string } };
     /** `caBackend: google-cas`: the cluster's Certificate Authority Service subordinate. @default - none: no `managedCa` */
     readonly managedCa?: ManagedCaRequest & { readonly highAvailability: boolean };
 }
@@ -60,7 +66,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
     readonly region: string;
     readonly network: string;
     readonly trustDomain: string;
-    readonly provider: k8s.Provider;
+    readonly provider: KubernetesProvider;
     readonly endpoint: pulumi.Output<string>;
     readonly caData: pulumi.Output<string>;
     readonly egressIps: pulumi.Output<string[]>;
@@ -80,25 +86,25 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
         this.trustDomain = args.trustDomain;
         const child = { parent: this, provider: args.provider };
 
-        const projectNumber = gcp.organizations.getProjectOutput({ projectId: args.project }, child).number;
-        const keyRing = new gcp.kms.KeyRing(`${name}-secrets`, { name: `${name}-secrets`, location: args.region }, child);
-        const key = new gcp.kms.CryptoKey(`${name}-secrets`, {
+        const projectNumber = organizations.getProjectOutput({ projectId: args.project }, child).number;
+        const keyRing = new kms.KeyRing(`${name}-secrets`, { name: `${name}-secrets`, location: args.region }, child);
+        const key = new kms.CryptoKey(`${name}-secrets`, {
             name: `${name}-secrets`, keyRing: keyRing.id, purpose: "ENCRYPT_DECRYPT", rotationPeriod: "7776000s",
         }, { ...child, parent: keyRing, protect: args.protect });
-        const keyGrant = new gcp.kms.CryptoKeyIAMMember(`${name}-secrets-gke`, {
+        const keyGrant = new kms.CryptoKeyIAMMember(`${name}-secrets-gke`, {
             cryptoKeyId: key.id, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
             member: pulumi.interpolate`serviceAccount:service-${projectNumber}@container-engine-robot.iam.gserviceaccount.com`,
         }, { ...child, parent: key });
 
-        const nodeSa = new gcp.serviceaccount.Account(`${name}-nodes`, {
+        const nodeSa = new serviceaccount.Account(`${name}-nodes`, {
             accountId: nodeServiceAccountId(name), displayName: `GKE nodes of ${name}`,
         }, child);
-        const grants = NODE_ROLES.map((role) => new gcp.projects.IAMMember(`${name}-nodes-${role.split("/")[1]}`, {
+        const grants = NODE_ROLES.map((role) => new projects.IAMMember(`${name}-nodes-${role.split("/")[1]}`, {
             project: args.project, role, member: pulumi.interpolate`serviceAccount:${nodeSa.email}`,
         }, { ...child, parent: nodeSa }));
 
         const nodeTag = `${name}-node`;
-        const cluster = new gcp.container.Cluster(name, {
+        const cluster = new container.Cluster(name, {
             name,
             location: args.region,
             network: args.vpc.networkId,
@@ -126,7 +132,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
             },
         }, { ...child, dependsOn: [keyGrant], protect: args.protect });
 
-        const pool = new gcp.container.NodePool(`${name}-nodes`, {
+        const pool = new container.NodePool(`${name}-nodes`, {
             cluster: cluster.id,
             location: args.region,
             autoscaling: { minNodeCount: args.nodes.minNodeCount, maxNodeCount: args.nodes.maxNodeCount },
@@ -144,7 +150,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
             },
         }, { ...child, parent: cluster, dependsOn: grants });
 
-        new gcp.compute.Firewall(`${name}-webhooks`, {
+        new compute.Firewall(`${name}-webhooks`, {
             name: `${name}-webhooks`,
             network: args.vpc.networkId,
             direction: "INGRESS",
@@ -168,7 +174,7 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
         const ip = args.vpc.eastWestIp;
         // Backend-service-based external passthrough load balancer, on the reserved address.
         this.eastWest = ip && { ips: ip.apply((a) => [a]), loadBalancerIP: ip, serviceAnnotations: pulumi.output<Record<string, string>>({ "cloud.google.com/l4-rbs": "enabled" }) };
-        this.provider = new k8s.Provider(name, {
+        this.provider = new KubernetesProvider(name, {
             kubeconfig: pulumi.all([cluster.endpoint, this.caData]).apply(([endpoint, ca]) => gkeKubeconfig(name, endpoint, ca)),
             enableServerSideApply: true,
         }, { parent: this, dependsOn: [pool] });
@@ -179,21 +185,21 @@ export class GkeCluster extends pulumi.ComponentResource implements MeshCluster 
         });
     }
 
-    private acmeDnsIdentity(name: string, args: GkeClusterArgs, dns: NonNullable<GkeClusterArgs["acmeDns"]>, cluster: gcp.container.Cluster,
-        child: { parent: pulumi.Resource; provider: gcp.Provider }): AcmeDns01 {
+    private acmeDnsIdentity(name: string, args: GkeClusterArgs, dns: NonNullable<GkeClusterArgs["acmeDns"]>, cluster: container.Cluster,
+        child: { parent: pulumi.Resource; provider: GcpProvider }): AcmeDns01 {
         const { zone, certManager } = dns;
         if (zone.provider === "cloudDns") {
             // Workload Identity: cert-manager's ServiceAccount acts as a Google service account that may edit the zone's
             // records (cert-manager docs, "Cloud DNS": roles/dns.admin), through ambient credentials
             // (cert-manager v1.21.1 pkg/issuer/acme/dns/clouddns/clouddns.go `NewDNSProviderCredentials`).
-            const account = new gcp.serviceaccount.Account(`${name}-acme-dns`, {
+            const account = new serviceaccount.Account(`${name}-acme-dns`, {
                 accountId: acmeDnsServiceAccountId(name), displayName: `cert-manager ACME DNS-01 of ${name}`,
             }, child);
-            const grant = new gcp.projects.IAMMember(`${name}-acme-dns`, {
+            const grant = new projects.IAMMember(`${name}-acme-dns`, {
                 project: zone.project, role: "roles/dns.admin", member: pulumi.interpolate`serviceAccount:${account.email}`,
             }, { ...child, parent: account });
             // The workload pool exists once a cluster with Workload Identity does.
-            const binding = new gcp.serviceaccount.IAMMember(`${name}-acme-dns-wi`, {
+            const binding = new serviceaccount.IAMMember(`${name}-acme-dns-wi`, {
                 serviceAccountId: account.name, role: "roles/iam.workloadIdentityUser",
                 member: `serviceAccount:${args.project}.svc.id.goog[${certManager.namespace}/${certManager.serviceAccount}]`,
             }, { ...child, parent: account, dependsOn: [cluster] });
