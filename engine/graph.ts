@@ -22,6 +22,8 @@ export interface CapturedResource {
     readonly protect: boolean;
     readonly retainOnDelete: boolean;
     readonly ignoreChanges: readonly string[];
+    /** Input paths whose change replaces the resource (`replaceOnChanges`), whatever its provider's diff says. */
+    readonly replaceOnChanges: readonly string[];
     readonly additionalSecretOutputs: readonly string[];
     readonly aliases: readonly unknown[];
     /** Inputs in wire form (secrets still wrapped). */

@@ -106,6 +106,7 @@ export class EngineMonitor {
                 protect: req.getProtect() ?? false,
                 retainOnDelete: req.getRetainondelete() ?? false,
                 ignoreChanges: req.getIgnorechangesList(),
+                replaceOnChanges: req.getReplaceonchangesList(),
                 aliases: req.getAliasesList().map((a) => a.toObject()),
             });
             const resp = new resproto.RegisterResourceResponse();
@@ -138,7 +139,7 @@ export class EngineMonitor {
                 parent: req.getParent(), custom: true, remote: false, read: true,
                 dependencies: req.getDependenciesList(), propertyDependencies: {},
                 provider, protect: false, retainOnDelete: false,
-                ignoreChanges: [], additionalSecretOutputs: req.getAdditionalsecretoutputsList(), aliases: [],
+                ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: req.getAdditionalsecretoutputsList(), aliases: [],
             });
             const resp = new resproto.ReadResourceResponse();
             resp.setUrn(urn);
@@ -266,7 +267,7 @@ export class EngineMonitor {
             this.record({
                 urn, type: `pulumi:providers:${pkg}`, name, parent: "", custom: true, remote: false, read: false,
                 dependencies: [], propertyDependencies: {}, provider: "", protect: false, retainOnDelete: false,
-                ignoreChanges: [], additionalSecretOutputs: [], aliases: [], inputs, outputs: inputs,
+                ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [], aliases: [], inputs, outputs: inputs,
                 id: this.opts.preview ? undefined : stableId(urn),
             });
         }

@@ -40,6 +40,7 @@ export function planDocument(plan: Plan, key = digestKey()) {
             protect: r.protect,
             retainOnDelete: r.retainOnDelete,
             ignoreChanges: r.ignoreChanges,
+            replaceOnChanges: r.replaceOnChanges,
             additionalSecretOutputs: r.additionalSecretOutputs,
             id: r.id,
             inputs: redact(r.inputs),

@@ -62,6 +62,20 @@ describe("what a plan changes against a baseline", () => {
         assert.equal(renewal.changes.find((c) => c.type === "tls:index/selfSignedCert:SelfSignedCert")?.action, "update");
     });
 
+    it("replaces the program's own intermediate certificate on what its dynamic provider's diff replaces on, declared as replaceOnChanges", async () => {
+        const pki = planDocument(await shippedPlan("pki-prod"), undefined);
+        const type = "pulumi-nodejs:dynamic/pki:IntermediateCertificate";
+        const cert = byType(type);
+        assert.ok(pki.resources.find(cert)?.replaceOnChanges?.includes("validityPeriodHours"), "the resource declares its replacing inputs");
+        const longer = comparePlans(edited(pki, cert, (i) => ({ ...i, validityPeriodHours: i.validityPeriodHours + 1 })), pki, "main");
+        const replaced = longer.changes.find((c) => c.type === type);
+        assert.equal(replaced?.action, "replace", describeChanges(longer).join("\n"));
+        assert.equal(replaced.replaceRule, "the resource's replaceOnChanges option");
+        // earlyRenewalHours is the one input its diff updates in place (components/pki/IntermediateCertificate.ts).
+        const renewal = comparePlans(edited(pki, cert, (i) => ({ ...i, earlyRenewalHours: 1 })), pki, "main");
+        assert.equal(renewal.changes.find((c) => c.type === type)?.action, "update");
+    });
+
     it("labels a replacement no provider source backs as heuristic, in the terminal lines and changes.json", async () => {
         const dev = planDocument(await shippedPlan("dev"), undefined);
         const changes = comparePlans(edited(dev, byType("aws:ec2/vpc:Vpc"), (i) => ({ ...i, cidrBlock: "10.9.0.0/16" })), dev, "main");

@@ -41,9 +41,6 @@ export interface IntermediateCertificateOutputs extends Omit<IntermediateCertifi
     readonly validityEndTime: string;
 }
 
-/** The type token: `pulumi-nodejs` routes it to the dynamic provider host; the rest names it for policies. */
-export const INTERMEDIATE_CERTIFICATE_TYPE = "pulumi-nodejs:dynamic/pki:IntermediateCertificate";
-
 /**
  * An input change that needs a new certificate. The root key is not compared: it never reaches the state.
  * `earlyRenewalHours` is not one: it changes only when the next `pulumi up` re-issues, not what is signed, and the tls
@@ -165,6 +162,10 @@ export class IntermediateCertificate extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: IntermediateCertificateArgs, opts: pulumi.CustomResourceOptions = {}) {
         super(intermediateCertificateProvider, name, { ...args, maxPathLength: 0, certPem: undefined, validityStartTime: undefined, validityEndTime: undefined },
-            { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "caPrivateKeyPem"] }, "pki", "IntermediateCertificate");
+            {
+                ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "caPrivateKeyPem"],
+                // What the diff above replaces on, declared to the engine too: a preview and a plan's comparison see it.
+                replaceOnChanges: [...(opts.replaceOnChanges ?? []), ...REPLACE_ON],
+            }, "pki", "IntermediateCertificate");
     }
 }

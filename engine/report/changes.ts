@@ -10,6 +10,7 @@ interface PlannedResource {
     readonly read?: boolean;
     readonly inputs?: Record<string, unknown>;
     readonly ignoreChanges?: readonly string[];
+    readonly replaceOnChanges?: readonly string[];
     readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
     readonly secretDigests?: SecretDigests;
 }
@@ -79,7 +80,7 @@ export function comparePlans(baseline: PlanDocument, current: PlanDocument, base
                 if (!extra.has(input) && !(r.ignoreChanges ?? []).some((k) => under(input, k)) && deps.some((d) => replaced.has(d))) extra.add(input);
             }
             unknown.set(urn, extra);
-            if (replacingPaths(replaceRuleOf(r.type), [...o.paths, ...extra], before.get(urn)!.inputs ?? {}, r.inputs ?? {}).length) {
+            if (replacingPaths(replaceRuleOf(r.type, r.replaceOnChanges), [...o.paths, ...extra], before.get(urn)!.inputs ?? {}, r.inputs ?? {}).length) {
                 replaced.add(urn);
                 grew = true;
             }
@@ -98,7 +99,7 @@ export function comparePlans(baseline: PlanDocument, current: PlanDocument, base
             if (o.ignored.length) ignored.push({ urn, paths: o.ignored });
             continue;
         }
-        const rule = replaceRuleOf(r.type);
+        const rule = replaceRuleOf(r.type, r.replaceOnChanges);
         const replaceBecause = replacingPaths(rule, [...o.paths, ...extra], before.get(urn)!.inputs ?? {}, r.inputs ?? {});
         changes.push({
             urn, type: r.type, action: replaceBecause.length ? "replace" : "update", paths: o.paths, unknownUntilReplaced: extra, replaceBecause,

@@ -1,5 +1,3 @@
-import { REPLACE_ON as INTERMEDIATE_REPLACE_ON, INTERMEDIATE_CERTIFICATE_TYPE } from "../../components/pki/IntermediateCertificate";
-
 /**
  * When a changed input makes the provider replace a resource instead of updating it in place.
  *
@@ -56,7 +54,6 @@ const RULES: Readonly<Record<string, ReplaceRule>> = {
     "tls:index/selfSignedCert:SelfSignedCert": { ...TLS_CERT, source: `${TLS} internal/provider/resource_self_signed_cert.go` },
     "tls:index/certRequest:CertRequest": { ...TLS_CERT, source: `${TLS} internal/provider/resource_cert_request.go` },
     "tls:index/locallySignedCert:LocallySignedCert": { ...TLS_CERT, source: `${TLS} internal/provider/resource_locally_signed_cert.go` },
-    [INTERMEDIATE_CERTIFICATE_TYPE]: { paths: INTERMEDIATE_REPLACE_ON, source: "components/pki/IntermediateCertificate.ts (the program's dynamic provider's diff)" },
     "aws:eks/cluster:Cluster": {
         paths: ["name", "roleArn", "bootstrapSelfManagedAddons", "accessConfig.bootstrapClusterCreatorAdminPermissions", "kubernetesNetworkConfig.serviceIpv4Cidr",
             "kubernetesNetworkConfig.ipFamily", "remoteNetworkConfig", "outpostConfig.controlPlaneInstanceType"],
@@ -87,8 +84,23 @@ const RULES: Readonly<Record<string, ReplaceRule>> = {
     "gcp:compute/network:Network": { paths: ["name"] },
 };
 
-/** The rule for a resource type; Kubernetes objects by their kind (`kubernetes:<group>/<version>:<Kind>`). */
-export function replaceRuleOf(type: string): ReplaceRule | undefined {
+/**
+ * The rule for a resource: its type's (Kubernetes objects by their kind, `kubernetes:<group>/<version>:<Kind>`), and
+ * the paths of its own `replaceOnChanges` option, which the engine replaces on whatever the provider's diff says
+ * (pulumi/pulumi v3.248.0 pkg/resource/deploy/step_generator.go `applyReplaceOnChanges`). The program's own dynamic
+ * resources declare their replacing inputs that way.
+ */
+export function replaceRuleOf(type: string, replaceOnChanges: readonly string[] = []): ReplaceRule | undefined {
+    const rule = typeRule(type);
+    if (replaceOnChanges.length === 0) return rule;
+    const option = { paths: replaceOnChanges, source: "the resource's replaceOnChanges option" };
+    if (!rule) return option;
+    // `*` with exceptions stays as it is: the option's paths replace even where the type's rule excepts them.
+    return { ...rule, paths: rule.paths.includes("*") ? rule.paths : [...new Set([...rule.paths, ...replaceOnChanges])],
+        except: rule.except?.filter((k) => !replaceOnChanges.includes(k)), source: [rule.source ?? "heuristic", option.source].join("; ") };
+}
+
+function typeRule(type: string): ReplaceRule | undefined {
     if (RULES[type]) return RULES[type];
     const k8s = /^kubernetes:([^:]+):(\w+)$/.exec(type);
     if (!k8s) return undefined;

@@ -139,7 +139,7 @@ export async function packFlagsGraph(pack: string, entries: readonly GraphEntry[
         return {
             urn: urnOf(e), type: e.type, name: e.name, parent: "", custom: true, remote: false, read: false, dependencies: [],
             propertyDependencies: {}, provider: provider ? urnOf(provider) : "", protect: e.protect ?? false, retainOnDelete: false,
-            ignoreChanges: [], additionalSecretOutputs: [], aliases: [], inputs: e.inputs, outputs: e.inputs,
+            ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [], aliases: [], inputs: e.inputs, outputs: e.inputs,
         };
     });
     return (await evaluatePacks({ project: "istio-production", stack, resources }, [{ pack: loadPack(path.join(__dirname, "..", "..", "policy", pack)) }])).violations;
