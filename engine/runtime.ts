@@ -22,21 +22,21 @@ export class ProgramError extends Error {
 
 let running = false;
 let collectUncaught: ((e: unknown) => void) | undefined;
-let routerInstalled = false;
+const onRejection = (e: unknown) => collectUncaught?.(e);
+const onException = (e: Error) => {
+    if (!collectUncaught) throw e;
+    collectUncaught(e);
+};
 
 /**
  * Errors thrown outside the program's promise chain belong to the run in progress. A run that was abandoned (to plan
  * a stack it references first) leaves rejected registrations behind; they surface later and were already reported,
- * so between runs they are dropped instead of crashing the process.
+ * so between runs they are dropped instead of crashing the process. Installed again whenever missing: a test runner
+ * may remove every process listener between files (mocha's parallel workers do, lib/nodejs/worker.cjs).
  */
 function installUncaughtRouter() {
-    if (routerInstalled) return;
-    routerInstalled = true;
-    process.on("unhandledRejection", (e) => collectUncaught?.(e));
-    process.on("uncaughtException", (e) => {
-        if (!collectUncaught) throw e;
-        collectUncaught(e);
-    });
+    if (!process.listeners("unhandledRejection").includes(onRejection)) process.on("unhandledRejection", onRejection);
+    if (!process.listeners("uncaughtException").includes(onException)) process.on("uncaughtException", onException);
 }
 
 /**
@@ -87,13 +87,13 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
             thrown = e instanceof Error ? e : new Error(String(e));
         }
         if (monitor.errors.length === 0) await untilDrained(Promise.race([monitor.failed, uncaughtFailed, waitForRegistrations()]), stalled).catch(() => undefined);
+        // Node reports a rejection nothing handled once the tick that rejected it ends: an apply that threw while the
+        // SDK serialized a resource's inputs (the resource then never registers), every output of a failed read.
+        // Let that tick end while this run's collector listens, not after it (the plan would pass without the
+        // resource) nor during the next run (which would be blamed for it).
+        await new Promise((resolve) => setImmediate(resolve));
         const missing = [thrown, ...monitor.errors, ...uncaught].find((e): e is MissingStackError => e instanceof MissingStackError);
-        if (missing) {
-            // The SDK rejects every output of the failed read in this tick; Node reports the unobserved ones when the
-            // tick ends. Let it end while this run's collector listens, not the next run's (the referenced stack's).
-            await new Promise((resolve) => setImmediate(resolve));
-            throw missing;
-        }
+        if (missing) throw missing;
         if (thrown && monitor.errors.length === 0 && uncaught.length === 0) throw thrown;
         const causes = dedupe([...(thrown ? [thrown] : []), ...monitor.errors, ...uncaught]);
         if (causes.length > 0) throw new ProgramError(causes);

@@ -118,4 +118,20 @@ describe("offline engine", () => {
         assert.ok(first.graph.resources.length > 50);
         assert.equal(digest(second), digest(first));
     });
+
+    it("reports an error nothing awaits as the program's, also after a test runner removed every process listener", async () => {
+        // mocha's parallel workers remove every uncaughtException and unhandledRejection listener after each file
+        // (lib/nodejs/worker.cjs): the engine must route such errors to the run in progress again.
+        const events = ["unhandledRejection", "uncaughtException"];
+        const saved = events.map((event) => [event, process.listeners(event as "unhandledRejection") as ((...a: any[]) => void)[]] as const);
+        for (const event of events) process.removeAllListeners(event);
+        try {
+            await assert.rejects(planStack({ programDir: path.join(__dirname, "fixtures", "uncaught-apply"), stack: "test", emulators: new Emulators() }),
+                /the apply failed while the inputs were serialized/);
+        } finally {
+            for (const [event, listeners] of saved) {
+                for (const l of listeners) if (!process.listeners(event as "unhandledRejection").includes(l)) process.on(event as "unhandledRejection", l);
+            }
+        }
+    });
 });
