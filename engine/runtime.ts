@@ -94,8 +94,10 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
         await new Promise((resolve) => setImmediate(resolve));
         const missing = [thrown, ...monitor.errors, ...uncaught].find((e): e is MissingStackError => e instanceof MissingStackError);
         if (missing) throw missing;
-        if (thrown && monitor.errors.length === 0 && uncaught.length === 0) throw thrown;
-        const causes = dedupe([...(thrown ? [thrown] : []), ...monitor.errors, ...uncaught]);
+        // What the program threw may also surface as rejections of the promises it ended: the same error, once.
+        const others = uncaught.filter((e) => e !== thrown && e.message !== thrown?.message);
+        if (thrown && monitor.errors.length === 0 && others.length === 0) throw thrown;
+        const causes = dedupe([...(thrown ? [thrown] : []), ...monitor.errors, ...others]);
         if (causes.length > 0) throw new ProgramError(causes);
         return { project: opts.project, stack: opts.stack, resources: monitor.resources };
     } finally {
