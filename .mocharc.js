@@ -3,7 +3,7 @@
 const os = require("node:os");
 
 module.exports = {
-    require: ["tsx/cjs"],
+    require: ["tsx/cjs", "tests/support/global.ts"],
     spec: ["tests/**/*.test.ts"],
     timeout: 180000,
     reporter: "spec",

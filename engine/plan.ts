@@ -1,5 +1,7 @@
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as v8 from "node:v8";
 import { Emulators } from "./emulation";
 import { CaHandoff, pendingCsrs, signerOf, withCsrs } from "./caHandoff";
 import { byUrn, CapturedResource, ProgramGraph } from "./graph";
@@ -93,19 +95,38 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
         programDir: project.dir, mode: opts.mode ?? "preview", caHandoff: opts.caHandoff ?? true,
         policyDir: path.resolve(opts.policyDir ?? path.join(PROJECT_ROOT, "policy")), now: (opts.now ?? planClock(undefined)).toISOString(),
     });
-    if (!memo.has(key)) memo.set(key, plan(opts));
+    if (!memo.has(key)) memo.set(key, shareDir ? sharedPlan(shareDir, key, opts) : plan(opts));
     return memo.get(key)!;
 }
 
 let memo: Map<string, Promise<Plan>> | undefined;
+let shareDir: string | undefined;
 
 /**
  * Reuse plans with identical inputs (options, stack files, the provider environment) within this process: a test
  * process plans the shipped stacks many times over. Plans are deterministic in their inputs and read only by their
- * callers. Program and pack sources are assumed unchanged for the life of the process.
+ * callers. Program and pack sources are assumed unchanged for the life of the process. With `shareDir`, also
+ * between the processes of one test run (parallel workers): a plan one of them made is read back by the others.
  */
-export function memoizePlans(): void {
+export function memoizePlans(opts: { readonly shareDir?: string } = {}): void {
     memo ??= new Map();
+    shareDir ??= opts.shareDir;
+}
+
+/** A plan as another process of the run wrote it, or made here and written for the others (packs are reloaded). */
+async function sharedPlan(dir: string, key: string, opts: PlanOptions): Promise<Plan> {
+    const file = path.join(dir, `${crypto.createHash("sha256").update(key).digest("hex")}.plan`);
+    const policyDir = opts.policyDir ?? path.join(PROJECT_ROOT, "policy");
+    if (fs.existsSync(file)) {
+        const stored = v8.deserialize(fs.readFileSync(file)) as Omit<Plan, "packs">;
+        return { ...stored, packs: discoverPacks(policyDir) };
+    }
+    const made = await plan(opts);
+    const { packs: _reloaded, ...stored } = made;
+    const partial = `${file}.${process.pid}`;
+    fs.writeFileSync(partial, v8.serialize(stored));
+    fs.renameSync(partial, file);
+    return made;
 }
 
 function plan(opts: PlanOptions): Promise<Plan> {

@@ -6,8 +6,8 @@ import { CapturedResource } from "../../engine/graph";
 import { memoizePlans, Plan, planStack, PROJECT_ROOT } from "../../engine/plan";
 import { secretBackendProd, toRuntime } from "./stacks";
 
-// Tests read plans and never change them: identical plans are made once per test process.
-memoizePlans();
+// Tests read plans and never change them: identical plans are made once per test run (tests/support/global.ts).
+memoizePlans({ shareDir: process.env.PLAN_SHARE_DIR });
 
 export const FIXTURE_PROGRAM = path.join(__dirname, "..", "fixtures", "program");
 export const FIXTURE_POLICY = path.join(__dirname, "..", "fixtures", "policy");
