@@ -223,16 +223,13 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
     // runs the analyzers on each resource it generates steps for (pulumi/pulumi v3.248.0
     // `pkg/resource/deploy/step_generator.go`; `pkg/engine/lifecycletest/analyzer_test.go` sees the default provider
     // analysed). Reads are not: their steps skip the analyzers.
-    // Inputs as plain values, once per resource (a provider's once for all its resources): each validation sees them
-    // through its own proxy.
-    const plainInputs = new Map<string, Record<string, any>>();
-    const plainOf = (r: CapturedResource) => plainInputs.get(r.urn) ?? plainInputs.set(r.urn, plain(r.inputs)).get(r.urn)!;
+    // The analyzer deserializes a resource's and its provider's properties afresh for each validation (@pulumi/policy
+    // 1.21.0 server.js makeAnalyzeRpcFun, getProviderResource): no policy sees another's edits. A provider's are made
+    // afresh here too, for each validation that reads them; a resource's once, read-only, shared by its validations
+    // (a copy per validation was a third of a plan): a policy that edits them fails loudly instead of passing.
     const analysed = graph.resources
         .filter((r) => !r.read)
-        .map((res): Analysed => {
-            const provider = byUrn.get(res.provider);
-            return { res, props: plainOf(res), provider: provider && { resource: provider, props: plainOf(provider) } };
-        });
+        .map((res): Analysed => ({ res, props: readOnly(plain(res.inputs), res.urn), provider: byUrn.get(res.provider) }));
     const enabled = packs.map(({ pack, config }) => ({
         pack, proxy: proxyOf(pack),
         policies: resolvePolicies(pack, config).filter((p) => p.level !== "disabled").map((p) => {
@@ -277,7 +274,7 @@ interface Analysed {
     readonly res: CapturedResource;
     /** Plain inputs, computed once per resource; each validation sees them through its own proxy. */
     readonly props: Record<string, any>;
-    readonly provider?: { readonly resource: CapturedResource; readonly props: Record<string, any> };
+    readonly provider?: CapturedResource;
 }
 
 /** Runs a resource policy's validations in order from `from`; a promise only when one of them returned one. */
@@ -298,15 +295,37 @@ function runResourcePolicy(policy: ResourceValidationPolicy, analysed: Analysed,
                 customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
                 additionalSecretOutputs: [...res.additionalSecretOutputs],
             },
-            provider: provider && { type: provider.resource.type, props: proxy.unknownCheckingProxy(provider.props), urn: provider.resource.urn, name: provider.resource.name },
             isType: (cls: any) => matchesType(res.type, cls),
             asType: ((cls: any) => (matchesType(res.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
             getConfig: <T extends object>() => config as T,
         };
+        if (provider) {
+            // Made on first read: most validations never look at their provider.
+            let view: ResourceValidationArgs["provider"];
+            Object.defineProperty(args, "provider", {
+                enumerable: true, configurable: true,
+                get: () => (view ??= { type: provider.type, props: proxy.unknownCheckingProxy(plain(provider.inputs)), urn: provider.urn, name: provider.name }),
+            });
+        }
         const pending = guarded(() => fn(args, report), proxy, skipped);
         if (pending) return pending.then(() => runResourcePolicy(policy, analysed, config, report, proxy, skipped, i + 1));
     }
     return undefined;
+}
+
+/** `value` behind a view that refuses every change, naming the resource; nested objects likewise (one view each). */
+function readOnly<T extends object>(value: T, urn: string, views = new WeakMap<object, object>()): T {
+    const refuse = (): never => {
+        throw new TypeError(`a policy changed the properties of ${urn}: the offline gate hands policies read-only properties (the analyzer gives each validation its own copy)`);
+    };
+    const view = (v: object): object => views.get(v) ?? views.set(v, new Proxy(v, {
+        get: (target, key, receiver) => {
+            const x = Reflect.get(target, key, receiver);
+            return x !== null && typeof x === "object" ? view(x) : x;
+        },
+        set: refuse, defineProperty: refuse, deleteProperty: refuse, setPrototypeOf: refuse,
+    })).get(v)!;
+    return view(value) as T;
 }
 
 function matchesType(type: string, cls: any): boolean {

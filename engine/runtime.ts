@@ -63,9 +63,10 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
     // The SDK captures a stack trace for every resource it registers (its source position); source-mapping each one
     // is most of a plan's time. Off while the program runs: program errors then point into the transpiled code.
     const sourceMaps = process.sourceMapsEnabled;
-    process.setSourceMapsEnabled(false);
-    const restorePromises = withoutPromiseStacks();
+    let restorePromises = () => undefined as void;
     try {
+        process.setSourceMapsEnabled(false);
+        restorePromises = withoutPromiseStacks();
         // setMocks negotiates the SDK's feature flags; the engine's monitor then takes the mock monitor's place
         // (setMockOptions would reset those flags). In a preview, applies over unknown values do not run, as in
         // `pulumi preview`; otherwise every output is known and every apply runs.
@@ -122,7 +123,8 @@ function withoutPromiseStacks(): () => void {
     debuggable.debuggablePromise = <T>(p: Promise<T>) => p
         .then((value) => value)
         .catch((err) => {
-            if (err !== null && typeof err === "object") (err as { promise?: unknown }).promise = p;
+            // As upstream, in strict mode: a rejection with a primitive becomes the TypeError of this assignment.
+            err.promise = p;
             throw err;
         });
     return () => {

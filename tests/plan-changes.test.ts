@@ -76,6 +76,16 @@ describe("what a plan changes against a baseline", () => {
         assert.equal(renewal.changes.find((c) => c.type === type)?.action, "update");
     });
 
+    it("replaces on a path under a resource's replaceOnChanges even where its type's rule excepts it (PropertyPath.Contains)", async () => {
+        const pki = planDocument(await shippedPlan("pki-prod"), undefined);
+        const cert = byType("tls:index/selfSignedCert:SelfSignedCert");
+        const optedIn = { ...pki, resources: pki.resources.map((r) => (cert(r) ? { ...r, replaceOnChanges: ["earlyRenewalHours"] } : r)) };
+        const renewal = comparePlans(optedIn, edited(optedIn, cert, (i) => ({ ...i, earlyRenewalHours: i.earlyRenewalHours + 1 })), "main");
+        const change = renewal.changes.find((c) => c.type === "tls:index/selfSignedCert:SelfSignedCert");
+        assert.equal(change?.action, "replace", "terraform-provider-tls updates earlyRenewalHours in place, the option replaces");
+        assert.equal(change.replaceRule, "the resource's replaceOnChanges option");
+    });
+
     it("labels a replacement no provider source backs as heuristic, in the terminal lines and changes.json", async () => {
         const dev = planDocument(await shippedPlan("dev"), undefined);
         const changes = comparePlans(edited(dev, byType("aws:ec2/vpc:Vpc"), (i) => ({ ...i, cidrBlock: "10.9.0.0/16" })), dev, "main");

@@ -95,7 +95,7 @@ export function istioCsrValues(a: IstioCsrValuesArgs) {
                 istiodCertificateDuration: "1h",
                 istiodCertificateRenewBefore: "30m",
                 istiodPrivateKeyAlgorithm: keyAlgorithm,
-                istiodPrivateKeySize: ecdsa ? 256 : 3072,
+                istiodPrivateKeySize: ecdsa ? 256 : MESH_RSA_KEY_BITS,
             },
             server: {
                 clusterID: a.clusterName,

@@ -81,7 +81,8 @@ export class IntermediateCa extends pulumi.ComponentResource {
         }
         this.certRequestPem = certRequestPem;
         this.privateKeyPem = key && pulumi.secret(key.privateKeyPem);
-        this.registerOutputs({ certPem: this.certPem, certRequestPem: this.certRequestPem, privateKeyPem: this.privateKeyPem });
+        // The key is not registered: state holds it once, in the key resource.
+        this.registerOutputs({ certPem: this.certPem, certRequestPem: this.certRequestPem });
     }
 }
 

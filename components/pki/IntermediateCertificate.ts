@@ -164,7 +164,9 @@ export class IntermediateCertificate extends pulumi.dynamic.Resource {
         super(intermediateCertificateProvider, name, { ...args, maxPathLength: 0, certPem: undefined, validityStartTime: undefined, validityEndTime: undefined },
             {
                 ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "caPrivateKeyPem"],
-                // What the diff above replaces on, declared to the engine too: a preview and a plan's comparison see it.
+                // What the diff above replaces on, declared as an option too, which the offline plan's comparison reads.
+                // A real engine changes nothing for it: the dynamic provider host reports no detailed diff, so
+                // applyReplaceOnChanges has no changed key to match (pulumi/pulumi v3.248.0).
                 replaceOnChanges: [...(opts.replaceOnChanges ?? []), ...REPLACE_ON],
             }, "pki", "IntermediateCertificate");
     }

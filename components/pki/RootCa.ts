@@ -44,6 +44,7 @@ export class RootCa extends pulumi.ComponentResource {
         }, { parent: this, protect });
         this.certPem = cert.certPem;
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
-        this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem });
+        // The key is not registered: state holds it once, in the key resource.
+        this.registerOutputs({ certPem: this.certPem });
     }
 }

@@ -1,5 +1,5 @@
 import { SECRET_MARKER } from "../values";
-import { replaceRuleOf, replacingPaths, under } from "./replacements";
+import { replacement, replaceRulesOf, under } from "./replacements";
 import { SecretDigests } from "./secret-digests";
 
 /** One resource of a plan.json as the comparison reads it. */
@@ -80,7 +80,7 @@ export function comparePlans(baseline: PlanDocument, current: PlanDocument, base
                 if (!extra.has(input) && !(r.ignoreChanges ?? []).some((k) => under(input, k)) && deps.some((d) => replaced.has(d))) extra.add(input);
             }
             unknown.set(urn, extra);
-            if (replacingPaths(replaceRuleOf(r.type, r.replaceOnChanges), [...o.paths, ...extra], before.get(urn)!.inputs ?? {}, r.inputs ?? {}).length) {
+            if (replacement(replaceRulesOf(r.type, r.replaceOnChanges), [...o.paths, ...extra], before.get(urn)!.inputs ?? {}, r.inputs ?? {}).paths.length) {
                 replaced.add(urn);
                 grew = true;
             }
@@ -99,11 +99,10 @@ export function comparePlans(baseline: PlanDocument, current: PlanDocument, base
             if (o.ignored.length) ignored.push({ urn, paths: o.ignored });
             continue;
         }
-        const rule = replaceRuleOf(r.type, r.replaceOnChanges);
-        const replaceBecause = replacingPaths(rule, [...o.paths, ...extra], before.get(urn)!.inputs ?? {}, r.inputs ?? {});
+        const { paths: replaceBecause, source } = replacement(replaceRulesOf(r.type, r.replaceOnChanges), [...o.paths, ...extra], before.get(urn)!.inputs ?? {}, r.inputs ?? {});
         changes.push({
             urn, type: r.type, action: replaceBecause.length ? "replace" : "update", paths: o.paths, unknownUntilReplaced: extra, replaceBecause,
-            ...(replaceBecause.length ? { replaceRule: rule?.source ?? "heuristic" } : {}), ignored: o.ignored,
+            ...(replaceBecause.length ? { replaceRule: source } : {}), ignored: o.ignored,
         });
     }
     for (const [urn, r] of before) if (!after.has(urn)) changes.push({ urn, type: r.type, action: "delete", paths: [], unknownUntilReplaced: [], replaceBecause: [], ignored: [] });

@@ -85,19 +85,23 @@ const RULES: Readonly<Record<string, ReplaceRule>> = {
 };
 
 /**
- * The rule for a resource: its type's (Kubernetes objects by their kind, `kubernetes:<group>/<version>:<Kind>`), and
- * the paths of its own `replaceOnChanges` option, which the engine replaces on whatever the provider's diff says
- * (pulumi/pulumi v3.248.0 pkg/resource/deploy/step_generator.go `applyReplaceOnChanges`). The program's own dynamic
- * resources declare their replacing inputs that way.
+ * The rules for a resource: its type's (Kubernetes objects by their kind, `kubernetes:<group>/<version>:<Kind>`), and
+ * the paths of its own `replaceOnChanges` option, on which the engine replaces whatever the provider's diff says
+ * (pulumi/pulumi v3.248.0 pkg/resource/deploy/step_generator.go `applyReplaceOnChanges`: a changed key that a
+ * listed path contains). The program's own dynamic resources declare their replacing inputs that way.
  */
-export function replaceRuleOf(type: string, replaceOnChanges: readonly string[] = []): ReplaceRule | undefined {
+export function replaceRulesOf(type: string, replaceOnChanges: readonly string[] = []): ReplaceRule[] {
     const rule = typeRule(type);
-    if (replaceOnChanges.length === 0) return rule;
-    const option = { paths: replaceOnChanges, source: "the resource's replaceOnChanges option" };
-    if (!rule) return option;
-    // `*` with exceptions stays as it is: the option's paths replace even where the type's rule excepts them.
-    return { ...rule, paths: rule.paths.includes("*") ? rule.paths : [...new Set([...rule.paths, ...replaceOnChanges])],
-        except: rule.except?.filter((k) => !replaceOnChanges.includes(k)), source: [rule.source ?? "heuristic", option.source].join("; ") };
+    return [...(rule ? [rule] : []), ...(replaceOnChanges.length ? [{ paths: replaceOnChanges, source: "the resource's replaceOnChanges option" }] : [])];
+}
+
+/** The changed paths that replace the resource under any of `rules`, and where the rules that say so are read from. */
+export function replacement(rules: readonly ReplaceRule[], paths: readonly string[], old: Record<string, unknown>, now: Record<string, unknown>): { paths: string[]; source: string } {
+    const applying = rules.map((rule) => ({ rule, paths: replacingPaths(rule, paths, old, now) })).filter((r) => r.paths.length > 0);
+    return {
+        paths: [...new Set(applying.flatMap((r) => r.paths))],
+        source: [...new Set(applying.map((r) => r.rule.source ?? "heuristic"))].join("; "),
+    };
 }
 
 function typeRule(type: string): ReplaceRule | undefined {
@@ -112,7 +116,7 @@ function typeRule(type: string): ReplaceRule | undefined {
 export const under = (p: string, k: string): boolean => p === k || p.startsWith(`${k}.`) || p.startsWith(`${k}[`);
 
 /** The changed paths among `paths` that replace the resource under `rule`. */
-export function replacingPaths(rule: ReplaceRule | undefined, paths: readonly string[], old: Record<string, unknown>, now: Record<string, unknown>): string[] {
+function replacingPaths(rule: ReplaceRule | undefined, paths: readonly string[], old: Record<string, unknown>, now: Record<string, unknown>): string[] {
     if (!rule) return [];
     const forced = paths.filter((p) => rule.paths.includes("*") ? !(rule.except ?? []).some((k) => under(p, k)) : rule.paths.some((k) => under(p, k)));
     const removed = (rule.whenRemoved ?? []).filter((k) => old[k] !== undefined && now[k] === undefined && paths.some((p) => under(p, k)));
