@@ -151,7 +151,7 @@ describe("ACME challenges (upstream model)", () => {
         // The intermediate is name-constrained to what its issuer signs: with ACME it signs no ingress name.
         const pki = stackConfig("pki-dev");
         pki.clusters = pki.clusters.map(({ dnsNames: _, ...c }: any) => c);
-        const plan = await planStack({ stack: "dev", config: toRuntime(config), referencedConfig: { "pki-dev": toRuntime(pki) } });
+        const plan = await planStack({ stack: "dev", config: toRuntime(config), referencedConfig: { "pki-dev": toRuntime(pki) }, mode: "created" });
         const className = solverOn(plan, "dev-aws-1").http01.ingress.ingressClassName;
         const classes = of(plan, "kubernetes:networking.k8s.io/v1:IngressClass").map(inputs);
         const served = (ingressClass: any) => ingressClass !== undefined && ingressClass.spec.controller === "istio.io/ingress-controller";

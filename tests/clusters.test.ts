@@ -120,7 +120,7 @@ describe("clusters on two clouds (prod)", () => {
         config.clusters.push({ ...config.clusters[0], name: "prod-aws-euw1", region: "eu-west-1", network: "net-prod-aws-euw1" });
         const pki = stackConfig("pki-prod");
         pki.clusters.push({ name: "prod-aws-euw1", trustDomain: config.clusters[0].trustDomain });
-        const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { "pki-prod": toRuntime(pki) } });
+        const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { "pki-prod": toRuntime(pki) }, mode: "created" });
         const [use1, euw1, gcp] = [egressOf(three, "prod-aws-use1"), egressOf(three, "prod-aws-euw1"), egressOf(three, "prod-gcp-usc1")];
         const eksAllow = (name: string) => inputs(one(three, "aws:eks/cluster:Cluster", name)).vpcConfig.publicAccessCidrs;
         // Operators first, then each peer's addresses in cluster order (the order of istio-production:clusters).

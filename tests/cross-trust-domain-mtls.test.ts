@@ -149,7 +149,7 @@ describe("mTLS identities of every declared call (upstream model)", () => {
         const config = stackConfig("prod");
         config.multiCluster = { verification: true };
         config.observability = { aggregation: "federation", hubCluster: "prod-aws-use1", kialiAuth: config.observability.kialiAuth };
-        const clusters = clustersOf(await planStack({ stack: "prod", config: toRuntime(config) }));
+        const clusters = clustersOf(await planStack({ stack: "prod", config: toRuntime(config), mode: "created" }));
         const hub = clusters.find((c) => c.name === "prod-aws-use1")!;
         const calls = [
             // Every cluster's verifier calls every other cluster's echo, as mesh-verify/mesh-verify on both ends.

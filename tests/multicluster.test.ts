@@ -101,7 +101,7 @@ describe("multi-cluster and multi-cloud (stages 4-5)", () => {
         config.multiCluster = { exposeIstiod: true };
         const pki = stackConfig("pki-prod");
         pki.clusters.push({ name: "prod-aws-euw1", trustDomain: config.clusters[0].trustDomain });
-        const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { "pki-prod": toRuntime(pki) } });
+        const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { "pki-prod": toRuntime(pki) }, mode: "created" });
         checkRemoteSecrets(three, ["prod-aws-use1", "prod-aws-euw1", "prod-gcp-usc1"]);
         const v = plain(eastWest(three, "prod-aws-euw1").inputs).values;
         assert.deepEqual(v.service.loadBalancerSourceRanges, [...egress(three, "prod-aws-use1"), ...egress(three, "prod-gcp-usc1")]);
@@ -111,7 +111,7 @@ describe("multi-cluster and multi-cloud (stages 4-5)", () => {
     it("rotates remote-secret tokens by epoch: new token Secrets, the same remote secrets repointed", async () => {
         const config = stackConfig("prod");
         config.multiCluster = { remoteSecretEpoch: 2 };
-        const rotated = await planStack({ stack: "prod", config: toRuntime(config) });
+        const rotated = await planStack({ stack: "prod", config: toRuntime(config), mode: "created" });
         const tokenNames = secrets(rotated).filter((r) => plain(r.inputs).type === "kubernetes.io/service-account-token").map((r) => plain(r.inputs).metadata.name).sort();
         // Kiali's token for the cluster it reads rotates with the same epoch.
         assert.deepEqual(tokenNames, ["istio-reader-token-prod-aws-use1-e2", "istio-reader-token-prod-gcp-usc1-e2", "kiali-remote-token-prod-aws-use1-e2"]);

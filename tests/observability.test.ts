@@ -485,7 +485,7 @@ describe("observability in the plan (stage 4 and 5)", () => {
         }
         const config = stackConfig("prod");
         config.observability.remoteWriteAuth = { type: "sigv4", region: "us-east-1", roleArn: "arn:aws:iam::210987654321:role/amp-writer", credentialsSecret: "amp-writer" };
-        const sigv4 = await planStack({ stack: "prod", config: toRuntime(config) });
+        const sigv4 = await planStack({ stack: "prod", config: toRuntime(config), mode: "created" });
         const eks = values(releaseOf(sigv4, "prometheus", "prod-aws-use1"));
         assert.deepEqual(check(eks), { method: "sigv4", files: [], env: [] });
         assert.deepEqual(eks.server.remoteWrite[0].sigv4, { region: "us-east-1" }, "Pod Identity's credentials are the role's: nothing to assume");
@@ -641,7 +641,7 @@ describe("tracing backend", () => {
     it("registers the OTLP collector with istiod and points the mesh's Telemetry at it", async () => {
         const config = stackConfig("staging");
         config.observability = { ...config.observability, tracingCollector: { service: "otel-collector.observability.svc.cluster.local" } };
-        const plan = await planStack({ stack: "staging", config: toRuntime(config) });
+        const plan = await planStack({ stack: "staging", config: toRuntime(config), mode: "created" });
         for (const istiod of plan.graph.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && plain(r.inputs).name === "istiod")) {
             assert.deepEqual(plain(istiod.inputs).values.meshConfig.extensionProviders,
                 [{ name: "otel-tracing", opentelemetry: { service: "otel-collector.observability.svc.cluster.local", port: 4317 } }]);
