@@ -257,7 +257,9 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
         }
     }
     for (const { proxy, policies } of enabled) {
-        const stackResources = policyResources(graph, proxy);
+        // Shared by the pack's stack policies, read-only: upstream builds them afresh for each (@pulumi/policy 1.21.0
+        // server.js makeAnalyzeStackRpcFun), so no stack policy may see another's edits either.
+        const stackResources = readOnly(policyResources(graph, proxy), "the stack's resources");
         for (const p of policies) {
             if (!("validateStack" in p.policy) || !p.policy.validateStack) continue;
             const args: StackValidationArgs = {
@@ -313,10 +315,10 @@ function runResourcePolicy(policy: ResourceValidationPolicy, analysed: Analysed,
     return undefined;
 }
 
-/** `value` behind a view that refuses every change, naming the resource; nested objects likewise (one view each). */
-function readOnly<T extends object>(value: T, urn: string, views = new WeakMap<object, object>()): T {
+/** `value` behind a view that refuses every change, naming whose it is; nested objects likewise (one view each). */
+function readOnly<T extends object>(value: T, owner: string, views = new WeakMap<object, object>()): T {
     const refuse = (): never => {
-        throw new TypeError(`a policy changed the properties of ${urn}: the offline gate hands policies read-only properties (the analyzer gives each validation its own copy)`);
+        throw new TypeError(`a policy changed the properties of ${owner}: the offline gate hands policies read-only properties (the analyzer gives each validation its own copy)`);
     };
     const view = (v: object): object => views.get(v) ?? views.set(v, new Proxy(v, {
         get: (target, key, receiver) => {

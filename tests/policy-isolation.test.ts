@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Policy, ReportViolation, ResourceValidationArgs } from "@pulumi/policy";
+import type { Policy, ReportViolation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { CapturedResource } from "../engine/graph";
 import { PROJECT_ROOT } from "../engine/plan";
 import { evaluatePacks, LoadedPack } from "../engine/policy";
@@ -54,5 +54,19 @@ describe("policy validations are isolated from each other's edits (upstream anal
             if (args.props.tags) (args.props.tags as Record<string, string>).team = "edited";
         });
         await assert.rejects(evaluatePacks(graph, [{ pack }]), /a policy changed the properties of urn:pulumi:test::istio-production::aws:s3\/bucket:Bucket::a: the offline gate hands policies read-only properties/);
+    });
+
+    it("a stack policy's edit of the stack's resources is refused instead of reaching the pack's next stack policy", async () => {
+        const pack: LoadedPack = {
+            name: "probe", version: "0.0.1", dir: PROJECT_ROOT, enforcementLevel: "mandatory", policies: [
+                {
+                    name: "sorts", description: "sorts the resources in place", enforcementLevel: "mandatory",
+                    validateStack: (args: StackValidationArgs) => {
+                        args.resources.sort((a, b) => b.urn.localeCompare(a.urn));
+                    },
+                } as Policy,
+            ],
+        };
+        await assert.rejects(evaluatePacks(graph, [{ pack }]), /a policy changed the properties of the stack's resources/);
     });
 });
