@@ -350,7 +350,7 @@ function guarded(fn: () => unknown, proxy: UnknownProxy, skipped: (e: Error) => 
         settle(e);
         return undefined;
     }
-    if (result instanceof Promise || (typeof result === "object" && result !== null && typeof (result as PromiseLike<unknown>).then === "function")) {
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
         return Promise.resolve(result).then(() => undefined, settle);
     }
     return undefined;
