@@ -8,6 +8,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv, { AnySchemaObject, ErrorObject, SchemaObject, ValidateFunction } from "ajv";
+// An ES module: loaded with require() (Node.js 20.19 and later), as this project's CommonJS modules load it.
+import { Environment as CelEnvironment } from "@marcbachmann/cel-js";
 
 const UPSTREAM = path.join(__dirname, "upstream-schemas");
 
@@ -67,9 +69,7 @@ class KubernetesUrl {
     }
 }
 
-// The package is ESM only and this project resolves type declarations the Node 10 way, which ignores `exports`.
-const cel: typeof import("@marcbachmann/cel-js/lib/index") = require("@marcbachmann/cel-js");
-const celEnvironment = new cel.Environment({ homogeneousAggregateLiterals: false })
+const celEnvironment = new CelEnvironment({ homogeneousAggregateLiterals: false })
     .registerType("URL", KubernetesUrl)
     .registerVariable("self", "dyn")
     .registerFunction("url(string): URL", KubernetesUrl.parse)
