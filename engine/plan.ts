@@ -89,15 +89,18 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(AWS_|GOOGLE_|GCLOUD_|CLOUDSDK_)/.test(k) || k === "SOURCE_DATE_EPOCH"));
     const project = readProject(opts.programDir ?? PROJECT_ROOT);
     const stackFiles = listStacks(project).map((s) => fs.readFileSync(path.join(project.stackConfigDir, `Pulumi.${s}.yaml`), "utf8"));
-    // Defaults spelled out: the plan command passes its clock and every option, a test often none; the same plan.
-    const key = JSON.stringify({
+    // Defaults spelled out and options in one order: the plan command passes its clock and every option, a test often
+    // none; the same plan.
+    const key = JSON.stringify(sortedKeys({
         ...opts, existing: opts.existing && [...opts.existing].sort(), env, stackFiles,
-        programDir: project.dir, mode: opts.mode ?? "preview", caHandoff: opts.caHandoff ?? true,
+        programDir: project.dir, mode: opts.mode ?? "preview", caHandoff: opts.caHandoff ?? true, policyConfig: opts.policyConfig ?? {},
         policyDir: path.resolve(opts.policyDir ?? path.join(PROJECT_ROOT, "policy")), now: (opts.now ?? planClock(undefined)).toISOString(),
-    });
+    }));
     if (!memo.has(key)) memo.set(key, shareDir ? sharedPlan(shareDir, key, opts) : plan(opts));
     return memo.get(key)!;
 }
+
+const sortedKeys = (o: object) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 
 let memo: Map<string, Promise<Plan>> | undefined;
 let shareDir: string | undefined;

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Emulators } from "../engine/emulation";
-import { planStack, Plan } from "../engine/plan";
+import { planStack, Plan, PROJECT_ROOT } from "../engine/plan";
+import { planClock } from "../engine/reproducible";
 import { planDocument } from "../engine/report";
 import { SECRET_MARKER } from "../engine/values";
 import { find, FIXTURE_POLICY, FIXTURE_PROGRAM, runCli, tempDir } from "./support/plan";
@@ -113,10 +114,18 @@ describe("offline engine", () => {
         const now = new Date("2026-11-29T00:00:00Z");
         const digest = (p: Plan) => JSON.stringify(p.graph.resources.map((r) => [r.urn, r.parent, r.provider, [...r.dependencies].sort(), r.inputs, r.outputs]));
         const first = await planStack({ stack: "dev", emulators: new Emulators(), now, mode: "created" });
-        await planStack({ stack: "staging", emulators: new Emulators(), now, mode: "created" });
+        await planStack({ stack: "pki-dev", emulators: new Emulators(), now, mode: "created" });
         const second = await planStack({ stack: "dev", emulators: new Emulators(), now, mode: "created" });
         assert.ok(first.graph.resources.length > 50);
         assert.equal(digest(second), digest(first));
+    });
+
+    it("reuses a plan for the plan command's options when they are the defaults spelled out", async () => {
+        // engine/cli.ts passes every option; a test usually none: the same plan, made once per test run.
+        const spelledOut = planStack({ stack: "pki-dev", mode: "preview", caHandoff: true, policyConfig: {}, now: planClock(undefined), policyDir: path.join(PROJECT_ROOT, "policy") });
+        // Compared by identity only: a plan holds (plan-only) private keys, which a failed deepEqual would print.
+        assert.ok(await spelledOut === await planStack({ stack: "pki-dev" }), "the plan command's options make another plan");
+        assert.ok(await planStack({ stack: "pki-dev", policyConfig: { "mesh-mtls": { all: "advisory" } } }) !== await spelledOut, "a pack config is an input");
     });
 
     it("reports an error nothing awaits as the program's, also after a test runner removed every process listener", async () => {
