@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv, { ValidateFunction } from "ajv";
 import type {
-    EnforcementLevel, Policy, PolicyPackArgs, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy,
+    EnforcementLevel, Policy, PolicyPackArgs, PolicyResource, ResourceValidation, ResourceValidationArgs,
     StackValidationArgs, StackValidationPolicy,
 } from "@pulumi/policy";
 import { CapturedResource, ProgramGraph } from "./graph";
@@ -232,27 +232,34 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
         .map((res): Analysed => ({ res, props: readOnly(plain(res.inputs), res.urn), provider: byUrn.get(res.provider) }));
     const enabled = packs.map(({ pack, config }) => ({
         pack, proxy: proxyOf(pack),
-        policies: resolvePolicies(pack, config).filter((p) => p.level !== "disabled").map((p) => {
+        policies: resolvePolicies(pack, config).filter((p) => p.level !== "disabled").map((p): Enabled => {
             // Offline there is no program to remediate: a remediate-level policy that still fails counts as
             // mandatory, as the engine reports it.
             const level: Violation["enforcementLevel"] = p.level === "advisory" ? "advisory" : "mandatory";
-            const report = (urn: string) => (message: string, violationUrn?: string) =>
-                violations.push({ pack: pack.name, policy: p.policy.name, enforcementLevel: level, urn: violationUrn ?? urn, message });
-            const skipped = (urn: string) => (e: Error) => notRun.push({ pack: pack.name, policy: p.policy.name, enforcementLevel: level, urn, reason: e.message });
-            return { ...p, report, skipped };
+            const declared = "validateResource" in p.policy ? p.policy.validateResource as ResourceValidation | ResourceValidation[] | undefined : undefined;
+            const validations = declared ? ([] as ResourceValidation[]).concat(declared) : [];
+            // Like the analyzer server: a single typed validator is skipped outright for other types.
+            const onlyType = declared && !Array.isArray(declared) ? (declared as { __pulumiType?: string }).__pulumiType : undefined;
+            return { ...p, pack: pack.name, level, validations, onlyType, getConfig: configOf(p.config), violations, notRun };
         }),
     }));
     // The engine's order: Analyze for each resource as it is registered (every pack, every resource policy), then
     // AnalyzeStack once the program is done (pulumi/pulumi v3.248.0 `pkg/resource/deploy/step_generator.go`).
+    // Validations run thousands of times a plan: what they share (the type tests, the props' view, the config) is
+    // made once per resource or policy, and functions are made by factories (a named closure costs a property
+    // definition each time it is created, under the test runner's transpiler).
     for (const a of analysed) {
+        const isType = typeTest(a.res.type);
         for (const { proxy, policies } of enabled) {
+            // The policy SDK's proxy keeps no state: one per resource and pack serves every validation.
+            const props = proxy.unknownCheckingProxy(a.props);
+            const view: ResourceView = { analysed: a, proxy, props, isType, asType: typedProps(a.res.type, props) };
             for (const p of policies) {
-                if ("validateResource" in p.policy && p.policy.validateResource) {
-                    // Policies are synchronous but for a few: awaiting only what returns a promise keeps the
-                    // thousands of validations of a plan off the microtask queue.
-                    const pending = runResourcePolicy(p.policy as ResourceValidationPolicy, a, p.config, p.report(a.res.urn), proxy, p.skipped(a.res.urn));
-                    if (pending) await pending;
-                }
+                if (p.validations.length === 0 || (p.onlyType !== undefined && p.onlyType !== a.res.type)) continue;
+                // Policies are synchronous but for a few: awaiting only what returns a promise keeps the
+                // thousands of validations of a plan off the microtask queue.
+                const pending = runValidations(p, view, 0);
+                if (pending) await pending;
             }
         }
     }
@@ -262,11 +269,8 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
         const stackResources = readOnly(policyResources(graph, proxy), "the stack's resources");
         for (const p of policies) {
             if (!("validateStack" in p.policy) || !p.policy.validateStack) continue;
-            const args: StackValidationArgs = {
-                resources: stackResources, stackTags: new Map(), notApplicable,
-                getConfig: <T extends object>() => p.config as T,
-            };
-            await guarded(() => (p.policy as StackValidationPolicy).validateStack(args, p.report("")), proxy, p.skipped(""));
+            const args: StackValidationArgs = { resources: stackResources, stackTags: new Map(), notApplicable, getConfig: p.getConfig };
+            await guarded((p.policy as StackValidationPolicy).validateStack, args, reporter(p, ""), proxy, p, "");
         }
     }
     return { violations, notRun };
@@ -274,43 +278,61 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
 
 interface Analysed {
     readonly res: CapturedResource;
-    /** Plain inputs, computed once per resource; each validation sees them through its own proxy. */
+    /** Plain inputs, computed once per resource, read-only; the validations of a pack see them through one proxy. */
     readonly props: Record<string, any>;
     readonly provider?: CapturedResource;
 }
 
-/** Runs a resource policy's validations in order from `from`; a promise only when one of them returned one. */
-function runResourcePolicy(policy: ResourceValidationPolicy, analysed: Analysed, config: Record<string, unknown>,
-    report: (m: string, urn?: string) => void, proxy: UnknownProxy, skipped: (e: Error) => void, from = 0): Promise<void> | undefined {
-    const { res, props: raw, provider } = analysed;
-    const fns = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
-    for (let i = from; i < fns.length; i++) {
-        const fn = fns[i];
-        // Like the analyzer server: a single typed validator is skipped outright for other types.
-        const typed = (fn as { __pulumiType?: string }).__pulumiType;
-        if (!Array.isArray(policy.validateResource) && typed !== undefined && typed !== res.type) continue;
-        const props = proxy.unknownCheckingProxy(raw);
+/** An enabled policy with what its validations share. */
+interface Enabled extends EffectivePolicy {
+    readonly pack: string;
+    readonly level: Violation["enforcementLevel"];
+    readonly validations: readonly ResourceValidation[];
+    /** The type of a single typed validator: the server skips it for every other type. */
+    readonly onlyType?: string;
+    readonly getConfig: <T extends object>() => T;
+    readonly violations: Violation[];
+    readonly notRun: NotRun[];
+}
+
+/** A resource as one pack's validations see it. */
+interface ResourceView {
+    readonly analysed: Analysed;
+    readonly proxy: UnknownProxy;
+    readonly props: Record<string, any>;
+    readonly isType: (cls: any) => boolean;
+    readonly asType: ResourceValidationArgs["asType"];
+}
+
+const typeTest = (type: string) => (cls: any) => matchesType(type, cls);
+const typedProps = (type: string, props: Record<string, any>) => ((cls: any) => (matchesType(type, cls) ? props : undefined)) as ResourceValidationArgs["asType"];
+const configOf = (config: Record<string, unknown>) => <T extends object>() => config as T;
+const reporter = (p: Enabled, urn: string) => (message: string, violationUrn?: string) => {
+    p.violations.push({ pack: p.pack, policy: p.policy.name, enforcementLevel: p.level, urn: violationUrn ?? urn, message });
+};
+/** The provider's properties made on first read: most validations never look at their provider. */
+const providerView = (provider: CapturedResource, proxy: UnknownProxy) => {
+    let view: ResourceValidationArgs["provider"];
+    return () => (view ??= { type: provider.type, props: proxy.unknownCheckingProxy(plain(provider.inputs)), urn: provider.urn, name: provider.name });
+};
+
+/** Runs a policy's validations of one resource in order from `from`; a promise only when one of them returned one. */
+function runValidations(p: Enabled, view: ResourceView, from: number): Promise<void> | undefined {
+    const { res, provider } = view.analysed;
+    const report = reporter(p, res.urn);
+    for (let i = from; i < p.validations.length; i++) {
         const args: ResourceValidationArgs = {
-            type: res.type, props, urn: res.urn, name: res.name, stackTags: new Map(), notApplicable,
+            type: res.type, props: view.props, urn: res.urn, name: res.name, stackTags: new Map(), notApplicable,
             opts: {
                 protect: res.protect, ignoreChanges: [...res.ignoreChanges], aliases: [], parent: res.parent || undefined,
                 customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
                 additionalSecretOutputs: [...res.additionalSecretOutputs],
             },
-            isType: (cls: any) => matchesType(res.type, cls),
-            asType: ((cls: any) => (matchesType(res.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
-            getConfig: <T extends object>() => config as T,
+            isType: view.isType, asType: view.asType, getConfig: p.getConfig,
         };
-        if (provider) {
-            // Made on first read: most validations never look at their provider.
-            let view: ResourceValidationArgs["provider"];
-            Object.defineProperty(args, "provider", {
-                enumerable: true, configurable: true,
-                get: () => (view ??= { type: provider.type, props: proxy.unknownCheckingProxy(plain(provider.inputs)), urn: provider.urn, name: provider.name }),
-            });
-        }
-        const pending = guarded(() => fn(args, report), proxy, skipped);
-        if (pending) return pending.then(() => runResourcePolicy(policy, analysed, config, report, proxy, skipped, i + 1));
+        if (provider) Object.defineProperty(args, "provider", { enumerable: true, configurable: true, get: providerView(provider, view.proxy) });
+        const pending = guarded(p.validations[i], args, report, view.proxy, p, res.urn);
+        if (pending) return pending.then(() => runValidations(p, view, i + 1));
     }
     return undefined;
 }
@@ -338,22 +360,24 @@ function matchesType(type: string, cls: any): boolean {
  * Runs one validation: "not applicable" ends it quietly, an unknown value it read is reported as not run. A promise
  * only when the validation returned one.
  */
-function guarded(fn: () => unknown, proxy: UnknownProxy, skipped: (e: Error) => void): Promise<void> | undefined {
-    const settle = (e: unknown) => {
-        if (e instanceof proxy.UnknownValueError) skipped(e);
-        else if (!(e instanceof NotApplicable)) throw e;
-    };
+function guarded<A>(fn: (args: A, report: (message: string, urn?: string) => void) => unknown, args: A, report: (message: string, urn?: string) => void,
+    proxy: UnknownProxy, p: Enabled, urn: string): Promise<void> | undefined {
     let result: unknown;
     try {
-        result = fn();
+        result = fn(args, report);
     } catch (e) {
-        settle(e);
+        settle(e, proxy, p, urn);
         return undefined;
     }
     if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
-        return Promise.resolve(result).then(() => undefined, settle);
+        return Promise.resolve(result).then(() => undefined, (e) => settle(e, proxy, p, urn));
     }
     return undefined;
+}
+
+function settle(e: unknown, proxy: UnknownProxy, p: Enabled, urn: string): void {
+    if (e instanceof proxy.UnknownValueError) p.notRun.push({ pack: p.pack, policy: p.policy.name, enforcementLevel: p.level, urn, reason: e.message });
+    else if (!(e instanceof NotApplicable)) throw e;
 }
 
 /**
