@@ -8,5 +8,8 @@ module.exports = {
     timeout: 180000,
     reporter: "spec",
     parallel: true,
+    // Plans allocate short-lived objects by the gigabyte: a larger young generation scavenges less often and
+    // promotes less (about a tenth of the suite's CPU).
+    "node-option": ["max-semi-space-size=64"],
     jobs: Math.max(2, os.availableParallelism ? os.availableParallelism() : os.cpus().length),
 };
