@@ -167,11 +167,19 @@ function forgetProgramModules(dirs: readonly string[], entry: string) {
     const roots = dirs.map((d) => path.resolve(d) + path.sep);
     const engine = path.resolve(__dirname) + path.sep;
     const libraries = LIBRARY_FOLDERS.map((f) => path.join(path.dirname(entry), f) + path.sep);
+    // The cache holds thousands of modules (the providers' SDKs): each is judged once per program layout.
+    const layout = JSON.stringify([roots, libraries]);
+    if (layout !== judged.layout) judged = { layout, kept: new Set() };
     for (const id of Object.keys(require.cache)) {
+        if (judged.kept.has(id)) continue;
         const inProgram = roots.some((r) => id.startsWith(r)) && !libraries.some((l) => id.startsWith(l));
         if (inProgram && !id.startsWith(engine) && !id.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[id];
+        else judged.kept.add(id);
     }
 }
+
+/** Modules found to stay loaded for the last program layout forgotten. */
+let judged: { layout: string; kept: Set<string> } = { layout: "", kept: new Set() };
 
 function dedupe(errors: Error[]): Error[] {
     const seen = new Set<string>();
