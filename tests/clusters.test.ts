@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { CapturedResource } from "../engine/graph";
-import { Plan, planStack } from "../engine/plan";
+import { Plan } from "../engine/plan";
 import { plain } from "../engine/values";
-import { stackConfig, toRuntime } from "./support/stacks";
 import { shippedPlan } from "./support/plan";
+import { threeClusterProd } from "./support/variants";
 
 const of = (plan: Plan, type: string) => plan.graph.resources.filter((r) => r.type === type);
 const one = (plan: Plan, type: string, name?: string): CapturedResource => {
@@ -116,11 +116,7 @@ describe("clusters on two clouds (prod)", () => {
     });
 
     it("adding a third cluster adds its egress addresses to every peer's allow-list", async () => {
-        const config = stackConfig("prod");
-        config.clusters.push({ ...config.clusters[0], name: "prod-aws-euw1", region: "eu-west-1", network: "net-prod-aws-euw1" });
-        const pki = stackConfig("pki-prod");
-        pki.clusters.push({ name: "prod-aws-euw1", trustDomain: config.clusters[0].trustDomain });
-        const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { "pki-prod": toRuntime(pki) }, mode: "created" });
+        const three = await threeClusterProd();
         const [use1, euw1, gcp] = [egressOf(three, "prod-aws-use1"), egressOf(three, "prod-aws-euw1"), egressOf(three, "prod-gcp-usc1")];
         const eksAllow = (name: string) => inputs(one(three, "aws:eks/cluster:Cluster", name)).vpcConfig.publicAccessCidrs;
         // Operators first, then each peer's addresses in cluster order (the order of istio-production:clusters).

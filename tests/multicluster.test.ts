@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { CapturedResource } from "../engine/graph";
-import { Plan, planStack } from "../engine/plan";
+import { Plan } from "../engine/plan";
 import { planDocument } from "../engine/report";
 import { isSecretValue, plain } from "../engine/values";
 import { stackConfig, toRuntime } from "./support/stacks";
 import { shippedPlan } from "./support/plan";
+import { createdBeforeHandoff, threeClusterProd } from "./support/variants";
 
 const secrets = (plan: Plan) => plan.graph.resources.filter((r) => r.type === "kubernetes:core/v1:Secret" && !r.read);
 const remoteSecrets = (plan: Plan) => secrets(plan).filter((r) => plain(r.inputs).metadata.labels?.["istio/multiCluster"] === "true");
@@ -96,12 +97,7 @@ describe("multi-cluster and multi-cloud (stages 4-5)", () => {
     });
 
     it("three clusters: six remote secrets, each gateway open to both peers; istiod ports only when asked", async () => {
-        const config = stackConfig("prod");
-        config.clusters.push({ ...config.clusters[0], name: "prod-aws-euw1", region: "eu-west-1", network: "net-prod-aws-euw1" });
-        config.multiCluster = { exposeIstiod: true };
-        const pki = stackConfig("pki-prod");
-        pki.clusters.push({ name: "prod-aws-euw1", trustDomain: config.clusters[0].trustDomain });
-        const three = await planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { "pki-prod": toRuntime(pki) }, mode: "created" });
+        const three = await threeClusterProd();
         checkRemoteSecrets(three, ["prod-aws-use1", "prod-aws-euw1", "prod-gcp-usc1"]);
         const v = plain(eastWest(three, "prod-aws-euw1").inputs).values;
         assert.deepEqual(v.service.loadBalancerSourceRanges, [...egress(three, "prod-aws-use1"), ...egress(three, "prod-gcp-usc1")]);
@@ -111,7 +107,7 @@ describe("multi-cluster and multi-cloud (stages 4-5)", () => {
     it("rotates remote-secret tokens by epoch: new token Secrets, the same remote secrets repointed", async () => {
         const config = stackConfig("prod");
         config.multiCluster = { remoteSecretEpoch: 2 };
-        const rotated = await planStack({ stack: "prod", config: toRuntime(config), mode: "created" });
+        const rotated = await createdBeforeHandoff({ stack: "prod", config: toRuntime(config) });
         const tokenNames = secrets(rotated).filter((r) => plain(r.inputs).type === "kubernetes.io/service-account-token").map((r) => plain(r.inputs).metadata.name).sort();
         // Kiali's token for the cluster it reads rotates with the same epoch.
         assert.deepEqual(tokenNames, ["istio-reader-token-prod-aws-use1-e2", "istio-reader-token-prod-gcp-usc1-e2", "kiali-remote-token-prod-aws-use1-e2"]);

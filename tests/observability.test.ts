@@ -13,6 +13,7 @@ import { kialiValues } from "../components/observability/kialiValues";
 import { validateChartValues, validateCustomResource } from "../engine/manifests/validate";
 import { federated, Labels, scrapedSample, selects, upSeries } from "./support/prometheus";
 import { shippedPlan } from "./support/plan";
+import { createdBeforeHandoff } from "./support/variants";
 import { stackConfig, toRuntime } from "./support/stacks";
 
 const PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts";
@@ -485,7 +486,7 @@ describe("observability in the plan (stage 4 and 5)", () => {
         }
         const config = stackConfig("prod");
         config.observability.remoteWriteAuth = { type: "sigv4", region: "us-east-1", roleArn: "arn:aws:iam::210987654321:role/amp-writer", credentialsSecret: "amp-writer" };
-        const sigv4 = await planStack({ stack: "prod", config: toRuntime(config), mode: "created" });
+        const sigv4 = await createdBeforeHandoff({ stack: "prod", config: toRuntime(config) });
         const eks = values(releaseOf(sigv4, "prometheus", "prod-aws-use1"));
         assert.deepEqual(check(eks), { method: "sigv4", files: [], env: [] });
         assert.deepEqual(eks.server.remoteWrite[0].sigv4, { region: "us-east-1" }, "Pod Identity's credentials are the role's: nothing to assume");

@@ -3,6 +3,7 @@ import { CapturedResource } from "../engine/graph";
 import { planStack, stackOutputs } from "../engine/plan";
 import { stackConfig, toRuntime } from "./support/stacks";
 import { runCli, tempDir } from "./support/plan";
+import { createdBeforeHandoff } from "./support/variants";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -17,14 +18,14 @@ describe("stage gate in the program", () => {
         assert.deepEqual(registered.filter((r) => !r.type.startsWith("pulumi:providers:")).map((r) => r.type), ["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"], "only reads happen before the gate");
     });
 
-    // The gate is the program's first step, the same in a preview and an update: where a plan only has to get past it,
-    // the emulated create is planned ("created"), without the preview's second run of the program.
+    // The gate is the program's first step, the same in a preview and an update, before and after the CA hand-off:
+    // where a plan only has to get past it, the emulated create before the hand-off is planned, one run of the program.
     it("lets a stack move up one stage, stay, or skip with the override", async () => {
-        await planStack({ stack: "prod", previousOutputs: previous(4), mode: "created" });
-        await planStack({ stack: "prod", previousOutputs: previous(5), mode: "created" });
+        await createdBeforeHandoff({ stack: "prod", previousOutputs: previous(4) });
+        await createdBeforeHandoff({ stack: "prod", previousOutputs: previous(5) });
         const config = stackConfig("prod");
         config.stageGate = { allowJump: true };
-        await planStack({ stack: "prod", config: toRuntime(config), previousOutputs: previous(2), mode: "created" });
+        await createdBeforeHandoff({ stack: "prod", config: toRuntime(config), previousOutputs: previous(2) });
     });
 
     it("refuses a downgrade unless allowed", async () => {
@@ -37,7 +38,7 @@ describe("stage gate in the program", () => {
     it("reads the previous stage from another stack when told to (a stack that takes over from another)", async () => {
         const config = stackConfig("prod");
         config.stageGate = { previousStack: "acme/istio-production/staging" };
-        const ok = await planStack({ stack: "prod", config: toRuntime(config), mode: "created" });
+        const ok = await createdBeforeHandoff({ stack: "prod", config: toRuntime(config) });
         assert.ok(ok.referenced.includes("staging"));
         const staging = stackConfig("staging");
         staging.stage = 3;

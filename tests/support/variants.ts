@@ -6,11 +6,33 @@ export function longClusterName(length: number, tag: string): string {
     return "prod-gcp-us-central1-mesh-cluster-shared-prefix".slice(0, length - tag.length - 1).replace(/-+$/, "x") + `-${tag}`;
 }
 
+/**
+ * The emulated create of the next `pulumi up` while the pki stack has not signed the managed CAs' CSRs: everything
+ * the program registers but the managed CAs' issuers and what binds them (the same run, without the second one and
+ * the pki stack's plan the hand-off takes). For tests that read neither the issuers nor the chains they sign.
+ */
+export function createdBeforeHandoff(opts: Omit<Parameters<typeof planStack>[0], "mode" | "caHandoff">): Promise<Plan> {
+    return planStack({ ...opts, mode: "created", caHandoff: false });
+}
+
+/**
+ * prod with a third cluster (a copy of its EKS cluster in eu-west-1, with its intermediate in pki-prod) and istiod
+ * exposed on the east-west gateways, before the CA hand-off: the peers, remote secrets and allow-lists of three.
+ */
+export function threeClusterProd(): Promise<Plan> {
+    const config = stackConfig("prod");
+    config.clusters.push({ ...config.clusters[0], name: "prod-aws-euw1", region: "eu-west-1", network: "net-prod-aws-euw1" });
+    config.multiCluster = { exposeIstiod: true };
+    const pki = stackConfig("pki-prod");
+    pki.clusters.push({ name: "prod-aws-euw1", trustDomain: config.clusters[0].trustDomain });
+    return createdBeforeHandoff({ stack: "prod", config: toRuntime(config), referencedConfig: { "pki-prod": toRuntime(pki) } });
+}
+
 let gkeOnly: Promise<Plan> | undefined;
 
 /**
  * staging on GKE only: stage 4, two clusters with 40-character names in prod's GCP project, ACME DNS-01 in a Cloud
- * DNS zone. Planned once per test process.
+ * DNS zone. Planned once per test process, as created: its tests read what the program registers.
  */
 export function gkeOnlyStaging(): Promise<Plan> {
     gkeOnly ??= (() => {
@@ -25,7 +47,7 @@ export function gkeOnlyStaging(): Promise<Plan> {
         config.ingress = { ...config.ingress, dnsZone: { provider: "cloudDns", project: "acme-dns-staging", managedZone: "staging-acme-example" } };
         const pki = stackConfig("pki-staging");
         pki.clusters = config.clusters.map((c: any) => ({ name: c.name, trustDomain: c.trustDomain }));
-        return planStack({ stack: "staging", config: toRuntime(config), referencedConfig: { "pki-staging": toRuntime(pki) } });
+        return planStack({ stack: "staging", config: toRuntime(config), referencedConfig: { "pki-staging": toRuntime(pki) }, mode: "created" });
     })();
     return gkeOnly;
 }
