@@ -116,20 +116,58 @@ export function memoizePlans(opts: { readonly shareDir?: string } = {}): void {
     shareDir ??= opts.shareDir;
 }
 
-/** A plan as another process of the run wrote it, or made here and written for the others (packs are reloaded). */
+/**
+ * A plan as another process of the run wrote it, or made here and written for the others (packs are reloaded). A
+ * process about to make a plan claims it first; the others wait for it instead of making the same plan at the same
+ * time (the workers of a test run start with the same shipped stacks). A plan that fails is not written: its claim
+ * is dropped, and a waiting process makes it itself (and gets the same error).
+ */
 async function sharedPlan(dir: string, key: string, opts: PlanOptions): Promise<Plan> {
     const file = path.join(dir, `${crypto.createHash("sha256").update(key).digest("hex")}.plan`);
+    const claim = `${file}.claim`;
     const policyDir = opts.policyDir ?? path.join(PROJECT_ROOT, "policy");
-    if (fs.existsSync(file)) {
-        const stored = v8.deserialize(fs.readFileSync(file)) as Omit<Plan, "packs">;
-        return { ...stored, packs: discoverPacks(policyDir) };
+    for (;;) {
+        if (fs.existsSync(file)) {
+            const stored = v8.deserialize(fs.readFileSync(file)) as Omit<Plan, "packs">;
+            return { ...stored, packs: discoverPacks(policyDir) };
+        }
+        if (claimed(claim)) break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    const made = await plan(opts);
-    const { packs: _reloaded, ...stored } = made;
-    const partial = `${file}.${process.pid}`;
-    fs.writeFileSync(partial, v8.serialize(stored));
-    fs.renameSync(partial, file);
-    return made;
+    try {
+        const made = await plan(opts);
+        const { packs: _reloaded, ...stored } = made;
+        const partial = `${file}.${process.pid}`;
+        fs.writeFileSync(partial, v8.serialize(stored));
+        fs.renameSync(partial, file);
+        return made;
+    } finally {
+        fs.rmSync(claim, { force: true });
+    }
+}
+
+/** Claims a plan for this process: true when it was free, or its claimant has exited. */
+function claimed(claim: string): boolean {
+    try {
+        fs.writeFileSync(claim, String(process.pid), { flag: "wx" });
+        return true;
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    let holder: number;
+    try {
+        holder = Number(fs.readFileSync(claim, "utf8"));
+    } catch {
+        return false;
+    }
+    try {
+        if (holder > 0) process.kill(holder, 0);
+        return false;
+    } catch {
+        // The claimant exited without writing the plan or dropping its claim: take it over.
+        fs.rmSync(claim, { force: true });
+        return false;
+    }
 }
 
 function plan(opts: PlanOptions): Promise<Plan> {
