@@ -1,3 +1,4 @@
+import type { Session } from "node:inspector";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ProgramGraph } from "./graph";
@@ -104,10 +105,43 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
     } finally {
         process.setSourceMapsEnabled(sourceMaps);
         restorePromises();
+        await debuggerBetweenRuns.disable();
         collectUncaught = undefined;
         running = false;
     }
 }
+
+/**
+ * The SDK serializes a dynamic provider's code through an inspector session of this process, with the debugger
+ * enabled, and leaves it enabled for the life of the process (@pulumi/pulumi 3.248.0 `runtime/closure/v8Hooks.js`
+ * `createInspectorSessionAsync`). While a debugger is enabled every exception thrown is dearer (the debugger is told
+ * of each), and the policy SDK says "not applicable" by throwing, for nearly every policy and resource of a plan:
+ * that made a pack pass three times slower. The engine disables it when a run ends; the SDK's next use of its session
+ * enables it again first, which announces every script once more, so the SDK's map of scripts stays whole.
+ */
+const debuggerBetweenRuns = (() => {
+    const hooks = require("@pulumi/pulumi/runtime/closure/v8Hooks") as { getSessionAsync(): Promise<Session> };
+    const sdkSession = hooks.getSessionAsync;
+    let session: Session | undefined;
+    let enabled = true;
+    const post = (s: Session, method: string) => new Promise<void>((resolve, reject) => s.post(method, (e) => (e ? reject(e) : resolve())));
+    // The SDK reads the function from its module's exports at each call (runtime/closure/v8.js).
+    hooks.getSessionAsync = async () => {
+        session = await sdkSession();
+        if (!enabled) {
+            await post(session, "Debugger.enable");
+            enabled = true;
+        }
+        return session;
+    };
+    return {
+        async disable() {
+            if (!session || !enabled) return;
+            await post(session, "Debugger.disable");
+            enabled = false;
+        },
+    };
+})();
 
 /**
  * The SDK records a stack trace and a leak-detection entry on every promise it tracks, only to report promises still

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as vm from "node:vm";
+import * as pulumi from "@pulumi/pulumi";
 import { Emulators } from "../engine/emulation";
 import { planStack, Plan, PROJECT_ROOT } from "../engine/plan";
 import { planClock } from "../engine/reproducible";
@@ -126,6 +128,18 @@ describe("offline engine", () => {
         // Compared by identity only: a plan holds (plan-only) private keys, which a failed deepEqual would print.
         assert.ok(await spelledOut === await planStack({ stack: "pki-dev" }), "the plan command's options make another plan");
         assert.ok(await planStack({ stack: "pki-dev", policyConfig: { "mesh-mtls": { all: "advisory" } } }) !== await spelledOut, "a pack config is an input");
+    });
+
+    it("serializes functions after a run as before it: the debugger the SDK needs for that is enabled again", async () => {
+        // engine/runtime.ts disables the debugger the SDK's function serialization enabled when a run ends.
+        await planStack({ stack: "pki-dev", mode: "created", emulators: new Emulators() });
+        // A script compiled after the run: the SDK learns of it from the debugger's announcements.
+        const compiledAfter = vm.runInThisContext("(() => { const captured = { marker: 'captured after a run' }; return () => captured.marker; })()", { filename: "compiled-after-a-run.js" });
+        const serialized = await pulumi.runtime.serializeFunction(compiledAfter);
+        assert.match(serialized.text, /captured after a run/);
+        // Where the SDK says the function is (its error messages name it): the script map it keeps from the debugger.
+        const closures = require("@pulumi/pulumi/runtime/closure/v8") as { getFunctionLocationAsync(f: Function): Promise<{ file: string }> };
+        assert.equal((await closures.getFunctionLocationAsync(compiledAfter)).file, "compiled-after-a-run.js");
     });
 
     it("reports an error nothing awaits as the program's, also after a test runner removed every process listener", async () => {
