@@ -225,11 +225,16 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
     // analysed). Reads are not: their steps skip the analyzers.
     // The analyzer deserializes a resource's and its provider's properties afresh for each validation (@pulumi/policy
     // 1.21.0 server.js makeAnalyzeRpcFun, getProviderResource): no policy sees another's edits. A provider's are made
-    // afresh here too, for each validation that reads them; a resource's once, read-only, shared by its validations
-    // (a copy per validation was a third of a plan): a policy that edits them fails loudly instead of passing.
+    // once here, read-only, shared by the validations (a copy per validation was a third of a plan), a provider's by
+    // every resource it manages, and so are a resource's options: a policy that edits them fails loudly instead of passing.
+    const providers = new Map<string, Record<string, any>>();
+    const providerProps = (provider: CapturedResource) => {
+        if (!providers.has(provider.urn)) providers.set(provider.urn, readOnly(plain(provider.inputs), provider.urn));
+        return providers.get(provider.urn)!;
+    };
     const analysed = graph.resources
         .filter((r) => !r.read)
-        .map((res): Analysed => ({ res, props: readOnly(plain(res.inputs), res.urn), provider: byUrn.get(res.provider) }));
+        .map((res): Analysed => ({ res, props: readOnly(plain(res.inputs), res.urn), provider: byUrn.get(res.provider), opts: optionsOf(res) }));
     const enabled = packs.map(({ pack, config }) => ({
         pack, proxy: proxyOf(pack),
         policies: resolvePolicies(pack, config).filter((p) => p.level !== "disabled").map((p): Enabled => {
@@ -253,7 +258,8 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
         for (const { proxy, policies } of enabled) {
             // The policy SDK's proxy keeps no state: one per resource and pack serves every validation.
             const props = proxy.unknownCheckingProxy(a.props);
-            const view: ResourceView = { analysed: a, proxy, props, isType, asType: typedProps(a.res.type, props) };
+            const provider = a.provider && { type: a.provider.type, props: proxy.unknownCheckingProxy(providerProps(a.provider)), urn: a.provider.urn, name: a.provider.name };
+            const view: ResourceView = { analysed: a, proxy, props, isType, asType: typedProps(a.res.type, props), provider };
             for (const p of policies) {
                 if (p.validations.length === 0 || (p.onlyType !== undefined && p.onlyType !== a.res.type)) continue;
                 // Policies are synchronous but for a few: awaiting only what returns a promise keeps the
@@ -269,7 +275,7 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
         const stackResources = readOnly(policyResources(graph, proxy), "the stack's resources");
         for (const p of policies) {
             if (!("validateStack" in p.policy) || !p.policy.validateStack) continue;
-            const args: StackValidationArgs = { resources: stackResources, stackTags: new Map(), notApplicable, getConfig: p.getConfig };
+            const args: StackValidationArgs = { resources: stackResources, stackTags: NO_STACK_TAGS, notApplicable, getConfig: p.getConfig };
             await guarded((p.policy as StackValidationPolicy).validateStack, args, reporter(p, ""), proxy, p, "");
         }
     }
@@ -281,6 +287,7 @@ interface Analysed {
     /** Plain inputs, computed once per resource, read-only; the validations of a pack see them through one proxy. */
     readonly props: Record<string, any>;
     readonly provider?: CapturedResource;
+    readonly opts: ResourceValidationArgs["opts"];
 }
 
 /** An enabled policy with what its validations share. */
@@ -302,6 +309,7 @@ interface ResourceView {
     readonly props: Record<string, any>;
     readonly isType: (cls: any) => boolean;
     readonly asType: ResourceValidationArgs["asType"];
+    readonly provider: ResourceValidationArgs["provider"];
 }
 
 const typeTest = (type: string) => (cls: any) => matchesType(type, cls);
@@ -310,27 +318,38 @@ const configOf = (config: Record<string, unknown>) => <T extends object>() => co
 const reporter = (p: Enabled, urn: string) => (message: string, violationUrn?: string) => {
     p.violations.push({ pack: p.pack, policy: p.policy.name, enforcementLevel: p.level, urn: violationUrn ?? urn, message });
 };
-/** The provider's properties made on first read: most validations never look at their provider. */
-const providerView = (provider: CapturedResource, proxy: UnknownProxy) => {
-    let view: ResourceValidationArgs["provider"];
-    return () => (view ??= { type: provider.type, props: proxy.unknownCheckingProxy(plain(provider.inputs)), urn: provider.urn, name: provider.name });
-};
+/**
+ * The stack's tags: none offline. Like the analyzer's, one read-only view every validation shares (@pulumi/policy
+ * 1.21.0 server.js `freezeMap`).
+ */
+const NO_STACK_TAGS: ReadonlyMap<string, string> = (() => {
+    const tags = new Map<string, string>();
+    return Object.freeze({
+        entries: tags.entries.bind(tags), forEach: tags.forEach.bind(tags), get: tags.get.bind(tags), has: tags.has.bind(tags),
+        keys: tags.keys.bind(tags), size: tags.size, values: tags.values.bind(tags), [Symbol.iterator]: tags[Symbol.iterator].bind(tags),
+    });
+})();
+
+/** A resource's options as the analyzer describes them (server.js getResourceOptions), read-only. */
+function optionsOf(res: CapturedResource): ResourceValidationArgs["opts"] {
+    return readOnly({
+        protect: res.protect, ignoreChanges: [...res.ignoreChanges], aliases: [], parent: res.parent || undefined,
+        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+        additionalSecretOutputs: [...res.additionalSecretOutputs],
+    }, res.urn);
+}
 
 /** Runs a policy's validations of one resource in order from `from`; a promise only when one of them returned one. */
 function runValidations(p: Enabled, view: ResourceView, from: number): Promise<void> | undefined {
-    const { res, provider } = view.analysed;
+    const { res, opts } = view.analysed;
     const report = reporter(p, res.urn);
     for (let i = from; i < p.validations.length; i++) {
         const args: ResourceValidationArgs = {
-            type: res.type, props: view.props, urn: res.urn, name: res.name, stackTags: new Map(), notApplicable,
-            opts: {
-                protect: res.protect, ignoreChanges: [...res.ignoreChanges], aliases: [], parent: res.parent || undefined,
-                customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-                additionalSecretOutputs: [...res.additionalSecretOutputs],
-            },
+            type: res.type, props: view.props, urn: res.urn, name: res.name, stackTags: NO_STACK_TAGS, notApplicable, opts,
             isType: view.isType, asType: view.asType, getConfig: p.getConfig,
         };
-        if (provider) Object.defineProperty(args, "provider", { enumerable: true, configurable: true, get: providerView(provider, view.proxy) });
+        // As the analyzer: the key only when the resource has a provider.
+        if (view.provider) args.provider = view.provider;
         const pending = guarded(p.validations[i], args, report, view.proxy, p, res.urn);
         if (pending) return pending.then(() => runValidations(p, view, i + 1));
     }

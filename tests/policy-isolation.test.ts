@@ -8,9 +8,9 @@ import { evaluatePacks, LoadedPack } from "../engine/policy";
  * The analyzer deserializes a resource's and its provider's properties once per validation (@pulumi/policy 1.21.0
  * server.js `makeAnalyzeRpcFun`: `deserializeProperties` and `getProviderResource(req)` inside
  * `for (const validation of validations)`), and each resource is its own Analyze call: a validation that edits what it
- * reads cannot change what another policy, or the next resource of the same provider, sees. Offline, a provider's
- * properties are likewise made afresh per validation; a resource's are shared read-only, so an edit is refused loudly
- * rather than seen by the next policy (engine/policy.ts).
+ * reads cannot change what another policy, or the next resource of the same provider, sees. Offline, a resource's
+ * properties, its options and its provider's properties are shared read-only, so an edit is refused loudly rather
+ * than seen by the next policy or resource (engine/policy.ts).
  */
 describe("policy validations are isolated from each other's edits (upstream analyzer)", () => {
     const stack = "test";
@@ -41,12 +41,18 @@ describe("policy validations are isolated from each other's edits (upstream anal
         ],
     });
 
-    it("an edit of the provider's properties is not seen by the next validation or resource", async () => {
+    it("an edit of the provider's properties is refused, naming the provider, instead of reaching the next validation or resource", async () => {
         const pack = probe((args) => {
             if (args.provider) (args.provider.props as Record<string, unknown>).region = "edited";
         });
-        const { violations } = await evaluatePacks(graph, [{ pack }]);
-        assert.deepEqual(violations.map((v) => v.message), []);
+        await assert.rejects(evaluatePacks(graph, [{ pack }]), /a policy changed the properties of urn:pulumi:test::istio-production::pulumi:providers:aws::acct: the offline gate hands policies read-only properties/);
+    });
+
+    it("an edit of a resource's options is refused, naming the resource", async () => {
+        const pack = probe((args) => {
+            (args.opts.ignoreChanges as string[]).push("tags");
+        });
+        await assert.rejects(evaluatePacks(graph, [{ pack }]), /a policy changed the properties of urn:pulumi:test::istio-production::pulumi:providers:aws::acct: the offline gate hands policies read-only properties/);
     });
 
     it("an edit of a resource's properties is refused, naming the resource, instead of reaching the next policy", async () => {
