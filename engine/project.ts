@@ -51,10 +51,25 @@ export function readStack(project: ProjectInfo, stack: string): StackSettings {
         const known = listStacks(project);
         throw new StackInputError(`no stack "${stack}" in ${project.name}: ${file} does not exist (stacks: ${known.join(", ") || "none"})`);
     }
+    // A plan reads its stack files again and again (and tests read them thousands of times): each text is parsed once.
+    const text = fs.readFileSync(file, "utf8");
+    const key = JSON.stringify([project.name, file]);
+    let parsed = parsedStacks.get(key);
+    if (parsed?.text !== text) {
+        parsed = { text, settings: parseStack(project, stack, file, text) };
+        parsedStacks.set(key, parsed);
+    }
+    const { settings } = parsed;
+    return { ...settings, config: { ...settings.config }, secretKeys: [...settings.secretKeys] };
+}
+
+const parsedStacks = new Map<string, { text: string; settings: StackSettings }>();
+
+function parseStack(project: ProjectInfo, stack: string, file: string, text: string): StackSettings {
     // The CLI reads stack files with gopkg.in/yaml.v3 (pulumi/pulumi v3.248.0, sdk/go/common/encoding/marshal.go),
     // which resolves `<<` merge keys (yaml.v3 v3.0.1, decode.go `isMerge`/`merge`: keys of the mapping itself win,
     // then the merged maps in order) and refuses duplicate keys; `yaml` does the same with `merge: true`.
-    const doc = readYaml(file, fs.readFileSync(file, "utf8"), { merge: true }).toJS() ?? {};
+    const doc = readYaml(file, text, { merge: true }).toJS() ?? {};
     // As LoadProjectStackBytes (sdk/go/common/workspace/loaders.go) does: the document and its `config` are mappings.
     if (!isMapping(doc)) {
         throw new StackInputError(`${file}: the top level is ${describeYaml(doc)}, not a mapping: a stack file is \`config:\` followed by indented \`${project.name}:<key>: <value>\` lines`);
