@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv, { ValidateFunction } from "ajv";
 import type {
-    EnforcementLevel, Policy, PolicyPackArgs, PolicyResource, ResourceValidation, ResourceValidationArgs,
+    EnforcementLevel, Policy, PolicyPackArgs, PolicyResource, ReportViolation, ResourceValidation, ResourceValidationArgs,
     StackValidationArgs, StackValidationPolicy,
 } from "@pulumi/policy";
 import { CapturedResource, ProgramGraph } from "./graph";
@@ -229,12 +229,12 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
     // every resource it manages, and so are a resource's options: a policy that edits them fails loudly instead of passing.
     const providers = new Map<string, Record<string, any>>();
     const providerProps = (provider: CapturedResource) => {
-        if (!providers.has(provider.urn)) providers.set(provider.urn, readOnly(plain(provider.inputs), provider.urn));
+        if (!providers.has(provider.urn)) providers.set(provider.urn, readOnly(plain(provider.inputs), `the properties of ${provider.urn}`));
         return providers.get(provider.urn)!;
     };
     const analysed = graph.resources
         .filter((r) => !r.read)
-        .map((res): Analysed => ({ res, props: readOnly(plain(res.inputs), res.urn), provider: byUrn.get(res.provider), opts: optionsOf(res) }));
+        .map((res): Analysed => ({ res, props: readOnly(plain(res.inputs), `the properties of ${res.urn}`), provider: byUrn.get(res.provider), opts: optionsOf(res) }));
     const enabled = packs.map(({ pack, config }) => ({
         pack, proxy: proxyOf(pack),
         policies: resolvePolicies(pack, config).filter((p) => p.level !== "disabled").map((p): Enabled => {
@@ -258,7 +258,7 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
         for (const { proxy, policies } of enabled) {
             // The policy SDK's proxy keeps no state: one per resource and pack serves every validation.
             const props = proxy.unknownCheckingProxy(a.props);
-            const provider = a.provider && { type: a.provider.type, props: proxy.unknownCheckingProxy(providerProps(a.provider)), urn: a.provider.urn, name: a.provider.name };
+            const provider = a.provider && readOnly({ type: a.provider.type, props: proxy.unknownCheckingProxy(providerProps(a.provider)), urn: a.provider.urn, name: a.provider.name }, `the provider of ${a.res.urn}`);
             const view: ResourceView = { analysed: a, proxy, props, isType, asType: typedProps(a.res.type, props), provider };
             for (const p of policies) {
                 if (p.validations.length === 0 || (p.onlyType !== undefined && p.onlyType !== a.res.type)) continue;
@@ -272,11 +272,14 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
     for (const { proxy, policies } of enabled) {
         // Shared by the pack's stack policies, read-only: upstream builds them afresh for each (@pulumi/policy 1.21.0
         // server.js makeAnalyzeStackRpcFun), so no stack policy may see another's edits either.
-        const stackResources = readOnly(policyResources(graph, proxy), "the stack's resources");
+        const stackResources = readOnly(policyResources(graph, proxy), "the properties of the stack's resources");
         for (const p of policies) {
             if (!("validateStack" in p.policy) || !p.policy.validateStack) continue;
             const args: StackValidationArgs = { resources: stackResources, stackTags: NO_STACK_TAGS, notApplicable, getConfig: p.getConfig };
-            await guarded((p.policy as StackValidationPolicy).validateStack, args, reporter(p, ""), proxy, p, "");
+            // Called as the analyzer calls it: a method of its policy (@pulumi/policy 1.21.0 server.js
+            // makeAnalyzeStackRpcFun, `p.validateStack(args, reportViolation)`).
+            const policy = p.policy as StackValidationPolicy;
+            await guarded((a: StackValidationArgs, r: ReportViolation) => policy.validateStack(a, r), args, reporter(p, ""), proxy, p, "");
         }
     }
     return { violations, notRun };
@@ -336,7 +339,7 @@ function optionsOf(res: CapturedResource): ResourceValidationArgs["opts"] {
         protect: res.protect, ignoreChanges: [...res.ignoreChanges], aliases: [], parent: res.parent || undefined,
         customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
         additionalSecretOutputs: [...res.additionalSecretOutputs],
-    }, res.urn);
+    }, `the options of ${res.urn}`);
 }
 
 /** Runs a policy's validations of one resource in order from `from`; a promise only when one of them returned one. */
@@ -356,10 +359,10 @@ function runValidations(p: Enabled, view: ResourceView, from: number): Promise<v
     return undefined;
 }
 
-/** `value` behind a view that refuses every change, naming whose it is; nested objects likewise (one view each). */
+/** `value` behind a view that refuses every change, naming what it is; nested objects likewise (one view each). */
 function readOnly<T extends object>(value: T, owner: string, views = new WeakMap<object, object>()): T {
     const refuse = (): never => {
-        throw new TypeError(`a policy changed the properties of ${owner}: the offline gate hands policies read-only properties (the analyzer gives each validation its own copy)`);
+        throw new TypeError(`a policy changed ${owner}: the offline gate hands policies read-only properties (the analyzer gives each validation its own copy)`);
     };
     const view = (v: object): object => views.get(v) ?? views.set(v, new Proxy(v, {
         get: (target, key, receiver) => {

@@ -45,14 +45,36 @@ describe("policy validations are isolated from each other's edits (upstream anal
         const pack = probe((args) => {
             if (args.provider) (args.provider.props as Record<string, unknown>).region = "edited";
         });
-        await assert.rejects(evaluatePacks(graph, [{ pack }]), /a policy changed the properties of urn:pulumi:test::istio-production::pulumi:providers:aws::acct: the offline gate hands policies read-only properties/);
+        await assert.rejects(evaluatePacks(graph, [{ pack }]), /a policy changed the provider of urn:pulumi:test::istio-production::aws:s3\/bucket:Bucket::a: the offline gate hands policies read-only properties/);
+    });
+
+    it("a provider replaced in place is refused, naming the resource, instead of reaching the next validation", async () => {
+        const pack = probe((args) => {
+            if (args.provider) (args.provider as { props: unknown }).props = { region: "edited" };
+        });
+        await assert.rejects(evaluatePacks(graph, [{ pack }]), /a policy changed the provider of urn:pulumi:test::istio-production::aws:s3\/bucket:Bucket::a: the offline gate hands policies read-only properties/);
     });
 
     it("an edit of a resource's options is refused, naming the resource", async () => {
         const pack = probe((args) => {
             (args.opts.ignoreChanges as string[]).push("tags");
         });
-        await assert.rejects(evaluatePacks(graph, [{ pack }]), /a policy changed the properties of urn:pulumi:test::istio-production::pulumi:providers:aws::acct: the offline gate hands policies read-only properties/);
+        await assert.rejects(evaluatePacks(graph, [{ pack }]), /a policy changed the options of urn:pulumi:test::istio-production::pulumi:providers:aws::acct: the offline gate hands policies read-only properties/);
+    });
+
+    it("calls a stack policy as a method of its policy, as the analyzer does", async () => {
+        const pack: LoadedPack = {
+            name: "probe", version: "0.0.1", dir: PROJECT_ROOT, enforcementLevel: "mandatory", policies: [
+                {
+                    name: "names-itself", description: "reports its own name through this", enforcementLevel: "mandatory",
+                    validateStack(this: Policy, _args: StackValidationArgs, report: ReportViolation) {
+                        report(`called on ${this.name}`);
+                    },
+                } as Policy,
+            ],
+        };
+        const { violations } = await evaluatePacks(graph, [{ pack }]);
+        assert.deepEqual(violations.map((v) => v.message), ["called on names-itself"]);
     });
 
     it("an edit of a resource's properties is refused, naming the resource, instead of reaching the next policy", async () => {
