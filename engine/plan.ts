@@ -131,7 +131,12 @@ async function sharedPlan(dir: string, key: string, opts: PlanOptions): Promise<
             const stored = v8.deserialize(fs.readFileSync(file)) as Omit<Plan, "packs">;
             return { ...stored, packs: discoverPacks(policyDir) };
         }
-        if (claimed(claim)) break;
+        if (claimed(claim)) {
+            // Its maker may have written it and dropped its claim between the two looks.
+            if (!fs.existsSync(file)) break;
+            fs.rmSync(claim, { force: true });
+            continue;
+        }
         await new Promise((resolve) => setTimeout(resolve, 25));
     }
     try {
@@ -146,7 +151,7 @@ async function sharedPlan(dir: string, key: string, opts: PlanOptions): Promise<
     }
 }
 
-/** Claims a plan for this process: true when it was free, or its claimant has exited. */
+/** Claims a plan for this process: true when it now holds it. A claim whose claimant exited is removed, for the next look. */
 function claimed(claim: string): boolean {
     try {
         fs.writeFileSync(claim, String(process.pid), { flag: "wx" });
@@ -155,13 +160,17 @@ function claimed(claim: string): boolean {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     }
     let holder: number;
+    let age: number;
     try {
         holder = Number(fs.readFileSync(claim, "utf8"));
+        age = Date.now() - fs.statSync(claim).mtimeMs;
     } catch {
         return false;
     }
     try {
+        // A claim is written whole right after it is created: one still empty after seconds lost its claimant.
         if (holder > 0) process.kill(holder, 0);
+        else if (age > 5_000) throw new Error("an empty claim");
         return false;
     } catch {
         // The claimant exited without writing the plan or dropping its claim: take it over.

@@ -105,9 +105,10 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
     } finally {
         process.setSourceMapsEnabled(sourceMaps);
         restorePromises();
-        await debuggerBetweenRuns.disable();
         collectUncaught = undefined;
         running = false;
+        // Only a cost: a debugger left on makes later runs slower, never different.
+        await debuggerBetweenRuns.disable().catch(() => undefined);
     }
 }
 
@@ -117,7 +118,10 @@ export async function runProgram(opts: RunOptions): Promise<ProgramGraph> {
  * `createInspectorSessionAsync`). While a debugger is enabled every exception thrown is dearer (the debugger is told
  * of each), and the policy SDK says "not applicable" by throwing, for nearly every policy and resource of a plan:
  * that made a pack pass three times slower. The engine disables it when a run ends; the SDK's next use of its session
- * enables it again first, which announces every script once more, so the SDK's map of scripts stays whole.
+ * enables it again first. Enabling announces every script loaded so far, so the SDK's map of scripts to files (used
+ * only to name a function in its serialization errors) then also knows the scripts loaded before its first use,
+ * which upstream's never does: such an error can name a file where the CLI's names none. The serialized code is the
+ * same (`Runtime.getProperties` reads a function's scopes and location with the debugger off).
  */
 const debuggerBetweenRuns = (() => {
     const hooks = require("@pulumi/pulumi/runtime/closure/v8Hooks") as { getSessionAsync(): Promise<Session> };
@@ -137,8 +141,9 @@ const debuggerBetweenRuns = (() => {
     return {
         async disable() {
             if (!session || !enabled) return;
-            await post(session, "Debugger.disable");
+            // Marked first: the SDK may ask for its session while the request is answered.
             enabled = false;
+            await post(session, "Debugger.disable");
         },
     };
 })();

@@ -7,7 +7,7 @@ import { Emulators } from "../engine/emulation";
 import { planStack, Plan, PROJECT_ROOT } from "../engine/plan";
 import { planClock } from "../engine/reproducible";
 import { planDocument } from "../engine/report";
-import { SECRET_MARKER } from "../engine/values";
+import { plain, SECRET_MARKER } from "../engine/values";
 import { find, FIXTURE_POLICY, FIXTURE_PROGRAM, runCli, tempDir } from "./support/plan";
 
 describe("offline engine", () => {
@@ -116,7 +116,7 @@ describe("offline engine", () => {
         const now = new Date("2026-11-29T00:00:00Z");
         const digest = (p: Plan) => JSON.stringify(p.graph.resources.map((r) => [r.urn, r.parent, r.provider, [...r.dependencies].sort(), r.inputs, r.outputs]));
         const first = await planStack({ stack: "dev", emulators: new Emulators(), now, mode: "created" });
-        await planStack({ stack: "pki-dev", emulators: new Emulators(), now, mode: "created" });
+        await planStack({ stack: "staging", emulators: new Emulators(), now, mode: "created" });
         const second = await planStack({ stack: "dev", emulators: new Emulators(), now, mode: "created" });
         assert.ok(first.graph.resources.length > 50);
         assert.equal(digest(second), digest(first));
@@ -132,7 +132,9 @@ describe("offline engine", () => {
 
     it("serializes functions after a run as before it: the debugger the SDK needs for that is enabled again", async () => {
         // engine/runtime.ts disables the debugger the SDK's function serialization enabled when a run ends.
-        await planStack({ stack: "pki-dev", mode: "created", emulators: new Emulators() });
+        const pki = await planStack({ stack: "pki-dev", mode: "created", emulators: new Emulators() });
+        // The run serialized a dynamic provider's code (the SDK's debugger session exists).
+        assert.ok(pki.graph.resources.some((r) => r.type.startsWith("pulumi-nodejs:dynamic") && "__provider" in plain(r.inputs)));
         // A script compiled after the run: the SDK learns of it from the debugger's announcements.
         const compiledAfter = vm.runInThisContext("(() => { const captured = { marker: 'captured after a run' }; return () => captured.marker; })()", { filename: "compiled-after-a-run.js" });
         const serialized = await pulumi.runtime.serializeFunction(compiledAfter);

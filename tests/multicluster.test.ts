@@ -98,6 +98,7 @@ describe("multi-cluster and multi-cloud (stages 4-5)", () => {
 
     it("three clusters: six remote secrets, each gateway open to both peers; istiod ports only when asked", async () => {
         const three = await threeClusterProd();
+        assert.deepEqual([...three.caHandoff!.clusters].sort(), ["prod-aws-euw1", "prod-aws-use1", "prod-gcp-usc1"], "pki-prod signs the third cluster's managed CA too");
         checkRemoteSecrets(three, ["prod-aws-use1", "prod-aws-euw1", "prod-gcp-usc1"]);
         const v = plain(eastWest(three, "prod-aws-euw1").inputs).values;
         assert.deepEqual(v.service.loadBalancerSourceRanges, [...egress(three, "prod-aws-use1"), ...egress(three, "prod-gcp-usc1")]);

@@ -16,8 +16,9 @@ export function createdBeforeHandoff(opts: Omit<Parameters<typeof planStack>[0],
 }
 
 /**
- * prod with a third cluster (a copy of its EKS cluster in eu-west-1, with its intermediate in pki-prod) and istiod
- * exposed on the east-west gateways, before the CA hand-off: the peers, remote secrets and allow-lists of three.
+ * prod with a third cluster (a copy of its EKS cluster in eu-west-1, with its own managed CA signed by pki-prod) and
+ * istiod exposed on the east-west gateways, as created: the peers, remote secrets and allow-lists of three, and the
+ * CA hand-off of three subordinates.
  */
 export function threeClusterProd(): Promise<Plan> {
     const config = stackConfig("prod");
@@ -25,7 +26,7 @@ export function threeClusterProd(): Promise<Plan> {
     config.multiCluster = { exposeIstiod: true };
     const pki = stackConfig("pki-prod");
     pki.clusters.push({ name: "prod-aws-euw1", trustDomain: config.clusters[0].trustDomain });
-    return createdBeforeHandoff({ stack: "prod", config: toRuntime(config), referencedConfig: { "pki-prod": toRuntime(pki) } });
+    return planStack({ stack: "prod", config: toRuntime(config), referencedConfig: { "pki-prod": toRuntime(pki) }, mode: "created" });
 }
 
 let gkeOnly: Promise<Plan> | undefined;
