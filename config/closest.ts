@@ -1,8 +1,14 @@
 /** The candidate closest to a misspelt word, when one is close enough to be what was meant; case is no difference. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
-    const apart = (c: string) => distance(word.toLowerCase(), c.toLowerCase());
-    const best = [...candidates].sort((a, b) => apart(a) - apart(b))[0];
-    return best !== undefined && apart(best) <= Math.max(2, Math.floor(best.length / 4)) ? best : undefined;
+    const lower = word.toLowerCase();
+    // The first of the nearest, in the candidates' order.
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const c of candidates) {
+        const d = distance(lower, c.toLowerCase());
+        if (d < bestDistance) [best, bestDistance] = [c, d];
+    }
+    return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 4)) ? best : undefined;
 }
 
 /** Levenshtein distance, with a swap of two neighbours counting once (the usual typo). */
