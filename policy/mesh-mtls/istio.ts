@@ -100,15 +100,16 @@ export interface Cluster {
  * kubeconfig points at: one cluster like any explicit one.
  */
 export function clusters(resources: readonly PolicyResource[]): Cluster[] {
-    return resources
-        .filter((r) => r.type === "pulumi:providers:kubernetes")
-        .map((provider) => ({
-            provider,
-            resources: resources.filter((r) => r.provider?.urn === provider.urn).map((r) => {
-                const props = propsOf(r);
-                return props === r.props ? r : { ...r, props };
-            }),
-        }));
+    const providers = resources.filter((r) => r.type === "pulumi:providers:kubernetes");
+    // Grouped in one pass: a stack has a few providers, a very large one thousands.
+    const managed = new Map<string, PolicyResource[]>(providers.map((p) => [p.urn, []]));
+    for (const r of resources) {
+        const group = r.provider && managed.get(r.provider.urn);
+        if (!group) continue;
+        const props = propsOf(r);
+        group.push(props === r.props ? r : { ...r, props });
+    }
+    return providers.map((provider) => ({ provider, resources: managed.get(provider.urn)! }));
 }
 
 /**
@@ -119,9 +120,18 @@ export function clusters(resources: readonly PolicyResource[]): Cluster[] {
 export function kubernetesClusters(resources: readonly PolicyResource[]): Cluster[] {
     const kubernetes = resources.filter((r) => r.type.startsWith("kubernetes:"));
     const providerOf = (r: PolicyResource) => (r.provider?.type === "pulumi:providers:kubernetes" ? r.provider.urn : "default");
-    return [...new Set(kubernetes.map(providerOf))].map((urn) => ({
-        provider: resources.find((r) => r.urn === urn) ?? ({ name: "default", urn, type: "pulumi:providers:kubernetes", props: {} } as PolicyResource),
-        resources: kubernetes.filter((r) => providerOf(r) === urn),
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    // In the order their providers first appear.
+    const grouped = new Map<string, PolicyResource[]>();
+    for (const r of kubernetes) {
+        const urn = providerOf(r);
+        const group = grouped.get(urn);
+        if (group) group.push(r);
+        else grouped.set(urn, [r]);
+    }
+    return [...grouped].map(([urn, managed]) => ({
+        provider: byUrn.get(urn) ?? ({ name: "default", urn, type: "pulumi:providers:kubernetes", props: {} } as PolicyResource),
+        resources: managed,
     }));
 }
 
