@@ -369,7 +369,12 @@ function readOnly<T extends object>(value: T, owner: string, views = new WeakMap
             const x = Reflect.get(target, key, receiver);
             return x !== null && typeof x === "object" ? view(x) : x;
         },
-        set: refuse, defineProperty: refuse, deleteProperty: refuse, setPrototypeOf: refuse,
+        // A property's descriptor hands out its value too (the packs' `peek` reads values that way).
+        getOwnPropertyDescriptor: (target, key) => {
+            const d = Reflect.getOwnPropertyDescriptor(target, key);
+            return d && "value" in d && d.value !== null && typeof d.value === "object" && d.configurable ? { ...d, value: view(d.value) } : d;
+        },
+        set: refuse, defineProperty: refuse, deleteProperty: refuse, setPrototypeOf: refuse, preventExtensions: refuse,
     })).get(v)!;
     return view(value) as T;
 }
@@ -410,7 +415,8 @@ function policyResources(graph: ProgramGraph, proxy: UnknownProxy): PolicyResour
     const out = new Map<string, PolicyResource>();
     const resources = graph.resources;
     for (const r of resources) {
-        const props = proxy.unknownCheckingProxy(plain(r.outputs));
+        // Read-only beneath the policy SDK's proxy too: `asType` hands them out past the view of the whole list.
+        const props = proxy.unknownCheckingProxy(readOnly(plain(r.outputs), "the properties of the stack's resources"));
         out.set(r.urn, {
             type: r.type, props, urn: r.urn, name: r.name, dependencies: [], propertyDependencies: {},
             opts: { protect: r.protect, ignoreChanges: [...r.ignoreChanges], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [...r.additionalSecretOutputs], parent: r.parent || undefined },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CapturedResource } from "../engine/graph";
-import { Plan } from "../engine/plan";
+import { pendingCsrs } from "../engine/caHandoff";
+import { Plan, stackOutputs } from "../engine/plan";
 import { planDocument } from "../engine/report";
 import { isSecretValue, plain } from "../engine/values";
 import { stackConfig, toRuntime } from "./support/stacks";
@@ -98,7 +99,10 @@ describe("multi-cluster and multi-cloud (stages 4-5)", () => {
 
     it("three clusters: six remote secrets, each gateway open to both peers; istiod ports only when asked", async () => {
         const three = await threeClusterProd();
-        assert.deepEqual([...three.caHandoff!.clusters].sort(), ["prod-aws-euw1", "prod-aws-use1", "prod-gcp-usc1"], "pki-prod signs the third cluster's managed CA too");
+        // pki-prod signed the third cluster's managed CA too, and prod imported it: nothing is left pending.
+        assert.deepEqual([three.caHandoff!.pkiStack, [...three.caHandoff!.clusters].sort()], ["pki-prod", ["prod-aws-euw1", "prod-aws-use1", "prod-gcp-usc1"]]);
+        assert.deepEqual(pendingCsrs(stackOutputs(three.graph).outputs), {});
+        assert.ok(three.graph.resources.some((r) => r.type === "aws:acmpca/certificateAuthorityCertificate:CertificateAuthorityCertificate" && r.name.includes("prod-aws-euw1")));
         checkRemoteSecrets(three, ["prod-aws-use1", "prod-aws-euw1", "prod-gcp-usc1"]);
         const v = plain(eastWest(three, "prod-aws-euw1").inputs).values;
         assert.deepEqual(v.service.loadBalancerSourceRanges, [...egress(three, "prod-aws-use1"), ...egress(three, "prod-gcp-usc1")]);

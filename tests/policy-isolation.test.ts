@@ -41,7 +41,7 @@ describe("policy validations are isolated from each other's edits (upstream anal
         ],
     });
 
-    it("an edit of the provider's properties is refused, naming the provider, instead of reaching the next validation or resource", async () => {
+    it("an edit of the provider's properties is refused, naming the resource whose provider it is, instead of reaching the next validation or resource", async () => {
         const pack = probe((args) => {
             if (args.provider) (args.provider.props as Record<string, unknown>).region = "edited";
         });
@@ -60,6 +60,25 @@ describe("policy validations are isolated from each other's edits (upstream anal
             (args.opts.ignoreChanges as string[]).push("tags");
         });
         await assert.rejects(evaluatePacks(graph, [{ pack }]), /a policy changed the options of urn:pulumi:test::istio-production::pulumi:providers:aws::acct: the offline gate hands policies read-only properties/);
+    });
+
+    it("an edit through a property's descriptor, or of a stack resource's props through asType, is refused", async () => {
+        const byDescriptor = probe((args) => {
+            if (args.props.tags) Object.getOwnPropertyDescriptor(args.props, "tags")!.value.team = "edited";
+        });
+        await assert.rejects(evaluatePacks(graph, [{ pack: byDescriptor }]), /a policy changed the properties of urn:pulumi:test::istio-production::aws:s3\/bucket:Bucket::a/);
+        const byAsType: LoadedPack = {
+            name: "probe", version: "0.0.1", dir: PROJECT_ROOT, enforcementLevel: "mandatory", policies: [
+                {
+                    name: "edits", description: "edits a resource through asType", enforcementLevel: "mandatory",
+                    validateStack: (args: StackValidationArgs) => {
+                        const bucket = args.resources.find((r) => r.name === "a")!;
+                        (bucket.asType({ __pulumiType: bucket.type } as any) as any).tags.team = "edited";
+                    },
+                } as Policy,
+            ],
+        };
+        await assert.rejects(evaluatePacks(graph, [{ pack: byAsType }]), /a policy changed the properties of the stack's resources/);
     });
 
     it("calls a stack policy as a method of its policy, as the analyzer does", async () => {

@@ -120,7 +120,8 @@ export function clusters(resources: readonly PolicyResource[]): Cluster[] {
 export function kubernetesClusters(resources: readonly PolicyResource[]): Cluster[] {
     const kubernetes = resources.filter((r) => r.type.startsWith("kubernetes:"));
     const providerOf = (r: PolicyResource) => (r.provider?.type === "pulumi:providers:kubernetes" ? r.provider.urn : "default");
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const byUrn = new Map<string, PolicyResource>();
+    for (const r of resources) if (!byUrn.has(r.urn)) byUrn.set(r.urn, r);
     // In the order their providers first appear.
     const grouped = new Map<string, PolicyResource[]>();
     for (const r of kubernetes) {
