@@ -94,12 +94,13 @@ export async function planStack(opts: PlanOptions): Promise<Plan> {
     const key = JSON.stringify(sortedKeys({
         ...opts, existing: opts.existing && [...opts.existing].sort(), env, stackFiles,
         programDir: project.dir, mode: opts.mode ?? "preview", caHandoff: opts.caHandoff ?? true, policyConfig: opts.policyConfig ?? {},
-        policyDir: path.resolve(opts.policyDir ?? path.join(PROJECT_ROOT, "policy")), now: (opts.now ?? planClock(undefined)).toISOString(),
+        policyDir: path.resolve(policyDirOf(opts)), now: (opts.now ?? planClock(undefined)).toISOString(),
     }));
     if (!memo.has(key)) memo.set(key, shareDir ? sharedPlan(shareDir, key, opts) : plan(opts));
     return memo.get(key)!;
 }
 
+const policyDirOf = (opts: PlanOptions) => opts.policyDir ?? path.join(PROJECT_ROOT, "policy");
 const sortedKeys = (o: object) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 
 let memo: Map<string, Promise<Plan>> | undefined;
@@ -125,11 +126,10 @@ export function memoizePlans(opts: { readonly shareDir?: string } = {}): void {
 async function sharedPlan(dir: string, key: string, opts: PlanOptions): Promise<Plan> {
     const file = path.join(dir, `${crypto.createHash("sha256").update(key).digest("hex")}.plan`);
     const claim = `${file}.claim`;
-    const policyDir = opts.policyDir ?? path.join(PROJECT_ROOT, "policy");
     for (;;) {
         if (fs.existsSync(file)) {
             const stored = v8.deserialize(fs.readFileSync(file)) as Omit<Plan, "packs">;
-            return { ...stored, packs: discoverPacks(policyDir) };
+            return { ...stored, packs: discoverPacks(policyDirOf(opts)) };
         }
         if (claimed(claim)) {
             // Its maker may have written it and dropped its claim between the two looks.
@@ -167,14 +167,17 @@ function claimed(claim: string): boolean {
     } catch {
         return false;
     }
+    // A claim is written whole right after it is created: one still empty after seconds lost its claimant.
+    // A claimant that exited without writing the plan or dropping its claim leaves it to be taken over.
+    if (holder > 0 ? !alive(holder) : age > 5_000) fs.rmSync(claim, { force: true });
+    return false;
+}
+
+function alive(pid: number): boolean {
     try {
-        // A claim is written whole right after it is created: one still empty after seconds lost its claimant.
-        if (holder > 0) process.kill(holder, 0);
-        else if (age > 5_000) throw new Error("an empty claim");
-        return false;
+        process.kill(pid, 0);
+        return true;
     } catch {
-        // The claimant exited without writing the plan or dropping its claim: take it over.
-        fs.rmSync(claim, { force: true });
         return false;
     }
 }
@@ -246,7 +249,7 @@ async function planAtClock(opts: PlanOptions): Promise<Plan> {
         ? { ...fileSettings, config: { ...opts.config }, secretKeys: [...(opts.secretKeys ?? [])] }
         : fileSettings;
     let settings = await handedOff(ownSettings);
-    const packs = discoverPacks(opts.policyDir ?? path.join(PROJECT_ROOT, "policy"));
+    const packs = discoverPacks(policyDirOf(opts));
     const mode = opts.mode ?? "preview";
     // The emulated create comes first: it is what the inspection artifacts show, and it tells the preview which
     // outputs each provider computes. Stacks read by StackReference are deployed already: their outputs are known.

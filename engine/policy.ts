@@ -224,9 +224,10 @@ export async function evaluatePacks(graph: ProgramGraph, packs: readonly { pack:
     // `pkg/resource/deploy/step_generator.go`; `pkg/engine/lifecycletest/analyzer_test.go` sees the default provider
     // analysed). Reads are not: their steps skip the analyzers.
     // The analyzer deserializes a resource's and its provider's properties afresh for each validation (@pulumi/policy
-    // 1.21.0 server.js makeAnalyzeRpcFun, getProviderResource): no policy sees another's edits. A provider's are made
-    // once here, read-only, shared by the validations (a copy per validation was a third of a plan), a provider's by
-    // every resource it manages, and so are a resource's options: a policy that edits them fails loudly instead of passing.
+    // 1.21.0 server.js makeAnalyzeRpcFun, getProviderResource): no policy sees another's edits. Here a resource's
+    // properties and options are made once, read-only, and shared by its validations (a copy per validation was a
+    // third of a plan), and a provider's properties by every resource it manages: a policy that edits them fails
+    // loudly instead of passing.
     const providers = new Map<string, Record<string, any>>();
     const providerProps = (provider: CapturedResource) => {
         if (!providers.has(provider.urn)) providers.set(provider.urn, readOnly(plain(provider.inputs), `the properties of ${provider.urn}`));

@@ -4,7 +4,7 @@ import { plain } from "../engine/values";
 import { CapturedResource } from "../engine/graph";
 import { caHandoffStep } from "../config/stageGate";
 import { activateManagedCa, issueFromManagedCa, ManagedCaCurve } from "../engine/emulation/managedCa";
-import { pemEncode } from "../engine/emulation/tls/der";
+import { pemEncode, splitCertificatesPem } from "../engine/emulation/tls/der";
 import { generatePrivateKey, privateKeyPem } from "../engine/emulation/tls/keys";
 import { createCertificateRequest } from "../engine/emulation/tls/x509";
 import { nameFromSubject } from "../engine/emulation/tls/names";
@@ -26,14 +26,13 @@ const ofType = (plan: Plan, type: string) => plan.graph.resources.filter((r) => 
  * may have read a plan another one made: the plan's imports are replayed into this process's services first.
  */
 function replayImports(plan: Plan): void {
-    const pems = (text: string) => text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
     // The key algorithms the emulators accept (engine/emulation/aws.ts PCA_CURVES, gcp.ts CAS_CURVES).
     const curves: Record<string, ManagedCaCurve> = { EC_prime256v1: "P256", EC_secp384r1: "P384", EC_P256_SHA256: "P256", EC_P384_SHA384: "P384" };
     for (const r of ofType(plan, AWS_IMPORT)) {
         const { certificateAuthorityArn, certificate, certificateChain } = plain(r.inputs);
         const ca = ofType(plan, AWS_CA).find((c) => plain(c.outputs).arn === certificateAuthorityArn)!;
         const curve = curves[plain(ca.inputs).certificateAuthorityConfiguration.keyAlgorithm];
-        assert.equal(activateManagedCa(certificateAuthorityArn, curve, certificate, pems(certificateChain)), undefined);
+        assert.equal(activateManagedCa(certificateAuthorityArn, curve, certificate, splitCertificatesPem(certificateChain)), undefined);
     }
     for (const r of ofType(plan, GCP_CA)) {
         const { pemCaCertificate, subordinateConfig, keySpec } = plain(r.inputs);

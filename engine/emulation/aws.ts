@@ -3,6 +3,7 @@ import { stableId } from "./stableId";
 import { awsZoneCount } from "../../config/regions";
 import { clusterCaData, publicIp } from "./addresses";
 import { activateManagedCa, managedCaCsr, ManagedCaCurve } from "./managedCa";
+import { splitCertificatesPem } from "./tls/der";
 
 /** The account the offline engine pretends to be in when a stack pins none. */
 export const OFFLINE_AWS_ACCOUNT = "123456789012";
@@ -56,7 +57,7 @@ const computed: Record<string, Outputs> = {
     },
     // ImportCertificateAuthorityCertificate: refused unless the certificate carries the CA's key and chains.
     "aws:acmpca/certificateAuthorityCertificate:CertificateAuthorityCertificate": (r) => {
-        const chain = splitPem(r.inputs.certificateChain ?? "");
+        const chain = splitCertificatesPem(r.inputs.certificateChain ?? "");
         const problem = activateManagedCa(r.inputs.certificateAuthorityArn, curveOfArn.get(r.inputs.certificateAuthorityArn) ?? "P256", r.inputs.certificate, chain);
         if (problem) throw new ProviderInputError(r.type, r.name, `ImportCertificateAuthorityCertificate: ${problem}`);
         return { id: r.inputs.certificateAuthorityArn };
@@ -73,10 +74,6 @@ function pcaCurve(r: ResourceRequest): ManagedCaCurve {
     const curve = PCA_CURVES[algorithm];
     if (!curve) throw new ProviderInputError(r.type, r.name, `keyAlgorithm ${JSON.stringify(algorithm)}: the offline engine emulates ${Object.keys(PCA_CURVES).join(", ")}`);
     return curve;
-}
-
-function splitPem(text: string): string[] {
-    return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
 
 export const awsEmulator: ProviderEmulator = {

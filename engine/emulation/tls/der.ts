@@ -114,6 +114,11 @@ export function pemEncode(type: string, der: Buffer): string {
     return `-----BEGIN ${type}-----\n${lines.join("\n")}${lines.length ? "\n" : ""}-----END ${type}-----\n`;
 }
 
+/** Each certificate of a PEM bundle (a CA's chain as the cloud CA services take it), in order. */
+export function splitCertificatesPem(text: string): string[] {
+    return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
 /** The first well-formed PEM block, as Go's pem.Decode finds it (RFC 1421 headers skipped); undefined if none. */
 export function pemDecode(text: string): { type: string; der: Buffer } | undefined {
     const blocks = /-----BEGIN ([^\n]*?)-----\r?\n([\s\S]*?)-----END \1-----/g;
